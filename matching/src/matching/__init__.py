@@ -1,0 +1,1 @@
+"""The Nuanxin matching engine: a pure library (numpy, scipy, OR-Tools)."""
