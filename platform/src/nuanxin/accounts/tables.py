@@ -1,0 +1,87 @@
+"""Charities (organizations) with their warehouses, user accounts and API tokens."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.constraints import Check
+from piccolo.table import Table
+
+from nuanxin.regions.tables import Region
+
+
+class Role(StrEnum):
+    admin = "admin"
+    staff = "staff"
+    charity = "charity"
+    courier = "courier"
+
+
+class OrganizationStatus(StrEnum):
+    pending = "pending"
+    verified = "verified"
+    suspended = "suspended"
+
+
+class Organization(Table, tablename="organization"):
+    """A charity (social organization) that posts offers and delivers them."""
+
+    name = Varchar(length=200, unique=True)
+    credit_code = Varchar(length=18, unique=True)  # 统一社会信用代码
+    status = Varchar(length=10, choices=OrganizationStatus, default="pending", index=True)
+    region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
+    contact_name = Varchar(length=100)
+    contact_phone = Varchar(length=20)
+    created_at = Timestamptz()
+    verified_at = Timestamptz(null=True, default=None)
+
+
+class Warehouse(Table, tablename="warehouse"):
+    """A place a charity keeps stock and ships from."""
+
+    organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
+    name = Varchar(length=200)
+    address = Varchar(length=300)
+    region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
+    lat = DoublePrecision()
+    lon = DoublePrecision()
+
+    lat_in_range = Check("lat >= -90 AND lat <= 90")
+    lon_in_range = Check("lon >= -180 AND lon <= 180")
+
+
+class User(Table, tablename="account"):
+    """A person who logs in: admin, civil affairs staff, charity member or courier."""
+
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=100)
+    password_hash = Varchar(length=255)
+    role = Varchar(length=10, choices=Role, index=True)
+    jurisdiction = ForeignKey(Region, null=True, default=None, on_delete=OnDelete.restrict)
+    organization = ForeignKey(Organization, null=True, default=None, on_delete=OnDelete.restrict)
+    phone = Varchar(length=20, default="")
+    is_active = Boolean(default=True)
+    created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+    staff_have_a_jurisdiction = Check("role <> 'staff' OR jurisdiction IS NOT NULL")
+    members_have_a_charity = Check("role NOT IN ('charity', 'courier') OR organization IS NOT NULL")
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A bearer token for API clients, stored as a hash."""
+
+    user = ForeignKey(User, index=True, null=False, on_delete=OnDelete.restrict)
+    token_hash = Varchar(length=64, unique=True)
+    label = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,90 @@
+"""Allocations (approved, stock reserved), their deliveries, and cases opened at the door."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.constraints import Check
+from piccolo.table import Table
+
+from nuanxin.accounts.tables import Organization, User
+from nuanxin.households.tables import Household, Need
+from nuanxin.offers.tables import Offer
+from nuanxin.rounds.tables import Proposal
+
+
+class AllocationStatus(StrEnum):
+    reserved = "reserved"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    locked = "locked"  # too many wrong codes
+
+
+class Allocation(Table, tablename="allocation"):
+    """Approved units of an offer reserved for one household's need."""
+
+    proposal = ForeignKey(
+        Proposal, null=True, default=None, unique=True, on_delete=OnDelete.restrict
+    )
+    offer = ForeignKey(Offer, index=True, null=False, on_delete=OnDelete.restrict)
+    household = ForeignKey(Household, index=True, null=False, on_delete=OnDelete.restrict)
+    need = ForeignKey(Need, null=False, on_delete=OnDelete.restrict)
+    quantity = Integer()
+    distance_km = DoublePrecision()
+    status = Varchar(length=10, choices=AllocationStatus, default="reserved", index=True)
+    emergency = Boolean(default=False)  # 先行救助
+    paperwork_due_at = Timestamptz(null=True, default=None)
+    paperwork_done_at = Timestamptz(null=True, default=None)
+    approved_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+
+    quantity_positive = Check("quantity > 0")
+
+
+class Delivery(Table, tablename="delivery"):
+    """The hand-over of an allocation, closed by the household's one-time code."""
+
+    allocation = ForeignKey(Allocation, unique=True, null=False, on_delete=OnDelete.restrict)
+    organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
+    code_hash = Varchar(length=64, unique=True)
+    status = Varchar(length=10, choices=DeliveryStatus, default="pending", index=True)
+    failed_attempts = Integer(default=0)
+    failure_reason = Varchar(length=300, default="")
+    confirmed_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    confirmed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+    attempts_not_negative = Check("failed_attempts >= 0")
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class DeliveryCase(Table, tablename="delivery_case"):
+    """A household's report through its code that the goods did not arrive."""
+
+    delivery = ForeignKey(Delivery, index=True, null=False, on_delete=OnDelete.restrict)
+    household = ForeignKey(Household, null=False, on_delete=OnDelete.restrict)
+    description = Varchar(length=500, default="")
+    status = Varchar(length=10, choices=CaseStatus, default="open", index=True)
+    resolution = Varchar(length=300, default="")
+    created_at = Timestamptz()
+    resolved_at = Timestamptz(null=True, default=None)

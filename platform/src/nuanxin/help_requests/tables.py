@@ -1,0 +1,43 @@
+"""Help requests (主动发现): public reports, hotline calls and imported candidates."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from nuanxin.accounts.tables import User
+from nuanxin.households.tables import Household
+from nuanxin.regions.tables import Region
+
+
+class Source(StrEnum):
+    public = "public"
+    hotline = "hotline"
+    import_ = "import"
+
+
+class HelpRequestStatus(StrEnum):
+    open = "open"
+    converted = "converted"
+    closed = "closed"
+
+
+class HelpRequest(Table, tablename="help_request"):
+    """A report of a person in difficulty, triaged where the person is now."""
+
+    source = Varchar(length=8, choices=Source, index=True)
+    region = ForeignKey(Region, index=True, null=False, on_delete=OnDelete.restrict)
+    person_name = Varchar(length=100, default="")
+    address = Varchar(length=300, default="")
+    phone = Varchar(length=20, default="")
+    description = Text(default="")
+    reporter_contact = Varchar(length=100, default="")
+    status = Varchar(length=10, choices=HelpRequestStatus, default="open", index=True)
+    close_reason = Varchar(length=300, default="")
+    household = ForeignKey(Household, null=True, default=None, on_delete=OnDelete.restrict)
+    logged_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)

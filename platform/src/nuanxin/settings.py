@@ -1,0 +1,211 @@
+"""One frozen ``Settings`` object, read from the environment once and passed explicitly.
+
+A wrong or missing value fails at start with a :class:`SettingsError` that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ("ROOT", "Settings", "SettingsError")
+
+ROOT = Path(__file__).resolve().parents[3]
+"""The repository root (platform/src/nuanxin/settings.py -> ../../..)."""
+
+ENVIRONMENTS = ("development", "test", "production")
+GEOCODERS = ("offline", "baidu", "nominatim")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; ``variable`` names the environment variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the platform reads from its environment."""
+
+    env: str = "development"
+    database_url: str
+    secret_key: str
+    var_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+    verification_months: int = 12
+    emergency_paperwork_days: int = 7
+    geocoder: str = "offline"
+    baidu_ak: str = ""
+    nominatim_user_agent: str = "nuanxin"
+    geocoder_min_delay_seconds: float = 1.0
+    map_tile_url: str = ""
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    currency: str = "cny"
+    payment_methods: tuple[str, ...] = field(default=("card",))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file of a ``sqlite:///path`` URL."""
+        if self.is_postgres:
+            raise SettingsError("DATABASE_URL", "is a PostgreSQL URL, not a SQLite file")
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raise :class:`SettingsError` naming the bad one."""
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("NUANXIN_ENV", "development")
+        if env not in ENVIRONMENTS:
+            raise SettingsError("NUANXIN_ENV", f"must be one of {', '.join(ENVIRONMENTS)}")
+        var_dir = Path(env_vars.get("NUANXIN_VAR_DIR", str(ROOT / "var"))).resolve()
+        database_url = _database_url(env_vars.get("DATABASE_URL"), var_dir)
+        return cls(
+            env=env,
+            database_url=database_url,
+            secret_key=_secret_key(env_vars.get("SECRET_KEY"), env=env, var_dir=var_dir),
+            var_dir=var_dir,
+            host=env_vars.get("NUANXIN_HOST", "127.0.0.1"),
+            port=_int(env_vars, "NUANXIN_PORT", 8000, low=1, high=65535),
+            debug=_bool(env_vars, "NUANXIN_DEBUG", default=False),
+            verification_months=_int(env_vars, "VERIFICATION_MONTHS", 12, low=1, high=60),
+            emergency_paperwork_days=_int(env_vars, "EMERGENCY_PAPERWORK_DAYS", 7, low=1, high=90),
+            geocoder=_choice(env_vars, "GEOCODER", GEOCODERS, "offline"),
+            baidu_ak=env_vars.get("BAIDU_AK", ""),
+            nominatim_user_agent=env_vars.get("NOMINATIM_USER_AGENT", "nuanxin"),
+            geocoder_min_delay_seconds=_float(env_vars, "GEOCODER_MIN_DELAY_SECONDS", 1.0),
+            map_tile_url=env_vars.get("MAP_TILE_URL", ""),
+            stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY", ""),
+            stripe_publishable_key=env_vars.get("STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env_vars.get("STRIPE_API_BASE", ""),
+            currency=_currency(env_vars.get("CURRENCY", "cny")),
+            payment_methods=_list(env_vars, "PAYMENT_METHODS", ("card",)),
+        )._checked()
+
+    def _checked(self) -> Settings:
+        if self.geocoder == "baidu" and not self.baidu_ak:
+            raise SettingsError("BAIDU_AK", "is required when GEOCODER=baidu")
+        if self.is_production and not self.stripe_webhook_secret and self.stripe_secret_key:
+            raise SettingsError(
+                "STRIPE_WEBHOOK_SECRET", "is required in production when Stripe is configured"
+            )
+        return self
+
+
+def _database_url(value: str | None, var_dir: Path) -> str:
+    if value is None or value == "":
+        return f"sqlite:///{var_dir / 'nuanxin.sqlite3'}"
+    parts = urlsplit(value)
+    if parts.scheme in ("postgresql", "postgres"):
+        if not parts.hostname and not parts.path.strip("/"):
+            raise SettingsError("DATABASE_URL", "a PostgreSQL URL needs a host or a database name")
+        return value
+    if (
+        parts.scheme == "sqlite"
+        and value.startswith("sqlite:///")
+        and len(value) > len("sqlite:///")
+    ):
+        return value
+    raise SettingsError(
+        "DATABASE_URL",
+        f"unsupported URL {value!r}: use sqlite:///path/to/file or postgresql://user@host/db",
+    )
+
+
+def _secret_key(value: str | None, *, env: str, var_dir: Path) -> str:
+    if value:
+        if len(value) < 32:
+            raise SettingsError("SECRET_KEY", "must be at least 32 characters long")
+        return value
+    if env == "production":
+        raise SettingsError("SECRET_KEY", "is required when NUANXIN_ENV=production")
+    # Development and demo: generate once and keep it under var/.
+    key_file = var_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key, encoding="utf-8")
+    key_file.chmod(0o600)
+    return key
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a number, got {raw!r}") from None
+    if not 0 <= value < 3600:
+        raise SettingsError(name, f"must be between 0 and 3600, got {raw}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(name, f"must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise SettingsError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _currency(value: str) -> str:
+    lowered = value.strip().lower()
+    if len(lowered) != 3 or not lowered.isalpha():
+        raise SettingsError("CURRENCY", f"must be a three-letter ISO code, got {value!r}")
+    return lowered
+
+
+def _list(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    items = tuple(item.strip() for item in raw.split(",") if item.strip())
+    if not items:
+        raise SettingsError(name, "must list at least one value, separated by commas")
+    return items
