@@ -8,6 +8,7 @@ from piccolo.columns import (
     Boolean,
     DoublePrecision,
     ForeignKey,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -34,6 +35,8 @@ class OrganizationStatus(StrEnum):
 class Organization(Table, tablename="organization"):
     """A charity (social organization) that posts offers and delivers them."""
 
+    id = Serial(primary_key=True)
+
     name = Varchar(length=200, unique=True)
     credit_code = Varchar(length=18, unique=True)  # 统一社会信用代码
     status = Varchar(length=10, choices=OrganizationStatus, default="pending", index=True)
@@ -46,6 +49,8 @@ class Organization(Table, tablename="organization"):
 
 class Warehouse(Table, tablename="warehouse"):
     """A place a charity keeps stock and ships from."""
+
+    id = Serial(primary_key=True)
 
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
     name = Varchar(length=200)
@@ -60,6 +65,8 @@ class Warehouse(Table, tablename="warehouse"):
 
 class User(Table, tablename="account"):
     """A person who logs in: admin, civil affairs staff, charity member or courier."""
+
+    id = Serial(primary_key=True)
 
     username = Varchar(length=64, unique=True)
     display_name = Varchar(length=100)
@@ -78,6 +85,8 @@ class User(Table, tablename="account"):
 
 class ApiToken(Table, tablename="api_token"):
     """A bearer token for API clients, stored as a hash."""
+
+    id = Serial(primary_key=True)
 
     user = ForeignKey(User, index=True, null=False, on_delete=OnDelete.restrict)
     token_hash = Varchar(length=64, unique=True)

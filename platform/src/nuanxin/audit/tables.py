@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -11,6 +11,8 @@ from nuanxin.accounts.tables import User
 
 class AuditEntry(Table, tablename="audit_entry"):
     """One state change. Personal data is masked before it is written here."""
+
+    id = Serial(primary_key=True)
 
     actor = ForeignKey(User, null=True, default=None, index=True, on_delete=OnDelete.restrict)
     actor_label = Varchar(length=100)  # username, or "public" / "system" / "stripe"

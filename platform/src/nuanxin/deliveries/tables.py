@@ -9,6 +9,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -39,6 +40,8 @@ class DeliveryStatus(StrEnum):
 class Allocation(Table, tablename="allocation"):
     """Approved units of an offer reserved for one household's need."""
 
+    id = Serial(primary_key=True)
+
     proposal = ForeignKey(
         Proposal, null=True, default=None, unique=True, on_delete=OnDelete.restrict
     )
@@ -60,6 +63,8 @@ class Allocation(Table, tablename="allocation"):
 class Delivery(Table, tablename="delivery"):
     """The hand-over of an allocation, closed by the household's one-time code."""
 
+    id = Serial(primary_key=True)
+
     allocation = ForeignKey(Allocation, unique=True, null=False, on_delete=OnDelete.restrict)
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
     code_hash = Varchar(length=64, unique=True)
@@ -80,6 +85,8 @@ class CaseStatus(StrEnum):
 
 class DeliveryCase(Table, tablename="delivery_case"):
     """A household's report through its code that the goods did not arrive."""
+
+    id = Serial(primary_key=True)
 
     delivery = ForeignKey(Delivery, index=True, null=False, on_delete=OnDelete.restrict)
     household = ForeignKey(Household, null=False, on_delete=OnDelete.restrict)

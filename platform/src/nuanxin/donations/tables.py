@@ -10,6 +10,7 @@ from piccolo.columns import (
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -40,6 +41,8 @@ class DonationStatus(StrEnum):
 class Campaign(Table, tablename="campaign"):
     """A charity's appeal, e.g. 呼兰区冬季取暖."""
 
+    id = Serial(primary_key=True)
+
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
     title = Varchar(length=200)
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
@@ -54,6 +57,8 @@ class Campaign(Table, tablename="campaign"):
 
 class Donation(Table, tablename="donation"):
     """A gift of money (in fen, never floats) or goods, followed by its tracking code."""
+
+    id = Serial(primary_key=True)
 
     tracking_code = Varchar(length=16, unique=True)
     kind = Varchar(length=5, choices=DonationKind)
@@ -83,6 +88,8 @@ class Donation(Table, tablename="donation"):
 class Payment(Table, tablename="payment"):
     """A Stripe PaymentIntent for a money donation."""
 
+    id = Serial(primary_key=True)
+
     donation = ForeignKey(Donation, index=True, null=False, on_delete=OnDelete.restrict)
     intent_id = Varchar(length=100, unique=True)
     amount_fen = BigInt()
@@ -96,6 +103,8 @@ class Payment(Table, tablename="payment"):
 class WebhookEvent(Table, tablename="webhook_event"):
     """Each Stripe event id, recorded once: a redelivered event changes nothing."""
 
+    id = Serial(primary_key=True)
+
     event_id = Varchar(length=100, unique=True)
     type = Varchar(length=80)
     created = BigInt()  # Stripe's event timestamp, to ignore stale events
@@ -104,6 +113,8 @@ class WebhookEvent(Table, tablename="webhook_event"):
 
 class Purchase(Table, tablename="purchase"):
     """Campaign money turned into goods: it creates (or tops up) an offer."""
+
+    id = Serial(primary_key=True)
 
     campaign = ForeignKey(Campaign, index=True, null=False, on_delete=OnDelete.restrict)
     offer = ForeignKey(Offer, null=False, on_delete=OnDelete.restrict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -27,6 +27,8 @@ class HelpRequestStatus(StrEnum):
 
 class HelpRequest(Table, tablename="help_request"):
     """A report of a person in difficulty, triaged where the person is now."""
+
+    id = Serial(primary_key=True)
 
     source = Varchar(length=8, choices=Source, index=True)
     region = ForeignKey(Region, index=True, null=False, on_delete=OnDelete.restrict)

@@ -10,6 +10,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -38,6 +39,8 @@ class VerificationStatus(StrEnum):
 
 class Household(Table, tablename="household"):
     """A recipient unit. Its current location is kept apart from its registered address."""
+
+    id = Serial(primary_key=True)
 
     reference = Varchar(length=20, unique=True)  # public, non-identifying reference
     category = Varchar(length=16, choices=Category, index=True)
@@ -72,6 +75,8 @@ class Household(Table, tablename="household"):
 class Member(Table, tablename="household_member"):
     """A person in a household (no name needed for matching; age and disability matter)."""
 
+    id = Serial(primary_key=True)
+
     household = ForeignKey(Household, index=True, null=False, on_delete=OnDelete.restrict)
     relation = Varchar(length=20, default="self")
     birth_year = Integer()
@@ -84,6 +89,8 @@ class Member(Table, tablename="household_member"):
 
 class Need(Table, tablename="need"):
     """How many units of one item a household should receive this winter."""
+
+    id = Serial(primary_key=True)
 
     household = ForeignKey(Household, index=True, null=False, on_delete=OnDelete.restrict)
     item = ForeignKey(Item, index=True, null=False, on_delete=OnDelete.restrict)
@@ -108,6 +115,8 @@ class EscalationStatus(StrEnum):
 
 class Escalation(Table, tablename="escalation"):
     """一事一议: a request above the usual caps, decided by staff one level up."""
+
+    id = Serial(primary_key=True)
 
     household = ForeignKey(Household, index=True, null=False, on_delete=OnDelete.restrict)
     item = ForeignKey(Item, null=False, on_delete=OnDelete.restrict)

@@ -10,6 +10,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -29,6 +30,8 @@ class OfferStatus(StrEnum):
 class Item(Table, tablename="item"):
     """A catalogue entry: what one unit is, and the household tags it requires."""
 
+    id = Serial(primary_key=True)
+
     code = Varchar(length=32, unique=True)  # e.g. coal, coat_adult_l, quilt
     kind = Varchar(length=20, index=True)  # coal, coat, quilt, electric_blanket, stove
     name_zh = Varchar(length=50)
@@ -40,6 +43,8 @@ class Item(Table, tablename="item"):
 
 class Offer(Table, tablename="offer"):
     """Stock a charity offers: ``quantity = available + reserved + delivered + withdrawn``."""
+
+    id = Serial(primary_key=True)
 
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
     warehouse = ForeignKey(Warehouse, null=False, on_delete=OnDelete.restrict)

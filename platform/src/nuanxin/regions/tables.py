@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import JSON, DoublePrecision, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, DoublePrecision, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
@@ -20,11 +20,15 @@ class RegionLevel(StrEnum):
 class Region(Table, tablename="region"):
     """An administrative division with its official code and a WGS-84 point."""
 
+    id = Serial(primary_key=True)
+
     code = Varchar(length=12, unique=True, index=True)
     name = Varchar(length=64)
     full_name = Varchar(length=200)
     level = Varchar(length=10, choices=RegionLevel, index=True)
-    parent = ForeignKey("self", null=True, index=True, on_delete=OnDelete.restrict)
+    parent: ForeignKey[Region] = ForeignKey(
+        "self", null=True, index=True, on_delete=OnDelete.restrict
+    )
     lat = DoublePrecision()
     lon = DoublePrecision()
 
@@ -35,11 +39,13 @@ class Region(Table, tablename="region"):
 class GeocodeCache(Table, tablename="geocode_cache"):
     """An online provider's answer, kept so that the same address is asked once."""
 
+    id = Serial(primary_key=True)
+
     provider = Varchar(length=20)
     query = Varchar(length=300)
     lat = DoublePrecision(null=True, default=None)
     lon = DoublePrecision(null=True, default=None)
-    raw = JSON()
+    response = JSON()
     created_at = Timestamptz()
 
     one_answer_per_query = Unique(["provider", "query"])

@@ -9,6 +9,7 @@ from piccolo.columns import (
     DoublePrecision,
     ForeignKey,
     Integer,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -40,6 +41,8 @@ class ProposalStatus(StrEnum):
 class MatchingRound(Table, tablename="matching_round"):
     """One run of the engine over a jurisdiction's snapshot."""
 
+    id = Serial(primary_key=True)
+
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
     kinds = JSON(default=[])  # item codes; empty means all
     status = Varchar(length=10, choices=RoundStatus, default="pending", index=True)
@@ -56,6 +59,8 @@ class MatchingRound(Table, tablename="matching_round"):
 
 class Proposal(Table, tablename="proposal"):
     """The engine's suggestion: so many units of an offer to a household's need."""
+
+    id = Serial(primary_key=True)
 
     round = ForeignKey(MatchingRound, index=True, null=False, on_delete=OnDelete.restrict)
     offer = ForeignKey(Offer, null=False, on_delete=OnDelete.restrict)

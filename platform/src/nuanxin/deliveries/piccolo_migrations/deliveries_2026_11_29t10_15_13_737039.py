@@ -1,20 +1,83 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import (
-    Boolean,
-    DoublePrecision,
-    ForeignKey,
-    Serial,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import Boolean
+from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Check
 from piccolo.table import Table
 
-from nuanxin.migrations import MigrationManager
+
+class Allocation(Table, tablename="allocation", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
+class Delivery(Table, tablename="delivery", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
+class Household(Table, tablename="household", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
+class Need(Table, tablename="need", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
+
+
+class Offer(Table, tablename="offer", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name=None,
+        secret=False,
+    )
 
 
 class Organization(Table, tablename="organization", schema=None):
@@ -25,12 +88,12 @@ class Organization(Table, tablename="organization", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-class Region(Table, tablename="region", schema=None):
+class Proposal(Table, tablename="proposal", schema=None):
     id = Serial(
         null=False,
         primary_key=True,
@@ -38,7 +101,7 @@ class Region(Table, tablename="region", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -51,37 +114,103 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:06:674679"
+ID = "2026-11-29T10:15:13:737039"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
 
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="accounts", description=DESCRIPTION)
+    manager = MigrationManager(migration_id=ID, app_name="deliveries", description=DESCRIPTION)
 
-    manager.add_table(class_name="User", tablename="account", schema=None, columns=None)
-
-    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
-
-    manager.add_table(class_name="Warehouse", tablename="warehouse", schema=None, columns=None)
+    manager.add_table(class_name="Delivery", tablename="delivery", schema=None, columns=None)
 
     manager.add_table(
-        class_name="Organization",
-        tablename="organization",
+        class_name="DeliveryCase",
+        tablename="delivery_case",
         schema=None,
         columns=None,
     )
 
+    manager.add_table(class_name="Allocation", tablename="allocation", schema=None, columns=None)
+
     manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="username",
-        db_column_name="username",
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="allocation",
+        db_column_name="allocation",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Allocation,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="organization",
+        db_column_name="organization",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Organization,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="code_hash",
+        db_column_name="code_hash",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -100,71 +229,27 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="display_name",
-        db_column_name="display_name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="password_hash",
-        db_column_name="password_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 255,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="role",
-        db_column_name="role",
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="status",
+        db_column_name="status",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 10,
-            "default": "",
+            "default": "pending",
             "null": False,
             "primary_key": False,
             "unique": False,
             "index": True,
             "index_method": IndexMethod.btree,
             "choices": Enum(
-                "Role",
+                "DeliveryStatus",
                 {
-                    "admin": "admin",
-                    "staff": "staff",
-                    "charity": "charity",
-                    "courier": "courier",
+                    "pending": "pending",
+                    "delivered": "delivered",
+                    "failed": "failed",
+                    "locked": "locked",
                 },
             ),
             "db_column_name": None,
@@ -174,63 +259,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="jurisdiction",
-        db_column_name="jurisdiction",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="failed_attempts",
+        db_column_name="failed_attempts",
+        column_class_name="Integer",
+        column_class=Integer,
         params={
-            "references": Region,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="organization",
-        db_column_name="organization",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Organization,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="phone",
-        db_column_name="phone",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
+            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -244,250 +280,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="is_active",
-        db_column_name="is_active",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="User",
-        tablename="account",
-        column_name="last_login_at",
-        db_column_name="last_login_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="user",
-        db_column_name="user",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="token_hash",
-        db_column_name="token_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="label",
-        db_column_name="label",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="expires_at",
-        db_column_name="expires_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ApiToken",
-        tablename="api_token",
-        column_name="revoked_at",
-        db_column_name="revoked_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="organization",
-        db_column_name="organization",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Organization,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="address",
-        db_column_name="address",
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="failure_reason",
+        db_column_name="failure_reason",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -506,18 +302,18 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="region",
-        db_column_name="region",
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="confirmed_by",
+        db_column_name="confirmed_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Region,
+            "references": User,
             "on_delete": OnDelete.restrict,
             "on_update": OnUpdate.cascade,
             "target_column": None,
-            "null": False,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -530,15 +326,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="lat",
-        db_column_name="lat",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
+        table_class_name="Delivery",
+        tablename="delivery",
+        column_name="confirmed_at",
+        db_column_name="confirmed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
         params={
-            "default": 0.0,
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -551,170 +347,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        column_name="lon",
-        db_column_name="lon",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": 0.0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="credit_code",
-        db_column_name="credit_code",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 18,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "pending",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "OrganizationStatus",
-                {
-                    "pending": "pending",
-                    "verified": "verified",
-                    "suspended": "suspended",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="region",
-        db_column_name="region",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Region,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="contact_name",
-        db_column_name="contact_name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="contact_phone",
-        db_column_name="contact_phone",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
+        table_class_name="Delivery",
+        tablename="delivery",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -734,10 +368,165 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Organization",
-        tablename="organization",
-        column_name="verified_at",
-        db_column_name="verified_at",
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="delivery",
+        db_column_name="delivery",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Delivery,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="household",
+        db_column_name="household",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Household,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "open",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("CaseStatus", {"open": "open", "resolved": "resolved"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="resolution",
+        db_column_name="resolution",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DeliveryCase",
+        tablename="delivery_case",
+        column_name="resolved_at",
+        db_column_name="resolved_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -754,39 +543,317 @@ async def forwards():
         schema=None,
     )
 
-    manager.add_constraint(
-        table_class_name="User",
-        tablename="account",
-        constraint_name="staff_have_a_jurisdiction",
-        constraint_class=Check,
-        params={"condition": "role <> 'staff' OR jurisdiction IS NOT NULL"},
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="proposal",
+        db_column_name="proposal",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Proposal,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="offer",
+        db_column_name="offer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Offer,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="household",
+        db_column_name="household",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Household,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="need",
+        db_column_name="need",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Need,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="quantity",
+        db_column_name="quantity",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="distance_km",
+        db_column_name="distance_km",
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
+        params={
+            "default": 0.0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "reserved",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "AllocationStatus",
+                {
+                    "reserved": "reserved",
+                    "delivered": "delivered",
+                    "failed": "failed",
+                    "cancelled": "cancelled",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="emergency",
+        db_column_name="emergency",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="paperwork_due_at",
+        db_column_name="paperwork_due_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="paperwork_done_at",
+        db_column_name="paperwork_done_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="approved_by",
+        db_column_name="approved_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Allocation",
+        tablename="allocation",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
         schema=None,
     )
 
     manager.add_constraint(
-        table_class_name="User",
-        tablename="account",
-        constraint_name="members_have_a_charity",
+        table_class_name="Delivery",
+        tablename="delivery",
+        constraint_name="attempts_not_negative",
         constraint_class=Check,
-        params={"condition": "role NOT IN ('charity', 'courier') OR organization IS NOT NULL"},
+        params={"condition": "failed_attempts >= 0"},
         schema=None,
     )
 
     manager.add_constraint(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        constraint_name="lat_in_range",
+        table_class_name="Allocation",
+        tablename="allocation",
+        constraint_name="quantity_positive",
         constraint_class=Check,
-        params={"condition": "lat >= -90 AND lat <= 90"},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="Warehouse",
-        tablename="warehouse",
-        constraint_name="lon_in_range",
-        constraint_class=Check,
-        params={"condition": "lon >= -180 AND lon <= 180"},
+        params={"condition": "quantity > 0"},
         schema=None,
     )
 

@@ -1,12 +1,15 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Text
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-
-from nuanxin.migrations import MigrationManager
 
 
 class Household(Table, tablename="household", schema=None):
@@ -17,7 +20,7 @@ class Household(Table, tablename="household", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -30,7 +33,7 @@ class Region(Table, tablename="region", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -43,12 +46,12 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:17:435790"
+ID = "2026-11-29T10:15:17:251510"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -61,6 +64,26 @@ async def forwards():
         tablename="help_request",
         schema=None,
         columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="HelpRequest",
+        tablename="help_request",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(

@@ -1,23 +1,20 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import (
-    JSON,
-    Date,
-    DoublePrecision,
-    ForeignKey,
-    Integer,
-    Serial,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import Date
+from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import JSON
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Check
 from piccolo.table import Table
-
-from nuanxin.migrations import MigrationManager
 
 
 class Item(Table, tablename="item", schema=None):
@@ -28,7 +25,7 @@ class Item(Table, tablename="item", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -41,7 +38,7 @@ class Organization(Table, tablename="organization", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -54,7 +51,7 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -67,12 +64,12 @@ class Warehouse(Table, tablename="warehouse", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:08:452230"
+ID = "2026-11-29T10:15:08:502464"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -83,6 +80,26 @@ async def forwards():
     manager.add_table(class_name="Item", tablename="item", schema=None, columns=None)
 
     manager.add_table(class_name="Offer", tablename="offer", schema=None, columns=None)
+
+    manager.add_column(
+        table_class_name="Item",
+        tablename="item",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
 
     manager.add_column(
         table_class_name="Item",
@@ -227,6 +244,26 @@ async def forwards():
             "default": "[]",
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Offer",
+        tablename="offer",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,

@@ -1,23 +1,21 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import (
-    JSON,
-    Boolean,
-    DoublePrecision,
-    ForeignKey,
-    Integer,
-    Serial,
-    Text,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import Boolean
+from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import JSON
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Text
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
-from piccolo.constraints import Check, Unique
+from piccolo.constraints import Check
+from piccolo.constraints import Unique
 from piccolo.table import Table
-
-from nuanxin.migrations import MigrationManager
 
 
 class Household(Table, tablename="household", schema=None):
@@ -28,7 +26,7 @@ class Household(Table, tablename="household", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -41,7 +39,7 @@ class Item(Table, tablename="item", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -54,7 +52,7 @@ class Region(Table, tablename="region", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -67,12 +65,12 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:10:210112"
+ID = "2026-11-29T10:15:10:188149"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -80,7 +78,7 @@ DESCRIPTION = "initial schema"
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="households", description=DESCRIPTION)
 
-    manager.add_table(class_name="Escalation", tablename="escalation", schema=None, columns=None)
+    manager.add_table(class_name="Household", tablename="household", schema=None, columns=None)
 
     manager.add_table(
         class_name="Member",
@@ -89,366 +87,20 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(class_name="Household", tablename="household", schema=None, columns=None)
-
     manager.add_table(class_name="Need", tablename="need", schema=None, columns=None)
 
+    manager.add_table(class_name="Escalation", tablename="escalation", schema=None, columns=None)
+
     manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="household",
-        db_column_name="household",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Household",
+        tablename="household",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "references": Household,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Item,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="quantity",
-        db_column_name="quantity",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 500,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="requested_by",
-        db_column_name="requested_by",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="decide_at",
-        db_column_name="decide_at",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Region,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "pending",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "EscalationStatus",
-                {
-                    "pending": "pending",
-                    "approved": "approved",
-                    "rejected": "rejected",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="decided_by",
-        db_column_name="decided_by",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="decision_reason",
-        db_column_name="decision_reason",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 500,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Escalation",
-        tablename="escalation",
-        column_name="decided_at",
-        db_column_name="decided_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Member",
-        tablename="household_member",
-        column_name="household",
-        db_column_name="household",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Household,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Member",
-        tablename="household_member",
-        column_name="relation",
-        db_column_name="relation",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "self",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Member",
-        tablename="household_member",
-        column_name="birth_year",
-        db_column_name="birth_year",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Member",
-        tablename="household_member",
-        column_name="sex",
-        db_column_name="sex",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 1,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Member",
-        tablename="household_member",
-        column_name="disability_level",
-        db_column_name="disability_level",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -910,6 +562,156 @@ async def forwards():
     )
 
     manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="household",
+        db_column_name="household",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Household,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="relation",
+        db_column_name="relation",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "self",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="birth_year",
+        db_column_name="birth_year",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="sex",
+        db_column_name="sex",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 1,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Member",
+        tablename="household_member",
+        column_name="disability_level",
+        db_column_name="disability_level",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Need",
+        tablename="need",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
         table_class_name="Need",
         tablename="need",
         column_name="household",
@@ -1085,30 +887,279 @@ async def forwards():
         schema=None,
     )
 
-    manager.add_constraint(
+    manager.add_column(
         table_class_name="Escalation",
         tablename="escalation",
-        constraint_name="quantity_positive",
-        constraint_class=Check,
-        params={"condition": "quantity > 0"},
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
         schema=None,
     )
 
-    manager.add_constraint(
-        table_class_name="Member",
-        tablename="household_member",
-        constraint_name="plausible_birth_year",
-        constraint_class=Check,
-        params={"condition": "birth_year >= 1900 AND birth_year <= 2100"},
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="household",
+        db_column_name="household",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Household,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
         schema=None,
     )
 
-    manager.add_constraint(
-        table_class_name="Member",
-        tablename="household_member",
-        constraint_name="disability_in_range",
-        constraint_class=Check,
-        params={"condition": "disability_level >= 0 AND disability_level <= 4"},
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Item,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="quantity",
+        db_column_name="quantity",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="requested_by",
+        db_column_name="requested_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="decide_at",
+        db_column_name="decide_at",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Region,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "pending",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "EscalationStatus",
+                {
+                    "pending": "pending",
+                    "approved": "approved",
+                    "rejected": "rejected",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="decided_by",
+        db_column_name="decided_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="decision_reason",
+        db_column_name="decision_reason",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Escalation",
+        tablename="escalation",
+        column_name="decided_at",
+        db_column_name="decided_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
         schema=None,
     )
 
@@ -1138,6 +1189,24 @@ async def forwards():
         params={
             "condition": "status <> 'verified' OR (verified_at IS NOT NULL AND verification_expires_at IS NOT NULL)"
         },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="Member",
+        tablename="household_member",
+        constraint_name="plausible_birth_year",
+        constraint_class=Check,
+        params={"condition": "birth_year >= 1900 AND birth_year <= 2100"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="Member",
+        tablename="household_member",
+        constraint_name="disability_in_range",
+        constraint_class=Check,
+        params={"condition": "disability_level >= 0 AND disability_level <= 4"},
         schema=None,
     )
 
@@ -1174,6 +1243,15 @@ async def forwards():
         constraint_name="weight_positive",
         constraint_class=Check,
         params={"condition": "weight > 0"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="Escalation",
+        tablename="escalation",
+        constraint_name="quantity_positive",
+        constraint_class=Check,
+        params={"condition": "quantity > 0"},
         schema=None,
     )
 

@@ -1,14 +1,19 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import JSON, DoublePrecision, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import JSON
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
-from piccolo.constraints import Check, Unique
+from piccolo.constraints import Check
+from piccolo.constraints import Unique
 
-from nuanxin.migrations import MigrationManager
-
-ID = "2026-11-29T10:12:04:995295"
+ID = "2026-11-29T10:15:05:105078"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -28,14 +33,13 @@ async def forwards():
     manager.add_column(
         table_class_name="GeocodeCache",
         tablename="geocode_cache",
-        column_name="raw",
-        db_column_name="raw",
-        column_class_name="JSON",
-        column_class=JSON,
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "default": "{}",
             "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -135,6 +139,27 @@ async def forwards():
     manager.add_column(
         table_class_name="GeocodeCache",
         tablename="geocode_cache",
+        column_name="response",
+        db_column_name="response",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="GeocodeCache",
+        tablename="geocode_cache",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -143,6 +168,26 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Region",
+        tablename="region",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,

@@ -1,10 +1,14 @@
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import JSON, ForeignKey, Serial, Timestamptz, Varchar
+from nuanxin.migrations import MigrationManager
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import JSON
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
-
-from nuanxin.migrations import MigrationManager
 
 
 class User(Table, tablename="account", schema=None):
@@ -15,12 +19,12 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:19:131796"
+ID = "2026-11-29T10:15:18:868908"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -33,6 +37,26 @@ async def forwards():
         tablename="audit_entry",
         schema=None,
         columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditEntry",
+        tablename="audit_entry",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(

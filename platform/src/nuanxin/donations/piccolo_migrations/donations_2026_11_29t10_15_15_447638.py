@@ -1,23 +1,20 @@
+from nuanxin.migrations import MigrationManager
 from enum import Enum
-
-from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import (
-    JSON,
-    BigInt,
-    Date,
-    ForeignKey,
-    Integer,
-    Serial,
-    Timestamptz,
-    Varchar,
-)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.base import OnUpdate
+from piccolo.columns.column_types import BigInt
+from piccolo.columns.column_types import Date
+from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
+from piccolo.columns.column_types import JSON
+from piccolo.columns.column_types import Serial
+from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.date import DateNow
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Check
 from piccolo.table import Table
-
-from nuanxin.migrations import MigrationManager
 
 
 class Campaign(Table, tablename="campaign", schema=None):
@@ -28,7 +25,7 @@ class Campaign(Table, tablename="campaign", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -41,7 +38,7 @@ class Donation(Table, tablename="donation", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -54,7 +51,7 @@ class Item(Table, tablename="item", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -67,7 +64,7 @@ class Offer(Table, tablename="offer", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -80,7 +77,7 @@ class Organization(Table, tablename="organization", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -93,7 +90,7 @@ class Region(Table, tablename="region", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -106,18 +103,22 @@ class User(Table, tablename="account", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-29T10:12:15:600538"
+ID = "2026-11-29T10:15:15:447638"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="donations", description=DESCRIPTION)
+
+    manager.add_table(class_name="Payment", tablename="payment", schema=None, columns=None)
+
+    manager.add_table(class_name="Donation", tablename="donation", schema=None, columns=None)
 
     manager.add_table(
         class_name="WebhookEvent",
@@ -126,19 +127,59 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(class_name="Donation", tablename="donation", schema=None, columns=None)
+    manager.add_table(class_name="Campaign", tablename="campaign", schema=None, columns=None)
 
     manager.add_table(class_name="Purchase", tablename="purchase", schema=None, columns=None)
 
-    manager.add_table(class_name="Payment", tablename="payment", schema=None, columns=None)
-
-    manager.add_table(class_name="Campaign", tablename="campaign", schema=None, columns=None)
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
 
     manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="event_id",
-        db_column_name="event_id",
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="donation",
+        db_column_name="donation",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Donation,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="intent_id",
+        db_column_name="intent_id",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -157,32 +198,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="type",
-        db_column_name="type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 80,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="created",
-        db_column_name="created",
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="amount_fen",
+        db_column_name="amount_fen",
         column_class_name="BigInt",
         column_class=BigInt,
         params={
@@ -200,16 +219,79 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="received_at",
-        db_column_name="received_at",
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 30,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="last_event_at",
+        db_column_name="last_event_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="created_at",
+        db_column_name="created_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Donation",
+        tablename="donation",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -565,43 +647,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="campaign",
-        db_column_name="campaign",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "references": Campaign,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="offer",
-        db_column_name="offer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Offer,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -613,145 +667,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Item,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="quantity",
-        db_column_name="quantity",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="cost_fen",
-        db_column_name="cost_fen",
-        column_class_name="BigInt",
-        column_class=BigInt,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="recorded_by",
-        db_column_name="recorded_by",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": User,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Purchase",
-        tablename="purchase",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="donation",
-        db_column_name="donation",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Donation,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="intent_id",
-        db_column_name="intent_id",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="event_id",
+        db_column_name="event_id",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -770,10 +689,32 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="amount_fen",
-        db_column_name="amount_fen",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="type",
+        db_column_name="type",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 80,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="created",
+        db_column_name="created",
         column_class_name="BigInt",
         column_class=BigInt,
         params={
@@ -791,59 +732,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 30,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="last_event_at",
-        db_column_name="last_event_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Payment",
-        tablename="payment",
-        column_name="created_at",
-        db_column_name="created_at",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="received_at",
+        db_column_name="received_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Campaign",
+        tablename="campaign",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1030,6 +948,194 @@ async def forwards():
         schema=None,
     )
 
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="campaign",
+        db_column_name="campaign",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Campaign,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="offer",
+        db_column_name="offer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Offer,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Item,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="quantity",
+        db_column_name="quantity",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="cost_fen",
+        db_column_name="cost_fen",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="recorded_by",
+        db_column_name="recorded_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": User,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Purchase",
+        tablename="purchase",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="Payment",
+        tablename="payment",
+        constraint_name="amount_positive",
+        constraint_class=Check,
+        params={"condition": "amount_fen > 0"},
+        schema=None,
+    )
+
     manager.add_constraint(
         table_class_name="Donation",
         tablename="donation",
@@ -1051,6 +1157,15 @@ async def forwards():
     )
 
     manager.add_constraint(
+        table_class_name="Campaign",
+        tablename="campaign",
+        constraint_name="target_positive",
+        constraint_class=Check,
+        params={"condition": "target_fen > 0"},
+        schema=None,
+    )
+
+    manager.add_constraint(
         table_class_name="Purchase",
         tablename="purchase",
         constraint_name="quantity_positive",
@@ -1065,24 +1180,6 @@ async def forwards():
         constraint_name="cost_positive",
         constraint_class=Check,
         params={"condition": "cost_fen > 0"},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="Payment",
-        tablename="payment",
-        constraint_name="amount_positive",
-        constraint_class=Check,
-        params={"condition": "amount_fen > 0"},
-        schema=None,
-    )
-
-    manager.add_constraint(
-        table_class_name="Campaign",
-        tablename="campaign",
-        constraint_name="target_positive",
-        constraint_class=Check,
-        params={"condition": "target_fen > 0"},
         schema=None,
     )
 

@@ -1,0 +1,178 @@
+"""Passwords, tokens, sessions and the authentication middleware.
+
+* Passwords are hashed with Argon2id (argon2-cffi's defaults, the OWASP recommendation).
+* API tokens and one-time codes are stored as SHA-256 digests, never in clear.
+* Sessions live server-side; login issues a new session id (no fixation).
+* Every route needs a user unless its handler says ``exclude_from_auth=True``; guards then
+  check the role (``scope["user"]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.session.server_side import ServerSideSessionBackend
+
+from nuanxin.accounts.tables import ApiToken, Role, User
+
+__all__ = (
+    "CurrentUser",
+    "NuanxinAuthMiddleware",
+    "RotatingSessionBackend",
+    "digest",
+    "hash_password",
+    "new_token",
+    "require_roles",
+    "rotate_session",
+    "verify_password",
+)
+
+_hasher = PasswordHasher()
+ROTATE_KEY = "nuanxin.rotate_session"
+SESSION_USER_KEY = "user_id"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 hex digest under which a token or code is stored."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def keyed_hash(secret_key: str, value: str) -> str:
+    """A keyed hash (HMAC-SHA256) to compare ID numbers without storing them."""
+    return hmac.new(secret_key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurrentUser:
+    """Who is asking: what guards and services need to know about the account."""
+
+    id: int
+    username: str
+    role: Role
+    jurisdiction_id: int | None
+    organization_id: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, object]) -> CurrentUser:
+        jurisdiction = row["jurisdiction"]
+        organization = row["organization"]
+        return cls(
+            id=int(str(row["id"])),
+            username=str(row["username"]),
+            role=Role(str(row["role"])),
+            jurisdiction_id=None if jurisdiction is None else int(str(jurisdiction)),
+            organization_id=None if organization is None else int(str(organization)),
+        )
+
+
+USER_COLUMNS = (User.id, User.username, User.role, User.jurisdiction, User.organization)
+
+
+async def _user_by_id(user_id: int) -> CurrentUser | None:
+    row = (
+        await User.select(*USER_COLUMNS)
+        .where((User.id == user_id) & (User.is_active.eq(True)))
+        .first()
+        .run()
+    )
+    return None if row is None else CurrentUser.from_row(row)
+
+
+async def _user_by_token(token: str) -> CurrentUser | None:
+    now = datetime.now(UTC)
+    row = (
+        await ApiToken.select(ApiToken.user)
+        .where(
+            (ApiToken.token_hash == digest(token))
+            & ApiToken.revoked_at.is_null()
+            & (ApiToken.expires_at > now)
+        )
+        .first()
+        .run()
+    )
+    return None if row is None else await _user_by_id(int(row["user"]))
+
+
+class NuanxinAuthMiddleware(AbstractAuthenticationMiddleware):
+    """A bearer token (API clients) or the session's user id (browsers)."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+        header = connection.headers.get("authorization", "")
+        user: CurrentUser | None = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise NotAuthorizedException("Authorization must be 'Bearer <token>'")
+            user = await _user_by_token(token.strip())
+        else:
+            user_id = (
+                connection.session.get(SESSION_USER_KEY) if "session" in connection.scope else None
+            )
+            if isinstance(user_id, int):
+                user = await _user_by_id(user_id)
+        if user is None:
+            raise NotAuthorizedException("Log in first (session) or send a valid bearer token")
+        return AuthenticationResult(user=user, auth=None)
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions that take a fresh id when :func:`rotate_session` asks."""
+
+    def get_session_id(self, connection: ASGIConnection) -> str:  # type: ignore[type-arg]
+        state = connection.scope.setdefault("state", {})
+        if state.get(ROTATE_KEY):
+            fresh: str | None = state.get(ROTATE_KEY + ".id")
+            if fresh is None:
+                fresh = self.generate_session_id()
+                state[ROTATE_KEY + ".id"] = fresh
+            return fresh
+        return super().get_session_id(connection)
+
+
+async def rotate_session(connection: ASGIConnection) -> None:  # type: ignore[type-arg]
+    """Forget the browser's current session id: the next response carries a new one."""
+    old = connection.cookies.get("nuanxin_session")
+    if old:
+        store = connection.app.stores.get("sessions")
+        await store.delete(old)
+    connection.scope.setdefault("state", {})[ROTATE_KEY] = True
+
+
+def require_roles(*roles: Role) -> object:
+    """A guard admitting only the given roles."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
+        user = connection.scope.get("user")
+        if not isinstance(user, CurrentUser):
+            raise NotAuthorizedException("Log in first")
+        if user.role not in roles:
+            raise PermissionDeniedException(
+                f"This needs the role {' or '.join(r.value for r in roles)}"
+            )
+
+    return guard

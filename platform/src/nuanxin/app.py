@@ -1,0 +1,146 @@
+"""The composition root: ``create_app()`` lists controllers, plugins, templates and the admin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+from piccolo.engine.postgres import PostgresEngine
+
+from nuanxin import __version__
+from nuanxin.accounts.controllers import AuthController
+from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
+from nuanxin.admin import admin_mount
+from nuanxin.db import engine
+from nuanxin.errors import exception_handlers
+from nuanxin.pages import HomePage
+from nuanxin.settings import ROOT, Settings
+from nuanxin.system.controllers import HealthController
+
+__all__ = ("create_app",)
+
+SESSION_COOKIE = "nuanxin_session"
+CSRF_COOKIE = "nuanxin_csrf"  # not piccolo-admin's "csrftoken" (they would clash at "/")
+CSRF_HEADER = "x-nuanxin-csrf"
+
+
+class SessionConfig(ServerSideSessionConfig):
+    """Server-side sessions whose id changes at login."""
+
+    _backend_class = RotatingSessionBackend
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """CSRF protection for cookie-authenticated requests.
+
+    A request that carries ``Authorization: Bearer`` cannot be forged cross-site (a browser
+    never adds that header by itself), so API clients are not asked for a CSRF token.
+    """
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
+        super().__init__(app, config)
+        self._inner = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and any(
+            name == b"authorization" and value[:7].lower() == b"bearer "
+            for name, value in scope["headers"]
+        ):
+            await self._inner(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _lifespan(manage_pool: bool) -> Any:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        db = engine()
+        if manage_pool and isinstance(db, PostgresEngine):
+            await db.start_connection_pool()
+            try:
+                yield
+            finally:
+                await db.close_connection_pool()
+        else:
+            yield
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
+    """Build the app. ``manage_pool=False`` when a test owns the database pool."""
+    settings = settings or Settings.from_env()
+    secure = settings.is_production
+    session_store = (
+        MemoryStore()
+        if settings.env == "test"
+        else FileStore(settings.var_dir / "sessions", create_directories=True)
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=secure,
+        cookie_samesite="strict",
+        exclude=["/admin", "/api/auth/token"],
+    )
+    sessions = SessionConfig(
+        key=SESSION_COOKIE, secure=secure, httponly=True, samesite="lax", max_age=8 * 3600
+    )
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            HomePage,
+            admin_mount(settings),
+            create_static_files_router(
+                path="/static", directories=[ROOT / "frontend" / "static"], include_in_schema=False
+            ),
+        ],
+        middleware=[
+            sessions.middleware,
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),
+        ],
+        stores=StoreRegistry(stores={"sessions": session_store}),
+        template_config=TemplateConfig(
+            directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Nuanxin (暖心) API",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer"),
+                    "SessionCookie": SecurityScheme(
+                        type="apiKey", name=SESSION_COOKIE, security_scheme_in="cookie"
+                    ),
+                }
+            ),
+            security=[{"BearerToken": []}, {"SessionCookie": []}],
+        ),
+        exception_handlers=exception_handlers,
+        lifespan=[_lifespan(manage_pool)],
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )

@@ -1,0 +1,124 @@
+"""Every 4xx answer is JSON of one shape: ``{"error", "detail", "field"}``.
+
+``error`` is a stable machine word (``validation_error``, ``not_found`` ...), ``detail`` a
+sentence for people, ``field`` the offending field when there is one (else ``null``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+__all__ = ("DomainError", "ErrorBody", "exception_handlers")
+
+logger = logging.getLogger("nuanxin")
+
+ERROR_WORDS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+}
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """The body of every error answer."""
+
+    error: str
+    detail: str
+    field: str | None = None
+
+
+class DomainError(HTTPException):
+    """A rule of the domain said no; services raise it, the app answers with a 4xx."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status_code: int = 409,
+        error: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(detail=detail, status_code=status_code)
+        self.status_code = status_code
+        self.error = error or ERROR_WORDS.get(status_code, "error")
+        self.field = field
+
+
+def _json(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.to_builtins(body),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _field_of(extra: Any) -> tuple[str | None, str | None]:
+    """The first offending field and its message from Litestar's validation ``extra``."""
+    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
+        first = extra[0]
+        key = first.get("key")
+        message = first.get("message")
+        field = str(key) if key else None
+        if field is not None and field.startswith("$."):
+            field = field[2:]
+        return field, None if message is None else str(message)
+    return None, None
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    field, message = _field_of(exc.extra)
+    detail = message or exc.detail or "The request is not valid"
+    if field and field not in detail:
+        detail = f"{field}: {detail}"
+    return _json(400, ErrorBody(error="validation_error", detail=detail, field=field))
+
+
+def http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        logger.error("HTTP %s: %s", status, exc.detail)
+        return _json(status, ErrorBody(error="server_error", detail="Internal server error"))
+    field, message = _field_of(exc.extra)
+    return _json(
+        status,
+        ErrorBody(
+            error=ERROR_WORDS.get(status, "error"),
+            detail=message if message and not exc.detail else str(exc.detail),
+            field=field,
+        ),
+        headers=exc.headers,
+    )
+
+
+def domain_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return _json(exc.status_code, ErrorBody(error=exc.error, detail=exc.detail, field=exc.field))
+
+
+def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        ErrorBody(error="server_error", detail="Internal server error"),
+    )
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ValidationException: validation_handler,
+    DomainError: domain_handler,
+    HTTPException: http_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: server_error_handler,
+}

@@ -1,0 +1,1 @@
+"""Health and other system endpoints."""

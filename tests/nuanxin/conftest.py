@@ -1,0 +1,68 @@
+"""Fixtures for the platform: the app behind an in-process HTTP client, and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from nuanxin.accounts.security import hash_password
+from nuanxin.accounts.tables import Role, User
+from nuanxin.app import CSRF_COOKIE, CSRF_HEADER, create_app
+from nuanxin.regions.tables import Region
+from nuanxin.settings import Settings
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(db: None) -> Litestar:
+    return create_app(Settings.from_env(), manage_pool=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, in this test's transaction (same task, same context)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """Fetch a page to get the CSRF cookie; return the header that must echo it."""
+    await client.get("/health")
+    token = client.cookies.get(CSRF_COOKIE)
+    assert token, "the app sets its CSRF cookie on a GET"
+    return {CSRF_HEADER: token}
+
+
+async def make_region(
+    code: str = "230111", level: str = "county", parent: int | None = None
+) -> int:
+    rows = await Region.insert(
+        Region(
+            code=code, name=f"区划{code}", full_name=f"测试区划{code}", level=level,
+            parent=parent, lat=45.88, lon=126.58,
+        )
+    ).returning(Region.id).run()  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def make_user(
+    username: str,
+    role: Role,
+    *,
+    jurisdiction: int | None = None,
+    organization: int | None = None,
+) -> int:
+    rows = await User.insert(
+        User(
+            username=username, display_name=username, password_hash=hash_password(PASSWORD),
+            role=role.value, jurisdiction=jurisdiction, organization=organization,
+            created_at=datetime.now(UTC),
+        )
+    ).returning(User.id).run()  # fmt: skip
+    return int(rows[0]["id"])
