@@ -204,10 +204,10 @@ class Dataset:
 
     # -- the matching engine's instance --------------------------------------------------------
 
-    def to_instance(self) -> dict[str, Any]:
-        """The engine's instance as a dict (use ``writers.write_instance`` for big datasets)."""
+    def instance_offers(self) -> list[dict[str, Any]]:
+        """The offers as the engine's instance lists them."""
         o = self.offers
-        offers = [
+        return [
             {
                 "id": f"o{j}",
                 "kind": KINDS[o.kind[j]],
@@ -219,6 +219,9 @@ class Dataset:
             }
             for j in range(len(o))
         ]
+
+    def to_instance(self) -> dict[str, Any]:
+        """The engine's instance as a dict (use ``writers.write_instance`` for big datasets)."""
         h = self.households
         households = []
         for i in range(len(h)):
@@ -240,4 +243,4 @@ class Dataset:
                     "needs": needs,
                 }
             )
-        return {"offers": offers, "households": households}
+        return {"offers": self.instance_offers(), "households": households}
