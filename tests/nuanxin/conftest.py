@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from nuanxin.regions.tables import Region
 from nuanxin.settings import Settings
 
 PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: Argon2 is slow on purpose
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def app(db: None) -> Litestar:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app, in this test's transaction (same task, same context)."""
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=cast(Any, app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
@@ -60,7 +62,7 @@ async def make_user(
 ) -> int:
     rows = await User.insert(
         User(
-            username=username, display_name=username, password_hash=hash_password(PASSWORD),
+            username=username, display_name=username, password_hash=PASSWORD_HASH,
             role=role.value, jurisdiction=jurisdiction, organization=organization,
             created_at=datetime.now(UTC),
         )

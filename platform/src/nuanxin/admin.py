@@ -7,6 +7,7 @@ The admin keeps its own login (piccolo's ``BaseUser`` and session tables, its ow
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from litestar.handlers import asgi
@@ -36,18 +37,30 @@ TABLES = [
 ]  # fmt: skip
 
 
-def admin_mount(settings: Settings) -> Any:
-    """The admin ASGI app behind the app's admin-role guard."""
-    admin_app = create_admin(
+@functools.cache
+def _admin_app(production: bool) -> Any:
+    """piccolo-admin's ASGI app, built once per process."""
+    return create_admin(
         tables=TABLES,
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name="暖心 Nuanxin admin",
-        production=settings.is_production,
+        production=production,
         read_only=False,
     )
 
-    @asgi("/admin", is_mount=True, guards=[require_roles(Role.admin)], include_in_schema=False)  # type: ignore[list-item]
+
+def admin_mount(settings: Settings) -> Any:
+    """The admin ASGI app behind the app's admin-role guard."""
+    admin_app = _admin_app(settings.is_production)
+
+    @asgi(
+        "/admin",
+        is_mount=True,
+        copy_scope=True,
+        guards=[require_roles(Role.admin)],
+        include_in_schema=False,
+    )
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
         await admin_app(scope, receive, send)
 

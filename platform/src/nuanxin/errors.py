@@ -7,6 +7,7 @@ sentence for people, ``field`` the offending field when there is one (else ``nul
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 __all__ = ("DomainError", "ErrorBody", "exception_handlers")
 
 logger = logging.getLogger("nuanxin")
+_NAMED_FIELD = re.compile(r"(?:field|at) `\$?\.?([^`]+)`")
 
 ERROR_WORDS = {
     400: "bad_request",
@@ -75,6 +77,9 @@ def _field_of(extra: Any) -> tuple[str | None, str | None]:
         field = str(key) if key else None
         if field is not None and field.startswith("$."):
             field = field[2:]
+        named = _NAMED_FIELD.search(str(message or ""))
+        if named and field in (None, "data", "body"):
+            field = named.group(1)
         return field, None if message is None else str(message)
     return None, None
 

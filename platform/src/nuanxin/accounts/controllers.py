@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from nuanxin.accounts import services
@@ -39,7 +40,7 @@ class AuthController(Controller):
         raises=[DomainError],
         summary="Log in a browser: starts a new session (needs the CSRF header)",
     )
-    async def login(self, request: Request[Any, Any, Any], data: Credentials) -> Me:
+    async def login(self, request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Me:
         user = await services.authenticate(username=data.username, password=data.password)
         await rotate_session(request)
         request.set_session({SESSION_USER_KEY: user.id})
@@ -64,7 +65,7 @@ class AuthController(Controller):
         raises=[DomainError],
         summary="Exchange a username and password for a bearer token (API clients)",
     )
-    async def token(self, data: Credentials) -> TokenCreated:
+    async def token(self, data: JSONBody[Credentials]) -> TokenCreated:
         user = await services.authenticate(username=data.username, password=data.password)
         token, expires_at = await services.issue_token(user=user, label="api")
         return TokenCreated(token=token, token_type="bearer", expires_at=expires_at)

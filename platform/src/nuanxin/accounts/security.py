@@ -22,6 +22,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.session.server_side import ServerSideSessionBackend
+from litestar.types import Guard
 
 from nuanxin.accounts.tables import ApiToken, Role, User
 
@@ -163,7 +164,7 @@ async def rotate_session(connection: ASGIConnection) -> None:  # type: ignore[ty
     connection.scope.setdefault("state", {})[ROTATE_KEY] = True
 
 
-def require_roles(*roles: Role) -> object:
+def require_roles(*roles: Role) -> Guard:
     """A guard admitting only the given roles."""
 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
