@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Controller, get
 from litestar.response import Template
 
@@ -19,7 +21,12 @@ class HomePage(Controller):
     @get(exclude_from_auth=True, security=[{}])
     async def home(self) -> Template:
         totals = {
-            "households": await Household.count().where(Household.status == "verified").run(),
+            "households": await Household.count()
+            .where(
+                (Household.status == "verified")
+                & (Household.verification_expires_at > datetime.now(UTC))
+            )
+            .run(),
             "offers": await Offer.count().where(Offer.status == "open").run(),
             "delivered": await Delivery.count().where(Delivery.status == "delivered").run(),
         }
