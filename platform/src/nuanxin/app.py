@@ -27,6 +27,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from nuanxin import __version__
 from nuanxin.accounts.controllers import AuthController
+from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
 from nuanxin.db import engine
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             HealthController,
             AuthController,
             HomePage,
+            LoginPage,
             admin_mount(settings),
             create_static_files_router(
                 path="/static", directories=[ROOT / "frontend" / "static"], include_in_schema=False

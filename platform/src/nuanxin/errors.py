@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 __all__ = ("DomainError", "ErrorBody", "exception_handlers")
@@ -92,8 +94,17 @@ def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> R
     return _json(400, ErrorBody(error="validation_error", detail=detail, field=field))
 
 
-def http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status == 401 and _wants_html(request):
+        # A browser that is not logged in goes to the login page, and comes back after.
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        path = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+        return Redirect(f"/login?next={quote(path)}", status_code=303)
     if status >= 500:
         logger.error("HTTP %s: %s", status, exc.detail)
         return _json(status, ErrorBody(error="server_error", detail="Internal server error"))
