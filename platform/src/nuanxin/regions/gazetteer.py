@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,9 +156,9 @@ class Gazetteer:
 
     def descendants(self, code: str) -> Iterator[Division]:
         """Every division under ``code`` (not itself), breadth first."""
-        queue = list(self.children.get(code, ()))
+        queue = deque(self.children.get(code, ()))
         while queue:
-            current = queue.pop(0)
+            current = queue.popleft()
             yield self.by_code[current]
             queue.extend(self.children.get(current, ()))
 
