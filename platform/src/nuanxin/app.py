@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Controller, Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -26,7 +27,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
 from nuanxin import __version__
-from nuanxin.accounts.controllers import AuthController
 from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
@@ -35,6 +35,28 @@ from nuanxin.errors import exception_handlers
 from nuanxin.pages import HomePage
 from nuanxin.settings import ROOT, Settings
 from nuanxin.system.controllers import HealthController
+
+AREAS = (
+    "accounts",
+    "regions",
+    "households",
+    "help_requests",
+    "offers",
+    "rounds",
+    "deliveries",
+    "donations",
+    "audit",
+)
+
+
+def _area_controllers() -> list[type[Controller]]:
+    """Every area's ``controllers.CONTROLLERS``, in the order of :data:`AREAS`."""
+    found: list[type[Controller]] = []
+    for area in AREAS:
+        module = importlib.import_module(f"nuanxin.{area}.controllers")
+        found.extend(module.CONTROLLERS)
+    return found
+
 
 __all__ = ("create_app",)
 
@@ -109,7 +131,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     return Litestar(
         route_handlers=[
             HealthController,
-            AuthController,
+            *_area_controllers(),
             HomePage,
             LoginPage,
             admin_mount(settings),

@@ -14,7 +14,7 @@ from nuanxin.accounts.schemas import Credentials, Me, TokenCreated
 from nuanxin.accounts.security import SESSION_USER_KEY, CurrentUser, rotate_session
 from nuanxin.errors import DomainError
 
-__all__ = ("AuthController",)
+__all__ = ("CONTROLLERS", "AuthController")
 
 
 def _me(user: CurrentUser) -> Me:
@@ -73,3 +73,6 @@ class AuthController(Controller):
     @get("/me", operation_id="GetMe", raises=[NotAuthorizedException], summary="Who am I?")
     async def me(self, request: Request[CurrentUser, Any, Any]) -> Me:
         return _me(request.user)
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (AuthController,)

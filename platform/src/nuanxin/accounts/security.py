@@ -25,6 +25,7 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend
 from litestar.types import Guard
 
 from nuanxin.accounts.tables import ApiToken, Role, User
+from nuanxin.regions.services import PREFIX_LENGTH
 
 __all__ = (
     "CurrentUser",
@@ -77,6 +78,22 @@ class CurrentUser:
     role: Role
     jurisdiction_id: int | None
     organization_id: int | None
+    jurisdiction_code: str | None = None
+    jurisdiction_level: str | None = None
+
+    @property
+    def jurisdiction_prefix(self) -> str | None:
+        """The code prefix of the staff member's region and everything under it."""
+        if self.jurisdiction_code is None or self.jurisdiction_level is None:
+            return None
+        return self.jurisdiction_code[: PREFIX_LENGTH[self.jurisdiction_level]]
+
+    def covers(self, region_code: str) -> bool:
+        """Whether a region lies in this account's jurisdiction (admins cover everything)."""
+        if self.role is Role.admin:
+            return True
+        prefix = self.jurisdiction_prefix
+        return prefix is not None and region_code.startswith(prefix)
 
     @classmethod
     def from_row(cls, row: dict[str, object]) -> CurrentUser:
@@ -88,10 +105,24 @@ class CurrentUser:
             role=Role(str(row["role"])),
             jurisdiction_id=None if jurisdiction is None else int(str(jurisdiction)),
             organization_id=None if organization is None else int(str(organization)),
+            jurisdiction_code=_optional_str(row.get("jurisdiction.code")),
+            jurisdiction_level=_optional_str(row.get("jurisdiction.level")),
         )
 
 
-USER_COLUMNS = (User.id, User.username, User.role, User.jurisdiction, User.organization)
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.role,
+    User.jurisdiction,
+    User.organization,
+    User.jurisdiction.code,
+    User.jurisdiction.level,
+)
 
 
 async def _user_by_id(user_id: int) -> CurrentUser | None:

@@ -1,0 +1,9 @@
+"""The JSON API of the offers area."""
+
+from __future__ import annotations
+
+from litestar import Controller
+
+__all__ = ("CONTROLLERS",)
+
+CONTROLLERS: tuple[type[Controller], ...] = ()
