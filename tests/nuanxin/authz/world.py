@@ -1,0 +1,170 @@
+"""A small world for authorisation tests: two neighbouring counties, two charities, records.
+
+Built directly in the tables (not through services), inside the test's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from nuanxin.accounts.security import digest
+from nuanxin.accounts.tables import ApiToken, Organization, Role, Warehouse
+from nuanxin.help_requests.tables import HelpRequest
+from nuanxin.households.tables import Household, Member, Need
+from nuanxin.offers.catalogue import seed_catalogue
+from nuanxin.offers.tables import Item, Offer
+from nuanxin.regions.tables import Region
+from tests.nuanxin.authz.model import Caller
+from tests.nuanxin.conftest import make_user
+
+
+@dataclass(kw_only=True)
+class World:
+    province_id: int
+    county_a_id: int
+    county_b_id: int
+    township_a_id: int
+    charity_x_id: int
+    charity_y_id: int
+    warehouse_x_id: int
+    warehouse_y_id: int
+    offer_x_id: int
+    offer_y_id: int
+    household_id: int  # in county A, verified
+    household_b_id: int  # in county B, verified
+    need_id: int  # the household's quilt need
+    help_request_id: int  # in county A, open
+    item_quilt_id: int
+    user_ids: dict[Caller, int] = field(default_factory=dict)
+    tokens: dict[Caller, str] = field(default_factory=dict)
+
+    def headers(self, caller: Caller) -> dict[str, str]:
+        if caller is Caller.ANON:
+            return {}
+        return {"authorization": f"Bearer {self.tokens[caller]}"}
+
+
+async def _region(
+    code: str, name: str, level: str, parent: int | None, lat: float, lon: float
+) -> int:
+    rows = (
+        await Region.insert(
+            Region(
+                code=code, name=name, full_name=name, level=level, parent=parent, lat=lat, lon=lon
+            )
+        )
+        .returning(Region.id)
+        .run()
+    )
+    return int(rows[0]["id"])
+
+
+async def _org(name: str, credit: str, region: int) -> int:
+    now = datetime.now(UTC)
+    rows = await Organization.insert(
+        Organization(
+            name=name, credit_code=credit, status="verified", region=region,
+            contact_name="联系人", contact_phone="13800000000", created_at=now, verified_at=now,
+        )
+    ).returning(Organization.id).run()  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def _warehouse(org: int, region: int, lat: float, lon: float) -> int:
+    rows = (
+        await Warehouse.insert(
+            Warehouse(
+                organization=org, name="仓库", address="测试路1号", region=region, lat=lat, lon=lon
+            )
+        )
+        .returning(Warehouse.id)
+        .run()
+    )
+    return int(rows[0]["id"])
+
+
+async def _offer(org: int, warehouse: int, item: int, lat: float, lon: float) -> int:
+    now = datetime.now(UTC)
+    rows = await Offer.insert(
+        Offer(
+            organization=org, warehouse=warehouse, item=item, quantity=20, available=20,
+            lat=lat, lon=lon, radius_km=50.0, available_from=now.date(),
+            available_until=(now + timedelta(days=60)).date(), created_at=now, updated_at=now,
+        )
+    ).returning(Offer.id).run()  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def _household(reference: str, region: int, lat: float, lon: float, verifier: int) -> int:
+    now = datetime.now(UTC)
+    rows = await Household.insert(
+        Household(
+            reference=reference, category="dibao", head_name=f"测试户主{reference}",
+            id_hash=digest(reference), id_last4="123X", phone="13912345678",
+            registered_address="户籍地址", current_address="现住址测试村1号", region=region,
+            lat=lat, lon=lon, tags=["electricity", "coal_stove"], status="verified",
+            verified_by=verifier, verified_at=now, verification_expires_at=now + timedelta(days=365),
+            created_at=now, updated_at=now,
+        )
+    ).returning(Household.id).run()  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def build_world() -> World:
+    await seed_catalogue()
+    quilt = await Item.select(Item.id).where(Item.code == "quilt").first().run()
+    assert quilt is not None
+    item = int(quilt["id"])
+    province = await _region("230000", "黑龙江省", "province", None, 45.74, 126.66)
+    city = await _region("230100", "哈尔滨市", "city", province, 45.80, 126.53)
+    county_a = await _region("230111", "呼兰区", "county", city, 45.89, 126.58)
+    county_b = await _region("230112", "阿城区", "county", city, 45.55, 126.95)
+    township_a = await _region("230111005", "康金街道", "township", county_a, 45.89, 126.58)
+    charity_x = await _org("测试慈善X", "91230100AUTHZ001X", county_a)
+    charity_y = await _org("测试慈善Y", "91230100AUTHZ002X", county_b)
+    users = {
+        Caller.ADMIN: await make_user("w_admin", Role.admin),
+        Caller.STAFF: await make_user("w_staff", Role.staff, jurisdiction=county_a),
+        Caller.NEIGHBOUR: await make_user("w_neighbour", Role.staff, jurisdiction=county_b),
+        Caller.PROVINCE: await make_user("w_province", Role.staff, jurisdiction=province),
+        Caller.CHARITY: await make_user("w_charity", Role.charity, organization=charity_x),
+        Caller.OTHER_CHARITY: await make_user("w_other", Role.charity, organization=charity_y),
+        Caller.COURIER: await make_user("w_courier", Role.courier, organization=charity_x),
+    }
+    tokens: dict[Caller, str] = {}
+    now = datetime.now(UTC)
+    for caller, user_id in users.items():
+        token = f"world-token-{caller.value}"
+        await ApiToken.insert(
+            ApiToken(user=user_id, token_hash=digest(token), created_at=now,
+                     expires_at=now + timedelta(days=1))
+        ).run()  # fmt: skip
+        tokens[caller] = token
+    warehouse_x = await _warehouse(charity_x, county_a, 45.88, 126.58)
+    warehouse_y = await _warehouse(charity_y, county_b, 45.55, 126.95)
+    household = await _household("HHWORLD1", county_a, 45.90, 126.60, users[Caller.STAFF])
+    household_b = await _household("HHWORLD2", county_b, 45.56, 126.96, users[Caller.NEIGHBOUR])
+    await Member.insert(Member(household=household, birth_year=1950, disability_level=0)).run()
+    need_rows = (
+        await Need.insert(
+            Need(
+                household=household, item=item, quantity=2, weight=2.0, rule="test", updated_at=now
+            )
+        )
+        .returning(Need.id)
+        .run()
+    )
+    help_rows = await HelpRequest.insert(
+        HelpRequest(source="public", region=county_a, person_name="求助人", address="呼兰区某村",
+                    description="家里没有煤", created_at=now)
+    ).returning(HelpRequest.id).run()  # fmt: skip
+    return World(
+        province_id=province, county_a_id=county_a, county_b_id=county_b, township_a_id=township_a,
+        charity_x_id=charity_x, charity_y_id=charity_y, warehouse_x_id=warehouse_x,
+        warehouse_y_id=warehouse_y,
+        offer_x_id=await _offer(charity_x, warehouse_x, item, 45.88, 126.58),
+        offer_y_id=await _offer(charity_y, warehouse_y, item, 45.55, 126.95),
+        household_id=household, household_b_id=household_b, need_id=int(need_rows[0]["id"]),
+        help_request_id=int(help_rows[0]["id"]), item_quilt_id=item, user_ids=users, tokens=tokens,
+    )  # fmt: skip
