@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Caller(str, Enum):
+class Caller(StrEnum):
     """The callers of the matrix. The world gives each one an account (but ANON)."""
 
     ANON = "anonymous"

@@ -104,8 +104,8 @@ async def _household(reference: str, region: int, lat: float, lon: float, verifi
             id_hash=digest(reference), id_last4="123X", phone="13912345678",
             registered_address="户籍地址", current_address="现住址测试村1号", region=region,
             lat=lat, lon=lon, tags=["electricity", "coal_stove"], status="verified",
-            verified_by=verifier, verified_at=now, verification_expires_at=now + timedelta(days=365),
-            created_at=now, updated_at=now,
+            verified_by=verifier, verified_at=now, created_at=now, updated_at=now,
+            verification_expires_at=now + timedelta(days=365),
         )
     ).returning(Household.id).run()  # fmt: skip
     return int(rows[0]["id"])
