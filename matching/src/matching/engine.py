@@ -1,0 +1,162 @@
+"""``solve``: validate, build the parts, solve them (in parallel when it pays), assemble."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+
+from matching.assemble import assemble
+from matching.flow import RESOLUTIONS_KM, PartFlow, solve_part
+from matching.greedy import greedy_part, weight_bound, weight_of
+from matching.model import Problem, Progress, Solution, Stats
+from matching.network import Network, Part, build_network
+from matching.validate import check_problem
+from matching.workers import solve_in_workers
+
+__all__ = ("solve",)
+
+ProgressCallback = Callable[[Progress], None]
+
+PARALLEL_MIN_ARCS = 400_000
+"""Below this many arcs in all, starting worker processes costs more than it saves."""
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit: float | None = None,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> Solution:
+    """The exact lexicographic optimum of ``problem``, or the best answer by ``time_limit``.
+
+    First the priority-weighted units delivered are maximised, then among all such
+    assignments the total unit-km is minimised. The same input gives the same output.
+    With ``time_limit`` (seconds), parts not solved exactly by then keep the greedy answer
+    and ``stats`` carries a proven bound on the gap. ``progress`` receives reports as the
+    solve goes on, including a feasible interim answer when one is computed. ``workers``
+    sets the number of worker processes (0: solve in this process); by default large
+    problems use one per CPU and small ones none.
+    """
+    started = time.perf_counter()
+    check_problem(problem)
+    report = progress or _ignore
+    report(Progress(stage="candidates", done=0, total=1, message="finding candidate pairs"))
+    network = build_network(problem)
+    seconds = {"candidates": time.perf_counter() - started}
+    parts = network.parts
+    report(
+        Progress(
+            stage="candidates",
+            done=1,
+            total=1,
+            message=f"{network.candidate_pairs} candidate pairs in {len(parts)} parts",
+        )
+    )
+    greedy: list[PartFlow] | None = None
+    if time_limit is not None or progress is not None:
+        mark = time.perf_counter()
+        greedy = [greedy_part(part) for part in parts]
+        seconds["greedy"] = time.perf_counter() - mark
+        interim = _solution(problem, network, greedy, [False] * len(parts), dict(seconds))
+        report(
+            Progress(
+                stage="feasible",
+                done=0,
+                total=len(parts),
+                message=f"greedy answer, proven gap {interim.stats.relative_gap:.2%}",
+                interim=interim,
+            )
+        )
+    mark = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
+    exact = _solve_parts(parts, deadline, report, _worker_count(workers, parts, deadline))
+    seconds["solve"] = time.perf_counter() - mark
+    flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
+    optimal = [flow is not None for flow in exact]
+    seconds["total"] = time.perf_counter() - started
+    return _solution(problem, network, flows, optimal, dict(seconds))
+
+
+def _ignore(_: Progress) -> None:
+    return None
+
+
+def _fallback(greedy: list[PartFlow] | None, index: int) -> PartFlow:
+    assert greedy is not None, "a part without exact flow needs the greedy answer"
+    return greedy[index]
+
+
+def _worker_count(workers: int | None, parts: tuple[Part, ...], deadline: float | None) -> int:
+    """0 means in this process; otherwise the number of worker processes."""
+    if workers is not None:
+        return max(0, min(workers, len(parts)))
+    arcs = sum(part.arcs for part in parts)
+    if arcs < PARALLEL_MIN_ARCS or (len(parts) == 1 and deadline is None):
+        return 0
+    return max(1, min(len(os.sched_getaffinity(0)), len(parts)))
+
+
+def _solve_parts(
+    parts: tuple[Part, ...],
+    deadline: float | None,
+    report: ProgressCallback,
+    workers: int,
+) -> list[PartFlow | None]:
+    """Exact flows, in input order; None for parts not finished by the deadline."""
+    if workers == 0:
+        results: list[PartFlow | None] = []
+        for part in parts:
+            results.append(solve_part(part))
+            report(_exact_progress(len(results), len(parts)))
+        return results
+    done = [0]
+
+    def finished(_: int) -> None:
+        done[0] += 1
+        report(_exact_progress(done[0], len(parts)))
+
+    return solve_in_workers(parts, workers, deadline, finished)
+
+
+def _exact_progress(done: int, total: int) -> Progress:
+    return Progress(stage="exact", done=done, total=total, message=f"{done}/{total} parts exact")
+
+
+def _solution(
+    problem: Problem,
+    network: Network,
+    flows: list[PartFlow],
+    optimal: list[bool],
+    seconds: dict[str, float],
+) -> Solution:
+    outcome = assemble(problem, network, list(zip(network.parts, flows, strict=True)))
+    bound = math.fsum(
+        weight_of(part, flow) if exact else weight_bound(part)
+        for part, flow, exact in zip(network.parts, flows, optimal, strict=True)
+    )
+    all_optimal = all(optimal)
+    weighted = outcome.totals.weighted_units
+    gap = 0.0 if all_optimal else max(0.0, bound - weighted)
+    resolution = max(
+        (flow.resolution_km for flow, exact in zip(flows, optimal, strict=True) if exact),
+        default=RESOLUTIONS_KM[0],
+    )
+    stats = Stats(
+        status="optimal" if all_optimal else "feasible",
+        optimal=all_optimal,
+        weighted_units_bound=weighted if all_optimal else bound,
+        gap=gap,
+        relative_gap=gap / bound if bound > 0 else 0.0,
+        distance_resolution_km=resolution,
+        candidate_pairs=network.candidate_pairs,
+        arcs=sum(part.arcs for part in network.parts),
+        parts=len(network.parts),
+        parts_optimal=sum(optimal),
+        seconds=seconds,
+    )
+    return Solution(
+        assignments=outcome.assignments, totals=outcome.totals, unmet=outcome.unmet, stats=stats
+    )

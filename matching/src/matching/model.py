@@ -1,0 +1,152 @@
+"""The engine's vocabulary: frozen, slotted, keyword-only dataclasses in and out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = (
+    "Assignment",
+    "Household",
+    "Need",
+    "Offer",
+    "Problem",
+    "Progress",
+    "Solution",
+    "Stats",
+    "Totals",
+    "Unmet",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    """Supply: ``quantity`` whole units of ``kind`` at a point, for households within reach."""
+
+    id: str
+    kind: str
+    quantity: int
+    lat: float
+    lon: float
+    radius_km: float
+    requires: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Need:
+    """Demand of one household for ``quantity`` units of ``kind``.
+
+    Priority is either one ``weight`` for every unit or ``weights``, one per unit and
+    non-increasing. Exactly one of the two is given.
+    """
+
+    kind: str
+    quantity: int
+    weight: float | None = None
+    weights: tuple[float, ...] | None = None
+
+    def unit_weight(self, unit: int) -> float:
+        """The weight of the ``unit``-th unit (0-based) of this need."""
+        if self.weights is not None:
+            return self.weights[unit]
+        assert self.weight is not None
+        return self.weight
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Household:
+    """A household at a point, with its tags (``electricity``, ``coal_stove`` ...) and needs."""
+
+    id: str
+    lat: float
+    lon: float
+    tags: frozenset[str] = frozenset()
+    needs: tuple[Need, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One matching round: open offers and the households' unmet needs."""
+
+    offers: tuple[Offer, ...]
+    households: tuple[Household, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assignment:
+    """``quantity`` units of ``kind`` from ``offer`` to ``household``."""
+
+    offer: str
+    household: str
+    kind: str
+    quantity: int
+    distance_km: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unmet:
+    """Units of a household's need that no offer serves, and why."""
+
+    household: str
+    kind: str
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Totals:
+    """The two objectives and the number of units delivered."""
+
+    weighted_units: float
+    unit_km: float
+    units: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats:
+    """How the answer was found and how good it is proven to be.
+
+    ``optimal`` is true when the answer is the exact lexicographic optimum. Otherwise
+    ``weighted_units_bound`` is a proven upper bound on the optimal weighted units and
+    ``gap`` the distance from it (``relative_gap`` as a fraction of the bound).
+    ``distance_resolution_km`` is the unit in which distances were rounded for the
+    tie-break on unit-km; reported distances are never rounded.
+    """
+
+    status: Literal["optimal", "feasible"]
+    optimal: bool
+    weighted_units_bound: float
+    gap: float
+    relative_gap: float
+    distance_resolution_km: float
+    candidate_pairs: int
+    arcs: int
+    parts: int
+    parts_optimal: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Solution:
+    """The answer: assignments, the totals, the unmet needs and the solve statistics."""
+
+    assignments: tuple[Assignment, ...]
+    totals: Totals
+    unmet: tuple[Unmet, ...]
+    stats: Stats
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Progress:
+    """A progress report for long solves.
+
+    ``interim`` carries a feasible answer with its proven gap as soon as one exists, so a
+    caller can show it while the exact solve goes on.
+    """
+
+    stage: str
+    done: int
+    total: int
+    message: str
+    interim: Solution | None = None

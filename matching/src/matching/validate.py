@@ -1,0 +1,157 @@
+"""Refuse bad input with messages that name the item and the field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from matching.model import Household, Need, Offer, Problem
+
+__all__ = ("InvalidProblemError", "check_problem", "describe")
+
+MAX_QUANTITY = 2**40
+"""Per item; keeps every sum of quantities far inside int64."""
+
+
+class InvalidProblemError(ValueError):
+    """The problem cannot be solved as given; ``errors`` lists every fault found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = tuple(errors)
+        shown = "\n".join(f"  - {error}" for error in errors[:50])
+        more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"invalid problem ({len(errors)} errors):\n{shown}{more}")
+
+
+def describe(collection: str, index: int, item_id: object) -> str:
+    """How an error message names an item: ``offers[3] (id 'o9')``."""
+    if isinstance(item_id, str | int) and not isinstance(item_id, bool):
+        return f"{collection}[{index}] (id {item_id!r})"
+    return f"{collection}[{index}]"
+
+
+def check_problem(problem: Problem) -> None:
+    """Raise :class:`InvalidProblemError` unless every item of ``problem`` is well formed."""
+    errors = list(_problem_errors(problem))
+    if errors:
+        raise InvalidProblemError(errors)
+
+
+def _problem_errors(problem: Problem) -> Iterator[str]:
+    seen: dict[str, str] = {}
+    for index, offer in enumerate(problem.offers):
+        name = describe("offers", index, offer.id)
+        yield from _duplicate(seen, offer.id, name)
+        yield from _offer_errors(name, offer)
+    seen = {}
+    for index, household in enumerate(problem.households):
+        name = describe("households", index, household.id)
+        yield from _duplicate(seen, household.id, name)
+        yield from _household_errors(name, household)
+
+
+def _duplicate(seen: dict[str, str], item_id: str, name: str) -> Iterator[str]:
+    if not isinstance(item_id, str) or not item_id:
+        yield f"{name}.id: must be a non-empty string"
+    elif item_id in seen:
+        yield f"{name}.id: duplicate id, already used by {seen[item_id]}"
+    else:
+        seen[item_id] = name
+
+
+def _offer_errors(name: str, offer: Offer) -> Iterator[str]:
+    yield from _kind(name, offer.kind)
+    yield from _quantity(name, offer.quantity)
+    yield from _point(name, offer.lat, offer.lon)
+    radius = offer.radius_km
+    if not _is_number(radius) or radius < 0:
+        yield f"{name}.radius_km: must be a finite number >= 0, got {radius!r}"
+    yield from _labels(f"{name}.requires", offer.requires)
+
+
+def _household_errors(name: str, household: Household) -> Iterator[str]:
+    yield from _point(name, household.lat, household.lon)
+    yield from _labels(f"{name}.tags", household.tags)
+    if not isinstance(household.needs, tuple):
+        yield f"{name}.needs: must be a tuple of Need"
+        return
+    for index, need in enumerate(household.needs):
+        if not isinstance(need, Need):
+            yield f"{name}.needs[{index}]: must be a Need"
+            continue
+        yield from _need_errors(f"{name}.needs[{index}]", need)
+
+
+def _need_errors(name: str, need: Need) -> Iterator[str]:
+    yield from _kind(name, need.kind)
+    quantity_ok = not list(_quantity(name, need.quantity))
+    yield from _quantity(name, need.quantity)
+    if need.weight is None and need.weights is None:
+        yield f"{name}.weight: missing (give weight or weights)"
+    elif need.weight is not None and need.weights is not None:
+        yield f"{name}.weights: give either weight or weights, not both"
+    elif need.weight is not None:
+        if not _is_positive(need.weight):
+            yield f"{name}.weight: must be a finite number > 0, got {need.weight!r}"
+    else:
+        yield from _weights_errors(name, need.weights, need.quantity if quantity_ok else None)
+
+
+def _weights_errors(name: str, weights: object, quantity: int | None) -> Iterator[str]:
+    if not isinstance(weights, tuple):
+        yield f"{name}.weights: must be a sequence of numbers"
+        return
+    if quantity is not None and len(weights) != quantity:
+        yield f"{name}.weights: needs one weight per unit ({quantity}), got {len(weights)}"
+    for index, weight in enumerate(weights):
+        if not _is_positive(weight):
+            yield f"{name}.weights[{index}]: must be a finite number > 0, got {weight!r}"
+            return
+        if index and weight > weights[index - 1]:
+            yield (
+                f"{name}.weights[{index}]: weights must be non-increasing, "
+                f"{weight!r} follows {weights[index - 1]!r}"
+            )
+            return
+
+
+def _kind(name: str, kind: object) -> Iterator[str]:
+    if not isinstance(kind, str) or not kind:
+        yield f"{name}.kind: must be a non-empty string, got {kind!r}"
+
+
+def _quantity(name: str, quantity: object) -> Iterator[str]:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        yield f"{name}.quantity: must be a whole number, got {quantity!r}"
+    elif quantity < 0:
+        yield f"{name}.quantity: must not be negative, got {quantity}"
+    elif quantity > MAX_QUANTITY:
+        yield f"{name}.quantity: at most {MAX_QUANTITY}, got {quantity}"
+
+
+def _point(name: str, lat: object, lon: object) -> Iterator[str]:
+    if not _is_number(lat) or not -90.0 <= lat <= 90.0:  # type: ignore[operator]
+        yield f"{name}.lat: must be a latitude in [-90, 90], got {lat!r}"
+    if not _is_number(lon) or not -180.0 <= lon <= 180.0:  # type: ignore[operator]
+        yield f"{name}.lon: must be a longitude in [-180, 180], got {lon!r}"
+
+
+def _labels(name: str, labels: object) -> Iterator[str]:
+    if not isinstance(labels, frozenset) or not all(
+        isinstance(label, str) and label for label in labels
+    ):
+        yield f"{name}: must be a set of non-empty strings"
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float (never a bool, never an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_positive(value: object) -> bool:
+    return _is_number(value) and value > 0  # type: ignore[operator]
