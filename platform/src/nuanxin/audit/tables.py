@@ -22,3 +22,5 @@ class AuditEntry(Table, tablename="audit_entry"):
     before = JSON(default={})
     after = JSON(default={})
     created_at = Timestamptz(index=True)
+    # The region of the record the entry is about (staff read their jurisdiction's trail).
+    region_code = Varchar(length=12, null=True, default=None, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from piccolo.columns import ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -43,3 +43,9 @@ class HelpRequest(Table, tablename="help_request"):
     logged_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
     closed_at = Timestamptz(null=True, default=None)
+    # From imports: the candidate's ID number as a keyed hash and its last 4 characters only,
+    # the category and the household size the source gave (empty / 0 when unknown).
+    id_hash = Varchar(length=64, default="")
+    id_last4 = Varchar(length=4, default="")
+    category = Varchar(length=16, default="")
+    household_size = Integer(default=0)
