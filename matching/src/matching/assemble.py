@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def assemble(problem: Problem, network: Network, flows: list[tuple[Part, PartFlo
             kind=kind,
             quantity=row.quantity,
             distance_km=row.km,
-            reason=_reason(row),
+            reason=_reason(f"{row.km:.1f}", row.radius, tuple(sorted(row.segments))),
         )
         for (household, kind, offer), row in sorted(rows.items())
     )
@@ -127,6 +128,9 @@ def _need_segments(
     """Served units of a demand node's needs as (-weight, need, first unit, units)."""
     runs = {n: _runs(problem, network, n) for n in members}
     taken: dict[int, int] = dict.fromkeys(members, 0)
+    if len(members) == 1:
+        taken[members[0]] = sum(count for _, count in levels)
+        levels = []
     for weight, count in levels:
         left = count
         for n in members:
@@ -192,9 +196,10 @@ def _pair_up(
                 segments[s] = (neg_weight, n, first + take, count - take)
 
 
-def _reason(row: _Row) -> str:
+@functools.lru_cache(maxsize=4096)
+def _reason(km: str, radius: float, segments: tuple[tuple[int, int, float], ...]) -> str:
     groups: list[tuple[float, int, int]] = []
-    for first, units, weight in sorted(row.segments):
+    for first, units, weight in segments:
         if groups and groups[-1][0] == weight and groups[-1][2] == first:
             groups[-1] = (weight, groups[-1][1], first + units)
         else:
@@ -206,8 +211,8 @@ def _reason(row: _Row) -> str:
     )
     tail_zh, tail_en = ("等", " etc.") if more else ("", "")
     return (
-        f"距离 {row.km:.1f} km（服务半径 {row.radius:g} km 内）；优先级 {zh}{tail_zh} / "
-        f"{row.km:.1f} km away (within {row.radius:g} km); priority {en}{tail_en}"
+        f"距离 {km} km（服务半径 {radius:g} km 内）；优先级 {zh}{tail_zh} / "
+        f"{km} km away (within {radius:g} km); priority {en}{tail_en}"
     )
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from matching.geo import great_circle_km
-from matching.model import Household, Need, Offer, Problem
+from matching.model import Household, Need, Offer, Problem, Solution
 
-__all__ = ("Reference", "eligible_pairs", "lp_optimum", "random_problem")
+__all__ = ("Reference", "eligible_pairs", "feasibility_errors", "lp_optimum", "random_problem")
 
 KINDS = ("coal", "coat_adult", "quilt")
 TAGS = ("electricity", "coal_stove")
@@ -190,3 +190,39 @@ def random_problem(
             Household(id=f"h{h}", lat=lat, lon=lon, tags=tags, needs=tuple(needs))
         )
     return Problem(offers=tuple(made_offers), households=tuple(made_households))
+
+
+def feasibility_errors(problem: Problem, solution: Solution) -> list[str]:
+    """Every way ``solution`` breaks a rule of ``problem`` (empty when feasible)."""
+    errors: list[str] = []
+    offers = {offer.id: offer for offer in problem.offers}
+    households = {household.id: household for household in problem.households}
+    given: dict[str, int] = {}
+    received: dict[tuple[str, str], int] = {}
+    for a in solution.assignments:
+        offer, household = offers[a.offer], households[a.household]
+        km = float(great_circle_km(offer.lat, offer.lon, household.lat, household.lon))
+        if a.quantity <= 0:
+            errors.append(f"{a}: quantity must be positive")
+        if a.kind != offer.kind:
+            errors.append(f"{a}: kind differs from the offer's")
+        if km != a.distance_km or km > offer.radius_km:
+            errors.append(f"{a}: {km} km reported as {a.distance_km}, radius {offer.radius_km}")
+        if not offer.requires <= household.tags:
+            errors.append(f"{a}: household lacks {sorted(offer.requires - household.tags)}")
+        given[a.offer] = given.get(a.offer, 0) + a.quantity
+        received[(a.household, a.kind)] = received.get((a.household, a.kind), 0) + a.quantity
+    for offer in problem.offers:
+        if given.get(offer.id, 0) > offer.quantity:
+            errors.append(f"offer {offer.id}: gives {given[offer.id]} of {offer.quantity}")
+    wanted: dict[tuple[str, str], int] = {}
+    for household in problem.households:
+        for need in household.needs:
+            key = (household.id, need.kind)
+            wanted[key] = wanted.get(key, 0) + need.quantity
+    for key, count in received.items():
+        if count > wanted.get(key, 0):
+            errors.append(
+                f"household {key[0]}: receives {count} {key[1]}, wants {wanted.get(key, 0)}"
+            )
+    return errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 
@@ -42,12 +43,73 @@ def _problem_errors(problem: Problem) -> Iterator[str]:
     for index, offer in enumerate(problem.offers):
         name = describe("offers", index, offer.id)
         yield from _duplicate(seen, offer.id, name)
-        yield from _offer_errors(name, offer)
+        if not _offer_ok(offer):
+            yield from _offer_errors(name, offer)
     seen = {}
     for index, household in enumerate(problem.households):
         name = describe("households", index, household.id)
         yield from _duplicate(seen, household.id, name)
-        yield from _household_errors(name, household)
+        if not _household_ok(household):
+            yield from _household_errors(name, household)
+
+
+def _offer_ok(offer: Offer) -> bool:
+    """A fast check for the common, valid case; the slow path explains failures."""
+    return (
+        type(offer.kind) is str
+        and offer.kind != ""
+        and type(offer.quantity) is int
+        and 0 <= offer.quantity <= MAX_QUANTITY
+        and _in_range(offer.lat, 90.0)
+        and _in_range(offer.lon, 180.0)
+        and type(offer.radius_km) in (int, float)
+        and 0 <= offer.radius_km < math.inf
+        and type(offer.requires) is frozenset
+        and all(type(tag) is str and tag for tag in offer.requires)
+    )
+
+
+def _household_ok(household: Household) -> bool:
+    """A fast check for the common, valid case; the slow path explains failures."""
+    if not (
+        _in_range(household.lat, 90.0)
+        and _in_range(household.lon, 180.0)
+        and type(household.tags) is frozenset
+        and all(type(tag) is str and tag for tag in household.tags)
+        and type(household.needs) is tuple
+    ):
+        return False
+    for need in household.needs:
+        if not (
+            type(need) is Need
+            and type(need.kind) is str
+            and need.kind != ""
+            and type(need.quantity) is int
+            and 0 <= need.quantity <= MAX_QUANTITY
+        ):
+            return False
+        if need.weights is None:
+            if not _fast_positive(need.weight):
+                return False
+        elif (
+            need.weight is not None
+            or type(need.weights) is not tuple
+            or len(need.weights) != need.quantity
+            or not all(_fast_positive(w) for w in need.weights)
+            or any(b > a for a, b in itertools.pairwise(need.weights))
+        ):
+            return False
+    return True
+
+
+def _fast_positive(value: object) -> bool:
+    if type(value) is float:
+        return 0.0 < value < math.inf
+    return type(value) is int and 0 < value <= 2**53
+
+
+def _in_range(value: object, limit: float) -> bool:
+    return type(value) in (int, float) and -limit <= value <= limit  # type: ignore[operator]
 
 
 def _duplicate(seen: dict[str, str], item_id: str, name: str) -> Iterator[str]:
