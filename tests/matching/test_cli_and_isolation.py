@@ -1,0 +1,97 @@
+"""The command line, the result format, time limits, progress and the package boundary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from matching import Progress, parse_instance, solution_to_json, solve
+from matching.reference import feasibility_errors, random_problem
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "matching"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "matching", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_command_line_writes_the_documented_result_format(tmp_path: Path) -> None:
+    result = tmp_path / "result.json"
+    done = _run("solve", str(FIXTURES / "per_unit_weights.json"), "-o", str(result))
+    assert done.returncode == 0, done.stderr
+    data = json.loads(result.read_text("utf-8"))
+    assert set(data) == {"assignments", "totals", "unmet", "stats"}
+    assert set(data["totals"]) == {"weighted_units", "unit_km", "units"}
+    for row in data["assignments"]:
+        assert set(row) == {"offer", "household", "kind", "quantity", "distance_km", "reason"}
+        assert "km" in row["reason"]
+        assert "优先级" in row["reason"]
+    assert data["unmet"] == [
+        {
+            "household": "h1",
+            "kind": "quilt",
+            "quantity": 2,
+            "reason": data["unmet"][0]["reason"],
+        }
+    ]
+    assert data["stats"]["optimal"] is True
+    assert data["stats"]["gap"] == 0.0
+
+
+def test_the_command_line_prints_to_stdout_and_honours_a_time_limit() -> None:
+    done = _run("solve", str(FIXTURES / "swap_beats_greedy.json"), "--time-limit", "30")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["units"] == 2
+
+
+def test_integer_ids_come_back_as_integers() -> None:
+    data = json.loads((FIXTURES / "nearest_among_equals.json").read_text("utf-8"))
+    data["offers"][0]["id"] = 7
+    instance = parse_instance(data)
+    result = solution_to_json(solve(instance.problem), instance.original_ids)
+    assert result["assignments"][0]["offer"] == 7
+
+
+def test_solving_in_a_fresh_interpreter_loads_no_platform_module() -> None:
+    code = (
+        "import sys, json\n"
+        "from matching import parse_instance, solve\n"
+        f"data = json.loads(open({str(FIXTURES / 'swap_beats_greedy.json')!r}).read())\n"
+        "solve(parse_instance(data).problem)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('nuanxin', 'litestar', 'piccolo')]\n"
+        "print(json.dumps(bad))\n"
+        "print('geopy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, geopy = done.stdout.split("\n")[:2]
+    assert json.loads(loaded) == []
+    assert geopy == "False"
+
+
+def test_a_time_limit_returns_a_feasible_answer_with_a_proven_gap() -> None:
+    problem = random_problem(np.random.default_rng(3), offers=30, households=200)
+    reports: list[Progress] = []
+    limited = solve(problem, time_limit=1e-6, progress=reports.append, workers=1)
+    assert feasibility_errors(problem, limited) == []
+    exact = solve(problem)
+    if not limited.stats.optimal:
+        assert limited.stats.status == "feasible"
+        assert limited.stats.weighted_units_bound >= exact.totals.weighted_units - 1e-9
+        assert (
+            limited.stats.gap >= exact.totals.weighted_units - limited.totals.weighted_units - 1e-9
+        )
+    assert any(report.interim is not None for report in reports)
+    assert reports[-1].stage == "exact" or not limited.stats.optimal
+
+
+def test_worker_processes_give_the_same_answer_as_one_process() -> None:
+    problem = random_problem(np.random.default_rng(11), offers=40, households=300)
+    alone, together = solve(problem, workers=0), solve(problem, workers=2)
+    assert alone.assignments == together.assignments
+    assert alone.totals == together.totals
