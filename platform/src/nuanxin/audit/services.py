@@ -1,14 +1,21 @@
-"""The audit trail: every state change writes one entry, inside the change's transaction."""
+"""The audit trail: every state change writes one entry, inside the change's transaction.
+
+Entries about a record in a region carry its ``region_code``, so that staff read the trail of
+their jurisdiction (:func:`list_entries`); admins read all of it.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.accounts.security import CurrentUser
+from nuanxin.accounts.tables import Role
 from nuanxin.audit.tables import AuditEntry
 
-__all__ = ("record",)
+__all__ = ("AuditRecord", "list_entries", "record")
 
 
 async def record(
@@ -20,8 +27,13 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     actor_label: str | None = None,
+    region_code: str | None = None,
 ) -> None:
-    """Write one audit entry (call it inside the service's ``atomic()`` block)."""
+    """Write one audit entry (call it inside the service's ``atomic()`` block).
+
+    ``region_code`` is the region of the record the entry is about (a household's, a help
+    request's ...): staff whose jurisdiction covers it read the entry.
+    """
     await AuditEntry.insert(
         AuditEntry(
             actor=None if actor is None else actor.id,
@@ -32,5 +44,85 @@ async def record(
             before=before or {},
             after=after or {},
             created_at=datetime.now(UTC),
+            region_code=region_code,
         )
     ).run()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    id: int
+    actor_id: int | None
+    actor_label: str
+    action: str
+    entity: str
+    entity_id: str
+    region_code: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    created_at: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    """A date-time without a zone is read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):  # Piccolo hands JSON columns back as text
+        value = json.loads(value) if value else {}
+    return dict(value) if isinstance(value, dict) else {}
+
+
+async def list_entries(
+    *,
+    user: CurrentUser,
+    entity: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditRecord], int]:
+    """Entries the user may read, newest first, and how many there are in all.
+
+    Admins read every entry; staff those about records in their jurisdiction (entries
+    without a region, e.g. about accounts, are the admins' only).
+    """
+    conditions: list[Any] = []
+    if user.role is not Role.admin:
+        prefix = user.jurisdiction_prefix
+        conditions.append(AuditEntry.region_code.like((prefix or "") + "%"))
+        conditions.append(AuditEntry.region_code.is_not_null())
+        if prefix is None:
+            conditions.append(AuditEntry.id < 0)
+    if entity:
+        conditions.append(AuditEntry.entity == entity)
+    if action:
+        conditions.append(AuditEntry.action == action)
+    if since is not None:
+        conditions.append(AuditEntry.created_at >= _aware(since))
+    if until is not None:
+        conditions.append(AuditEntry.created_at <= _aware(until))
+    query = AuditEntry.select().order_by(AuditEntry.created_at, AuditEntry.id, ascending=False)
+    count = AuditEntry.count()
+    if conditions:
+        query = query.where(*conditions)
+        count = count.where(*conditions)
+    rows = await query.limit(limit).offset(offset).run()
+    total = await count.run()
+    return [
+        AuditRecord(
+            id=int(row["id"]),
+            actor_id=None if row["actor"] is None else int(row["actor"]),
+            actor_label=str(row["actor_label"]),
+            action=str(row["action"]),
+            entity=str(row["entity"]),
+            entity_id=str(row["entity_id"]),
+            region_code=row["region_code"],
+            before=_json(row["before"]),
+            after=_json(row["after"]),
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ], int(total)

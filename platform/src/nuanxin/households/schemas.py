@@ -1,0 +1,184 @@
+"""DTOs of the households area (msgspec Structs, never tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+
+from nuanxin.households.tables import Category, VerificationStatus
+
+__all__ = (
+    "HouseholdCreate",
+    "HouseholdFields",
+    "HouseholdOut",
+    "HouseholdUpdate",
+    "MemberIn",
+    "MemberOut",
+    "NeedOut",
+    "NeedOverride",
+    "Tag",
+    "VerificationFilter",
+)
+
+
+class Tag(StrEnum):
+    """The fixed vocabulary of a household's heating and supply (see ``households.needs``)."""
+
+    electricity = "electricity"
+    coal_stove = "coal_stove"
+    central_heating = "central_heating"
+    gas_heating = "gas_heating"
+    kang = "kang"
+    no_heating = "no_heating"
+
+
+class VerificationFilter(StrEnum):
+    current = "current"  # verified, and the verification has not expired
+    expired = "expired"  # verified once, expired since
+    unverified = "unverified"  # never verified (or rejected)
+
+
+Relation = Literal[
+    "self", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"
+]
+Sex = Literal["M", "F", ""]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Phone = Annotated[str, msgspec.Meta(max_length=20, pattern=r"^[0-9+\- ]*$")]
+Address = Annotated[str, msgspec.Meta(max_length=300)]
+RequiredAddress = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+RegionCode = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{6}(\d{3})?$", description="county (6 digits) or township (9 digits) code"
+    ),
+]
+IdNumber = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=15,
+        max_length=24,
+        description="18-character resident ID number; stored as a keyed hash, shown as the last 4",
+    ),
+]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Notes = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class MemberIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    birth_year: Annotated[int, msgspec.Meta(ge=1900, le=2100)]
+    sex: Sex = ""
+    relation: Relation = "self"
+    disability_level: Annotated[
+        int, msgspec.Meta(ge=0, le=4, description="0 none, 1 most severe .. 4")
+    ] = 0
+
+
+Members = Annotated[list[MemberIn], msgspec.Meta(min_length=1, max_length=20)]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=len(Tag))]
+
+
+class HouseholdFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What staff enter about a household (all but the ID number)."""
+
+    category: Category
+    head_name: Name
+    phone: Phone = ""
+    registered_address: Address = ""
+    current_address: RequiredAddress
+    region_code: RegionCode
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    members: Members
+    lives_alone: bool = False
+    tags: Tags = msgspec.field(default_factory=list)
+    notes: Notes = ""
+
+
+class HouseholdCreate(HouseholdFields, kw_only=True, forbid_unknown_fields=True):
+    """A new household. ``lat``/``lon`` default to the region's point."""
+
+    id_number: IdNumber
+
+
+class HouseholdUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Changes to a household: a field left out (or null) stays as it is.
+
+    ``members`` replaces the whole list. Changing members, tags, category, lives_alone or the
+    region recomputes the needs (overridden needs keep their quantity).
+    """
+
+    category: Category | None = None
+    head_name: Name | None = None
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    registered_address: Address | None = None
+    current_address: RequiredAddress | None = None
+    region_code: RegionCode | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    members: Members | None = None
+    lives_alone: bool | None = None
+    tags: Tags | None = None
+    notes: Notes | None = None
+
+
+class MemberOut(msgspec.Struct, kw_only=True):
+    id: int
+    birth_year: int
+    sex: str
+    relation: str
+    disability_level: int
+
+
+class HouseholdOut(msgspec.Struct, kw_only=True):
+    id: int
+    reference: str
+    category: Category
+    head_name: str
+    id_number: str  # masked: only the last 4 characters
+    phone: str  # in full to staff of the jurisdiction, masked otherwise
+    registered_address: str
+    current_address: str
+    region_code: str
+    region_name: str
+    lat: float
+    lon: float
+    tags: list[str]
+    lives_alone: bool
+    status: VerificationStatus
+    verified_by: int | None
+    verified_at: datetime | None
+    verification_expires_at: datetime | None
+    is_verification_current: bool
+    members: list[MemberOut]
+    priority_weight: float
+    priority_reasons_zh: list[str]
+    priority_reasons_en: list[str]
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NeedOut(msgspec.Struct, kw_only=True):
+    id: int
+    household_id: int
+    item_code: str
+    quantity: int
+    allocated: int
+    weight: float
+    rule_zh: str
+    rule_en: str
+    override_reason: str
+    updated_at: datetime
+
+
+class NeedOverride(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Staff set a need's quantity by hand; the reason is kept and survives recomputation."""
+
+    item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    quantity: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
