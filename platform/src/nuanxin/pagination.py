@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 __all__ = ("Page", "Pagination", "provide_pagination")
 
@@ -31,10 +31,8 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
 
 async def provide_pagination(
     limit: Annotated[
-        int, Parameter(query="limit", ge=1, le=MAX_LIMIT, description="items per page")
+        int, QueryParameter(ge=1, le=MAX_LIMIT, description="items per page")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[
-        int, Parameter(query="offset", ge=0, le=10_000_000, description="items to skip")
-    ] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=10_000_000, description="items to skip")] = 0,
 ) -> Pagination:
     return Pagination(limit=limit, offset=offset)

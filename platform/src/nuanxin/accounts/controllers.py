@@ -1,20 +1,64 @@
-"""Logging in and out: a session for browsers, a bearer token for API clients."""
+"""The JSON API of the accounts area: logging in, accounts, charities and their warehouses.
+
+Guards admit roles; the services check the record (jurisdiction, own charity) and answer 404
+for what lies outside one's reach.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
-from litestar.exceptions import NotAuthorizedException
-from litestar.params import JSONBody
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from nuanxin.accounts import services
-from nuanxin.accounts.schemas import Credentials, Me, TokenCreated
-from nuanxin.accounts.security import SESSION_USER_KEY, CurrentUser, rotate_session
-from nuanxin.errors import DomainError
+from nuanxin.accounts import charities, services
+from nuanxin.accounts.access import admin_only, current_user, staff_and_admin
+from nuanxin.accounts.schemas import (
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Credentials,
+    Me,
+    Member,
+    MemberCreate,
+    Organization,
+    OrganizationSignUp,
+    OrganizationUpdate,
+    SignedUp,
+    StatusChange,
+    TokenCreated,
+    TokenRevoke,
+    Warehouse,
+    WarehouseCreate,
+    WarehouseUpdate,
+)
+from nuanxin.accounts.security import (
+    SESSION_USER_KEY,
+    CurrentUser,
+    require_roles,
+    rotate_session,
+)
+from nuanxin.accounts.tables import OrganizationStatus, Role
+from nuanxin.errors import error_responses
+from nuanxin.pagination import Page, Pagination, provide_pagination
 
-__all__ = ("CONTROLLERS", "AuthController")
+__all__ = (
+    "CONTROLLERS",
+    "AccountController",
+    "AuthController",
+    "OrganizationController",
+    "WarehouseController",
+)
+
+members_and_admin = require_roles(Role.charity, Role.admin)
+not_couriers = require_roles(Role.admin, Role.staff, Role.charity)
+PAGINATED: dict[str, Provide] = {"page": Provide(provide_pagination)}
+
+RegionFilter = Annotated[str | None, QueryParameter(description="a region and everything under it")]
+TextFilter = Annotated[str | None, QueryParameter(max_length=100, description="search")]
+ActiveFilter = FromQuery[bool | None]
 
 
 def _me(user: CurrentUser) -> Me:
@@ -37,7 +81,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_200_OK,
-        raises=[DomainError],
+        responses=error_responses(400, 401, 403),
         summary="Log in a browser: starts a new session (needs the CSRF header)",
     )
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Me:
@@ -50,11 +94,21 @@ class AuthController(Controller):
         "/logout",
         operation_id="LogOut",
         status_code=HTTP_204_NO_CONTENT,
-        raises=[NotAuthorizedException],
+        responses=error_responses(401, 403),
         summary="End the browser session",
     )
     async def logout(self, request: Request[Any, Any, Any]) -> None:
         request.clear_session()
+
+    @post(
+        "/revoke",
+        operation_id="RevokeToken",
+        status_code=HTTP_204_NO_CONTENT,
+        responses=error_responses(400, 401, 403),
+        summary="Revoke one of one's bearer tokens (API clients log out with it)",
+    )
+    async def revoke(self, request: Request[Any, Any, Any], data: JSONBody[TokenRevoke]) -> None:
+        await services.revoke_token(user=current_user(request), token=data.token)
 
     @post(
         "/token",
@@ -62,7 +116,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_201_CREATED,
-        raises=[DomainError],
+        responses=error_responses(400, 401),
         summary="Exchange a username and password for a bearer token (API clients)",
     )
     async def token(self, data: JSONBody[Credentials]) -> TokenCreated:
@@ -70,9 +124,323 @@ class AuthController(Controller):
         token, expires_at = await services.issue_token(user=user, label="api")
         return TokenCreated(token=token, token_type="bearer", expires_at=expires_at)
 
-    @get("/me", operation_id="GetMe", raises=[NotAuthorizedException], summary="Who am I?")
+    @get("/me", operation_id="GetMe", responses=error_responses(401), summary="Who am I?")
     async def me(self, request: Request[CurrentUser, Any, Any]) -> Me:
         return _me(request.user)
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (AuthController,)
+class AccountController(Controller):
+    """Admins manage staff (and admin) accounts; staff each have a jurisdiction."""
+
+    path = "/api/accounts"
+    tags = ("accounts",)
+    guards = (admin_only,)
+    dependencies = PAGINATED
+
+    @get(
+        operation_id="ListAccounts",
+        responses=error_responses(400, 401, 403),
+        summary="Accounts, by role, jurisdiction (and below), charity, state or name",
+    )
+    async def list_accounts(
+        self,
+        page: NamedDependency[Pagination],
+        role: FromQuery[Role | None] = None,
+        jurisdiction_code: RegionFilter = None,
+        organization_id: FromQuery[int | None] = None,
+        is_active: ActiveFilter = None,
+        q: TextFilter = None,
+    ) -> Page[Account]:
+        return await services.list_accounts(
+            page=page,
+            role=role,
+            jurisdiction_code=jurisdiction_code,
+            organization_id=organization_id,
+            is_active=is_active,
+            q=q,
+        )
+
+    @post(
+        operation_id="CreateAccount",
+        responses=error_responses(400, 401, 403, 409),
+        summary="Create a staff account with its jurisdiction (or an admin account)",
+    )
+    async def create_account(
+        self, request: Request[Any, Any, Any], data: JSONBody[AccountCreate]
+    ) -> Account:
+        return await services.create_account(actor=current_user(request), data=data)
+
+    @get(
+        "/{account_id:int}",
+        operation_id="GetAccount",
+        responses=error_responses(401, 403, 404),
+        summary="One account",
+    )
+    async def get_account(self, account_id: FromPath[int]) -> Account:
+        return await services.get_account(account_id=account_id)
+
+    @patch(
+        "/{account_id:int}",
+        operation_id="UpdateAccount",
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Rename, move a staff member's jurisdiction, or (de)activate an account",
+    )
+    async def update_account(
+        self,
+        request: Request[Any, Any, Any],
+        account_id: FromPath[int],
+        data: JSONBody[AccountUpdate],
+    ) -> Account:
+        return await services.update_account(
+            actor=current_user(request), account_id=account_id, data=data
+        )
+
+
+class OrganizationController(Controller):
+    """Charities: sign-up, verification by staff, their members and warehouses."""
+
+    path = "/api/organizations"
+    tags = ("charities",)
+    dependencies = PAGINATED
+
+    @post(
+        "/signup",
+        operation_id="SignUpOrganization",
+        exclude_from_auth=True,
+        security=[{}],
+        responses=error_responses(400, 403, 409),
+        summary="A charity signs up with its first member's account; it waits for verification",
+    )
+    async def sign_up(self, data: JSONBody[OrganizationSignUp]) -> SignedUp:
+        return await charities.sign_up(data=data)
+
+    @get(
+        operation_id="ListOrganizations",
+        guards=[staff_and_admin],
+        responses=error_responses(400, 401, 403),
+        summary="Charities registered in one's jurisdiction, by status, region or name",
+    )
+    async def list_organizations(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Pagination],
+        status: FromQuery[OrganizationStatus | None] = None,
+        region_code: RegionFilter = None,
+        q: TextFilter = None,
+    ) -> Page[Organization]:
+        return await charities.list_organizations(
+            user=current_user(request), page=page, status=status, region_code=region_code, q=q
+        )
+
+    @get(
+        "/{organization_id:int}",
+        operation_id="GetOrganization",
+        responses=error_responses(401, 404),
+        summary="One charity (its own members, staff over its region, admins)",
+    )
+    async def get_organization(
+        self, request: Request[Any, Any, Any], organization_id: FromPath[int]
+    ) -> Organization:
+        return await charities.get_organization(
+            user=current_user(request), organization_id=organization_id
+        )
+
+    @patch(
+        "/{organization_id:int}",
+        operation_id="UpdateOrganization",
+        guards=[members_and_admin],
+        responses=error_responses(400, 401, 403, 404),
+        summary="Change the charity's contact",
+    )
+    async def update_organization(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        data: JSONBody[OrganizationUpdate],
+    ) -> Organization:
+        return await charities.update_organization(
+            user=current_user(request), organization_id=organization_id, data=data
+        )
+
+    @post(
+        "/{organization_id:int}/verify",
+        operation_id="VerifyOrganization",
+        guards=[staff_and_admin],
+        status_code=HTTP_200_OK,
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Verify a pending charity, or reinstate a suspended one",
+    )
+    async def verify(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        data: JSONBody[StatusChange],
+    ) -> Organization:
+        return await charities.verify_organization(
+            user=current_user(request), organization_id=organization_id, reason=data.reason
+        )
+
+    @post(
+        "/{organization_id:int}/suspend",
+        operation_id="SuspendOrganization",
+        guards=[staff_and_admin],
+        status_code=HTTP_200_OK,
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Suspend a charity (a reason is required): it posts and edits no offers",
+    )
+    async def suspend(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        data: JSONBody[StatusChange],
+    ) -> Organization:
+        return await charities.suspend_organization(
+            user=current_user(request), organization_id=organization_id, reason=data.reason
+        )
+
+    @get(
+        "/{organization_id:int}/members",
+        operation_id="ListMembers",
+        guards=[not_couriers],
+        responses=error_responses(400, 401, 403, 404),
+        summary="The charity's member and courier accounts",
+    )
+    async def list_members(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        page: NamedDependency[Pagination],
+        role: FromQuery[Role | None] = None,
+        is_active: ActiveFilter = None,
+    ) -> Page[Member]:
+        return await charities.list_members(
+            user=current_user(request),
+            organization_id=organization_id,
+            page=page,
+            role=role,
+            is_active=is_active,
+        )
+
+    @post(
+        "/{organization_id:int}/members",
+        operation_id="AddMember",
+        guards=[members_and_admin],
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Add a member or a courier to the charity",
+    )
+    async def add_member(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        data: JSONBody[MemberCreate],
+    ) -> Member:
+        return await charities.add_member(
+            user=current_user(request), organization_id=organization_id, data=data
+        )
+
+    @delete(
+        "/{organization_id:int}/members/{account_id:int}",
+        operation_id="RemoveMember",
+        guards=[members_and_admin],
+        responses=error_responses(401, 403, 404, 409),
+        summary="Remove a member: the account is deactivated and its tokens revoked",
+    )
+    async def remove_member(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        account_id: FromPath[int],
+    ) -> None:
+        await charities.remove_member(
+            user=current_user(request), organization_id=organization_id, account_id=account_id
+        )
+
+    @get(
+        "/{organization_id:int}/warehouses",
+        operation_id="ListWarehouses",
+        responses=error_responses(400, 401, 404),
+        summary="The charity's warehouses",
+    )
+    async def list_warehouses(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        page: NamedDependency[Pagination],
+        region_code: RegionFilter = None,
+    ) -> Page[Warehouse]:
+        return await charities.list_warehouses(
+            user=current_user(request),
+            organization_id=organization_id,
+            page=page,
+            region_code=region_code,
+        )
+
+    @post(
+        "/{organization_id:int}/warehouses",
+        operation_id="CreateWarehouse",
+        guards=[members_and_admin],
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Add a warehouse in a county or township (at its point, or the region's)",
+    )
+    async def create_warehouse(
+        self,
+        request: Request[Any, Any, Any],
+        organization_id: FromPath[int],
+        data: JSONBody[WarehouseCreate],
+    ) -> Warehouse:
+        return await charities.create_warehouse(
+            user=current_user(request), organization_id=organization_id, data=data
+        )
+
+
+class WarehouseController(Controller):
+    path = "/api/warehouses"
+    tags = ("charities",)
+
+    @get(
+        "/{warehouse_id:int}",
+        operation_id="GetWarehouse",
+        responses=error_responses(401, 404),
+        summary="One warehouse",
+    )
+    async def get_warehouse(
+        self, request: Request[Any, Any, Any], warehouse_id: FromPath[int]
+    ) -> Warehouse:
+        return await charities.get_warehouse(user=current_user(request), warehouse_id=warehouse_id)
+
+    @patch(
+        "/{warehouse_id:int}",
+        operation_id="UpdateWarehouse",
+        guards=[members_and_admin],
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Rename or move a warehouse (its open offers move with it)",
+    )
+    async def update_warehouse(
+        self,
+        request: Request[Any, Any, Any],
+        warehouse_id: FromPath[int],
+        data: JSONBody[WarehouseUpdate],
+    ) -> Warehouse:
+        return await charities.update_warehouse(
+            user=current_user(request), warehouse_id=warehouse_id, data=data
+        )
+
+    @delete(
+        "/{warehouse_id:int}",
+        operation_id="DeleteWarehouse",
+        guards=[members_and_admin],
+        responses=error_responses(401, 403, 404, 409),
+        summary="Remove a warehouse no offer was ever posted from",
+    )
+    async def delete_warehouse(
+        self, request: Request[Any, Any, Any], warehouse_id: FromPath[int]
+    ) -> None:
+        await charities.delete_warehouse(user=current_user(request), warehouse_id=warehouse_id)
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (
+    AuthController,
+    AccountController,
+    OrganizationController,
+    WarehouseController,
+)

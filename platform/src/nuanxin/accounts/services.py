@@ -1,9 +1,16 @@
-"""Accounts: authentication, API tokens and account creation."""
+"""Accounts: authentication, API tokens, and the accounts an admin manages.
+
+An admin creates staff accounts, each with a jurisdiction (a region at province, city, county
+or township level: the region and everything under it), and may change the jurisdiction or
+deactivate an account. A deactivated account cannot log in, and its tokens are revoked.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from nuanxin.accounts.schemas import Account, AccountCreate, AccountUpdate, StaffRole
 from nuanxin.accounts.security import (
     USER_COLUMNS,
     CurrentUser,
@@ -16,8 +23,20 @@ from nuanxin.accounts.tables import ApiToken, Role, User
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import DomainError
+from nuanxin.pagination import Page, Pagination
+from nuanxin.regions.services import get_region, subtree_prefix
 
-__all__ = ("authenticate", "create_user", "issue_token")
+__all__ = (
+    "authenticate",
+    "create_account",
+    "create_user",
+    "get_account",
+    "issue_token",
+    "list_accounts",
+    "revoke_token",
+    "revoke_tokens",
+    "update_account",
+)
 
 TOKEN_LIFETIME = timedelta(days=30)
 # Verifying against a fixed hash when the user is unknown keeps the timing the same.
@@ -71,6 +90,9 @@ async def create_user(
     jurisdiction_id: int | None = None,
     organization_id: int | None = None,
     actor: CurrentUser | None = None,
+    phone: str = "",
+    actor_label: str | None = None,
+    region_code: str | None = None,
 ) -> int:
     """Create an account; a staff account needs a jurisdiction, members a charity."""
     if role is Role.staff and jurisdiction_id is None:
@@ -97,6 +119,7 @@ async def create_user(
                     role=role.value,
                     jurisdiction=jurisdiction_id,
                     organization=organization_id,
+                    phone=phone,
                     created_at=datetime.now(UTC),
                 )
             )
@@ -109,6 +132,8 @@ async def create_user(
             action="account.create",
             entity="account",
             entity_id=user_id,
+            actor_label=actor_label,
+            region_code=region_code,
             after={
                 "username": username,
                 "role": role.value,
@@ -129,3 +154,187 @@ async def create_admin(*, username: str, password: str) -> int:
             username=username, password=password, admin=True, superuser=True, active=True
         )
     return user_id
+
+
+async def revoke_token(*, user: CurrentUser, token: str) -> None:
+    """Revoke one bearer token of ``user`` (logging an API client out)."""
+    async with atomic():
+        await (
+            ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+            .where(
+                (ApiToken.token_hash == digest(token))
+                & (ApiToken.user == user.id)
+                & ApiToken.revoked_at.is_null()
+            )
+            .run()
+        )
+        await record(actor=user, action="token.revoke", entity="account", entity_id=user.id)
+
+
+async def revoke_tokens(*, account_id: int) -> None:
+    """Revoke every live token of an account (call it inside the caller's transaction)."""
+    await (
+        ApiToken.update({ApiToken.revoked_at: datetime.now(UTC)})
+        .where((ApiToken.user == account_id) & ApiToken.revoked_at.is_null())
+        .run()
+    )
+
+
+ACCOUNT_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.role,
+    User.jurisdiction,
+    User.jurisdiction.code.as_alias("jurisdiction_code"),
+    User.jurisdiction.name.as_alias("jurisdiction_name"),
+    User.organization,
+    User.phone,
+    User.is_active,
+    User.created_at,
+    User.last_login_at,
+)
+
+
+def account_of(row: dict[str, Any]) -> Account:
+    return Account(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        jurisdiction_id=row["jurisdiction"],
+        jurisdiction_code=row["jurisdiction_code"],
+        jurisdiction_name=row["jurisdiction_name"],
+        organization_id=row["organization"],
+        phone=row["phone"],
+        is_active=bool(row["is_active"]),
+        created_at=row["created_at"],
+        last_login_at=row["last_login_at"],
+    )
+
+
+async def _jurisdiction_id(code: str) -> int:
+    region = await get_region(code)
+    if region is None:
+        raise DomainError(
+            f"No region has the code {code}", status_code=400, field="jurisdiction_code"
+        )
+    return region.id
+
+
+async def create_account(*, actor: CurrentUser, data: AccountCreate) -> Account:
+    """An admin creates a staff account (with its jurisdiction) or another admin."""
+    if data.role is StaffRole.admin and data.jurisdiction_code is not None:
+        raise DomainError(
+            "An admin has no jurisdiction: leave jurisdiction_code out",
+            status_code=400,
+            field="jurisdiction_code",
+        )
+    async with atomic():
+        jurisdiction = (
+            None
+            if data.jurisdiction_code is None
+            else await _jurisdiction_id(data.jurisdiction_code)
+        )
+        account_id = await create_user(
+            username=data.username,
+            password=data.password,
+            role=Role(data.role.value),
+            display_name=data.display_name,
+            jurisdiction_id=jurisdiction,
+            actor=actor,
+            phone=data.phone,
+            region_code=data.jurisdiction_code,
+        )
+    return await get_account(account_id=account_id)
+
+
+async def get_account(*, account_id: int) -> Account:
+    row = await User.select(*ACCOUNT_COLUMNS).where(User.id == account_id).first().run()
+    if row is None:
+        raise DomainError("No such account", status_code=404)
+    return account_of(row)
+
+
+async def list_accounts(
+    *,
+    page: Pagination,
+    role: Role | None = None,
+    jurisdiction_code: str | None = None,
+    organization_id: int | None = None,
+    is_active: bool | None = None,
+    q: str | None = None,
+) -> Page[Account]:
+    """Accounts, filtered; ``jurisdiction_code`` keeps staff of that region and below it."""
+    where: list[Any] = []
+    if role is not None:
+        where.append(User.role == role.value)
+    if jurisdiction_code is not None:
+        region = await get_region(jurisdiction_code)
+        prefix = "-" if region is None else subtree_prefix(region.code, region.level)
+        where.append(User.jurisdiction.code.like(prefix + "%"))
+    if organization_id is not None:
+        where.append(User.organization == organization_id)
+    if is_active is not None:
+        where.append(User.is_active == is_active)
+    if q:
+        pattern = f"%{q}%"
+        where.append(User.username.ilike(pattern) | User.display_name.ilike(pattern))
+    query = User.select(*ACCOUNT_COLUMNS)
+    count = User.count()
+    for condition in where:
+        query = query.where(condition)
+        count = count.where(condition)
+    rows = await query.order_by(User.id).limit(page.limit).offset(page.offset).run()
+    return Page(
+        items=[account_of(row) for row in rows],
+        total=await count.run(),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def _snapshot(account: Account) -> dict[str, Any]:
+    return {
+        "display_name": account.display_name,
+        "jurisdiction": account.jurisdiction_code,
+        "is_active": account.is_active,
+    }
+
+
+async def update_account(*, actor: CurrentUser, account_id: int, data: AccountUpdate) -> Account:
+    """An admin renames an account, moves a staff member's jurisdiction, or (de)activates it."""
+    async with atomic():
+        before = await get_account(account_id=account_id)
+        changes: dict[Any, Any] = {}
+        if data.display_name is not None:
+            changes[User.display_name] = data.display_name or before.username
+        if data.phone is not None:
+            changes[User.phone] = data.phone
+        if data.jurisdiction_code is not None:
+            if before.role is not Role.staff:
+                raise DomainError(
+                    "Only staff accounts have a jurisdiction",
+                    status_code=400,
+                    field="jurisdiction_code",
+                )
+            changes[User.jurisdiction] = await _jurisdiction_id(data.jurisdiction_code)
+        if data.is_active is not None and data.is_active != before.is_active:
+            if account_id == actor.id:
+                raise DomainError("You cannot deactivate your own account", field="is_active")
+            changes[User.is_active] = data.is_active
+            if not data.is_active:
+                await revoke_tokens(account_id=account_id)
+        if changes:
+            await User.update(changes).where(User.id == account_id).run()
+        after = await get_account(account_id=account_id)
+        await record(
+            actor=actor,
+            action="account.update",
+            entity="account",
+            entity_id=account_id,
+            before=_snapshot(before),
+            after=_snapshot(after),
+            region_code=after.jurisdiction_code,
+        )
+    return after

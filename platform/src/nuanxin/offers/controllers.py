@@ -1,9 +1,131 @@
-"""The JSON API of the offers area."""
+"""The JSON API of the offers area: the item catalogue, and the offers charities post."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from typing import Annotated, Any
 
-__all__ = ("CONTROLLERS",)
+from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
-CONTROLLERS: tuple[type[Controller], ...] = ()
+from nuanxin.accounts.access import charity_members, current_user
+from nuanxin.errors import error_responses
+from nuanxin.offers import services
+from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate, OfferWithdraw
+from nuanxin.offers.tables import OfferStatus
+from nuanxin.pagination import Page, Pagination, provide_pagination
+
+__all__ = ("CONTROLLERS", "ItemController", "OfferController")
+
+PAGINATED: dict[str, Provide] = {"page": Provide(provide_pagination)}
+
+
+class ItemController(Controller):
+    path = "/api/items"
+    tags = ("offers",)
+
+    @get(
+        operation_id="ListItems",
+        exclude_from_auth=True,
+        security=[{}],
+        responses=error_responses(400),
+        summary="The item catalogue: coal, coats by size, quilts, electric blankets, stoves",
+    )
+    async def list_items(
+        self, kind: Annotated[str | None, QueryParameter(max_length=20)] = None
+    ) -> list[Item]:
+        return await services.list_items(kind=kind)
+
+
+class OfferController(Controller):
+    path = "/api/offers"
+    tags = ("offers",)
+    dependencies = PAGINATED
+
+    @get(
+        operation_id="ListOffers",
+        responses=error_responses(400, 401),
+        summary="Offers within reach: one's charity's, or from warehouses in one's jurisdiction",
+    )
+    async def list_offers(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Pagination],
+        status: FromQuery[OfferStatus | None] = None,
+        item_code: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        kind: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        warehouse_id: FromQuery[int | None] = None,
+        organization_id: FromQuery[int | None] = None,
+        region_code: Annotated[
+            str | None, QueryParameter(description="warehouses in this region")
+        ] = None,
+        available_only: FromQuery[bool] = False,
+    ) -> Page[Offer]:
+        return await services.list_offers(
+            user=current_user(request),
+            page=page,
+            status=status,
+            item_code=item_code,
+            kind=kind,
+            warehouse_id=warehouse_id,
+            organization_id=organization_id,
+            region_code=region_code,
+            available_only=available_only,
+        )
+
+    @post(
+        operation_id="CreateOffer",
+        guards=[charity_members],
+        responses=error_responses(400, 401, 403, 409),
+        summary="Post an offer of a catalogue item from one of the charity's warehouses",
+    )
+    async def create_offer(
+        self, request: Request[Any, Any, Any], data: JSONBody[OfferCreate]
+    ) -> Offer:
+        return await services.create_offer(user=current_user(request), data=data)
+
+    @get(
+        "/{offer_id:int}",
+        operation_id="GetOffer",
+        responses=error_responses(401, 404),
+        summary="One offer with its stock: available, reserved, delivered, withdrawn",
+    )
+    async def get_offer(self, request: Request[Any, Any, Any], offer_id: FromPath[int]) -> Offer:
+        return await services.get_offer(user=current_user(request), offer_id=offer_id)
+
+    @patch(
+        "/{offer_id:int}",
+        operation_id="UpdateOffer",
+        guards=[charity_members],
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Edit an open offer; its quantity never drops below what is reserved",
+    )
+    async def update_offer(
+        self, request: Request[Any, Any, Any], offer_id: FromPath[int], data: JSONBody[OfferUpdate]
+    ) -> Offer:
+        return await services.update_offer(user=current_user(request), offer_id=offer_id, data=data)
+
+    @post(
+        "/{offer_id:int}/withdraw",
+        operation_id="WithdrawOffer",
+        guards=[charity_members],
+        status_code=HTTP_200_OK,
+        responses=error_responses(400, 401, 403, 404, 409),
+        summary="Take back available units (all of them, and close the offer, by default)",
+    )
+    async def withdraw_offer(
+        self,
+        request: Request[Any, Any, Any],
+        offer_id: FromPath[int],
+        data: JSONBody[OfferWithdraw],
+    ) -> Offer:
+        return await services.withdraw_offer(
+            user=current_user(request),
+            offer_id=offer_id,
+            reason=data.reason,
+            quantity=data.quantity,
+        )
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (ItemController, OfferController)

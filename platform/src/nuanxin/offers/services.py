@@ -1,0 +1,566 @@
+"""Offers and their stock: the one place where stock is counted.
+
+An offer's units are always ``available + reserved + delivered + withdrawn = quantity`` (the
+table checks it too). Every stock change here is one conditional ``UPDATE`` (``... WHERE
+available >= n``), so two concurrent reservations can never take the same unit, and no count
+ever goes negative: a change that would is refused with a 409.
+
+* Charity members post offers from their own warehouses, edit them (never below what is
+  reserved, delivered or withdrawn) and withdraw them. Only a verified charity posts or edits.
+* Other areas move stock only through :func:`reserve`, :func:`release` and :func:`deliver`,
+  and read the open stock through :func:`open_stock`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from nuanxin.accounts import charities
+from nuanxin.accounts.security import CurrentUser
+from nuanxin.accounts.tables import OrganizationStatus, Role
+from nuanxin.audit.services import record
+from nuanxin.db import atomic
+from nuanxin.errors import DomainError
+from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
+from nuanxin.offers.tables import Item as ItemTable
+from nuanxin.offers.tables import Offer as OfferTable
+from nuanxin.offers.tables import OfferStatus
+from nuanxin.pagination import Page, Pagination
+from nuanxin.regions.services import get_region, subtree_prefix
+
+__all__ = (
+    "StockRecord",
+    "create_offer",
+    "deliver",
+    "get_offer",
+    "list_items",
+    "list_offers",
+    "move_offers",
+    "open_stock",
+    "release",
+    "reserve",
+    "update_offer",
+    "warehouse_has_offers",
+    "withdraw_offer",
+)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+# -- the catalogue ----------------------------------------------------------------------------
+
+
+def _item(row: dict[str, Any]) -> Item:
+    return Item(
+        id=row["id"],
+        code=row["code"],
+        kind=row["kind"],
+        name_zh=row["name_zh"],
+        name_en=row["name_en"],
+        unit_zh=row["unit_zh"],
+        unit_en=row["unit_en"],
+        requires=list(row["requires"] or []),
+    )
+
+
+async def list_items(*, kind: str | None = None) -> list[Item]:
+    """The item catalogue (a few dozen entries: not paginated)."""
+    query = ItemTable.select().order_by(ItemTable.id)
+    if kind is not None:
+        query = query.where(ItemTable.kind == kind)
+    return [_item(row) for row in await query.output(load_json=True).run()]
+
+
+async def _item_id(code: str) -> int:
+    row = await ItemTable.select(ItemTable.id).where(ItemTable.code == code).first().run()
+    if row is None:
+        raise DomainError(
+            f"No catalogue item has the code {code!r}", status_code=400, field="item_code"
+        )
+    return int(row["id"])
+
+
+# -- reading offers ---------------------------------------------------------------------------
+
+_COLUMNS = (
+    *OfferTable.all_columns(exclude=[OfferTable.created_by]),
+    OfferTable.organization.name.as_alias("organization_name"),
+    OfferTable.warehouse.name.as_alias("warehouse_name"),
+    OfferTable.warehouse._.region._.code.as_alias("region_code"),
+    OfferTable.item.code.as_alias("item_code"),
+    OfferTable.item.kind.as_alias("item_kind"),
+    OfferTable.item.name_zh.as_alias("item_name_zh"),
+    OfferTable.item.name_en.as_alias("item_name_en"),
+)
+
+
+def _offer(row: dict[str, Any]) -> Offer:
+    return Offer(
+        id=row["id"],
+        organization_id=row["organization"],
+        organization_name=row["organization_name"],
+        warehouse_id=row["warehouse"],
+        warehouse_name=row["warehouse_name"],
+        region_code=row["region_code"],
+        item_code=row["item_code"],
+        item_kind=row["item_kind"],
+        item_name_zh=row["item_name_zh"],
+        item_name_en=row["item_name_en"],
+        quantity=row["quantity"],
+        available=row["available"],
+        reserved=row["reserved"],
+        delivered=row["delivered"],
+        withdrawn=row["withdrawn"],
+        lat=row["lat"],
+        lon=row["lon"],
+        radius_km=row["radius_km"],
+        available_from=row["available_from"],
+        available_until=row["available_until"],
+        status=OfferStatus(row["status"]),
+        note=row["note"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _may_see(user: CurrentUser, offer: Offer) -> bool:
+    if user.role is Role.admin:
+        return True
+    if user.role is Role.staff:
+        return user.covers(offer.region_code)
+    return user.organization_id == offer.organization_id
+
+
+async def _load(offer_id: int) -> Offer | None:
+    row = await OfferTable.select(*_COLUMNS).where(OfferTable.id == offer_id).first().run()
+    return None if row is None else _offer(row)
+
+
+async def get_offer(*, user: CurrentUser, offer_id: int) -> Offer:
+    """The offer, for its charity, admins, and staff over its warehouse (else 404)."""
+    offer = await _load(offer_id)
+    if offer is None or not _may_see(user, offer):
+        raise DomainError("No such offer within your reach", status_code=404)
+    return offer
+
+
+async def list_offers(
+    *,
+    user: CurrentUser,
+    page: Pagination,
+    status: OfferStatus | None = None,
+    item_code: str | None = None,
+    kind: str | None = None,
+    warehouse_id: int | None = None,
+    organization_id: int | None = None,
+    region_code: str | None = None,
+    available_only: bool = False,
+) -> Page[Offer]:
+    """Offers within reach: a charity's own; staff's from warehouses in their jurisdiction."""
+    where: list[Any] = []
+    if user.role in (Role.charity, Role.courier):
+        where.append(OfferTable.organization == user.organization_id)
+    elif user.role is Role.staff:
+        prefix = user.jurisdiction_prefix
+        where.append(OfferTable.warehouse._.region._.code.like(f"{prefix}%" if prefix else ""))
+    if status is not None:
+        where.append(OfferTable.status == status.value)
+    if item_code is not None:
+        where.append(OfferTable.item.code == item_code)
+    if kind is not None:
+        where.append(OfferTable.item.kind == kind)
+    if warehouse_id is not None:
+        where.append(OfferTable.warehouse == warehouse_id)
+    if organization_id is not None:
+        where.append(OfferTable.organization == organization_id)
+    if region_code is not None:
+        region = await get_region(region_code)
+        prefix = "-" if region is None else subtree_prefix(region.code, region.level)
+        where.append(OfferTable.warehouse._.region._.code.like(prefix + "%"))
+    if available_only:
+        where.append(OfferTable.available > 0)
+    query = OfferTable.select(*_COLUMNS)
+    count = OfferTable.count()
+    for condition in where:
+        query = query.where(condition)
+        count = count.where(condition)
+    rows = await query.order_by(OfferTable.id).limit(page.limit).offset(page.offset).run()
+    return Page(
+        items=[_offer(row) for row in rows],
+        total=await count.run(),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def _view(offer: Offer) -> dict[str, Any]:
+    """An offer as the audit trail keeps it."""
+    return {
+        "item": offer.item_code,
+        "warehouse": offer.warehouse_id,
+        "quantity": offer.quantity,
+        "available": offer.available,
+        "reserved": offer.reserved,
+        "delivered": offer.delivered,
+        "withdrawn": offer.withdrawn,
+        "radius_km": offer.radius_km,
+        "available_from": offer.available_from.isoformat(),
+        "available_until": offer.available_until.isoformat(),
+        "status": offer.status.value,
+        "note": offer.note,
+    }
+
+
+# -- posting, editing, withdrawing ------------------------------------------------------------
+
+
+def _check_window(available_from: date, available_until: date) -> None:
+    if available_until < available_from:
+        raise DomainError(
+            "The window ends before it starts", status_code=400, field="available_until"
+        )
+    if available_until < _today():
+        raise DomainError("The window has ended already", status_code=400, field="available_until")
+
+
+async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
+    """A member of a verified charity posts an offer from one of its warehouses."""
+    _check_window(data.available_from, data.available_until)
+    async with atomic():
+        warehouse = await charities.own_warehouse(user=user, warehouse_id=data.warehouse_id)
+        await charities.ensure_verified(organization_id=warehouse.organization_id)
+        item = await _item_id(data.item_code)
+        now = datetime.now(UTC)
+        rows = await OfferTable.insert(
+            OfferTable(
+                organization=warehouse.organization_id, warehouse=warehouse.id, item=item,
+                quantity=data.quantity, available=data.quantity, lat=warehouse.lat,
+                lon=warehouse.lon, radius_km=data.radius_km, available_from=data.available_from,
+                available_until=data.available_until, status=OfferStatus.open, note=data.note,
+                created_by=user.id, created_at=now, updated_at=now,
+            )
+        ).returning(OfferTable.id).run()  # fmt: skip
+        offer = await get_offer(user=user, offer_id=int(rows[0]["id"]))
+        await record(
+            actor=user, action="offer.create", entity="offer", entity_id=offer.id,
+            after=_view(offer), region_code=offer.region_code,
+        )  # fmt: skip
+    return offer
+
+
+async def _own(user: CurrentUser, offer_id: int) -> Offer:
+    offer = await get_offer(user=user, offer_id=offer_id)
+    if user.role is not Role.charity or user.organization_id != offer.organization_id:
+        raise DomainError("Only the charity's own members may change its offers", status_code=403)
+    return offer
+
+
+def _open(offer: Offer) -> None:
+    if offer.status is not OfferStatus.open:
+        raise DomainError(
+            f"The offer is {offer.status.value}: it cannot change", error="offer_not_open",
+            field="status",
+        )  # fmt: skip
+
+
+async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -> Offer:
+    """Edit an open offer; its quantity never drops below what is reserved or handed out."""
+    async with atomic():
+        before = await _own(user, offer_id)
+        await charities.ensure_verified(organization_id=before.organization_id)
+        _open(before)
+        _check_window(
+            data.available_from or before.available_from,
+            data.available_until or before.available_until,
+        )
+        changes: dict[Any, Any] = {OfferTable.updated_at: datetime.now(UTC)}
+        for name in ("radius_km", "available_from", "available_until", "note"):
+            value = getattr(data, name)
+            if value is not None:
+                changes[getattr(OfferTable, name)] = value
+        if data.warehouse_id is not None and data.warehouse_id != before.warehouse_id:
+            warehouse = await charities.own_warehouse(user=user, warehouse_id=data.warehouse_id)
+            if before.reserved:
+                raise DomainError(
+                    "Units of this offer are reserved from its warehouse: it cannot move",
+                    field="warehouse_id",
+                )
+            changes[OfferTable.warehouse] = warehouse.id
+            changes[OfferTable.lat] = warehouse.lat
+            changes[OfferTable.lon] = warehouse.lon
+        condition = (OfferTable.id == offer_id) & (OfferTable.status == OfferStatus.open.value)
+        if data.quantity is not None and data.quantity != before.quantity:
+            # Relative to the row as it is now: a reservation in between is kept, and the
+            # condition refuses a quantity below what is no longer available.
+            delta = data.quantity - before.quantity
+            changes[OfferTable.quantity] = data.quantity
+            changes[OfferTable.available] = OfferTable.available + delta
+            condition &= (OfferTable.quantity == before.quantity) & (
+                OfferTable.available >= max(0, -delta)
+            )
+        updated = await OfferTable.update(changes).where(condition).returning(OfferTable.id).run()
+        if not updated:
+            current = await get_offer(user=user, offer_id=offer_id)
+            _open(current)
+            taken = current.reserved + current.delivered + current.withdrawn
+            raise DomainError(
+                f"The quantity cannot be below the {taken} units reserved, delivered or "
+                "withdrawn", error="below_reserved", field="quantity",
+            )  # fmt: skip
+        after = await get_offer(user=user, offer_id=offer_id)
+        await record(
+            actor=user, action="offer.update", entity="offer", entity_id=offer_id,
+            before=_view(before), after=_view(after), region_code=after.region_code,
+        )  # fmt: skip
+    return after
+
+
+async def withdraw_offer(
+    *, user: CurrentUser, offer_id: int, reason: str, quantity: int | None = None
+) -> Offer:
+    """Take back available units; without a quantity, all of them, and the offer closes.
+
+    Reserved units stay reserved and are delivered (or released) as usual.
+    """
+    async with atomic():
+        before = await _own(user, offer_id)
+        _open(before)
+        take = before.available if quantity is None else quantity
+        changes: dict[Any, Any] = {
+            OfferTable.available: OfferTable.available - take,
+            OfferTable.withdrawn: OfferTable.withdrawn + take,
+            OfferTable.updated_at: datetime.now(UTC),
+        }
+        if quantity is None:
+            changes[OfferTable.status] = OfferStatus.withdrawn.value
+        updated = (
+            await OfferTable.update(changes)
+            .where(
+                (OfferTable.id == offer_id)
+                & (OfferTable.status == OfferStatus.open.value)
+                & (OfferTable.available >= take)
+            )
+            .returning(OfferTable.id)
+            .run()
+        )
+        if not updated:
+            raise _short(await get_offer(user=user, offer_id=offer_id), take)
+        after = await get_offer(user=user, offer_id=offer_id)
+        await record(
+            actor=user, action="offer.withdraw", entity="offer", entity_id=offer_id,
+            before=_view(before), after={**_view(after), "reason": reason},
+            region_code=after.region_code,
+        )  # fmt: skip
+    return after
+
+
+def _short(offer: Offer, wanted: int) -> DomainError:
+    if offer.status is not OfferStatus.open:
+        return DomainError(
+            f"The offer is {offer.status.value}", error="offer_not_open", field="status"
+        )
+    return DomainError(
+        f"Only {offer.available} units are available, not {wanted}",
+        error="insufficient_stock",
+        field="quantity",
+    )
+
+
+# -- stock moves for other areas --------------------------------------------------------------
+
+
+async def _move(
+    *,
+    offer_id: int,
+    changes: dict[Any, Any],
+    condition: Any,
+    actor: CurrentUser | None,
+    action: str,
+    quantity: int,
+    reason: str = "",
+) -> Offer:
+    if quantity < 1:
+        raise DomainError("The quantity must be at least 1", status_code=400, field="quantity")
+    async with atomic():
+        before = await _load(offer_id)
+        if before is None:
+            raise DomainError("No such offer", status_code=404)
+        changes[OfferTable.updated_at] = datetime.now(UTC)
+        updated = (
+            await OfferTable.update(changes)
+            .where((OfferTable.id == offer_id) & condition)
+            .returning(OfferTable.id)
+            .run()
+        )
+        if not updated:
+            current = await _load(offer_id)
+            assert current is not None
+            if action == "offer.reserve":
+                raise _short(current, quantity)
+            raise DomainError(
+                f"Only {current.reserved} units are reserved, not {quantity}",
+                error="insufficient_reserved",
+                field="quantity",
+            )
+        after = await _load(offer_id)
+        assert after is not None
+        if (
+            after.status is OfferStatus.open
+            and after.available == 0
+            and after.reserved == 0
+            and after.delivered > 0
+        ):
+            await (
+                OfferTable.update({OfferTable.status: OfferStatus.closed.value})
+                .where(OfferTable.id == offer_id)
+                .run()
+            )
+            after = await _load(offer_id)
+            assert after is not None
+        await record(
+            actor=actor, action=action, entity="offer", entity_id=offer_id,
+            before={"available": before.available, "reserved": before.reserved,
+                    "delivered": before.delivered, "withdrawn": before.withdrawn},
+            after={"available": after.available, "reserved": after.reserved,
+                   "delivered": after.delivered, "withdrawn": after.withdrawn,
+                   "status": after.status.value, "quantity": quantity, "reason": reason},
+            region_code=after.region_code,
+        )  # fmt: skip
+    return after
+
+
+async def reserve(*, offer_id: int, quantity: int, actor: CurrentUser | None) -> Offer:
+    """Reserve available units of an open offer of a verified charity (409 if short)."""
+    offer = await _load(offer_id)
+    if offer is None:
+        raise DomainError("No such offer", status_code=404)
+    await charities.ensure_verified(organization_id=offer.organization_id)
+    return await _move(
+        offer_id=offer_id,
+        changes={
+            OfferTable.available: OfferTable.available - quantity,
+            OfferTable.reserved: OfferTable.reserved + quantity,
+        },
+        condition=(OfferTable.status == OfferStatus.open.value)
+        & (OfferTable.available >= quantity),
+        actor=actor,
+        action="offer.reserve",
+        quantity=quantity,
+    )
+
+
+async def release(*, offer_id: int, quantity: int, actor: CurrentUser | None, reason: str) -> Offer:
+    """Return reserved units (a failed delivery, a cancelled allocation).
+
+    They become available again while the offer is open; otherwise they count as withdrawn.
+    """
+    offer = await _load(offer_id)
+    if offer is None:
+        raise DomainError("No such offer", status_code=404)
+    back_to = OfferTable.available if offer.status is OfferStatus.open else OfferTable.withdrawn
+    return await _move(
+        offer_id=offer_id,
+        changes={
+            OfferTable.reserved: OfferTable.reserved - quantity,
+            back_to: back_to + quantity,
+        },
+        condition=(OfferTable.reserved >= quantity) & (OfferTable.status == offer.status.value),
+        actor=actor,
+        action="offer.release",
+        quantity=quantity,
+        reason=reason,
+    )
+
+
+async def deliver(*, offer_id: int, quantity: int, actor: CurrentUser | None) -> Offer:
+    """Count reserved units as delivered; an offer with nothing left to give closes."""
+    return await _move(
+        offer_id=offer_id,
+        changes={
+            OfferTable.reserved: OfferTable.reserved - quantity,
+            OfferTable.delivered: OfferTable.delivered + quantity,
+        },
+        condition=OfferTable.reserved >= quantity,
+        actor=actor,
+        action="offer.deliver",
+        quantity=quantity,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockRecord:
+    """One open offer's available stock, as a matching round sees it."""
+
+    offer_id: int
+    organization_id: int
+    item_code: str
+    item_kind: str
+    requires: tuple[str, ...]
+    available: int
+    lat: float
+    lon: float
+    radius_km: float
+    available_until: date
+
+
+async def open_stock(
+    *, region_code: str | None = None, on: date | None = None
+) -> list[StockRecord]:
+    """Available units of open offers of verified charities, whose window covers ``on``.
+
+    ``region_code`` keeps offers from warehouses in that region and below it.
+    """
+    day = on or _today()
+    query = OfferTable.select(
+        OfferTable.id,
+        OfferTable.organization,
+        OfferTable.item.code.as_alias("item_code"),
+        OfferTable.item.kind.as_alias("item_kind"),
+        OfferTable.item.requires.as_alias("requires"),
+        OfferTable.available,
+        OfferTable.lat,
+        OfferTable.lon,
+        OfferTable.radius_km,
+        OfferTable.available_until,
+    ).where(
+        (OfferTable.status == OfferStatus.open.value)
+        & (OfferTable.available > 0)
+        & (OfferTable.available_from <= day)
+        & (OfferTable.available_until >= day)
+        & (OfferTable.organization._.status == OrganizationStatus.verified.value)
+    )
+    if region_code is not None:
+        region = await get_region(region_code)
+        prefix = "-" if region is None else subtree_prefix(region.code, region.level)
+        query = query.where(OfferTable.warehouse._.region._.code.like(prefix + "%"))
+    rows = await query.order_by(OfferTable.id).output(load_json=True).run()
+    return [
+        StockRecord(
+            offer_id=row["id"], organization_id=row["organization"], item_code=row["item_code"],
+            item_kind=row["item_kind"], requires=tuple(row["requires"] or ()),
+            available=row["available"], lat=row["lat"], lon=row["lon"],
+            radius_km=row["radius_km"], available_until=row["available_until"],
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+async def move_offers(*, warehouse_id: int, lat: float, lon: float) -> None:
+    """Open offers follow their warehouse when it moves (inside the caller's transaction)."""
+    await (
+        OfferTable.update(
+            {OfferTable.lat: lat, OfferTable.lon: lon, OfferTable.updated_at: datetime.now(UTC)}
+        )
+        .where(
+            (OfferTable.warehouse == warehouse_id) & (OfferTable.status == OfferStatus.open.value)
+        )
+        .run()
+    )
+
+
+async def warehouse_has_offers(*, warehouse_id: int) -> bool:
+    return bool(await OfferTable.exists().where(OfferTable.warehouse == warehouse_id).run())
