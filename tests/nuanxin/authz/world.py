@@ -44,6 +44,11 @@ class World:
             return {}
         return {"authorization": f"Bearer {self.tokens[caller]}"}
 
+    @property
+    def courier_account_id(self) -> int:
+        """The account of charity X's courier (a member of charity X)."""
+        return self.user_ids[Caller.COURIER]
+
 
 async def _region(
     code: str, name: str, level: str, parent: int | None, lat: float, lon: float
