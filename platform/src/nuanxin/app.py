@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         header_name=CSRF_HEADER,
         cookie_secure=secure,
         cookie_samesite="strict",
-        exclude=["/admin", "/api/auth/token"],
+        exclude=["/admin", "/api/auth/token", "/api/stripe/webhook"],
     )
     sessions = SessionConfig(
         key=SESSION_COOKIE, secure=secure, httponly=True, samesite="lax", max_age=8 * 3600

@@ -15,6 +15,7 @@ from nuanxin.households.tables import Household, Member, Need
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from tests.nuanxin.authz.donations import build_donations
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.conftest import make_user
 
@@ -38,6 +39,13 @@ class World:
     item_quilt_id: int
     user_ids: dict[Caller, int] = field(default_factory=dict)
     tokens: dict[Caller, str] = field(default_factory=dict)
+    campaign_x_id: int = 0  # donations: charity X's open campaign in county A
+    donation_x_id: int = 0  # donations: a paid money donation to it
+    goods_donation_x_id: int = 0  # donations: goods given to charity X, not yet decided
+    tracking_code_x: str = ""  # donations: the money donation's tracking code
+    round_id: int = 0  # rounds: a proposed round over county A, by STAFF
+    proposal_id: int = 0  # rounds: its open proposal of offer X to the household
+    delivery_id: int = 0  # deliveries: a pending delivery of charity X to the household
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -164,7 +172,7 @@ async def build_world() -> World:
         HelpRequest(source="public", region=county_a, person_name="求助人", address="呼兰区某村",
                     description="家里没有煤", created_at=now)
     ).returning(HelpRequest.id).run()  # fmt: skip
-    return World(
+    world = World(
         province_id=province, county_a_id=county_a, county_b_id=county_b, township_a_id=township_a,
         charity_x_id=charity_x, charity_y_id=charity_y, warehouse_x_id=warehouse_x,
         warehouse_y_id=warehouse_y,
@@ -173,3 +181,43 @@ async def build_world() -> World:
         household_id=household, household_b_id=household_b, need_id=int(need_rows[0]["id"]),
         help_request_id=int(help_rows[0]["id"]), item_quilt_id=item, user_ids=users, tokens=tokens,
     )  # fmt: skip
+    await build_donations(world)
+    await build_matching(world)
+    return world
+
+
+DELIVERY_CODE = "13572468"
+
+
+async def build_matching(world: World) -> None:
+    """A proposed round in county A with one open proposal, and one pending delivery."""
+    from nuanxin.deliveries.tables import Allocation, Delivery
+    from nuanxin.rounds.tables import MatchingRound, Proposal
+
+    now = datetime.now(UTC)
+    staff = world.user_ids[Caller.STAFF]
+    rounds = await MatchingRound.insert(
+        MatchingRound(region=world.county_a_id, kinds=["quilt"], status="proposed", progress=100,
+                      phase="done", created_by=staff, created_at=now, finished_at=now)
+    ).returning(MatchingRound.id).run()  # fmt: skip
+    world.round_id = int(rounds[0]["id"])
+    proposals = await Proposal.insert(
+        Proposal(round=world.round_id, offer=world.offer_x_id, household=world.household_id,
+                 need=world.need_id, quantity=1, distance_km=2.0, reason="距离 2.0 km")
+    ).returning(Proposal.id).run()  # fmt: skip
+    world.proposal_id = int(proposals[0]["id"])
+    allocations = await Allocation.insert(
+        Allocation(offer=world.offer_x_id, household=world.household_id, need=world.need_id,
+                   quantity=1, distance_km=2.0, approved_by=staff, created_at=now)
+    ).returning(Allocation.id).run()  # fmt: skip
+    deliveries = await Delivery.insert(
+        Delivery(allocation=int(allocations[0]["id"]), organization=world.charity_x_id,
+                 code_hash=digest(DELIVERY_CODE), created_at=now)
+    ).returning(Delivery.id).run()  # fmt: skip
+    world.delivery_id = int(deliveries[0]["id"])
+    await (
+        Offer.update({Offer.available: Offer.available - 1, Offer.reserved: 1})
+        .where(Offer.id == world.offer_x_id)
+        .run()
+    )
+    await Need.update({Need.allocated: 1}).where(Need.id == world.need_id).run()

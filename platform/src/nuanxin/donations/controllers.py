@@ -1,9 +1,274 @@
-"""The JSON API of the donations area."""
+"""The JSON API of the donations area: campaigns, donations, Stripe's webhook, tracking."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from typing import Annotated, Any, Literal
 
-__all__ = ("CONTROLLERS",)
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-CONTROLLERS: tuple[type[Controller], ...] = ()
+from nuanxin.accounts.access import charity_members, current_user
+from nuanxin.accounts.security import require_roles
+from nuanxin.accounts.tables import Role
+from nuanxin.donations import services, tracking, webhooks
+from nuanxin.donations.pages import DonationPages
+from nuanxin.donations.schemas import (
+    Campaign,
+    CampaignCreate,
+    DashboardRow,
+    DonationCreate,
+    DonationRecord,
+    DonationStarted,
+    GoodsAccept,
+    GoodsDecline,
+    GoodsDonationCreate,
+    GoodsRegistered,
+    Purchase,
+    PurchaseCreate,
+    Receipt,
+    RefundCreate,
+    Tracking,
+    WebhookAnswer,
+)
+from nuanxin.donations.tables import DonationKind, DonationStatus
+from nuanxin.errors import DomainError
+from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.settings import Settings
+
+__all__ = (
+    "CONTROLLERS",
+    "CampaignController",
+    "DonationController",
+    "PublicDonationController",
+    "StripeWebhookController",
+)
+
+WEBHOOK_PATH = "/api/stripe/webhook"  # excluded from CSRF in app.py (Stripe sends no token)
+PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "security": [{}]}
+MEMBER_ERRORS = [NotAuthorizedException, PermissionDeniedException, DomainError]
+members_and_admins = require_roles(Role.charity, Role.admin)
+
+
+def _settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+class CampaignController(Controller):
+    path = "/api/campaigns"
+    tags = ("donations",)
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @get(operation_id="ListCampaigns", summary="Campaigns with their progress (public)", **PUBLIC)
+    async def list_campaigns(
+        self,
+        page: Pagination,
+        status: Annotated[
+            Literal["open", "closed", "all"], QueryParameter(description="open (default), closed or all")
+        ] = "open",
+        region_code: Annotated[str | None, QueryParameter(max_length=12)] = None,
+        organization_id: Annotated[int | None, QueryParameter()] = None,
+    ) -> Page[Campaign]:
+        return await services.list_campaigns(
+            page=page, status=None if status == "all" else status, region_code=region_code,
+            organization_id=organization_id,
+        )  # fmt: skip
+
+    @get(
+        "/{campaign_id:int}", operation_id="GetCampaign", raises=[DomainError],
+        summary="A campaign and its books (public)", **PUBLIC,
+    )  # fmt: skip
+    async def get_campaign(self, campaign_id: FromPath[int]) -> Campaign:
+        return await services.get_campaign(campaign_id=campaign_id)
+
+    @post(
+        operation_id="CreateCampaign", guards=[charity_members], status_code=HTTP_201_CREATED,
+        raises=MEMBER_ERRORS, summary="A verified charity's member opens a campaign",
+    )  # fmt: skip
+    async def create_campaign(
+        self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreate]
+    ) -> Campaign:
+        return await services.create_campaign(user=current_user(request), data=data)
+
+    @post(
+        "/{campaign_id:int}/close", operation_id="CloseCampaign", guards=[charity_members],
+        status_code=HTTP_200_OK, raises=MEMBER_ERRORS, summary="Close one's own campaign",
+    )  # fmt: skip
+    async def close_campaign(
+        self, request: Request[Any, Any, Any], campaign_id: FromPath[int]
+    ) -> Campaign:
+        return await services.close_campaign(user=current_user(request), campaign_id=campaign_id)
+
+    @post(
+        "/{campaign_id:int}/donations", operation_id="CreateDonation",
+        status_code=HTTP_201_CREATED, raises=[DomainError],
+        summary="Start a money donation: the donation, then its Stripe PaymentIntent (public)",
+        **PUBLIC,
+    )  # fmt: skip
+    async def create_donation(
+        self,
+        request: Request[Any, Any, Any],
+        campaign_id: FromPath[int],
+        data: JSONBody[DonationCreate],
+    ) -> DonationStarted:
+        return await services.start_donation(
+            settings=_settings(request), campaign_id=campaign_id, data=data
+        )
+
+    @get(
+        "/{campaign_id:int}/purchases", operation_id="ListPurchases", raises=[DomainError],
+        summary="What the campaign's money bought (public)", **PUBLIC,
+    )  # fmt: skip
+    async def list_purchases(self, campaign_id: FromPath[int], page: Pagination) -> Page[Purchase]:
+        return await services.list_purchases(campaign_id=campaign_id, page=page)
+
+    @post(
+        "/{campaign_id:int}/purchases", operation_id="CreatePurchase", guards=[charity_members],
+        status_code=HTTP_201_CREATED, raises=MEMBER_ERRORS,
+        summary="Spend campaign money on goods: they become an offer at a warehouse",
+    )  # fmt: skip
+    async def create_purchase(
+        self,
+        request: Request[Any, Any, Any],
+        campaign_id: FromPath[int],
+        data: JSONBody[PurchaseCreate],
+    ) -> Purchase:
+        return await services.record_purchase(
+            user=current_user(request), campaign_id=campaign_id, data=data
+        )
+
+
+class DonationController(Controller):
+    """A charity's side of its donations: list, refund, accept or decline goods."""
+
+    path = "/api/donations"
+    tags = ("donations",)
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @get(
+        operation_id="ListDonations", guards=[members_and_admins], raises=MEMBER_ERRORS,
+        summary="The charity's donations (admins: all)",
+    )  # fmt: skip
+    async def list_donations(
+        self,
+        request: Request[Any, Any, Any],
+        page: Pagination,
+        kind: Annotated[DonationKind | None, QueryParameter()] = None,
+        status: Annotated[DonationStatus | None, QueryParameter()] = None,
+        campaign_id: Annotated[int | None, QueryParameter()] = None,
+    ) -> Page[DonationRecord]:
+        return await services.list_donations(
+            user=current_user(request), page=page, kind=kind, status=status,
+            campaign_id=campaign_id,
+        )  # fmt: skip
+
+    @post(
+        "/{donation_id:int}/refunds", operation_id="RefundDonation", guards=[charity_members],
+        status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        summary="Refund all or part of a paid donation through Stripe",
+    )  # fmt: skip
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        donation_id: FromPath[int],
+        data: JSONBody[RefundCreate],
+    ) -> DonationRecord:
+        return await services.refund_donation(
+            settings=_settings(request), user=current_user(request), donation_id=donation_id,
+            data=data,
+        )  # fmt: skip
+
+    @post(
+        "/{donation_id:int}/accept", operation_id="AcceptGoodsDonation",
+        guards=[charity_members], status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        summary="Take donated goods in: they join an offer at one of the charity's warehouses",
+    )  # fmt: skip
+    async def accept(
+        self,
+        request: Request[Any, Any, Any],
+        donation_id: FromPath[int],
+        data: JSONBody[GoodsAccept],
+    ) -> DonationRecord:
+        return await services.accept_goods(
+            user=current_user(request), donation_id=donation_id, data=data
+        )
+
+    @post(
+        "/{donation_id:int}/decline", operation_id="DeclineGoodsDonation",
+        guards=[charity_members], status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        summary="Decline donated goods, with the reason",
+    )  # fmt: skip
+    async def decline(
+        self,
+        request: Request[Any, Any, Any],
+        donation_id: FromPath[int],
+        data: JSONBody[GoodsDecline],
+    ) -> DonationRecord:
+        return await services.decline_goods(
+            user=current_user(request), donation_id=donation_id, data=data
+        )
+
+
+class PublicDonationController(Controller):
+    """What donors and the public use: goods registration, tracking, receipts, dashboard."""
+
+    path = "/api"
+    tags = ("donations",)
+
+    @post(
+        "/goods-donations", operation_id="CreateGoodsDonation", status_code=HTTP_201_CREATED,
+        raises=[DomainError], summary="Register goods handed to a charity (public)", **PUBLIC,
+    )  # fmt: skip
+    async def register_goods(self, data: JSONBody[GoodsDonationCreate]) -> GoodsRegistered:
+        return await services.register_goods(data=data)
+
+    @get(
+        "/track/{code:str}", operation_id="TrackDonation", raises=[DomainError],
+        summary="A donation's timeline by its tracking code (public; never a household)",
+        **PUBLIC,
+    )  # fmt: skip
+    async def track(self, code: FromPath[str]) -> Tracking:
+        return await tracking.track(code=code)
+
+    @get(
+        "/track/{code:str}/receipt", operation_id="GetDonationReceipt", raises=[DomainError],
+        summary="The receipt of a donation, by its tracking code (public)", **PUBLIC,
+    )  # fmt: skip
+    async def receipt(self, code: FromPath[str]) -> Receipt:
+        return await tracking.get_receipt(code=code)
+
+    @get(
+        "/donation-dashboard", operation_id="GetDonationDashboard",
+        summary="Money and goods given, bought and delivered, per county and kind (public)",
+        **PUBLIC,
+    )  # fmt: skip
+    async def dashboard(self) -> list[DashboardRow]:
+        return await tracking.dashboard()
+
+
+class StripeWebhookController(Controller):
+    path = WEBHOOK_PATH
+    tags = ("donations",)
+
+    @post(
+        operation_id="ReceiveStripeEvent", status_code=HTTP_200_OK, raises=[DomainError],
+        summary="Stripe's signed events (verified on the raw body; each event applied once)",
+        **PUBLIC,
+    )  # fmt: skip
+    async def receive(self, request: Request[Any, Any, Any]) -> WebhookAnswer:
+        return await webhooks.handle_event(
+            settings=_settings(request), payload=await request.body(),
+            signature=request.headers.get("stripe-signature", ""),
+        )  # fmt: skip
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (
+    CampaignController,
+    DonationController,
+    PublicDonationController,
+    StripeWebhookController,
+    DonationPages,
+)

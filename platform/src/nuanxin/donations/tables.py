@@ -77,6 +77,10 @@ class Donation(Table, tablename="donation"):
     status = Varchar(length=20, choices=DonationStatus, default="created", index=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # The digest of the donation form's one-time key: the same form submitted twice finds the
+    # same donation (a unique index, added by the migration that adds the column).
+    form_key = Varchar(length=64, null=True, default=None)
+    settled_at = Timestamptz(null=True, default=None)  # paid, or goods accepted/declined
 
     money_or_goods = Check(
         "(kind = 'money' AND amount_fen > 0 AND quantity = 0)"

@@ -1,0 +1,257 @@
+"""What a donor and the public see: a gift's timeline by its code, receipts, the dashboard.
+
+Nothing here ever reads a household: the "matched" and "delivered" steps come from
+:mod:`nuanxin.donations.hooks`, which answers with a county and a household category only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from piccolo.query.functions.aggregate import Sum
+
+from nuanxin.donations import hooks
+from nuanxin.donations.schemas import DashboardRow, Receipt, TimelineEvent, Tracking
+from nuanxin.donations.services import PAID, campaign_books, yuan
+from nuanxin.donations.tables import Donation, DonationKind, DonationStatus
+from nuanxin.donations.tables import Purchase as PurchaseTable
+from nuanxin.errors import DomainError
+
+__all__ = ("dashboard", "get_receipt", "track", "valid_code")
+
+_CODE_CHARS = frozenset("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+
+
+def valid_code(code: str) -> bool:
+    return 8 <= len(code) <= 16 and set(code) <= _CODE_CHARS
+
+
+_COLUMNS = (
+    *Donation.all_columns(exclude=[Donation.form_key]),
+    Donation.organization.name.as_alias("organization_name"),
+    Donation.organization.credit_code.as_alias("organization_credit_code"),
+    Donation.campaign.title.as_alias("campaign_title"),
+    Donation.item.code.as_alias("item_code"),
+    Donation.item.name_zh.as_alias("item_name_zh"),
+    Donation.item.name_en.as_alias("item_name_en"),
+)
+
+
+async def _by_code(code: str) -> dict[str, Any]:
+    normalised = code.strip().upper()
+    row = None
+    if valid_code(normalised):
+        row = (
+            await Donation.select(*_COLUMNS)
+            .where(Donation.tracking_code == normalised)
+            .first()
+            .run()
+        )
+    if row is None:
+        raise DomainError("No donation has this tracking code", status_code=404)
+    return dict(row)
+
+
+async def _contributions(row: dict[str, Any]) -> list[tuple[hooks.Contribution, int, datetime]]:
+    """(contribution, share of the cost in fen, when) for each offer the gift went into."""
+    if row["kind"] == DonationKind.goods.value:
+        if row["status"] != DonationStatus.accepted.value or row["offer"] is None:
+            return []
+        contribution = hooks.Contribution(
+            offer_id=row["offer"], item_code=row["item_code"], units=float(row["quantity"])
+        )
+        return [(contribution, 0, row["settled_at"] or row["updated_at"])]
+    net = row["amount_fen"] - row["refunded_fen"]
+    campaign_id = row["campaign"]
+    if row["status"] not in PAID or net <= 0 or campaign_id is None:
+        return []
+    books = (await campaign_books([campaign_id]))[campaign_id]
+    pool = books.raised_fen - books.refunded_fen
+    if pool <= 0:
+        return []
+    purchases = (
+        await PurchaseTable.select(
+            PurchaseTable.offer, PurchaseTable.quantity, PurchaseTable.cost_fen,
+            PurchaseTable.created_at, PurchaseTable.item.code.as_alias("item_code"),
+        )
+        .where(PurchaseTable.campaign == campaign_id)
+        .order_by(PurchaseTable.id)
+        .run()
+    )  # fmt: skip
+    # Pooled money: each purchase is this gift's in proportion to its part of the pool.
+    return [
+        (
+            hooks.Contribution(
+                offer_id=p["offer"], item_code=p["item_code"],
+                units=round(p["quantity"] * net / pool, 3),
+            ),
+            p["cost_fen"] * net // pool,
+            p["created_at"],
+        )
+        for p in purchases
+    ]  # fmt: skip
+
+
+async def track(*, code: str) -> Tracking:
+    """A gift's way, by its code: received → paid/accepted → goods → matched → delivered."""
+    row = await _by_code(code)
+    status = DonationStatus(row["status"])
+    money = row["kind"] == DonationKind.money.value
+    events = [
+        TimelineEvent(
+            step="received", at=row["created_at"], label_zh="已收到捐赠登记",
+            label_en="Donation received",
+            amount_fen=row["amount_fen"] if money else None,
+            item_code=None if money else row["item_code"],
+            units=None if money else float(row["quantity"]),
+        )
+    ]  # fmt: skip
+    settled = row["settled_at"] or row["updated_at"]
+    if money and status.value in PAID:
+        events.append(
+            TimelineEvent(step="paid", at=settled, label_zh="已支付", label_en="Paid",
+                          amount_fen=row["amount_fen"])
+        )  # fmt: skip
+    if status is DonationStatus.failed:
+        events.append(
+            TimelineEvent(step="failed", at=row["updated_at"], label_zh="支付未成功",
+                          label_en="Payment failed")
+        )  # fmt: skip
+    if status is DonationStatus.accepted:
+        events.append(
+            TimelineEvent(step="accepted", at=settled, label_zh="慈善组织已接收",
+                          label_en="Accepted by the charity", item_code=row["item_code"],
+                          units=float(row["quantity"]))
+        )  # fmt: skip
+    if status is DonationStatus.declined:
+        events.append(
+            TimelineEvent(step="declined", at=settled, label_zh="慈善组织未接收",
+                          label_en="Declined by the charity")
+        )  # fmt: skip
+    if row["refunded_fen"] > 0:
+        events.append(
+            TimelineEvent(step="refunded", at=row["updated_at"], label_zh="已退款",
+                          label_en="Refunded", amount_fen=row["refunded_fen"])
+        )  # fmt: skip
+    contributions = await _contributions(row)
+    for contribution, cost_share, at in contributions:
+        events.append(
+            TimelineEvent(
+                step="goods", at=at, label_zh="已转化为物资", label_en="Turned into goods",
+                amount_fen=cost_share if money else None, item_code=contribution.item_code,
+                units=contribution.units,
+            )
+        )  # fmt: skip
+    for delivery in await hooks.delivery_events_for(
+        donation_id=row["id"], contributions=[c for c, _, _ in contributions]
+    ):
+        events.append(
+            TimelineEvent(
+                step=delivery.step, at=delivery.at,
+                label_zh="已匹配到受助家庭" if delivery.step == "matched" else "已送达",
+                label_en="Matched to a household" if delivery.step == "matched" else "Delivered",
+                item_code=delivery.item_code, units=delivery.units,
+                county_code=delivery.county_code, county_name=delivery.county_name,
+                household_category=delivery.household_category,
+            )
+        )  # fmt: skip
+    events.sort(key=lambda event: event.at)
+    return Tracking(
+        tracking_code=row["tracking_code"], kind=DonationKind(row["kind"]), status=status,
+        organization_name=row["organization_name"], campaign_id=row["campaign"],
+        campaign_title=row["campaign_title"], amount_fen=row["amount_fen"],
+        refunded_fen=row["refunded_fen"], currency=row["currency"], item_code=row["item_code"],
+        quantity=row["quantity"], timeline=events,
+    )  # fmt: skip
+
+
+async def get_receipt(*, code: str) -> Receipt:
+    row = await _by_code(code)
+    net = row["amount_fen"] - row["refunded_fen"]
+    created: datetime = row["created_at"]
+    return Receipt(
+        receipt_number=f"NX-{created:%Y%m%d}-{row['id']:06d}",
+        tracking_code=row["tracking_code"], kind=DonationKind(row["kind"]),
+        status=DonationStatus(row["status"]), organization_name=row["organization_name"],
+        organization_credit_code=row["organization_credit_code"],
+        campaign_title=row["campaign_title"], donor_name=row["donor_name"],
+        amount_fen=row["amount_fen"], refunded_fen=row["refunded_fen"], net_fen=net,
+        currency=row["currency"], amount_text=yuan(net), item_code=row["item_code"],
+        item_name_zh=row["item_name_zh"], item_name_en=row["item_name_en"],
+        quantity=row["quantity"], received_at=created, settled_at=row["settled_at"],
+    )  # fmt: skip
+
+
+async def dashboard() -> list[DashboardRow]:
+    """Per county and kind: money given (net of refunds), goods given, goods bought, delivered.
+
+    Money counts where its campaign is; given goods where the offer they joined is; bought
+    goods where their campaign is.
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"donated_fen": 0, "donated_units": 0, "bought_units": 0, "name": ""}
+    )
+    money = await (
+        Donation.select(
+            Donation.campaign._.region._.code.as_alias("county"),
+            Donation.campaign._.region._.name.as_alias("name"),
+            Sum(Donation.amount_fen).as_alias("amount"),
+            Sum(Donation.refunded_fen).as_alias("refunded"),
+        )
+        .where((Donation.kind == DonationKind.money.value) & Donation.status.is_in(list(PAID)))
+        .group_by(Donation.campaign._.region._.code, Donation.campaign._.region._.name)
+        .run()
+    )
+    for row in money:
+        entry = rows[(row["county"], "money")]
+        entry["name"] = row["name"]
+        entry["donated_fen"] += int(row["amount"] or 0) - int(row["refunded"] or 0)
+    goods = await (
+        Donation.select(
+            Donation.offer._.warehouse._.region._.code.as_alias("county"),
+            Donation.offer._.warehouse._.region._.name.as_alias("name"),
+            Donation.item.kind.as_alias("kind"),
+            Sum(Donation.quantity).as_alias("units"),
+        )
+        .where(
+            (Donation.kind == DonationKind.goods.value)
+            & (Donation.status == DonationStatus.accepted.value)
+        )
+        .group_by(
+            Donation.offer._.warehouse._.region._.code, Donation.offer._.warehouse._.region._.name,
+            Donation.item.kind,
+        )
+        .run()
+    )  # fmt: skip
+    for row in goods:
+        entry = rows[(row["county"], row["kind"])]
+        entry["name"] = row["name"]
+        entry["donated_units"] += int(row["units"] or 0)
+    bought = await (
+        PurchaseTable.select(
+            PurchaseTable.campaign._.region._.code.as_alias("county"),
+            PurchaseTable.campaign._.region._.name.as_alias("name"),
+            PurchaseTable.item.kind.as_alias("kind"),
+            Sum(PurchaseTable.quantity).as_alias("units"),
+        )
+        .group_by(
+            PurchaseTable.campaign._.region._.code, PurchaseTable.campaign._.region._.name,
+            PurchaseTable.item.kind,
+        )
+        .run()
+    )  # fmt: skip
+    for row in bought:
+        entry = rows[(row["county"], row["kind"])]
+        entry["name"] = row["name"]
+        entry["bought_units"] += int(row["units"] or 0)
+    delivered = await hooks.delivered_units_by_county_kind()
+    return [
+        DashboardRow(
+            county_code=county, county_name=entry["name"], kind=kind,
+            donated_fen=entry["donated_fen"], donated_units=entry["donated_units"],
+            bought_units=entry["bought_units"], delivered_units=delivered.get((county, kind), 0),
+        )
+        for (county, kind), entry in sorted(rows.items())
+    ]  # fmt: skip

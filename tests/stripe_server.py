@@ -1,0 +1,184 @@
+"""localstripe, started safely for the tests: on 127.0.0.1 only, with its own state file.
+
+localstripe (a test-only, GPL-3.0 development tool, never shipped) binds every interface and
+pickles its state to ``/tmp/localstripe.pickle`` when started with its own ``start()``. Run as
+``python -m tests.stripe_server STATE_FILE``, this module binds 127.0.0.1 on a free port,
+keeps its state in ``STATE_FILE`` (started from scratch) and prints ``PORT <n>`` once it
+listens. :class:`LocalStripe` starts and stops that process; :class:`WebhookReceiver` is a
+tiny loopback HTTP server that collects the webhooks localstripe sends, so that a test hands
+each one, byte for byte and with its signature, to the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ("DeliveredWebhook", "LocalStripe", "LocalStripeError", "WebhookReceiver")
+
+STARTUP_SECONDS = 20.0
+
+
+class LocalStripeError(RuntimeError):
+    """localstripe could not start: the tests that need it fail (they never skip)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredWebhook:
+    """One webhook as localstripe sent it: the raw body and its Stripe-Signature header."""
+
+    body: bytes
+    signature: str
+
+    @property
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+class WebhookReceiver:
+    """A loopback HTTP server that keeps every POST it receives, in order."""
+
+    def __init__(self) -> None:
+        received: queue.Queue[DeliveredWebhook] = queue.Queue()
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                received.put(DeliveredWebhook(body, self.headers.get("stripe-signature", "")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/webhook"
+
+    def wait_for(self, event_type: str, object_id: str, timeout: float = 10.0) -> DeliveredWebhook:
+        """The next webhook of ``event_type`` about ``object_id`` (others are dropped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"localstripe sent no {event_type} for {object_id}")
+            try:
+                delivered = self.received.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            event = delivered.event
+            if event.get("type") == event_type and event["data"]["object"]["id"] == object_id:
+                return delivered
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class LocalStripe:
+    """A localstripe process on 127.0.0.1, its state in ``state_file``."""
+
+    def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LocalStripe:
+        root = Path(__file__).resolve().parents[1]
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        self._log = self.state_file.with_suffix(".log").open("w")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tests.stripe_server", str(self.state_file)],
+            cwd=root, env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
+        )  # fmt: skip
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()  # blocks until the port is printed or exit
+        if not line.startswith("PORT "):
+            self.stop()
+            log = self.state_file.with_suffix(".log").read_text()
+            raise LocalStripeError(f"localstripe did not start: {line!r} {log[-2000:]}")
+        self.port = int(line.split()[1])
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.api_base}/js.stripe.com/v3/", timeout=1.0)
+            except httpx.HTTPError:
+                time.sleep(0.05)
+                continue
+            return self
+        self.stop()
+        raise LocalStripeError("localstripe did not answer on 127.0.0.1")
+
+    def register_webhook(self, url: str, secret: str) -> None:
+        response = httpx.post(
+            f"{self.api_base}/_config/webhooks/nuanxin",
+            data={"url": url, "secret": secret},
+            timeout=5.0,
+        )
+        response.raise_for_status()
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                self._process.kill()
+                self._process.wait(timeout=10)
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._log.close()
+            self._process = None
+
+
+def _serve(state_file: Path) -> None:  # pragma: no cover - runs in the child process
+    from aiohttp import web
+    from localstripe import resources, server  # type: ignore[import-untyped]
+
+    def load(store: resources.Store) -> None:
+        if state_file.exists():
+            with state_file.open("rb") as f:
+                store.update(pickle.load(f))
+
+    def dump(store: resources.Store) -> None:
+        with state_file.open("wb") as f:
+            pickle.dump(dict(store), f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    resources.Store.try_load_from_disk = load
+    resources.Store.dump_to_disk = dump
+    state_file.unlink(missing_ok=True)  # from scratch, every run
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sys.stdout.write(f"PORT {sock.getsockname()[1]}\n")
+    sys.stdout.flush()
+    web.run_app(server.app, sock=sock, print=None, access_log=None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _serve(Path(sys.argv[1]))
