@@ -226,3 +226,33 @@ async def test_an_override_survives_a_change_of_members(client: httpx.AsyncClien
     assert (
         await Need.select(Need.quantity).where(Need.override_reason == "房屋漏风").first().run()
     ) == {"quantity": 5}
+
+
+async def test_an_expired_verification_counts_as_unverified_until_renewed(
+    client: httpx.AsyncClient,
+) -> None:
+    place = await build_place()
+    household = (
+        await client.post("/api/households", json=household_body(), headers=place.staff)
+    ).json()
+    url = f"/api/households/{household['id']}"
+    await client.post(f"{url}/verify", headers=place.staff)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await (
+        Household.update({Household.verification_expires_at: past})
+        .where(Household.id == household["id"])
+        .run()
+    )
+    expired = (await client.get(url, headers=place.staff)).json()
+    assert expired["status"] == "verified" and expired["is_verification_current"] is False
+    renewed = (await client.post(f"{url}/verify", headers=place.staff)).json()
+    assert renewed["is_verification_current"] is True
+
+
+def test_a_verification_lasts_calendar_months() -> None:
+    from nuanxin.households.services import add_months
+
+    start = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    assert add_months(start, 1) == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
+    assert add_months(start, 12) == datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
+    assert add_months(datetime(2026, 11, 29, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
