@@ -1,9 +1,142 @@
-"""The JSON API of the deliveries area."""
+"""The JSON API of deliveries: lists for charities and staff, slips, confirmation, failure."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from typing import Annotated, Any
 
-__all__ = ("CONTROLLERS",)
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-CONTROLLERS: tuple[type[Controller], ...] = ()
+from nuanxin.accounts.access import current_user, staff_and_admin
+from nuanxin.deliveries import services
+from nuanxin.deliveries.schemas import (
+    CaseOut,
+    ConfirmIn,
+    ConfirmOut,
+    DeliveryOut,
+    FailIn,
+    NotReceivedIn,
+    SlipOut,
+    StaffConfirmIn,
+)
+from nuanxin.errors import DomainError
+from nuanxin.pagination import Page, Pagination, provide_pagination
+
+__all__ = ("CONTROLLERS", "DeliveryController", "DeliveryReportController")
+
+RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
+Status = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^(pending|delivered|failed|locked)$", required=False),
+]
+
+
+class DeliveryController(Controller):
+    path = "/api/deliveries"
+    tags = ("deliveries",)
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @get(
+        operation_id="ListDeliveries",
+        raises=RAISES,
+        summary="My charity's deliveries (staff: my jurisdiction's), by township",
+    )
+    async def list(
+        self, request: Request[Any, Any, Any], page: Pagination, status: Status = None
+    ) -> Page[DeliveryOut]:
+        return await services.list_deliveries(actor=current_user(request), page=page, status=status)
+
+    @get("/{delivery_id:int}", operation_id="GetDelivery", raises=RAISES, summary="One delivery")
+    async def get_one(
+        self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
+    ) -> DeliveryOut:
+        return await services.get_delivery(actor=current_user(request), delivery_id=delivery_id)
+
+    @post(
+        "/{delivery_id:int}/slip",
+        operation_id="IssueDeliverySlip",
+        status_code=HTTP_201_CREATED,
+        guards=[staff_and_admin],
+        raises=RAISES,
+        summary="Print the household's slip: a new one-time code (earlier codes stop working)",
+    )
+    async def slip(self, request: Request[Any, Any, Any], delivery_id: FromPath[int]) -> SlipOut:
+        return await services.issue_slip(actor=current_user(request), delivery_id=delivery_id)
+
+    @post(
+        "/{delivery_id:int}/confirm",
+        operation_id="ConfirmDelivery",
+        status_code=HTTP_200_OK,
+        raises=RAISES,
+        summary="The courier confirms with the household's code (five wrong codes lock it)",
+    )
+    async def confirm(
+        self, request: Request[Any, Any, Any], delivery_id: FromPath[int], data: JSONBody[ConfirmIn]
+    ) -> ConfirmOut:
+        return await services.confirm(
+            actor=current_user(request), delivery_id=delivery_id, code=data.code
+        )
+
+    @post(
+        "/{delivery_id:int}/staff-confirm",
+        operation_id="StaffConfirmDelivery",
+        status_code=HTTP_200_OK,
+        guards=[staff_and_admin],
+        raises=RAISES,
+        summary="Staff confirm a hand-over they witnessed",
+    )
+    async def staff_confirm(
+        self,
+        request: Request[Any, Any, Any],
+        delivery_id: FromPath[int],
+        data: JSONBody[StaffConfirmIn],
+    ) -> ConfirmOut:
+        return await services.staff_confirm(
+            actor=current_user(request), delivery_id=delivery_id, reason=data.reason
+        )
+
+    @post(
+        "/{delivery_id:int}/fail",
+        operation_id="FailDelivery",
+        status_code=HTTP_200_OK,
+        raises=RAISES,
+        summary="Record a failed delivery: its stock returns to the pool",
+    )
+    async def fail(
+        self, request: Request[Any, Any, Any], delivery_id: FromPath[int], data: JSONBody[FailIn]
+    ) -> DeliveryOut:
+        return await services.fail(
+            actor=current_user(request), delivery_id=delivery_id, reason=data.reason
+        )
+
+    @get(
+        "/cases",
+        operation_id="ListDeliveryCases",
+        guards=[staff_and_admin],
+        raises=RAISES,
+        summary="'Not received' reports in my jurisdiction",
+    )
+    async def cases(self, request: Request[Any, Any, Any], page: Pagination) -> Page[CaseOut]:
+        return await services.list_cases(actor=current_user(request), page=page)
+
+
+class DeliveryReportController(Controller):
+    path = "/api/delivery-reports"
+    tags = ("deliveries",)
+
+    @post(
+        operation_id="ReportNotReceived",
+        exclude_from_auth=True,
+        security=[{}],
+        status_code=HTTP_201_CREATED,
+        raises=[DomainError],
+        summary="A household reports with its code that the goods did not arrive",
+    )
+    async def report(self, data: JSONBody[NotReceivedIn]) -> CaseOut:
+        return await services.report_not_received(code=data.code, description=data.description)
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (DeliveryController, DeliveryReportController)

@@ -1,9 +1,133 @@
-"""The JSON API of the rounds area."""
+"""The JSON API of matching rounds: start, watch progress, read proposals, approve, reject."""
 
 from __future__ import annotations
 
-from litestar import Controller
+from typing import Annotated, Any
 
-__all__ = ("CONTROLLERS",)
+from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-CONTROLLERS: tuple[type[Controller], ...] = ()
+from nuanxin.accounts.access import current_user, staff_and_admin
+from nuanxin.errors import DomainError
+from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.rounds import services
+from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, RejectIn, RoundIn, RoundOut
+
+__all__ = ("CONTROLLERS", "RoundController")
+
+RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
+Status = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^(proposed|approved|rejected|stale)$", required=False),
+]
+
+
+class RoundController(Controller):
+    path = "/api/rounds"
+    tags = ("rounds",)
+    guards = [staff_and_admin]  # noqa: RUF012 - Litestar's controller attribute
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @post(
+        operation_id="StartRound",
+        status_code=HTTP_202_ACCEPTED,
+        raises=RAISES,
+        summary="Start a matching round over my jurisdiction; poll it for progress",
+    )
+    async def start(
+        self, request: Request[Any, Any, Any], data: JSONBody[RoundIn]
+    ) -> Response[RoundOut]:
+        actor = current_user(request)
+        round_id = await services.start_round(actor=actor, item_codes=data.item_codes)
+        out = await services.get_round(actor=actor, round_id=round_id)
+        return Response(
+            out,
+            status_code=HTTP_202_ACCEPTED,
+            background=BackgroundTask(services.run_round, round_id),
+        )
+
+    @get(operation_id="ListRounds", raises=RAISES, summary="Rounds of my jurisdiction")
+    async def list_all(self, request: Request[Any, Any, Any], page: Pagination) -> Page[RoundOut]:
+        return await services.list_rounds(actor=current_user(request), page=page)
+
+    @get(
+        "/{round_id:int}",
+        operation_id="GetRound",
+        raises=RAISES,
+        summary="A round and its progress",
+    )
+    async def get_one(self, request: Request[Any, Any, Any], round_id: FromPath[int]) -> RoundOut:
+        return await services.get_round(actor=current_user(request), round_id=round_id)
+
+    @post(
+        "/{round_id:int}/retry",
+        operation_id="RetryRound",
+        status_code=HTTP_202_ACCEPTED,
+        raises=RAISES,
+        summary="Run a failed or interrupted round again",
+    )
+    async def retry(
+        self, request: Request[Any, Any, Any], round_id: FromPath[int]
+    ) -> Response[RoundOut]:
+        actor = current_user(request)
+        await services.retry_round(actor=actor, round_id=round_id)
+        out = await services.get_round(actor=actor, round_id=round_id)
+        return Response(
+            out,
+            status_code=HTTP_202_ACCEPTED,
+            background=BackgroundTask(services.run_round, round_id),
+        )
+
+    @get(
+        "/{round_id:int}/proposals",
+        operation_id="ListProposals",
+        raises=RAISES,
+        summary="The round's proposals, each with the engine's reason",
+    )
+    async def proposals(
+        self,
+        request: Request[Any, Any, Any],
+        round_id: FromPath[int],
+        page: Pagination,
+        status: Status = None,
+    ) -> Page[ProposalOut]:
+        return await services.list_proposals(
+            actor=current_user(request), round_id=round_id, page=page, status=status
+        )
+
+    @post(
+        "/{round_id:int}/approve",
+        operation_id="ApproveProposals",
+        status_code=HTTP_200_OK,
+        raises=RAISES,
+        summary="Approve all, some or edited proposals; stale ones are reported",
+    )
+    async def approve(
+        self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[ApproveIn]
+    ) -> ApprovalOut:
+        return await services.approve(actor=current_user(request), round_id=round_id, data=data)
+
+    @post(
+        "/{round_id:int}/reject",
+        operation_id="RejectProposals",
+        status_code=HTTP_200_OK,
+        raises=RAISES,
+        summary="Reject proposals with a reason",
+    )
+    async def reject(
+        self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[RejectIn]
+    ) -> list[int]:
+        return await services.reject(
+            actor=current_user(request),
+            round_id=round_id,
+            proposal_ids=data.proposal_ids,
+            reason=data.reason,
+        )
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (RoundController,)

@@ -1,0 +1,513 @@
+"""Allocations and deliveries: from an approved match to the household's door.
+
+* :func:`allocate` reserves stock (offers service), counts the need as allocated (households
+  service) and creates the allocation and its delivery, all in one transaction: a unit is
+  never allocated twice, and a refused step leaves nothing behind.
+* The household holds a one-time code (staff print it with :func:`issue_slip`; only its
+  digest is stored). The courier confirms with it (:func:`confirm`): wrong codes are counted
+  and the delivery locks after :data:`MAX_ATTEMPTS`; a repeated confirmation is harmless.
+* A failed delivery (:func:`fail`) returns its stock and the need to the pool.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from nuanxin.accounts.security import CurrentUser, digest
+from nuanxin.accounts.tables import Role
+from nuanxin.audit.services import record
+from nuanxin.db import atomic
+from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, DeliveryOut, SlipOut
+from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
+from nuanxin.errors import DomainError
+from nuanxin.households import demand
+from nuanxin.offers import services as offers
+from nuanxin.pagination import Page, Pagination
+from nuanxin.privacy import mask_name
+
+__all__ = (
+    "MAX_ATTEMPTS",
+    "Allocated",
+    "allocate",
+    "confirm",
+    "fail",
+    "issue_slip",
+    "list_cases",
+    "list_deliveries",
+    "report_not_received",
+    "staff_confirm",
+)
+
+MAX_ATTEMPTS = 5
+CODE_DIGITS = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Allocated:
+    allocation_id: int
+    delivery_id: int
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+
+
+def _normalise(code: str) -> str:
+    return "".join(ch for ch in code if ch.isdigit())
+
+
+async def allocate(
+    *,
+    actor: CurrentUser,
+    offer_id: int,
+    organization_id: int,
+    household_id: int,
+    need_id: int,
+    quantity: int,
+    distance_km: float,
+    proposal_id: int | None = None,
+    emergency: bool = False,
+    paperwork_due_at: datetime | None = None,
+) -> Allocated:
+    """Reserve ``quantity`` units of the offer for the household's need, with a delivery."""
+    now = datetime.now(UTC)
+    async with atomic():
+        await offers.reserve(offer_id=offer_id, quantity=quantity, actor=actor)
+        await demand.allocate(need_id=need_id, quantity=quantity)
+        rows = (
+            await Allocation.insert(
+                Allocation(
+                    proposal=proposal_id,
+                    offer=offer_id,
+                    household=household_id,
+                    need=need_id,
+                    quantity=quantity,
+                    distance_km=distance_km,
+                    emergency=emergency,
+                    paperwork_due_at=paperwork_due_at,
+                    approved_by=actor.id,
+                    created_at=now,
+                )
+            )
+            .returning(Allocation.id)
+            .run()
+        )
+        allocation_id = int(rows[0]["id"])
+        # No code is known until staff print the slip: the stored digest matches nothing.
+        delivery = (
+            await Delivery.insert(
+                Delivery(
+                    allocation=allocation_id,
+                    organization=organization_id,
+                    code_hash=digest("unissued:" + secrets.token_hex(16)),
+                    created_at=now,
+                )
+            )
+            .returning(Delivery.id)
+            .run()
+        )
+        delivery_id = int(delivery[0]["id"])
+        await record(
+            actor=actor,
+            action="allocation.create",
+            entity="allocation",
+            entity_id=allocation_id,
+            after={
+                "offer": offer_id,
+                "household": household_id,
+                "need": need_id,
+                "quantity": quantity,
+                "proposal": proposal_id,
+                "emergency": emergency,
+                "delivery": delivery_id,
+            },
+        )
+    return Allocated(allocation_id=allocation_id, delivery_id=delivery_id)
+
+
+_COLUMNS = (
+    Delivery.id,
+    Delivery.allocation,
+    Delivery.organization,
+    Delivery.status,
+    Delivery.failed_attempts,
+    Delivery.failure_reason,
+    Delivery.created_at,
+    Delivery.confirmed_at,
+    Delivery.code_hash,
+    Delivery.allocation._.quantity,
+    Delivery.allocation._.emergency,
+    Delivery.allocation._.offer,
+    Delivery.allocation._.need,
+    Delivery.allocation._.status,
+    Delivery.allocation._.offer._.item._.code,
+    Delivery.allocation._.household._.id,
+    Delivery.allocation._.household._.reference,
+    Delivery.allocation._.household._.category,
+    Delivery.allocation._.household._.head_name,
+    Delivery.allocation._.household._.current_address,
+    Delivery.allocation._.household._.phone,
+    Delivery.allocation._.household._.lat,
+    Delivery.allocation._.household._.lon,
+    Delivery.allocation._.household._.region._.code,
+    Delivery.allocation._.household._.region._.name,
+    Delivery.allocation._.household._.region._.level,
+    Delivery.allocation._.household._.region._.parent._.name,
+)
+
+
+async def _load(delivery_id: int) -> dict[str, Any]:
+    row = await Delivery.select(*_COLUMNS).where(Delivery.id == delivery_id).first().run()
+    if row is None:
+        raise DomainError("No such delivery", status_code=404)
+    return row
+
+
+def _check_access(actor: CurrentUser, row: dict[str, Any]) -> None:
+    """Staff in the household's jurisdiction, or the delivering charity's members."""
+    if actor.role is Role.admin:
+        return
+    if actor.role is Role.staff:
+        if actor.covers(str(row["allocation.household.region.code"])):
+            return
+    elif actor.organization_id == int(row["organization"]):
+        return
+    raise DomainError("No such delivery", status_code=404)
+
+
+def _out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
+    township_level = row["allocation.household.region.level"] == "township"
+    return DeliveryOut(
+        id=int(row["id"]),
+        allocation_id=int(row["allocation"]),
+        organization_id=int(row["organization"]),
+        household_reference=str(row["allocation.household.reference"]),
+        household_category=str(row["allocation.household.category"]),
+        county=str(
+            row["allocation.household.region.parent.name"]
+            if township_level
+            else row["allocation.household.region.name"]
+        ),
+        township=str(row["allocation.household.region.name"]) if township_level else "",
+        region_code=str(row["allocation.household.region.code"]),
+        item_code=str(row["allocation.offer.item.code"]),
+        quantity=int(row["allocation.quantity"]),
+        status=str(row["status"]),
+        emergency=bool(row["allocation.emergency"]),
+        failed_attempts=int(row["failed_attempts"]),
+        failure_reason=str(row["failure_reason"]),
+        created_at=row["created_at"],
+        confirmed_at=row["confirmed_at"],
+        recipient=mask_name(str(row["allocation.household.head_name"])) if reveal else None,
+        address=str(row["allocation.household.current_address"]) if reveal else None,
+        phone=str(row["allocation.household.phone"]) if reveal else None,
+        lat=float(row["allocation.household.lat"]) if reveal else None,
+        lon=float(row["allocation.household.lon"]) if reveal else None,
+    )
+
+
+def _may_see_address(actor: CurrentUser, row: dict[str, Any]) -> bool:
+    """Staff of the jurisdiction always; the charity only while its delivery is open."""
+    if actor.role in (Role.admin, Role.staff):
+        return True
+    return row["status"] == "pending" and actor.organization_id == int(row["organization"])
+
+
+async def list_deliveries(
+    *, actor: CurrentUser, page: Pagination, status: str | None = None
+) -> Page[DeliveryOut]:
+    """A charity's deliveries (staff: their jurisdiction's), by township then household."""
+    query = Delivery.select(*_COLUMNS)
+    count = Delivery.count()
+    if actor.role in (Role.charity, Role.courier):
+        query = query.where(Delivery.organization == actor.organization_id)
+        count = count.where(Delivery.organization == actor.organization_id)
+    elif actor.role is Role.staff:
+        prefix = actor.jurisdiction_prefix or "-"
+        clause = Delivery.allocation._.household._.region._.code.like(prefix + "%")
+        query = query.where(clause)
+        count = count.where(clause)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+        count = count.where(Delivery.status == status)
+    rows = (
+        await query.order_by(Delivery.allocation._.household._.region._.code)
+        .order_by(Delivery.id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .run()
+    )
+    return Page(
+        items=[_out(row, reveal=_may_see_address(actor, row)) for row in rows],
+        total=await count.run(),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def get_delivery(*, actor: CurrentUser, delivery_id: int) -> DeliveryOut:
+    row = await _load(delivery_id)
+    _check_access(actor, row)
+    return _out(row, reveal=_may_see_address(actor, row))
+
+
+async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
+    """A new one-time code for the household's slip (any earlier code stops working)."""
+    async with atomic():
+        row = await _load(delivery_id)
+        if actor.role is not Role.admin:
+            if actor.role is not Role.staff:
+                raise DomainError("Only civil affairs staff print slips", status_code=403)
+            _check_access(actor, row)
+        if row["status"] != "pending":
+            raise DomainError(f"The delivery is {row['status']}: no slip to print")
+        code = _new_code()
+        await (
+            Delivery.update({Delivery.code_hash: digest(code), Delivery.failed_attempts: 0})
+            .where(Delivery.id == delivery_id)
+            .run()
+        )
+        await record(actor=actor, action="delivery.slip", entity="delivery", entity_id=delivery_id)
+    return SlipOut(
+        delivery_id=delivery_id,
+        household_reference=str(row["allocation.household.reference"]),
+        item_code=str(row["allocation.offer.item.code"]),
+        quantity=int(row["allocation.quantity"]),
+        code=code,
+    )
+
+
+async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> None:
+    now = datetime.now(UTC)
+    delivery_id = int(row["id"])
+    updated = (
+        await Delivery.update(
+            {
+                Delivery.status: "delivered",
+                Delivery.confirmed_by: actor.id,
+                Delivery.confirmed_at: now,
+            }
+        )
+        .where((Delivery.id == delivery_id) & (Delivery.status == "pending"))
+        .returning(Delivery.id)
+        .run()
+    )
+    if not updated:
+        raise DomainError("The delivery was closed by someone else just now")
+    await (
+        Allocation.update({Allocation.status: "delivered"})
+        .where(Allocation.id == int(row["allocation"]))
+        .run()
+    )
+    await offers.deliver(
+        offer_id=int(row["allocation.offer"]), quantity=int(row["allocation.quantity"]), actor=actor
+    )
+    await record(
+        actor=actor,
+        action="delivery.confirm",
+        entity="delivery",
+        entity_id=delivery_id,
+        before={"status": "pending"},
+        after={"status": "delivered", "by": how},
+    )
+
+
+async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> ConfirmOut:
+    """The courier confirms with the household's code. Repeating it is harmless."""
+    async with atomic():
+        row = await _load(delivery_id)
+        _check_access(actor, row)
+        if actor.role not in (Role.charity, Role.courier):
+            raise DomainError(
+                "Couriers confirm with the code; staff use staff-confirm", status_code=403
+            )
+        if row["status"] == "delivered":
+            if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
+                return ConfirmOut(
+                    delivery_id=delivery_id, status="delivered", already_confirmed=True
+                )
+            raise DomainError("The delivery is already confirmed", error="already_delivered")
+        if row["status"] == "locked":
+            raise DomainError(
+                "Too many wrong codes: the delivery is locked; staff can print a new slip",
+                error="delivery_locked",
+                status_code=423,
+            )
+        if row["status"] != "pending":
+            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+        if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
+            await _close_delivered(actor, row, "code")
+            return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=False)
+        attempts = int(row["failed_attempts"]) + 1
+        locked = attempts >= MAX_ATTEMPTS
+        await (
+            Delivery.update(
+                {
+                    Delivery.failed_attempts: attempts,
+                    Delivery.status: "locked" if locked else "pending",
+                }
+            )
+            .where(Delivery.id == delivery_id)
+            .run()
+        )
+        await record(
+            actor=actor,
+            action="delivery.wrong_code",
+            entity="delivery",
+            entity_id=delivery_id,
+            after={"failed_attempts": attempts, "locked": locked},
+        )
+    left = MAX_ATTEMPTS - attempts
+    raise DomainError(
+        "Wrong code: the delivery is now locked" if locked else f"Wrong code: {left} attempts left",
+        status_code=423 if locked else 400,
+        error="delivery_locked" if locked else "wrong_code",
+        field="code",
+    )
+
+
+async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) -> ConfirmOut:
+    """Staff confirm a hand-over they witnessed (the household has no code, say)."""
+    async with atomic():
+        row = await _load(delivery_id)
+        _check_access(actor, row)
+        if row["status"] == "delivered":
+            return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=True)
+        if row["status"] not in ("pending", "locked"):
+            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+        if row["status"] == "locked":
+            await (
+                Delivery.update({Delivery.status: "pending"})
+                .where(Delivery.id == delivery_id)
+                .run()
+            )
+        await _close_delivered(actor, row, f"staff: {reason}")
+    return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=False)
+
+
+async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> DeliveryOut:
+    """Record a failed delivery: its stock and the household's need return to the pool."""
+    async with atomic():
+        row = await _load(delivery_id)
+        _check_access(actor, row)
+        updated = (
+            await Delivery.update({Delivery.status: "failed", Delivery.failure_reason: reason})
+            .where((Delivery.id == delivery_id) & Delivery.status.is_in(["pending", "locked"]))
+            .returning(Delivery.id)
+            .run()
+        )
+        if not updated:
+            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+        quantity = int(row["allocation.quantity"])
+        await (
+            Allocation.update({Allocation.status: "failed"})
+            .where(Allocation.id == int(row["allocation"]))
+            .run()
+        )
+        await offers.release(
+            offer_id=int(row["allocation.offer"]), quantity=quantity, reason=reason, actor=actor
+        )
+        await demand.release(need_id=int(row["allocation.need"]), quantity=quantity)
+        await record(
+            actor=actor,
+            action="delivery.fail",
+            entity="delivery",
+            entity_id=delivery_id,
+            before={"status": row["status"]},
+            after={"status": "failed", "reason": reason},
+        )
+    return await get_delivery(actor=actor, delivery_id=delivery_id)
+
+
+async def report_not_received(*, code: str, description: str) -> CaseOut:
+    """The household reports, with its code, that the goods did not arrive."""
+    normalised = _normalise(code)
+    if len(normalised) != CODE_DIGITS:
+        raise DomainError("The code has 8 digits", status_code=400, field="code")
+    async with atomic():
+        row = (
+            await Delivery.select(
+                Delivery.id,
+                Delivery.allocation._.household._.id,
+                Delivery.allocation._.household._.reference,
+            )
+            .where(Delivery.code_hash == digest(normalised))
+            .first()
+            .run()
+        )
+        if row is None:
+            raise DomainError("No delivery has this code", status_code=404, field="code")
+        now = datetime.now(UTC)
+        case = (
+            await DeliveryCase.insert(
+                DeliveryCase(
+                    delivery=row["id"],
+                    household=row["allocation.household.id"],
+                    description=description,
+                    created_at=now,
+                )
+            )
+            .returning(DeliveryCase.id)
+            .run()
+        )
+        case_id = int(case[0]["id"])
+        await record(
+            actor=None,
+            actor_label="household",
+            action="delivery.not_received",
+            entity="delivery",
+            entity_id=int(row["id"]),
+            after={"case": case_id},
+        )
+    return CaseOut(
+        id=case_id,
+        delivery_id=int(row["id"]),
+        household_reference=str(row["allocation.household.reference"]),
+        description=description,
+        status="open",
+        created_at=now,
+    )
+
+
+async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
+    """Open 'not received' cases in the staff member's jurisdiction."""
+    query = DeliveryCase.select(
+        DeliveryCase.id,
+        DeliveryCase.delivery,
+        DeliveryCase.household._.reference,
+        DeliveryCase.description,
+        DeliveryCase.status,
+        DeliveryCase.created_at,
+    )
+    count = DeliveryCase.count()
+    if actor.role is not Role.admin:
+        clause = DeliveryCase.household._.region._.code.like(
+            (actor.jurisdiction_prefix or "-") + "%"
+        )
+        query = query.where(clause)
+        count = count.where(clause)
+    rows = (
+        await query.order_by(DeliveryCase.id, ascending=False)
+        .limit(page.limit)
+        .offset(page.offset)
+        .run()
+    )
+    return Page(
+        items=[
+            CaseOut(
+                id=int(r["id"]),
+                delivery_id=int(r["delivery"]),
+                household_reference=str(r["household.reference"]),
+                description=str(r["description"]),
+                status=str(r["status"]),
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ],
+        total=await count.run(),
+        limit=page.limit,
+        offset=page.offset,
+    )

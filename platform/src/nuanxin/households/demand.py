@@ -1,0 +1,145 @@
+"""Household demand for the matching loop: the unmet needs of a jurisdiction, and need accounting.
+
+The rounds and deliveries areas reach households only through these functions:
+
+* :func:`unmet_demand` takes the snapshot a matching round solves: verified households whose
+  verification is current, in a jurisdiction (a region code prefix), with their unmet needs.
+* :func:`allocate` / :func:`release` move units of a need between unmet and allocated, with
+  a single conditional ``UPDATE`` so that a need never receives more than its quantity, even
+  when two approvals race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from piccolo.columns.combination import WhereRaw
+
+from nuanxin.errors import DomainError
+from nuanxin.households.tables import Household, Need
+
+__all__ = (
+    "UNIT_DECAY",
+    "HouseholdDemand",
+    "NeedDemand",
+    "allocate",
+    "release",
+    "unit_weights",
+    "unmet_demand",
+)
+
+UNIT_DECAY = 0.5
+"""Each further unit of one need weighs this much of the one before: a first quilt to every
+household ranks before a second to anyone (for equal base weights)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeedDemand:
+    need_id: int
+    item_code: str
+    quantity: int  # unmet units
+    weights: tuple[float, ...]  # one per unmet unit, non-increasing
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HouseholdDemand:
+    household_id: int
+    reference: str
+    category: str
+    region_code: str
+    lat: float
+    lon: float
+    tags: frozenset[str]
+    needs: tuple[NeedDemand, ...]
+
+
+def unit_weights(weight: float, *, allocated: int, unmet: int) -> tuple[float, ...]:
+    """Weights of the unmet units: the first unmet unit is unit number ``allocated``."""
+    return tuple(weight * UNIT_DECAY ** (allocated + i) for i in range(unmet))
+
+
+async def unmet_demand(
+    *,
+    region_prefix: str | None,
+    item_codes: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> list[HouseholdDemand]:
+    """Current, verified households in the jurisdiction with their unmet needs."""
+    moment = now or datetime.now(UTC)
+    query = Household.select(
+        Household.id,
+        Household.reference,
+        Household.category,
+        Household.region.code,
+        Household.lat,
+        Household.lon,
+        Household.tags,
+    ).where((Household.status == "verified") & (Household.verification_expires_at > moment))
+    if region_prefix is not None:
+        query = query.where(Household.region.code.like(region_prefix + "%"))
+    households = await query.output(load_json=True).order_by(Household.id).run()
+    if not households:
+        return []
+    needs_query = Need.select(
+        Need.id, Need.household, Need.item.code, Need.quantity, Need.allocated, Need.weight
+    ).where(
+        Need.household.is_in([row["id"] for row in households]) & (Need.quantity > Need.allocated)
+    )
+    if item_codes:
+        needs_query = needs_query.where(Need.item.code.is_in(list(item_codes)))
+    by_household: dict[int, list[NeedDemand]] = {}
+    for row in await needs_query.order_by(Need.id).run():
+        unmet = int(row["quantity"]) - int(row["allocated"])
+        by_household.setdefault(int(row["household"]), []).append(
+            NeedDemand(
+                need_id=int(row["id"]),
+                item_code=str(row["item.code"]),
+                quantity=unmet,
+                weights=unit_weights(
+                    float(row["weight"]), allocated=int(row["allocated"]), unmet=unmet
+                ),
+            )
+        )
+    return [
+        HouseholdDemand(
+            household_id=int(row["id"]),
+            reference=str(row["reference"]),
+            category=str(row["category"]),
+            region_code=str(row["region.code"]),
+            lat=float(row["lat"]),
+            lon=float(row["lon"]),
+            tags=frozenset(str(tag) for tag in row["tags"] or ()),
+            needs=tuple(by_household[int(row["id"])]),
+        )
+        for row in households
+        if int(row["id"]) in by_household
+    ]
+
+
+async def allocate(*, need_id: int, quantity: int) -> None:
+    """Count ``quantity`` more units of the need as allocated (409 if that exceeds it)."""
+    updated = (
+        await Need.update({Need.allocated: Need.allocated + quantity})
+        .where((Need.id == need_id) & WhereRaw("allocated + {} <= quantity", quantity))
+        .returning(Need.id)
+        .run()
+    )
+    if not updated:
+        raise DomainError(
+            "The household's need is already met by other allocations",
+            error="need_already_met",
+        )
+
+
+async def release(*, need_id: int, quantity: int) -> None:
+    """Return ``quantity`` allocated units of the need to unmet (a failed delivery)."""
+    updated = (
+        await Need.update({Need.allocated: Need.allocated - quantity})
+        .where((Need.id == need_id) & (Need.allocated >= quantity))
+        .returning(Need.id)
+        .run()
+    )
+    if not updated:
+        raise DomainError("Cannot release more units than were allocated", error="need_release")

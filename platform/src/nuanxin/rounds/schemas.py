@@ -1,0 +1,98 @@
+"""DTOs of the rounds area."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+__all__ = (
+    "ApprovalOut",
+    "ApproveIn",
+    "ProposalEdit",
+    "ProposalOut",
+    "RejectIn",
+    "RoundIn",
+    "RoundOut",
+    "StaleProposal",
+)
+
+ItemCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+ProposalIds = Annotated[list[int], msgspec.Meta(max_length=10_000)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class RoundIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Start a round over the jurisdiction; ``item_codes`` limits it to some items."""
+
+    item_codes: Annotated[list[ItemCode], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class RoundOut(msgspec.Struct, kw_only=True):
+    id: int
+    region_code: str
+    region_name: str
+    item_codes: list[str]
+    status: str
+    progress: int
+    phase: str
+    error: str
+    stats: dict[str, Any]
+    created_by: int
+    created_at: datetime
+    finished_at: datetime | None
+    proposals: int
+
+
+class ProposalOut(msgspec.Struct, kw_only=True):
+    id: int
+    round_id: int
+    household_id: int
+    household_reference: str
+    household_category: str
+    region_code: str
+    lat: float
+    lon: float
+    offer_id: int
+    organization_id: int
+    item_code: str
+    quantity: int
+    distance_km: float
+    reason: str
+    status: str
+    decision_reason: str
+
+
+class ProposalEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    proposal_id: int
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+
+
+class ApproveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Approve every open proposal (``all``), some (``proposal_ids``), or edited ones."""
+
+    all: bool = False
+    proposal_ids: ProposalIds = msgspec.field(default_factory=list)
+    edits: Annotated[list[ProposalEdit], msgspec.Meta(max_length=10_000)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class RejectIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    proposal_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=10_000)]
+    reason: Reason
+
+
+class StaleProposal(msgspec.Struct, kw_only=True):
+    proposal_id: int
+    reason: str
+
+
+class ApprovalOut(msgspec.Struct, kw_only=True):
+    approved: list[int]
+    already_approved: list[int]
+    stale: list[StaleProposal]
+    delivery_ids: list[int]

@@ -1,0 +1,39 @@
+"""Authorisation policy of deliveries."""
+
+from __future__ import annotations
+
+from tests.nuanxin.authz.model import (
+    ADMIN,
+    CHARITY,
+    COURIER,
+    EVERYONE,
+    LOGGED_IN,
+    NEIGHBOUR,
+    PROVINCE,
+    STAFF,
+    Rule,
+)
+from tests.nuanxin.authz.world import DELIVERY_CODE
+
+DELIVERY = {"delivery_id": "delivery_id"}
+STAFF_OF_A = frozenset({ADMIN, STAFF, PROVINCE})
+CHARITY_X = frozenset({CHARITY, COURIER})
+
+POLICY: dict[str, Rule] = {
+    "ListDeliveries": Rule(allowed=LOGGED_IN),
+    "GetDelivery": Rule(allowed=STAFF_OF_A | CHARITY_X, path=DELIVERY),
+    "IssueDeliverySlip": Rule(allowed=STAFF_OF_A, path=DELIVERY),
+    "ConfirmDelivery": Rule(
+        allowed=CHARITY_X, path=DELIVERY, body=lambda w: {"code": DELIVERY_CODE}
+    ),
+    "StaffConfirmDelivery": Rule(
+        allowed=STAFF_OF_A, path=DELIVERY, body=lambda w: {"reason": "到户核实"}
+    ),
+    "FailDelivery": Rule(
+        allowed=STAFF_OF_A | CHARITY_X, path=DELIVERY, body=lambda w: {"reason": "家中无人"}
+    ),
+    "ListDeliveryCases": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "ReportNotReceived": Rule(
+        allowed=EVERYONE, body=lambda w: {"code": DELIVERY_CODE, "description": "没收到"}
+    ),
+}
