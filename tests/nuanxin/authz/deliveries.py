@@ -33,6 +33,12 @@ POLICY: dict[str, Rule] = {
         allowed=STAFF_OF_A | CHARITY_X, path=DELIVERY, body=lambda w: {"reason": "家中无人"}
     ),
     "ListDeliveryCases": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "AssistFirst": Rule(
+        allowed=frozenset({STAFF, PROVINCE}),
+        body=lambda w: {"household_id": w.household_id, "item_code": "quilt", "reason": "暴雪"},
+    ),
+    "ListEmergencies": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "CompleteEmergencyPaperwork": Rule(allowed=STAFF_OF_A, path={"allocation_id": "allocation_id"}),
     "ReportNotReceived": Rule(
         allowed=EVERYONE, body=lambda w: {"code": DELIVERY_CODE, "description": "没收到"}
     ),

@@ -46,6 +46,7 @@ class World:
     round_id: int = 0  # rounds: a proposed round over county A, by STAFF
     proposal_id: int = 0  # rounds: its open proposal of offer X to the household
     delivery_id: int = 0  # deliveries: a pending delivery of charity X to the household
+    allocation_id: int = 0  # deliveries: its allocation, made in an emergency (先行救助)
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -208,13 +209,15 @@ async def build_matching(world: World) -> None:
     world.proposal_id = int(proposals[0]["id"])
     allocations = await Allocation.insert(
         Allocation(offer=world.offer_x_id, household=world.household_id, need=world.need_id,
-                   quantity=1, distance_km=2.0, approved_by=staff, created_at=now)
+                   quantity=1, distance_km=2.0, approved_by=staff, created_at=now, emergency=True,
+                   paperwork_due_at=now + timedelta(days=7))
     ).returning(Allocation.id).run()  # fmt: skip
     deliveries = await Delivery.insert(
         Delivery(allocation=int(allocations[0]["id"]), organization=world.charity_x_id,
                  code_hash=digest(DELIVERY_CODE), created_at=now)
     ).returning(Delivery.id).run()  # fmt: skip
     world.delivery_id = int(deliveries[0]["id"])
+    world.allocation_id = int(allocations[0]["id"])
     await (
         Offer.update({Offer.available: Offer.available - 1, Offer.reserved: 1})
         .where(Offer.id == world.offer_x_id)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.deliveries import services
+from nuanxin.deliveries import emergencies, services
 from nuanxin.deliveries.schemas import (
     CaseOut,
     ConfirmIn,
@@ -25,7 +25,7 @@ from nuanxin.deliveries.schemas import (
 from nuanxin.errors import DomainError
 from nuanxin.pagination import Page, Pagination, provide_pagination
 
-__all__ = ("CONTROLLERS", "DeliveryController", "DeliveryReportController")
+__all__ = ("CONTROLLERS", "DeliveryController", "DeliveryReportController", "EmergencyController")
 
 RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
 Status = Annotated[
@@ -139,4 +139,62 @@ class DeliveryReportController(Controller):
         return await services.report_not_received(code=data.code, description=data.description)
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (DeliveryController, DeliveryReportController)
+class EmergencyController(Controller):
+    """先行救助: one household helped at once, the paperwork after."""
+
+    path = "/api/emergencies"
+    tags = ("deliveries",)
+    guards = [staff_and_admin]  # noqa: RUF012
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @post(
+        operation_id="AssistFirst",
+        status_code=HTTP_201_CREATED,
+        raises=RAISES,
+        summary="Allocate to one household now from the chosen or nearest stock",
+    )
+    async def assist(
+        self, request: Request[Any, Any, Any], data: JSONBody[emergencies.EmergencyIn]
+    ) -> emergencies.EmergencyOut:
+        settings = request.app.state.settings
+        return await emergencies.assist_first(
+            actor=current_user(request),
+            data=data,
+            paperwork_days=settings.emergency_paperwork_days,
+        )
+
+    @get(
+        operation_id="ListEmergencies",
+        raises=RAISES,
+        summary="Emergency allocations of my jurisdiction (overdue=true: paperwork overdue)",
+    )
+    async def list_all(
+        self,
+        request: Request[Any, Any, Any],
+        page: Pagination,
+        overdue: Annotated[bool, QueryParameter(required=False)] = False,
+    ) -> Page[emergencies.EmergencyOut]:
+        return await emergencies.list_emergencies(
+            actor=current_user(request), page=page, overdue_only=overdue
+        )
+
+    @post(
+        "/{allocation_id:int}/paperwork",
+        operation_id="CompleteEmergencyPaperwork",
+        status_code=HTTP_200_OK,
+        raises=RAISES,
+        summary="The paperwork of an emergency allocation is done",
+    )
+    async def paperwork(
+        self, request: Request[Any, Any, Any], allocation_id: FromPath[int]
+    ) -> emergencies.EmergencyOut:
+        return await emergencies.complete_paperwork(
+            actor=current_user(request), allocation_id=allocation_id
+        )
+
+
+CONTROLLERS: tuple[type[Controller], ...] = (
+    DeliveryController,
+    DeliveryReportController,
+    EmergencyController,
+)

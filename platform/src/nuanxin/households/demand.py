@@ -143,3 +143,85 @@ async def release(*, need_id: int, quantity: int) -> None:
     )
     if not updated:
         raise DomainError("Cannot release more units than were allocated", error="need_release")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HouseholdPlace:
+    household_id: int
+    reference: str
+    region_code: str
+    lat: float
+    lon: float
+    tags: frozenset[str]
+
+
+async def household_place(*, household_id: int) -> HouseholdPlace | None:
+    """Where a household is now (for emergencies: any status, verified or not)."""
+    row = await (
+        Household.select(
+            Household.id,
+            Household.reference,
+            Household.region._.code,
+            Household.lat,
+            Household.lon,
+            Household.tags,
+        )
+        .where(Household.id == household_id)
+        .output(load_json=True)
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    return HouseholdPlace(
+        household_id=int(row["id"]),
+        reference=str(row["reference"]),
+        region_code=str(row["region.code"]),
+        lat=float(row["lat"]),
+        lon=float(row["lon"]),
+        tags=frozenset(str(tag) for tag in row["tags"] or ()),
+    )
+
+
+async def ensure_unmet(
+    *, household_id: int, item_id: int, quantity: int, rule: str, weight: float = 1.0
+) -> int:
+    """The need of ``item_id`` with at least ``quantity`` unmet units (raised if needed).
+
+    Used by the emergency path (先行救助: help first) and by binding case-by-case decisions
+    (一事一议), which may go above the usual caps. Returns the need's id.
+    """
+    now = datetime.now(UTC)
+    row = (
+        await Need.select(Need.id, Need.quantity, Need.allocated)
+        .where((Need.household == household_id) & (Need.item == item_id))
+        .first()
+        .run()
+    )
+    if row is None:
+        created = (
+            await Need.insert(
+                Need(
+                    household=household_id,
+                    item=item_id,
+                    quantity=quantity,
+                    weight=weight,
+                    rule=rule[:200],
+                    override_reason=rule[:300],
+                    updated_at=now,
+                )
+            )
+            .returning(Need.id)
+            .run()
+        )
+        return int(created[0]["id"])
+    wanted = int(row["allocated"]) + quantity
+    if int(row["quantity"]) < wanted:
+        await (
+            Need.update(
+                {Need.quantity: wanted, Need.override_reason: rule[:300], Need.updated_at: now}
+            )
+            .where(Need.id == row["id"])
+            .run()
+        )
+    return int(row["id"])
