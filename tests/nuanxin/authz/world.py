@@ -47,6 +47,7 @@ class World:
     proposal_id: int = 0  # rounds: its open proposal of offer X to the household
     delivery_id: int = 0  # deliveries: a pending delivery of charity X to the household
     allocation_id: int = 0  # deliveries: its allocation, made in an emergency (先行救助)
+    escalation_id: int = 0  # households: a pending 一事一议 request for the household, by STAFF
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -224,3 +225,12 @@ async def build_matching(world: World) -> None:
         .run()
     )
     await Need.update({Need.allocated: 1}).where(Need.id == world.need_id).run()
+    from nuanxin.households.tables import Escalation
+
+    city = await Region.select(Region.parent).where(Region.id == world.county_a_id).first().run()
+    assert city is not None
+    escalations = await Escalation.insert(
+        Escalation(household=world.household_id, item=world.item_quilt_id, quantity=4,
+                   reason="瘫痪在床", requested_by=staff, decide_at=city["parent"], created_at=now)
+    ).returning(Escalation.id).run()  # fmt: skip
+    world.escalation_id = int(escalations[0]["id"])

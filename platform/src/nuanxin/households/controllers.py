@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import DomainError
 from nuanxin.households import services
+from nuanxin.households.escalations import EscalationController
 from nuanxin.households.schemas import (
     HouseholdCreate,
     HouseholdOut,
@@ -25,7 +26,7 @@ from nuanxin.households.tables import Category, VerificationStatus
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.settings import Settings
 
-__all__ = ("CONTROLLERS", "HouseholdController")
+__all__ = ("CONTROLLERS", "EscalationController", "HouseholdController")
 
 RAISES = [DomainError, NotAuthorizedException, PermissionDeniedException]
 
@@ -111,7 +112,7 @@ class HouseholdController(Controller):
         summary="One household (404 outside the jurisdiction)",
     )
     async def get_household(
-        self, request: Request[Any, Any, Any], household_id: int
+        self, request: Request[Any, Any, Any], household_id: FromPath[int]
     ) -> HouseholdOut:
         return await services.get_household(user=current_user(request), household_id=household_id)
 
@@ -124,7 +125,7 @@ class HouseholdController(Controller):
     async def update_household(
         self,
         request: Request[Any, Any, Any],
-        household_id: int,
+        household_id: FromPath[int],
         data: JSONBody[HouseholdUpdate],
     ) -> HouseholdOut:
         return await services.update_household(
@@ -143,7 +144,7 @@ class HouseholdController(Controller):
         description="Verified now, until `VERIFICATION_MONTHS` (default 12) from now.",
     )
     async def verify_household(
-        self, request: Request[Any, Any, Any], household_id: int
+        self, request: Request[Any, Any, Any], household_id: FromPath[int]
     ) -> HouseholdOut:
         return await services.verify_household(
             user=current_user(request),
@@ -157,7 +158,9 @@ class HouseholdController(Controller):
         raises=RAISES,
         summary="The household's needs, each with the rule it came from",
     )
-    async def list_needs(self, request: Request[Any, Any, Any], household_id: int) -> list[NeedOut]:
+    async def list_needs(
+        self, request: Request[Any, Any, Any], household_id: FromPath[int]
+    ) -> list[NeedOut]:
         return await services.list_needs(user=current_user(request), household_id=household_id)
 
     @post(
@@ -170,7 +173,7 @@ class HouseholdController(Controller):
     async def override_need(
         self,
         request: Request[Any, Any, Any],
-        household_id: int,
+        household_id: FromPath[int],
         data: JSONBody[NeedOverride],
     ) -> NeedOut:
         return await services.override_need(
@@ -178,4 +181,4 @@ class HouseholdController(Controller):
         )
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (HouseholdController,)
+CONTROLLERS: tuple[type[Controller], ...] = (HouseholdController, EscalationController)

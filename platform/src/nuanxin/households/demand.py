@@ -23,8 +23,12 @@ from nuanxin.households.tables import Household, Need
 __all__ = (
     "UNIT_DECAY",
     "HouseholdDemand",
+    "HouseholdPlace",
     "NeedDemand",
     "allocate",
+    "ensure_unmet",
+    "household_place",
+    "raise_quantity",
     "release",
     "unit_weights",
     "unmet_demand",
@@ -225,3 +229,20 @@ async def ensure_unmet(
             .run()
         )
     return int(row["id"])
+
+
+async def raise_quantity(*, household_id: int, item_id: int, total: int, reason: str) -> int:
+    """Set the need of ``item_id`` to at least ``total`` units (a binding decision)."""
+    row = (
+        await Need.select(Need.id, Need.allocated)
+        .where((Need.household == household_id) & (Need.item == item_id))
+        .first()
+        .run()
+    )
+    allocated = 0 if row is None else int(row["allocated"])
+    return await ensure_unmet(
+        household_id=household_id,
+        item_id=item_id,
+        quantity=max(total - allocated, 0) or 1,
+        rule=reason,
+    )
