@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.params import JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
@@ -156,7 +156,9 @@ class HelpRequestController(Controller):
         raises=RAISES,
         summary="One help request (404 outside the jurisdiction)",
     )
-    async def get_request(self, request: Request[Any, Any, Any], request_id: int) -> HelpRequestOut:
+    async def get_request(
+        self, request: Request[Any, Any, Any], request_id: FromPath[int]
+    ) -> HelpRequestOut:
         return await services.get_request(user=current_user(request), request_id=request_id)
 
     @post(
@@ -173,7 +175,7 @@ class HelpRequestController(Controller):
     async def convert(
         self,
         request: Request[Any, Any, Any],
-        request_id: int,
+        request_id: FromPath[int],
         data: JSONBody[HelpRequestConversion],
     ) -> Conversion:
         return await services.convert_request(
@@ -191,7 +193,10 @@ class HelpRequestController(Controller):
         summary="Close a request without a household, with the reason",
     )
     async def close(
-        self, request: Request[Any, Any, Any], request_id: int, data: JSONBody[CloseRequest]
+        self,
+        request: Request[Any, Any, Any],
+        request_id: FromPath[int],
+        data: JSONBody[CloseRequest],
     ) -> HelpRequestOut:
         return await services.close_request(
             user=current_user(request), request_id=request_id, data=data
