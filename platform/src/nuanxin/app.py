@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,7 @@ from nuanxin.admin import admin_mount
 from nuanxin.db import engine
 from nuanxin.errors import exception_handlers
 from nuanxin.pages import HomePage
+from nuanxin.rounds.services import recover_interrupted
 from nuanxin.settings import ROOT, Settings
 from nuanxin.system.controllers import HealthController
 
@@ -59,6 +61,8 @@ def _area_controllers() -> list[type[Controller]]:
 
 
 __all__ = ("create_app",)
+
+logger = logging.getLogger("nuanxin")
 
 SESSION_COOKIE = "nuanxin_session"
 CSRF_COOKIE = "nuanxin_csrf"  # not piccolo-admin's "csrftoken" (they would clash at "/")
@@ -96,14 +100,20 @@ def _lifespan(manage_pool: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         db = engine()
-        if manage_pool and isinstance(db, PostgresEngine):
-            await db.start_connection_pool()
-            try:
-                yield
-            finally:
-                await db.close_connection_pool()
-        else:
+        pooled = manage_pool and isinstance(db, PostgresEngine)
+        if pooled:
+            await db.start_connection_pool()  # type: ignore[no-untyped-call]
+        try:
+            if manage_pool:
+                # Rounds left running by a stopped server wrote no proposals: mark them failed
+                # so that staff can run them again.
+                interrupted = await recover_interrupted()
+                if interrupted:
+                    logger.warning("%d interrupted matching round(s) marked failed", interrupted)
             yield
+        finally:
+            if pooled:
+                await db.close_connection_pool()  # type: ignore[no-untyped-call]
 
     return lifespan
 

@@ -247,3 +247,22 @@ async def test_a_neighbour_sees_neither_the_round_nor_its_deliveries(
         f"/api/rounds/{round_body['id']}", headers=loop.auth("staff")
     )
     assert county_staff_view.status_code == 404, "a county does not see the province's rounds"
+
+
+async def test_starting_the_app_marks_rounds_left_running_as_failed(db: None) -> None:
+    from nuanxin.accounts.tables import User
+    from nuanxin.app import create_app
+    from nuanxin.settings import Settings
+
+    loop = await build_loop()
+    staff = await User.select(User.id).where(User.username == "loop_staff").first().run()
+    assert staff is not None
+    await MatchingRound.insert(
+        MatchingRound(region=loop.county_id, status="running", created_by=staff["id"])
+    ).run()
+    app = create_app(Settings.from_env(), manage_pool=True)
+    async with app.lifespan():
+        rows = await MatchingRound.select(MatchingRound.status, MatchingRound.error).run()
+    assert rows == [
+        {"status": "failed", "error": "interrupted: the server stopped during the round"}
+    ]
