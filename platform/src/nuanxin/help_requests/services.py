@@ -483,38 +483,36 @@ async def import_candidates(*, user: CurrentUser, content: bytes, secret_key: st
             status_code=413,
             field="file",
         )
-    reader = csv.reader(io.StringIO(_decode(content)))
     try:
-        header = next(reader)
-    except StopIteration:
-        raise _invalid("file", "the file is empty") from None
+        table = list(csv.reader(io.StringIO(_decode(content))))
     except csv.Error as broken:
         raise _invalid("file", f"the file is not valid CSV ({broken})") from None
-    columns = _header_map(header)
+    if not table:
+        raise _invalid("file", "the file is empty")
+    columns = _header_map(table[0])
+    numbered = [
+        (number, cells)
+        for number, cells in enumerate(table[1:], start=2)
+        if any(cell.strip() for cell in cells)
+    ]
+    rows = len(numbered)
+    if rows > MAX_IMPORT_ROWS:
+        raise DomainError(
+            f"file: {rows} rows, more than {MAX_IMPORT_ROWS}; split the file",
+            status_code=413,
+            field="file",
+        )
     errors: list[RowError] = []
     candidates: list[_Candidate] = []
     regions: dict[str, RegionRecord | DomainError] = {}
-    rows = 0
-    try:
-        for number, record_cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record_cells):
-                continue
-            rows += 1
-            if rows > MAX_IMPORT_ROWS:
-                raise DomainError(
-                    f"file: more than {MAX_IMPORT_ROWS} rows; split the file",
-                    status_code=413,
-                    field="file",
-                )
-            cells = {
-                column: record_cells[index] if index < len(record_cells) else ""
-                for column, index in columns.items()
-            }
-            found = await _candidate(user, number, cells, secret_key, errors, regions)
-            if found is not None:
-                candidates.append(found)
-    except csv.Error as broken:
-        raise _invalid("file", f"the file is not valid CSV ({broken})") from None
+    for number, record_cells in numbered:
+        cells = {
+            column: record_cells[index] if index < len(record_cells) else ""
+            for column, index in columns.items()
+        }
+        found = await _candidate(user, number, cells, secret_key, errors, regions)
+        if found is not None:
+            candidates.append(found)
     ids: list[int] = []
     now = _now()
     async with atomic():
