@@ -115,6 +115,8 @@ async def test_accounts_are_listed_by_jurisdiction_including_the_regions_below(
     paged = await client.get("/api/accounts", params={"limit": 2, "offset": 1}, headers=admin)
     assert paged.json()["total"] == 7
     assert len(paged.json()["items"]) == 2
+    named = await client.get("/api/accounts", params={"q": "NEIGH"}, headers=admin)
+    assert [a["username"] for a in named.json()["items"]] == ["w_neighbour"]
     bad = await client.get("/api/accounts", params={"role": "king"}, headers=admin)
     assert bad.status_code == 400
 

@@ -334,3 +334,29 @@ async def test_members_change_their_charitys_contact_but_not_its_status(
         url, json={"contact_name": "快递"}, headers=world.headers(Caller.COURIER)
     )
     assert_error(courier, 403, "forbidden")
+
+
+async def test_staff_page_and_filter_the_charities_of_their_jurisdiction(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    await sign_up(client)
+    province = world.headers(Caller.PROVINCE)
+    everything = await client.get("/api/organizations", headers=province)
+    assert everything.json()["total"] == 3
+    page = await client.get(
+        "/api/organizations", params={"limit": 1, "offset": 2}, headers=province
+    )
+    assert [o["name"] for o in page.json()["items"]] == ["暖冬公益"]
+    by_name = await client.get("/api/organizations", params={"q": "暖冬"}, headers=province)
+    assert [o["name"] for o in by_name.json()["items"]] == ["暖冬公益"]
+    county_b = await client.get(
+        "/api/organizations", params={"region_code": "230112"}, headers=province
+    )
+    assert [o["id"] for o in county_b.json()["items"]] == [world.charity_y_id]
+    verified = await client.get(
+        "/api/organizations", params={"status": "verified"}, headers=world.headers(Caller.STAFF)
+    )
+    assert [o["id"] for o in verified.json()["items"]] == [world.charity_x_id]
+    bad_limit = await client.get("/api/organizations", params={"limit": 0}, headers=province)
+    assert assert_error(bad_limit, 400, "validation_error")["field"] == "limit"

@@ -27,7 +27,7 @@ from nuanxin.accounts.schemas import (
     WarehouseUpdate,
 )
 from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.services import create_user, revoke_tokens
+from nuanxin.accounts.services import create_user, revoke_tokens, text_matches
 from nuanxin.accounts.tables import Organization as OrganizationTable
 from nuanxin.accounts.tables import OrganizationStatus, Role, User
 from nuanxin.accounts.tables import Warehouse as WarehouseTable
@@ -165,9 +165,8 @@ async def list_organizations(
     if status is not None:
         where.append(OrganizationTable.status == status.value)
     if q:
-        pattern = f"%{q}%"
         where.append(
-            OrganizationTable.name.ilike(pattern) | OrganizationTable.credit_code.ilike(pattern)
+            text_matches(OrganizationTable.name, q) | text_matches(OrganizationTable.credit_code, q)
         )
     query = OrganizationTable.select(*_ORG_COLUMNS)
     count = OrganizationTable.count()

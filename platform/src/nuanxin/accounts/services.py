@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from piccolo.columns import Varchar
+from piccolo.columns.combination import Where
+
 from nuanxin.accounts.schemas import Account, AccountCreate, AccountUpdate, StaffRole
 from nuanxin.accounts.security import (
     USER_COLUMNS,
@@ -21,7 +24,7 @@ from nuanxin.accounts.security import (
 )
 from nuanxin.accounts.tables import ApiToken, Role, User
 from nuanxin.audit.services import record
-from nuanxin.db import atomic
+from nuanxin.db import atomic, engine
 from nuanxin.errors import DomainError
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import get_region, subtree_prefix
@@ -35,6 +38,7 @@ __all__ = (
     "list_accounts",
     "revoke_token",
     "revoke_tokens",
+    "text_matches",
     "update_account",
 )
 
@@ -180,6 +184,12 @@ async def revoke_tokens(*, account_id: int) -> None:
     )
 
 
+def text_matches(column: Varchar, text: str) -> Where:
+    """``column`` contains ``text``, ignoring case (SQLite's LIKE ignores ASCII case already)."""
+    pattern = f"%{text}%"
+    return column.ilike(pattern) if engine().engine_type == "postgres" else column.like(pattern)
+
+
 ACCOUNT_COLUMNS = (
     User.id,
     User.username,
@@ -278,8 +288,7 @@ async def list_accounts(
     if is_active is not None:
         where.append(User.is_active == is_active)
     if q:
-        pattern = f"%{q}%"
-        where.append(User.username.ilike(pattern) | User.display_name.ilike(pattern))
+        where.append(text_matches(User.username, q) | text_matches(User.display_name, q))
     query = User.select(*ACCOUNT_COLUMNS)
     count = User.count()
     for condition in where:
