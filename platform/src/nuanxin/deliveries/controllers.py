@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -45,7 +45,10 @@ class DeliveryController(Controller):
         summary="My charity's deliveries (staff: my jurisdiction's), by township",
     )
     async def list(
-        self, request: Request[Any, Any, Any], page: Pagination, status: Status = None
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Pagination],
+        status: Status = None,
     ) -> Page[DeliveryOut]:
         return await services.list_deliveries(actor=current_user(request), page=page, status=status)
 
@@ -119,7 +122,9 @@ class DeliveryController(Controller):
         raises=RAISES,
         summary="'Not received' reports in my jurisdiction",
     )
-    async def cases(self, request: Request[Any, Any, Any], page: Pagination) -> Page[CaseOut]:
+    async def cases(
+        self, request: Request[Any, Any, Any], page: NamedDependency[Pagination]
+    ) -> Page[CaseOut]:
         return await services.list_cases(actor=current_user(request), page=page)
 
 
@@ -171,7 +176,7 @@ class EmergencyController(Controller):
     async def list_all(
         self,
         request: Request[Any, Any, Any],
-        page: Pagination,
+        page: NamedDependency[Pagination],
         overdue: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Page[emergencies.EmergencyOut]:
         return await emergencies.list_emergencies(

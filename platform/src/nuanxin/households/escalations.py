@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -304,7 +304,7 @@ class EscalationController(Controller):
     async def list_all(
         self,
         request: Request[Any, Any, Any],
-        page: Pagination,
+        page: NamedDependency[Pagination],
         status: Annotated[
             str | None, QueryParameter(pattern=r"^(pending|approved|rejected)$", required=False)
         ] = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response
@@ -52,7 +52,9 @@ class RoundController(Controller):
         )
 
     @get(operation_id="ListRounds", raises=RAISES, summary="Rounds of my jurisdiction")
-    async def list_all(self, request: Request[Any, Any, Any], page: Pagination) -> Page[RoundOut]:
+    async def list_all(
+        self, request: Request[Any, Any, Any], page: NamedDependency[Pagination]
+    ) -> Page[RoundOut]:
         return await services.list_rounds(actor=current_user(request), page=page)
 
     @get(
@@ -93,7 +95,7 @@ class RoundController(Controller):
         self,
         request: Request[Any, Any, Any],
         round_id: FromPath[int],
-        page: Pagination,
+        page: NamedDependency[Pagination],
         status: Status = None,
     ) -> Page[ProposalOut]:
         return await services.list_proposals(
