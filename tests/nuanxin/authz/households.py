@@ -25,6 +25,7 @@ def new_household(_: Any, sequence: int = 11) -> dict[str, Any]:
 
 POLICY: dict[str, Rule] = {
     "ListHouseholds": Rule(allowed=ANY_STAFF),
+    "LocateHouseholdAddress": Rule(allowed=ANY_STAFF, query={"address": "呼兰区康金街道"}),
     "CreateHousehold": Rule(allowed=STAFF_OF_A, body=new_household),
     "GetHousehold": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD_A),
     "UpdateHousehold": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD_A, body=lambda _: {"notes": "复核"}),

@@ -256,3 +256,27 @@ def test_a_verification_lasts_calendar_months() -> None:
     assert add_months(start, 1) == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)
     assert add_months(start, 12) == datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
     assert add_months(datetime(2026, 11, 29, tzinfo=UTC), 3) == datetime(2027, 2, 28, tzinfo=UTC)
+
+
+async def test_an_address_pre_fills_the_region_and_an_unclear_one_offers_candidates(
+    client: httpx.AsyncClient,
+) -> None:
+    place = await build_place()
+    url = "/api/households/locate"
+    one = (
+        await client.get(
+            url, params={"address": "黑龙江省哈尔滨市呼兰区康金街道幸福村"}, headers=place.staff
+        )
+    ).json()
+    assert one["region"]["code"] == "230111005" and one["region"]["in_jurisdiction"] is True
+    city = (
+        await client.get(url, params={"address": "哈尔滨市某路1号"}, headers=place.staff)
+    ).json()
+    assert city["region"] is None and city["problem"]
+    assert [c["code"] for c in city["candidates"]] == ["230111", "230112"]  # the loaded ones
+    assert [c["in_jurisdiction"] for c in city["candidates"]] == [True, False]
+    nowhere = (await client.get(url, params={"address": "火星基地"}, headers=place.staff)).json()
+    assert nowhere["region"] is None and nowhere["candidates"] == []
+    assert (
+        await client.get(url, params={"address": "呼兰区"}, headers=place.charity)
+    ).status_code == 403

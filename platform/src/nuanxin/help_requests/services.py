@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,9 +36,9 @@ from nuanxin.help_requests.schemas import (
 )
 from nuanxin.help_requests.tables import HelpRequest, HelpRequestStatus, Source
 from nuanxin.households import services as households
+from nuanxin.households.locate import candidate_divisions
 from nuanxin.households.tables import Category
 from nuanxin.privacy import mask_id, mask_name, mask_phone
-from nuanxin.regions.geocoder import AddressError, OfflineGeocoder
 from nuanxin.regions.services import RegionRecord, get_region
 
 __all__ = (
@@ -92,11 +91,6 @@ def _invalid(field: str, detail: str) -> DomainError:
     return DomainError(f"{field}: {detail}", status_code=400, error="validation_error", field=field)
 
 
-@functools.cache
-def _geocoder() -> OfflineGeocoder:
-    return OfflineGeocoder()
-
-
 # -- where the person is ------------------------------------------------------------------------
 
 
@@ -124,25 +118,13 @@ async def locate(*, region_code: str | None, address: str) -> RegionRecord:
         return await _region_of_code(region_code, "region_code")
     if not address.strip():
         raise _invalid("region_code", "give region_code, or an address naming the county")
-    geocoder = _geocoder()
-    try:
-        division = geocoder.resolve(address)
-    except AddressError as unplaced:
-        found = _candidates(unplaced.candidates)
+    division, candidates, problem = candidate_divisions(address)
+    if division is None:
+        found = _candidates(candidates)
         raise _invalid(
             "address",
-            f"the county of this address is unclear ({unplaced}); "
+            f"the county of this address is unclear ({problem}); "
             + (f"candidates: {found}" if found else "name the province, city and county"),
-        ) from None
-    if division.level not in REQUEST_LEVELS:
-        kids = [
-            geocoder.gazetteer.by_code[code]
-            for code in geocoder.gazetteer.children.get(division.code, ())
-        ]
-        raise _invalid(
-            "address",
-            f"the address names {division.full_name} but no county in it; candidates: "
-            + _candidates(kids),
         )
     region = await get_region(division.code)
     if region is None and division.level == "township":

@@ -15,6 +15,7 @@ from nuanxin.errors import DomainError
 from nuanxin.households import services
 from nuanxin.households.escalations import EscalationController
 from nuanxin.households.schemas import (
+    AddressLookup,
     HouseholdCreate,
     HouseholdOut,
     HouseholdUpdate,
@@ -81,6 +82,24 @@ class HouseholdController(Controller):
             offset=page.offset,
         )
         return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    @get(
+        "/locate",
+        operation_id="LocateHouseholdAddress",
+        raises=RAISES,
+        summary="Pre-fill the region of a household from an address (staff still pick it)",
+        description=(
+            "Reads the address against the offline gazetteer of divisions. An address naming "
+            "one county or township answers it as `region`; an ambiguous one (朝阳区), or one "
+            "naming only a city, answers `region: null` and the `candidates` to pick from."
+        ),
+    )
+    async def locate(
+        self,
+        request: Request[Any, Any, Any],
+        address: Annotated[str, QueryParameter(name="address", min_length=1, max_length=300)],
+    ) -> AddressLookup:
+        return await services.locate_address(user=current_user(request), address=address)
 
     @post(
         "/",

@@ -11,6 +11,7 @@ import msgspec
 from nuanxin.households.tables import Category, VerificationStatus
 
 __all__ = (
+    "AddressLookup",
     "HouseholdCreate",
     "HouseholdFields",
     "HouseholdOut",
@@ -19,6 +20,7 @@ __all__ = (
     "MemberOut",
     "NeedOut",
     "NeedOverride",
+    "RegionChoice",
     "Tag",
     "VerificationFilter",
 )
@@ -161,6 +163,27 @@ class HouseholdOut(msgspec.Struct, kw_only=True):
     notes: str
     created_at: datetime
     updated_at: datetime
+
+
+class RegionChoice(msgspec.Struct, kw_only=True):
+    """A county or township staff may pick for a household's current location."""
+
+    code: str
+    name: str
+    full_name: str
+    level: str
+    lat: float
+    lon: float
+    in_jurisdiction: bool
+
+
+class AddressLookup(msgspec.Struct, kw_only=True):
+    """What an address pre-fills: the region it names, if it names exactly one, and the
+    candidates to pick from (``problem`` says why there is no single answer)."""
+
+    region: RegionChoice | None
+    candidates: list[RegionChoice]
+    problem: str
 
 
 class NeedOut(msgspec.Struct, kw_only=True):

@@ -36,7 +36,9 @@ from nuanxin.db import atomic
 from nuanxin.errors import DomainError
 from nuanxin.households import needs as rules
 from nuanxin.households.identity import IdNumberError, normalise_id_number
+from nuanxin.households.locate import candidate_divisions
 from nuanxin.households.schemas import (
+    AddressLookup,
     HouseholdFields,
     HouseholdOut,
     HouseholdUpdate,
@@ -44,6 +46,7 @@ from nuanxin.households.schemas import (
     MemberOut,
     NeedOut,
     NeedOverride,
+    RegionChoice,
     VerificationFilter,
 )
 from nuanxin.households.tables import Category, Household, Member, Need, VerificationStatus
@@ -60,6 +63,7 @@ __all__ = (
     "identity_of",
     "list_households",
     "list_needs",
+    "locate_address",
     "override_need",
     "update_household",
     "verify_household",
@@ -129,6 +133,31 @@ def _check_members(members: Sequence[MemberIn], lives_alone: bool, now: datetime
             raise _invalid(f"members[{index}].birth_year", "lies in the future")
     if lives_alone and len(members) != 1:
         raise _invalid("lives_alone", "a household living alone has exactly one member")
+
+
+async def locate_address(*, user: CurrentUser, address: str) -> AddressLookup:
+    """Pre-fill a household's region from free text (staff still pick it).
+
+    Candidates are the loaded regions the offline gazetteer reads the address as, those in
+    the user's jurisdiction first.
+    """
+    division, divisions, problem = candidate_divisions(address)
+    choices: list[RegionChoice] = []
+    for candidate in divisions:
+        region = await get_region(candidate.code)
+        if region is not None:
+            choices.append(
+                RegionChoice(
+                    code=region.code, name=region.name, full_name=region.full_name,
+                    level=region.level, lat=region.lat, lon=region.lon,
+                    in_jurisdiction=user.covers(region.code),
+                )
+            )  # fmt: skip
+    choices.sort(key=lambda choice: (not choice.in_jurisdiction, choice.code))
+    single = choices[0] if division is not None and choices else None
+    if division is not None and single is None:
+        problem = f"{division.full_name} is not served by this platform"
+    return AddressLookup(region=single, candidates=choices, problem=problem)
 
 
 # -- duplicates -------------------------------------------------------------------------------
