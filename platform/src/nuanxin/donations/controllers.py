@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, Literal, TypeVar
 
+import msgspec
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -46,10 +48,27 @@ __all__ = (
     "StripeWebhookController",
 )
 
+T = TypeVar("T", bound=msgspec.Struct)
+_AT = re.compile(r"at `\$\.(\w+)")
 WEBHOOK_PATH = "/api/stripe/webhook"  # excluded from CSRF in app.py (Stripe sends no token)
 PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "security": [{}]}
 MEMBER_ERRORS = [NotAuthorizedException, PermissionDeniedException, DomainError]
 members_and_admins = require_roles(Role.charity, Role.admin)
+
+
+async def strictly(request: Request[Any, Any, Any], data: T) -> T:
+    """``data`` again, decoded strictly: money never arrives as a float (12.0) or a string.
+
+    Litestar converts request bodies leniently; amounts of money must be JSON integers.
+    """
+    try:
+        return msgspec.json.decode(await request.body(), type=type(data), strict=True)
+    except msgspec.ValidationError as exc:
+        match = _AT.search(str(exc))
+        raise DomainError(
+            str(exc), status_code=400, error="validation_error",
+            field=match.group(1) if match else None,
+        ) from exc  # fmt: skip
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -65,9 +84,10 @@ class CampaignController(Controller):
     @get(operation_id="ListCampaigns", summary="Campaigns with their progress (public)", **PUBLIC)
     async def list_campaigns(
         self,
-        page: Pagination,
+        page: NamedDependency[Pagination],
         status: Annotated[
-            Literal["open", "closed", "all"], QueryParameter(description="open (default), closed or all")
+            Literal["open", "closed", "all"],
+            QueryParameter(description="open (default), closed or all"),
         ] = "open",
         region_code: Annotated[str | None, QueryParameter(max_length=12)] = None,
         organization_id: Annotated[int | None, QueryParameter()] = None,
@@ -91,6 +111,7 @@ class CampaignController(Controller):
     async def create_campaign(
         self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreate]
     ) -> Campaign:
+        data = await strictly(request, data)
         return await services.create_campaign(user=current_user(request), data=data)
 
     @post(
@@ -114,6 +135,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[int],
         data: JSONBody[DonationCreate],
     ) -> DonationStarted:
+        data = await strictly(request, data)
         return await services.start_donation(
             settings=_settings(request), campaign_id=campaign_id, data=data
         )
@@ -122,7 +144,9 @@ class CampaignController(Controller):
         "/{campaign_id:int}/purchases", operation_id="ListPurchases", raises=[DomainError],
         summary="What the campaign's money bought (public)", **PUBLIC,
     )  # fmt: skip
-    async def list_purchases(self, campaign_id: FromPath[int], page: Pagination) -> Page[Purchase]:
+    async def list_purchases(
+        self, campaign_id: FromPath[int], page: NamedDependency[Pagination]
+    ) -> Page[Purchase]:
         return await services.list_purchases(campaign_id=campaign_id, page=page)
 
     @post(
@@ -136,6 +160,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[int],
         data: JSONBody[PurchaseCreate],
     ) -> Purchase:
+        data = await strictly(request, data)
         return await services.record_purchase(
             user=current_user(request), campaign_id=campaign_id, data=data
         )
@@ -155,7 +180,7 @@ class DonationController(Controller):
     async def list_donations(
         self,
         request: Request[Any, Any, Any],
-        page: Pagination,
+        page: NamedDependency[Pagination],
         kind: Annotated[DonationKind | None, QueryParameter()] = None,
         status: Annotated[DonationStatus | None, QueryParameter()] = None,
         campaign_id: Annotated[int | None, QueryParameter()] = None,
@@ -176,6 +201,7 @@ class DonationController(Controller):
         donation_id: FromPath[int],
         data: JSONBody[RefundCreate],
     ) -> DonationRecord:
+        data = await strictly(request, data)
         return await services.refund_donation(
             settings=_settings(request), user=current_user(request), donation_id=donation_id,
             data=data,

@@ -11,8 +11,9 @@ is not configured, 503 when it cannot be reached, 502 when it refuses.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 import stripe
@@ -70,18 +71,41 @@ def ensure_configured(settings: Settings) -> None:
         )
 
 
-@lru_cache(maxsize=4)
-def _client(secret_key: str, api_base: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        secret_key,
-        base_addresses={"api": api_base} if api_base else None,
-        max_network_retries=MAX_NETWORK_RETRIES,
-    )
+class _HTTPXClient(stripe.HTTPXClient):
+    """stripe-python's httpx client, sending its form body as ``content``.
+
+    stripe-python passes the already encoded body as ``data=``, which httpx deprecates (a
+    DeprecationWarning on every POST).
+    """
+
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> list[Any]:
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        kwargs.pop("data", None)
+        if post_data:
+            kwargs["content"] = post_data
+        return [args, kwargs]
 
 
-def _client_for(settings: Settings) -> stripe.StripeClient:
+@asynccontextmanager
+async def _client_for(settings: Settings) -> AsyncIterator[stripe.StripeClient]:
+    """A client whose HTTP connections live for one exchange (and its retries) only.
+
+    stripe-python's async HTTP client belongs to the event loop that opened it, so it is not
+    kept between requests.
+    """
     ensure_configured(settings)
-    return _client(settings.stripe_secret_key, settings.stripe_api_base)
+    http = _HTTPXClient()
+    try:
+        yield stripe.StripeClient(
+            settings.stripe_secret_key,
+            base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
+            max_network_retries=MAX_NETWORK_RETRIES,
+            http_client=http,
+        )
+    finally:
+        await http.close_async()  # type: ignore[no-untyped-call]
 
 
 def _failed(exc: stripe.StripeError) -> DomainError:
@@ -102,20 +126,23 @@ async def create_intent(
     settings: Settings, *, donation_id: int, amount_fen: int, tracking_code: str
 ) -> Intent:
     """A PaymentIntent for a donation; its idempotency key is derived from the donation id."""
-    client = _client_for(settings)
     try:
-        intent = await client.v1.payment_intents.create_async(
-            params=cast(
-                Any,
-                {
-                    "amount": amount_fen,
-                    "currency": settings.currency,
-                    "payment_method_types": list(settings.payment_methods),
-                    "metadata": {"donation_id": str(donation_id), "tracking_code": tracking_code},
-                },
-            ),
-            options={"idempotency_key": f"nuanxin-donation-{donation_id}-intent"},
-        )
+        async with _client_for(settings) as client:
+            intent = await client.v1.payment_intents.create_async(
+                params=cast(
+                    Any,
+                    {
+                        "amount": amount_fen,
+                        "currency": settings.currency,
+                        "payment_method_types": list(settings.payment_methods),
+                        "metadata": {
+                            "donation_id": str(donation_id),
+                            "tracking_code": tracking_code,
+                        },
+                    },
+                ),
+                options={"idempotency_key": f"nuanxin-donation-{donation_id}-intent"},
+            )
     except stripe.StripeError as exc:
         raise _failed(exc) from exc
     return Intent(
@@ -127,9 +154,9 @@ async def create_intent(
 
 
 async def retrieve_intent(settings: Settings, *, intent_id: str) -> Intent:
-    client = _client_for(settings)
     try:
-        intent = await client.v1.payment_intents.retrieve_async(intent_id)
+        async with _client_for(settings) as client:
+            intent = await client.v1.payment_intents.retrieve_async(intent_id)
     except stripe.StripeError as exc:
         raise _failed(exc) from exc
     return Intent(
@@ -143,12 +170,12 @@ async def retrieve_intent(settings: Settings, *, intent_id: str) -> Intent:
 async def create_refund(
     settings: Settings, *, intent_id: str, amount_fen: int, idempotency_key: str
 ) -> RefundResult:
-    client = _client_for(settings)
     try:
-        refund = await client.v1.refunds.create_async(
-            params={"payment_intent": intent_id, "amount": amount_fen},
-            options={"idempotency_key": idempotency_key},
-        )
+        async with _client_for(settings) as client:
+            refund = await client.v1.refunds.create_async(
+                params={"payment_intent": intent_id, "amount": amount_fen},
+                options={"idempotency_key": idempotency_key},
+            )
     except stripe.StripeError as exc:
         raise _failed(exc) from exc
     return RefundResult(id=refund.id, status=refund.status or "", amount=refund.amount)

@@ -21,6 +21,10 @@ from nuanxin.errors import DomainError
 
 __all__ = ("dashboard", "get_receipt", "track", "valid_code")
 
+STEP_ORDER = {step: rank for rank, step in enumerate(
+    ("received", "paid", "failed", "accepted", "declined", "goods", "refunded", "matched",
+     "delivered")
+)}  # fmt: skip
 _CODE_CHARS = frozenset("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
 
 
@@ -157,7 +161,7 @@ async def track(*, code: str) -> Tracking:
                 household_category=delivery.household_category,
             )
         )  # fmt: skip
-    events.sort(key=lambda event: event.at)
+    events.sort(key=lambda event: (event.at, STEP_ORDER.get(event.step, len(STEP_ORDER))))
     return Tracking(
         tracking_code=row["tracking_code"], kind=DonationKind(row["kind"]), status=status,
         organization_name=row["organization_name"], campaign_id=row["campaign"],

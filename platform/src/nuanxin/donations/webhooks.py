@@ -120,7 +120,9 @@ async def _apply(event: gateway.StripeEvent) -> str:
         if event.object.get("amount") != donation["amount_fen"]:
             logger.error("Stripe event %s: amount differs from donation %s", event.id, donation)
             return "ignored"
-        changes = {Donation.status: DonationStatus.paid.value, Donation.settled_at: at}
+        # Stripe stamps events in whole seconds: never before the donation was written.
+        settled = max(at, donation["created_at"])
+        changes = {Donation.status: DonationStatus.paid.value, Donation.settled_at: settled}
         payment_status = "succeeded"
     elif event.type in INTENT_EVENTS:
         if before not in UNPAID:
