@@ -15,7 +15,7 @@ from nuanxin.accounts.security import CurrentUser
 from nuanxin.accounts.tables import Role
 from nuanxin.audit.tables import AuditEntry
 
-__all__ = ("AuditRecord", "list_entries", "record")
+__all__ = ("AuditRecord", "list_entries", "record", "record_many")
 
 
 async def record(
@@ -47,6 +47,38 @@ async def record(
             region_code=region_code,
         )
     ).run()
+
+
+async def record_many(
+    *,
+    actor: CurrentUser | None,
+    action: str,
+    entity: str,
+    entries: list[tuple[int | str, dict[str, Any], dict[str, Any], str | None]],
+) -> None:
+    """Write one entry per ``(entity_id, before, after, region_code)``, in batches.
+
+    For bulk changes (approving a round's proposals): the same trail as :func:`record`
+    called for each, in a few statements.
+    """
+    now = datetime.now(UTC)
+    label = actor.username if actor else "system"
+    rows = [
+        AuditEntry(
+            actor=None if actor is None else actor.id,
+            actor_label=label,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=before,
+            after=after,
+            created_at=now,
+            region_code=region_code,
+        )
+        for entity_id, before, after, region_code in entries
+    ]
+    for start in range(0, len(rows), 500):
+        await AuditEntry.insert(*rows[start : start + 500]).run()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

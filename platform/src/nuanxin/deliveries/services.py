@@ -31,7 +31,9 @@ from nuanxin.privacy import mask_name
 __all__ = (
     "MAX_ATTEMPTS",
     "Allocated",
+    "AllocationRow",
     "allocate",
+    "create_allocations",
     "confirm",
     "fail",
     "issue_slip",
@@ -126,6 +128,74 @@ async def allocate(
             },
         )
     return Allocated(allocation_id=allocation_id, delivery_id=delivery_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocationRow:
+    """An allocation whose stock and need the caller has already reserved and counted."""
+
+    offer_id: int
+    organization_id: int
+    household_id: int
+    need_id: int
+    quantity: int
+    distance_km: float
+    proposal_id: int | None = None
+
+
+async def create_allocations(
+    *, actor: CurrentUser, rows: list[AllocationRow]
+) -> list[Allocated]:
+    """Allocations and their deliveries for already reserved units, in bulk.
+
+    The caller reserves the stock (offers service) and counts the needs (households
+    service) in the same transaction; this writes the rows, in order, and returns their ids.
+    """
+    now = datetime.now(UTC)
+    allocated: list[Allocated] = []
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        allocation_ids = [
+            int(r["id"])
+            for r in await Allocation.insert(
+                *(
+                    Allocation(
+                        proposal=row.proposal_id,
+                        offer=row.offer_id,
+                        household=row.household_id,
+                        need=row.need_id,
+                        quantity=row.quantity,
+                        distance_km=row.distance_km,
+                        approved_by=actor.id,
+                        created_at=now,
+                    )
+                    for row in chunk
+                )
+            )
+            .returning(Allocation.id)
+            .run()
+        ]
+        delivery_ids = [
+            int(r["id"])
+            for r in await Delivery.insert(
+                *(
+                    Delivery(
+                        allocation=allocation_id,
+                        organization=row.organization_id,
+                        code_hash=digest("unissued:" + secrets.token_hex(16)),
+                        created_at=now,
+                    )
+                    for allocation_id, row in zip(allocation_ids, chunk, strict=True)
+                )
+            )
+            .returning(Delivery.id)
+            .run()
+        ]
+        allocated.extend(
+            Allocated(allocation_id=a, delivery_id=d)
+            for a, d in zip(allocation_ids, delivery_ids, strict=True)
+        )
+    return allocated
 
 
 _COLUMNS = (
