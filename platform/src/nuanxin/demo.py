@@ -11,14 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from nuanxin.accounts.security import hash_password, keyed_hash
+from nuanxin.accounts.security import CurrentUser, hash_password, keyed_hash, user_by_id
 from nuanxin.accounts.services import create_admin, create_user
 from nuanxin.accounts.tables import Organization, Role, User, Warehouse
 from nuanxin.db import atomic
+from nuanxin.deliveries import services as deliveries
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from nuanxin.rounds import services as rounds
+from nuanxin.rounds.schemas import ApproveIn
 from nuanxin.settings import Settings
 
 __all__ = ("DemoLogin", "load_demo")
@@ -168,7 +171,31 @@ async def load_demo(*, settings: Settings) -> list[DemoLogin]:
                         )
                     ).run()
         await _households(rng, regions, items, settings=settings, now=now)
+    await _matching_loop()
     return logins()
+
+
+async def _user(username: str) -> CurrentUser:
+    row = await User.select(User.id).where(User.username == username).first().run()
+    assert row is not None
+    user = await user_by_id(int(row["id"]))
+    assert user is not None
+    return user
+
+
+async def _matching_loop() -> None:
+    """A closed loop in 呼兰区 (approved, one delivery confirmed) and a round awaiting approval."""
+    hulan = await _user("staff_hulan")
+    round_id = await rounds.start_round(actor=hulan, item_codes=[])
+    await rounds.run_round(round_id)
+    approval = await rounds.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
+    if approval.delivery_ids:
+        delivery_id = approval.delivery_ids[0]
+        slip = await deliveries.issue_slip(actor=hulan, delivery_id=delivery_id)
+        courier = await _user("courier_warmth")
+        await deliveries.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)
+    dehui = await _user("staff_dehui")
+    await rounds.run_round(await rounds.start_round(actor=dehui, item_codes=[]))
 
 
 async def _member(username: str, role: Role, org: object) -> None:

@@ -36,6 +36,7 @@ __all__ = (
     "new_token",
     "require_roles",
     "rotate_session",
+    "user_by_id",
     "verify_password",
 )
 
@@ -123,6 +124,11 @@ USER_COLUMNS = (
     User.jurisdiction.code,
     User.jurisdiction.level,
 )
+
+
+async def user_by_id(user_id: int) -> CurrentUser | None:
+    """The active account with this id, as guards and services see it."""
+    return await _user_by_id(user_id)
 
 
 async def _user_by_id(user_id: int) -> CurrentUser | None:
