@@ -81,5 +81,6 @@ POLICY: dict[str, Rule] = {
     "GetDonationDashboard": Rule(allowed=EVERYONE),
     "ReceiveStripeEvent": Rule(allowed=EVERYONE),
     "GET /donations/{code:str}": Rule(allowed=EVERYONE, path=CODE),
+    "GET /campaigns/{campaign_id:int}": Rule(allowed=EVERYONE, path=CAMPAIGN),
     "GET /donations/{code:str}/receipt": Rule(allowed=EVERYONE, path=CODE),
 }

@@ -104,10 +104,12 @@ async def pay_client(paying_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def offline_app(db: None) -> Litestar:
+async def offline_client(db: None) -> AsyncIterator[httpx.AsyncClient]:
     """The app with Stripe configured, pointing at a port where nothing listens."""
-    settings = stripe_settings("http://127.0.0.1:9")
-    return create_app(settings, manage_pool=False)
+    app = create_app(stripe_settings("http://127.0.0.1:9"), manage_pool=False)
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
 
 
 @dataclass(kw_only=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
@@ -75,6 +75,7 @@ __all__ = (
     "refund_donation",
     "register_goods",
     "start_donation",
+    "today",
     "yuan",
 )
 
@@ -91,6 +92,10 @@ OFFER_DAYS = 90  # how long bought or given goods stay on offer unless said othe
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def today() -> date:
+    return _now().date()
 
 
 def new_tracking_code() -> str:
