@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from litestar import Litestar
 
+from nuanxin.accounts.tables import Organization
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations.tables import Donation, Payment, WebhookEvent
 from tests.nuanxin.conftest import csrf_headers
@@ -20,6 +22,7 @@ from tests.nuanxin.donations.conftest import (
     event_payload,
     open_campaign,
     sign,
+    stripe_settings,
 )
 
 pytestmark = pytest.mark.localstripe
@@ -280,14 +283,11 @@ async def test_a_refund_made_on_stripe_itself_is_counted_from_the_webhook(
 
 
 async def test_payments_unreachable_answer_503_and_the_form_can_be_sent_again(
-    pay_client: httpx.AsyncClient, localstripe: StripeServer, charity: Charity
+    paying_app: Litestar, pay_client: httpx.AsyncClient, charity: Charity
 ) -> None:
-    from tests.nuanxin.donations.conftest import stripe_settings
-
     campaign_id = await open_campaign(pay_client, charity)
-    settings = pay_client._transport.app.state.settings  # type: ignore[attr-defined]
-    broken = stripe_settings("http://127.0.0.1:9")
-    pay_client._transport.app.state.settings = broken  # type: ignore[attr-defined]
+    settings = paying_app.state.settings
+    paying_app.state.settings = stripe_settings("http://127.0.0.1:9")  # nothing listens there
     response = await pay_client.post(
         f"/api/campaigns/{campaign_id}/donations",
         json={"amount_fen": 10_00, "idempotency_key": FORM_KEY},
@@ -295,7 +295,23 @@ async def test_payments_unreachable_answer_503_and_the_form_can_be_sent_again(
     )
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "payments_unreachable"
-    pay_client._transport.app.state.settings = settings  # type: ignore[attr-defined]
+    paying_app.state.settings = settings
     retried = await start(pay_client, campaign_id, 10_00, idempotency_key=FORM_KEY)
-    assert await Donation.count().run() == 1
+    assert await Donation.count().run() == 1  # the same donation, now with its intent
     assert await Payment.count().where(Payment.donation == retried["donation_id"]).run() == 1
+
+
+async def test_a_suspended_charity_s_campaign_takes_no_money(
+    pay_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    campaign_id = await open_campaign(pay_client, charity)
+    await Organization.update({Organization.status: "suspended"}).where(
+        Organization.id == charity.organization_id
+    ).run()  # fmt: skip
+    response = await pay_client.post(
+        f"/api/campaigns/{campaign_id}/donations",
+        json={"amount_fen": 10_00},
+        headers=await csrf_headers(pay_client),
+    )
+    assert response.status_code == 409 and response.json()["error"] == "charity_not_verified"
+    assert await Donation.count().run() == 0

@@ -375,6 +375,7 @@ async def _open_campaign(campaign_id: int) -> dict[str, Any]:
 async def _write_donation(campaign_id: int, data: DonationCreate, form_key: str | None) -> _Gift:
     async with atomic():
         campaign = await _open_campaign(campaign_id)
+        await charities.ensure_verified(organization_id=campaign["organization"])
         if form_key is not None:
             found = await _gift_by_form_key(form_key)
             if found is not None:
@@ -411,12 +412,12 @@ async def start_donation(
     *, settings: Settings, campaign_id: int, data: DonationCreate
 ) -> DonationStarted:
     """Write the donation, then its PaymentIntent; the same form key gives the same donation."""
-    gateway.ensure_configured(settings)
     if data.currency is not None and data.currency.lower() != settings.currency:
         raise DomainError(
             f"Donations are taken in {settings.currency.upper()}, not {data.currency!r}",
             status_code=400, field="currency",
         )  # fmt: skip
+    gateway.ensure_configured(settings)
     form_key = None if data.idempotency_key is None else digest(data.idempotency_key)
     try:
         gift = await _write_donation(campaign_id, data, form_key)
@@ -610,6 +611,11 @@ async def refund_donation(
             settings, intent_id=intent_id, amount_fen=amount,
             idempotency_key=f"nuanxin-donation-{donation_id}-refund-{before.refunded_fen}-{amount}",
         )  # fmt: skip
+        if refund.status in ("failed", "canceled"):
+            raise DomainError(
+                f"Stripe did not refund: the refund is {refund.status}", status_code=502,
+                error="refund_failed",
+            )  # fmt: skip
     except DomainError:
         async with atomic():
             await Donation.update(
