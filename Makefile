@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint types unit bench migrate e2e clean
+.PHONY: install demo test lint types unit bench bench-round migrate e2e clean
 
 install: $(STAMP)
 
@@ -35,6 +35,9 @@ test: lint types unit
 
 bench: install
 	$(PY) bench/engine.py
+
+bench-round: install
+	$(PY) bench/round.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
