@@ -126,7 +126,6 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
         ).json()
         figures["approve all"] = time.perf_counter() - mark
 
-
     print(f"\nloaded: {loaded}")
     print(f"round {round_id}: {proposals} proposals, {body['stats']['totals']['units']} units, "
           f"optimal={body['stats']['optimal']}; approved {len(approval['approved'])}, "

@@ -33,8 +33,8 @@ __all__ = (
     "Allocated",
     "AllocationRow",
     "allocate",
-    "create_allocations",
     "confirm",
+    "create_allocations",
     "fail",
     "issue_slip",
     "list_cases",
@@ -143,9 +143,7 @@ class AllocationRow:
     proposal_id: int | None = None
 
 
-async def create_allocations(
-    *, actor: CurrentUser, rows: list[AllocationRow]
-) -> list[Allocated]:
+async def create_allocations(*, actor: CurrentUser, rows: list[AllocationRow]) -> list[Allocated]:
     """Allocations and their deliveries for already reserved units, in bulk.
 
     The caller reserves the stock (offers service) and counts the needs (households
