@@ -31,8 +31,10 @@ from nuanxin.privacy import mask_name
 __all__ = (
     "MAX_ATTEMPTS",
     "Allocated",
+    "AllocationEvent",
     "AllocationRow",
     "allocate",
+    "allocation_events",
     "confirm",
     "create_allocations",
     "fail",
@@ -579,3 +581,88 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
         limit=page.limit,
         offset=page.offset,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocationEvent:
+    """What a donor may learn of one allocation: when, how many, the county and category."""
+
+    offer_id: int
+    offer_quantity: int
+    item_code: str
+    item_kind: str
+    quantity: int
+    approved_at: datetime
+    delivered_at: datetime | None
+    county_code: str
+    county_name: str
+    household_category: str
+
+
+async def allocation_events(*, offer_ids: list[int]) -> list[AllocationEvent]:
+    """Allocations of these offers that are open or delivered (failed ones gave nothing).
+
+    The household is named only by its county (its region, or the region's parent for a
+    township) and its category: never a name, address, phone, ID or household id.
+    """
+    if not offer_ids:
+        return []
+    rows = (
+        await Allocation.select(
+            Allocation.id,
+            Allocation.offer,
+            Allocation.offer._.quantity,
+            Allocation.offer._.item._.code,
+            Allocation.offer._.item._.kind,
+            Allocation.quantity,
+            Allocation.created_at,
+            Allocation.status,
+            Allocation.household._.category,
+            Allocation.household._.region._.code,
+            Allocation.household._.region._.name,
+            Allocation.household._.region._.level,
+            Allocation.household._.region._.parent._.code,
+            Allocation.household._.region._.parent._.name,
+        )
+        .where(
+            Allocation.offer.is_in(sorted(set(offer_ids)))
+            & Allocation.status.is_in(["reserved", "delivered"])
+        )
+        .order_by(Allocation.id)
+        .run()
+    )
+    delivered_at = {
+        int(row["allocation"]): row["confirmed_at"]
+        for row in await Delivery.select(Delivery.allocation, Delivery.confirmed_at)
+        .where(
+            (Delivery.status == "delivered")
+            & Delivery.allocation._.offer.is_in(sorted(set(offer_ids)))
+        )
+        .run()
+    }
+    events: list[AllocationEvent] = []
+    for row in rows:
+        township = row["household.region.level"] == "township"
+        events.append(
+            AllocationEvent(
+                offer_id=int(row["offer"]),
+                offer_quantity=int(row["offer.quantity"]),
+                item_code=str(row["offer.item.code"]),
+                item_kind=str(row["offer.item.kind"]),
+                quantity=int(row["quantity"]),
+                approved_at=row["created_at"],
+                delivered_at=delivered_at.get(int(row["id"])),
+                county_code=str(
+                    row["household.region.parent.code"]
+                    if township
+                    else row["household.region.code"]
+                ),
+                county_name=str(
+                    row["household.region.parent.name"]
+                    if township
+                    else row["household.region.name"]
+                ),
+                household_category=str(row["household.category"]),
+            )
+        )
+    return events

@@ -1,30 +1,22 @@
-"""Where the matching/delivery loop plugs into the donor's view: three functions to extend.
+"""Where the matching/delivery loop plugs into the donor's view.
 
 The donations area follows a gift as far as the goods it became: a goods donation joins one
 offer; a money donation is pooled in its campaign, and each purchase of the campaign made an
 offer. :class:`Contribution` says, for one gift, which offer it went into and how many units
 of that offer are its share. What happens to those units afterwards (a matching round
 proposes them, staff approve an allocation, a courier delivers it) lives in the rounds and
-deliveries areas, so the three functions below answer "nothing yet" until the delivery loop
-implements them:
+deliveries areas; the three functions below ask the deliveries area for them:
 
 * :func:`delivery_events_for` — the "matched" and "delivered" steps of one gift's timeline.
 * :func:`delivered_units_by_campaign` — units delivered per campaign, for its books.
 * :func:`delivered_units_by_county_kind` — units delivered per county and item kind, for the
   public dashboard.
 
-TO IMPLEMENT (issue 6), keeping the donor's view anonymous:
-
-* For each contribution, read the allocations of ``contribution.offer_id`` (through the
-  deliveries area's services) and, where gifts were pooled, scale their units by
-  ``contribution.units / offer.quantity`` (the gift's part of the offer).
-* Emit one :class:`DeliveryEvent` per allocation: ``step="matched"`` at its approval time,
-  and ``step="delivered"`` at the confirmed delivery's time, with the household's **county**
-  (code and name) and **category** (dibao, extremely poor, ...) only — never a name,
-  address, phone, ID number or household id. ``tests/nuanxin/donations`` checks that a
-  tracking answer contains none of the household's data.
-* A delivery only counts when it is confirmed (``Delivery.status == "delivered"``); a failed
-  one returns its units to the offer and shows nothing.
+Keeping the donor's view anonymous: where gifts were pooled, an allocation's units are
+scaled by ``contribution.units / offer.quantity`` (the gift's part of the offer); each
+allocation gives a "matched" step at its approval and a "delivered" step at its confirmed
+delivery, with the household's **county** and **category** only. A failed delivery
+returns its units to the offer and shows nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from nuanxin.deliveries import services as deliveries
+from nuanxin.donations.tables import Donation, Purchase
 
 __all__ = (
     "Contribution",
@@ -67,15 +62,66 @@ class DeliveryEvent:
 async def delivery_events_for(
     *, donation_id: int, contributions: Sequence[Contribution]
 ) -> list[DeliveryEvent]:
-    """The matched/delivered steps of one gift, oldest first. Nothing until issue 6."""
-    return []
+    """The matched/delivered steps of one gift, oldest first, scaled to the gift's share."""
+    share = {c.offer_id: c.units for c in contributions}
+    events: list[DeliveryEvent] = []
+    for allocation in await deliveries.allocation_events(offer_ids=list(share)):
+        part = share[allocation.offer_id] / allocation.offer_quantity
+        units = round(allocation.quantity * part, 3)
+        if units <= 0:
+            continue
+        for step, at in (
+            ("matched", allocation.approved_at),
+            ("delivered", allocation.delivered_at),
+        ):
+            if at is None:
+                continue
+            events.append(
+                DeliveryEvent(
+                    step=step,
+                    at=at,
+                    item_code=allocation.item_code,
+                    units=units,
+                    county_code=allocation.county_code,
+                    county_name=allocation.county_name,
+                    household_category=allocation.household_category,
+                )
+            )
+    events.sort(key=lambda event: (event.at, event.step != "matched"))
+    return events
 
 
 async def delivered_units_by_campaign(campaign_ids: Sequence[int]) -> dict[int, int]:
-    """Units delivered out of each campaign's purchases (absent: 0). Nothing until issue 6."""
-    return {}
+    """Units delivered out of each campaign's purchases (absent: 0)."""
+    if not campaign_ids:
+        return {}
+    offer_campaign = {
+        int(row["offer"]): int(row["campaign"])
+        for row in await Purchase.select(Purchase.offer, Purchase.campaign)
+        .where(Purchase.campaign.is_in(list(campaign_ids)))
+        .run()
+    }
+    totals: dict[int, int] = {}
+    for allocation in await deliveries.allocation_events(offer_ids=list(offer_campaign)):
+        if allocation.delivered_at is not None:
+            campaign = offer_campaign[allocation.offer_id]
+            totals[campaign] = totals.get(campaign, 0) + allocation.quantity
+    return totals
 
 
 async def delivered_units_by_county_kind() -> dict[tuple[str, str], int]:
-    """(county code, item kind) -> units delivered from donated or bought goods."""
-    return {}
+    """(county code, item kind) -> units delivered from donated or bought goods.
+
+    The county is the receiving household's.
+    """
+    offers = {int(row["offer"]) for row in await Purchase.select(Purchase.offer).run()}
+    offers |= {
+        int(row["offer"])
+        for row in await Donation.select(Donation.offer).where(Donation.offer.is_not_null()).run()
+    }
+    totals: dict[tuple[str, str], int] = {}
+    for allocation in await deliveries.allocation_events(offer_ids=sorted(offers)):
+        if allocation.delivered_at is not None:
+            key = (allocation.county_code, allocation.item_kind)
+            totals[key] = totals.get(key, 0) + allocation.quantity
+    return totals
