@@ -35,6 +35,7 @@ from nuanxin.db import engine
 from nuanxin.errors import exception_handlers
 from nuanxin.pages import HomePage
 from nuanxin.rounds.services import recover_interrupted
+from nuanxin.security import RateLimiter, RateLimitMiddleware, security_headers
 from nuanxin.settings import ROOT, Settings
 from nuanxin.system.controllers import HealthController
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         header_name=CSRF_HEADER,
         cookie_secure=secure,
         cookie_samesite="strict",
+        cookie_httponly=True,  # forms carry the token in a field, scripts in a header
         exclude=["/admin", "/api/auth/token", "/api/stripe/webhook"],
     )
     sessions = SessionConfig(
@@ -153,7 +155,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             sessions.middleware,
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
             DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),
+            DefineMiddleware(RateLimitMiddleware, limiter=RateLimiter()),  # after auth: knows who
         ],
+        before_send=[security_headers(settings)],  # every answer, errors and the admin too
         stores=StoreRegistry(stores={"sessions": session_store}),
         template_config=TemplateConfig(
             directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine
