@@ -1,19 +1,34 @@
-"""From part flows back to offers, households and units, each with its reason."""
+"""From part flows back to offers, households and units, each with its reason.
+
+Everything up to the final rows is array work. Two decompositions are made, each by
+overlaying two partitions of the same run of units (see :func:`_overlay`):
+
+* which offer of a chain gives the units of each arc into the chain: arcs entering a
+  chain, highest entry first, take the chain's stock from the largest radius down. The
+  flow guarantees this is feasible: the arcs entering at position p or above carry at
+  most the supply at p or above (the chain arc into p is capped at exactly that);
+* which units of a demand node's needs those units serve: the nearest stock goes to the
+  highest-priority units, in a fixed order (weight, then need, then unit).
+"""
 
 from __future__ import annotations
 
 import functools
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from matching.flow import PartFlow
 from matching.model import Assignment, Problem, Totals, Unmet
 from matching.network import Network, Part
+from matching.sums import exact_dot
 
 __all__ = ("Outcome", "assemble")
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,233 +40,316 @@ class Outcome:
     totals: Totals
 
 
-@dataclass(slots=True)
-class _Row:
-    quantity: int
-    km: float
-    radius: float
-    segments: list[tuple[int, int, float]]  # (first unit, units, weight) within the need
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pieces:
+    """Served units of one part: (need, first unit, units, weight) at (offer, km, radius)."""
+
+    need: IntArray
+    first: IntArray
+    units: IntArray
+    weight: FloatArray
+    offer: IntArray
+    km: FloatArray
+    radius: FloatArray
+    kind: int
 
 
 def assemble(problem: Problem, network: Network, flows: list[tuple[Part, PartFlow]]) -> Outcome:
     """Decompose every part's flow into per-offer, per-household assignments."""
+    run_start = np.searchsorted(network.run_need, np.arange(len(network.need_quantity) + 1))
+    kind_id = {kind: k for k, kind in enumerate(network.kinds)}
+    pieces = [_part_pieces(network, run_start, part, flow, kind_id) for part, flow in flows]
     served = np.zeros(len(network.need_quantity), dtype=np.int64)
-    rows: dict[tuple[int, str, int], _Row] = {}
-    for part, flow in flows:
-        _assemble_part(problem, network, part, flow, served, rows)
-    assignments = tuple(
-        Assignment(
-            offer=problem.offers[offer].id,
-            household=problem.households[household].id,
-            kind=kind,
-            quantity=row.quantity,
-            distance_km=row.km,
-            reason=_reason(f"{row.km:.1f}", row.radius, tuple(sorted(row.segments))),
-        )
-        for (household, kind, offer), row in sorted(rows.items())
+    for piece in pieces:
+        np.add.at(served, piece.need, piece.units)
+    assignments, unit_km = _assignments(problem, network, pieces)
+    weighted = exact_dot(
+        np.concatenate([p.weight for p in pieces]) if pieces else np.empty(0),
+        np.concatenate([p.units for p in pieces]) if pieces else np.empty(0, np.int64),
     )
-    weighted: list[float] = []
-    for n, count in enumerate(served.tolist()):
-        if count:
-            need = problem.households[network.need_household[n]].needs[network.need_number[n]]
-            if need.weights is None:
-                assert need.weight is not None
-                weighted.append(float(need.weight) * count)
-            else:
-                weighted.extend(float(w) for w in need.weights[:count])
     totals = Totals(
-        weighted_units=math.fsum(weighted),
-        unit_km=math.fsum(a.quantity * a.distance_km for a in assignments),
-        units=sum(a.quantity for a in assignments),
+        weighted_units=weighted,
+        unit_km=unit_km,
+        units=int(served.sum()),
     )
     return Outcome(assignments=assignments, unmet=_unmet(problem, network, served), totals=totals)
 
 
-def _assemble_part(
-    problem: Problem,
+def _overlay(a_length: IntArray, b_length: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Cut one run of units, partitioned twice (consecutive lengths ``a`` and ``b``), into
+    the pieces of both: (a item, b item, units) of every non-empty piece, in order.
+
+    ``b`` may cover more units than ``a`` (the excess is dropped), never fewer.
+    """
+    a_end = np.cumsum(a_length)
+    b_end = np.cumsum(b_length)
+    cuts = np.union1d(
+        np.concatenate([[0], a_end]), b_end[b_end <= (a_end[-1] if len(a_end) else 0)]
+    )
+    start, stop = cuts[:-1], cuts[1:]
+    a_item = np.searchsorted(a_end, start, side="right")
+    b_item = np.searchsorted(b_end, start, side="right")
+    return a_item.astype(np.int64), b_item.astype(np.int64), (stop - start).astype(np.int64)
+
+
+def _part_pieces(
     network: Network,
+    run_start: IntArray,
     part: Part,
     flow: PartFlow,
-    served: np.ndarray,
-    rows: dict[tuple[int, str, int], _Row],
-) -> None:
-    pieces = _offer_pieces(part, flow)
-    level_served: defaultdict[int, list[tuple[float, int]]] = defaultdict(list)
-    for demand, weight, count in zip(
-        part.level_demand.tolist(),
-        part.level_weight.tolist(),
-        flow.level_flow.tolist(),
-        strict=True,
-    ):
-        if count:
-            level_served[demand].append((weight, count))
-    starts = part.member_start.tolist()
-    for demand, received in sorted(pieces.items()):
-        members = part.member_need[starts[demand] : starts[demand + 1]].tolist()
-        segments = _need_segments(problem, network, members, level_served[demand], served)
-        received.sort()
-        _pair_up(network, part, received, segments, rows)
-
-
-def _offer_pieces(part: Part, flow: PartFlow) -> dict[int, list[tuple[float, int, int]]]:
-    """Which offer of a chain gives which units: (km, position, units) per demand node.
-
-    Arcs entering a chain highest first take stock from the nearest-radius offer that
-    reaches them; the flow's feasibility guarantees this never runs dry.
-    """
-    remaining = part.offer_supply.tolist()
+    kind_id: dict[str, int],
+) -> _Pieces:
+    n_positions = len(part.offer_supply)
+    starts_chain = np.ones(n_positions, dtype=np.bool_)
+    starts_chain[part.chain_head + 1] = False
+    chain_of = np.cumsum(starts_chain) - 1
+    # Offers of a chain for the arcs into it: highest entry first, largest radius first.
     flowing = np.flatnonzero(flow.pair_flow)
-    order = flowing[np.lexsort((part.pair_demand[flowing], -part.pair_offer[flowing]))]
-    pieces: defaultdict[int, list[tuple[float, int, int]]] = defaultdict(list)
-    for arc in order.tolist():
-        wanted = int(flow.pair_flow[arc])
-        position = int(part.pair_offer[arc])
-        km = float(part.pair_km[arc])
-        demand = int(part.pair_demand[arc])
-        while wanted:
-            while remaining[position] == 0:
-                position += 1
-            take = min(wanted, remaining[position])
-            remaining[position] -= take
-            wanted -= take
-            pieces[demand].append((km, position, take))
-    return pieces
+    entry = part.pair_offer[flowing]
+    arcs = flowing[np.lexsort((part.pair_demand[flowing], -entry, chain_of[entry]))]
+    stock = np.lexsort((-np.arange(n_positions), chain_of))
+    arc_units = flow.pair_flow[arcs]
+    # Pad each chain's arcs up to the chain's supply so that chains line up.
+    chain_used = np.bincount(
+        chain_of[part.pair_offer[arcs]],
+        weights=arc_units,
+        minlength=int(chain_of[-1]) + 1 if n_positions else 0,
+    ).astype(np.int64)
+    chain_supply = np.bincount(chain_of, weights=part.offer_supply).astype(np.int64)
+    padded = np.concatenate([arc_units, chain_supply - chain_used])
+    owner = np.concatenate([np.arange(len(arcs)), np.full(len(chain_supply), -1)])
+    pad_chain = np.concatenate([chain_of[part.pair_offer[arcs]], np.arange(len(chain_supply))])
+    pad_order = np.lexsort((owner < 0, pad_chain))
+    a_item, b_item, units = _overlay(padded[pad_order], part.offer_supply[stock])
+    arc_of = owner[pad_order][a_item]
+    real = (arc_of >= 0) & (units > 0)
+    arc = arcs[arc_of[real]]
+    position = stock[b_item[real]]
+    units = units[real]
+    demand = part.pair_demand[arc]
+    km = part.pair_km[arc]
+    received = np.lexsort((position, km, demand))
+    # Served units of each node's needs: level flows shared out to the members in order.
+    member_count = np.diff(part.member_start)
+    member_node = np.repeat(np.arange(len(member_count), dtype=np.int64), member_count)
+    run_count = run_start[part.member_need + 1] - run_start[part.member_need]
+    run_member = np.repeat(np.arange(len(part.member_need), dtype=np.int64), run_count)
+    runs = (
+        np.arange(int(run_count.sum()), dtype=np.int64)
+        - np.repeat(np.cumsum(run_count) - run_count, run_count)
+        + run_start[part.member_need][run_member]
+    )
+    run_node = member_node[run_member]
+    run_weight = network.run_weight[runs]
+    run_units = network.run_units[runs]
+    by_level = np.lexsort((run_member, -run_weight, run_node))
+    change = np.ones(len(by_level), dtype=np.bool_)
+    change[1:] = (run_node[by_level][1:] != run_node[by_level][:-1]) | (
+        run_weight[by_level][1:] != run_weight[by_level][:-1]
+    )
+    level_of = np.cumsum(change) - 1
+    assert len(by_level) == 0 or level_of[-1] + 1 == len(part.level_rank)
+    sorted_units = run_units[by_level]
+    before = np.cumsum(sorted_units) - sorted_units
+    before -= before[np.flatnonzero(change)][level_of]
+    take = np.clip(flow.level_flow[level_of] - before, 0, sorted_units)
+    member_served = np.bincount(
+        run_member[by_level], weights=take, minlength=len(part.member_need)
+    ).astype(np.int64)
+    # A need's served units are its first ones; cut its runs there.
+    first = network.run_first[runs]
+    segment_units = np.clip(member_served[run_member] - first, 0, run_units)
+    segments = np.flatnonzero(segment_units)
+    segments = segments[
+        np.lexsort(
+            (first[segments], run_member[segments], -run_weight[segments], run_node[segments])
+        )
+    ]
+    r_item, s_item, units_out = _overlay(units[received], segment_units[segments])
+    take_piece = received[r_item]
+    seg = segments[s_item]
+    offer_position = position[take_piece]
+    segment_first = first[seg] + _offset_within(s_item, units_out)
+    return _Pieces(
+        need=part.member_need[run_member[seg]],
+        first=segment_first,
+        units=units_out,
+        weight=run_weight[seg],
+        offer=part.offer_index[offer_position],
+        km=km[take_piece],
+        radius=part.offer_radius[offer_position],
+        kind=kind_id[part.kind],
+    )
 
 
-def _need_segments(
-    problem: Problem,
-    network: Network,
-    members: list[int],
-    levels: list[tuple[float, int]],
-    served: np.ndarray,
-) -> list[tuple[float, int, int, int]]:
-    """Served units of a demand node's needs as (-weight, need, first unit, units)."""
-    runs = {n: _runs(problem, network, n) for n in members}
-    taken: dict[int, int] = dict.fromkeys(members, 0)
-    if len(members) == 1:
-        taken[members[0]] = sum(count for _, count in levels)
-        levels = []
-    for weight, count in levels:
-        left = count
-        for n in members:
-            at_weight = sum(units for w, units in runs[n] if w == weight)
-            take = min(left, at_weight)
-            taken[n] += take
-            left -= take
-            if not left:
-                break
-    segments: list[tuple[float, int, int, int]] = []
-    for n in members:
-        served[n] += taken[n]
-        unit, left = 0, taken[n]
-        for weight, units in runs[n]:
-            if not left:
-                break
-            take = min(units, left)
-            segments.append((-weight, n, unit, take))
-            unit, left = unit + units, left - take
-    segments.sort()
-    return segments
+def _offset_within(item: IntArray, units: IntArray) -> IntArray:
+    """For consecutive pieces of the same item, the units of that item before each."""
+    if len(item) == 0:
+        return np.empty(0, dtype=np.int64)
+    before = np.cumsum(units) - units
+    new = np.ones(len(item), dtype=np.bool_)
+    new[1:] = item[1:] != item[:-1]
+    group = np.cumsum(new) - 1
+    offset: IntArray = before - before[np.flatnonzero(new)][group]
+    return offset
 
 
-def _runs(problem: Problem, network: Network, n: int) -> list[tuple[float, int]]:
-    need = problem.households[network.need_household[n]].needs[network.need_number[n]]
-    if need.weights is None:
-        assert need.weight is not None
-        return [(float(need.weight), need.quantity)]
-    runs: list[tuple[float, int]] = []
-    for weight in need.weights:
-        if runs and runs[-1][0] == weight:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+def _assignments(
+    problem: Problem, network: Network, pieces: list[_Pieces]
+) -> tuple[tuple[Assignment, ...], float]:
+    if not pieces:
+        return (), 0.0
+    need = np.concatenate([p.need for p in pieces])
+    if len(need) == 0:
+        return (), 0.0
+    first = np.concatenate([p.first for p in pieces])
+    units = np.concatenate([p.units for p in pieces])
+    weight = np.concatenate([p.weight for p in pieces])
+    offer = np.concatenate([p.offer for p in pieces])
+    km = np.concatenate([p.km for p in pieces])
+    radius = np.concatenate([p.radius for p in pieces])
+    kind = np.concatenate([np.full(len(p.need), p.kind, dtype=np.int64) for p in pieces])
+    kind_order = np.argsort(np.argsort(np.asarray(network.kinds, dtype=object)))
+    household = network.need_household[need]
+    order = np.lexsort((weight, units, first, offer, kind_order[kind], household))
+    household, kind, offer = household[order], kind[order], offer[order]
+    first, units, weight = first[order], units[order], weight[order]
+    km, radius = km[order], radius[order]
+    new_row = np.ones(len(order), dtype=np.bool_)
+    new_row[1:] = (
+        (household[1:] != household[:-1]) | (kind[1:] != kind[:-1]) | (offer[1:] != offer[:-1])
+    )
+    row_of = np.cumsum(new_row) - 1
+    # Consecutive units of one weight read as one group: "priority 5 (units 1-3)".
+    new_group = new_row.copy()
+    new_group[1:] |= (weight[1:] != weight[:-1]) | (first[1:] != first[:-1] + units[:-1])
+    group_start = np.flatnonzero(new_group)
+    group_end = np.append(group_start[1:], len(order))
+    group_row = row_of[group_start]
+    group_weight = weight[group_start]
+    group_first = first[group_start]
+    group_stop = first[group_end - 1] + units[group_end - 1]
+    heads = np.flatnonzero(new_row)
+    row_units = np.add.reduceat(units, heads)
+    row_km, row_radius = km[heads], radius[heads]
+    groups_of_row = np.bincount(group_row, minlength=len(heads))
+    group_at = np.concatenate([[0], np.cumsum(groups_of_row)]).tolist()
+    offer_ids = [o.id for o in problem.offers]
+    household_ids = [h.id for h in problem.households]
+    g_weight, g_first, g_stop = group_weight.tolist(), group_first.tolist(), group_stop.tolist()
+    rows: list[Assignment] = []
+    kinds = network.kinds
+    single = (groups_of_row == 1).tolist()
+    for r, (h, k, o, q, d, rad) in enumerate(
+        zip(
+            household[heads].tolist(),
+            kind[heads].tolist(),
+            offer[heads].tolist(),
+            row_units.tolist(),
+            row_km.tolist(),
+            row_radius.tolist(),
+            strict=True,
+        )
+    ):
+        a = group_at[r]
+        if single[r]:
+            priority = _priority(((g_weight[a], g_first[a], g_stop[a]),))
         else:
-            runs.append((float(weight), 1))
-    return runs
+            b = group_at[r + 1]
+            priority = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
+        distance = _distance(f"{d:.1f}", rad)
+        rows.append(
+            Assignment(
+                offer=offer_ids[o],
+                household=household_ids[h],
+                kind=kinds[k],
+                quantity=q,
+                distance_km=d,
+                reason=f"{distance[0]}{priority[0]} / {distance[1]}{priority[1]}",
+            )
+        )
+    unit_km = math.fsum((row_units.astype(np.float64) * row_km).tolist())
+    return tuple(rows), unit_km
 
 
-def _pair_up(
-    network: Network,
-    part: Part,
-    received: list[tuple[float, int, int]],
-    segments: list[tuple[float, int, int, int]],
-    rows: dict[tuple[int, str, int], _Row],
-) -> None:
-    """Nearest stock to the highest-priority units, in a fixed order."""
-    s = 0
-    for km, position, units in received:
-        left = units
-        while left:
-            neg_weight, n, first, count = segments[s]
-            take = min(left, count)
-            offer = int(part.offer_index[position])
-            key = (int(network.need_household[n]), part.kind, offer)
-            row = rows.get(key)
-            if row is None:
-                row = rows[key] = _Row(0, km, float(part.offer_radius[position]), [])
-            row.quantity += take
-            row.segments.append((first, take, -neg_weight))
-            left -= take
-            if take == count:
-                s += 1
-            else:
-                segments[s] = (neg_weight, n, first + take, count - take)
+@functools.lru_cache(maxsize=65536)
+def _distance(km: str, radius: float) -> tuple[str, str]:
+    """The distance half of a reason, Chinese and English."""
+    return (
+        f"距离 {km} km（服务半径 {radius:g} km 内）；优先级 ",
+        f"{km} km away (within {radius:g} km); priority ",
+    )
 
 
-@functools.lru_cache(maxsize=4096)
-def _reason(km: str, radius: float, segments: tuple[tuple[int, int, float], ...]) -> str:
-    groups: list[tuple[float, int, int]] = []
-    for first, units, weight in segments:
-        if groups and groups[-1][0] == weight and groups[-1][2] == first:
-            groups[-1] = (weight, groups[-1][1], first + units)
-        else:
-            groups.append((weight, first, first + units))
+@functools.lru_cache(maxsize=65536)
+def _priority(groups: tuple[tuple[float, int, int], ...]) -> tuple[str, str]:
+    """The priority half of a reason: the weight of each group of units, Chinese and English."""
     shown, more = groups[:3], len(groups) > 3
     zh = "、".join(f"{w:g}（第{_span(a, b, '–')}件）" for w, a, b in shown)
     en = ", ".join(
         f"{w:g} ({'unit' if b - a == 1 else 'units'} {_span(a, b, '–')})" for w, a, b in shown
     )
     tail_zh, tail_en = ("等", " etc.") if more else ("", "")
-    return (
-        f"距离 {km} km（服务半径 {radius:g} km 内）；优先级 {zh}{tail_zh} / "
-        f"{km} km away (within {radius:g} km); priority {en}{tail_en}"
-    )
+    return zh + tail_zh, en + tail_en
 
 
 def _span(first: int, end: int, dash: str) -> str:
     return f"{first + 1}" if end - first == 1 else f"{first + 1}{dash}{end}"
 
 
-def _unmet(
-    problem: Problem,
-    network: Network,
-    served: np.ndarray,
-) -> tuple[Unmet, ...]:
-    offered = {offer.kind for offer in problem.offers if offer.quantity > 0}
-    unmet: list[Unmet] = []
-    for n, (quantity, count) in enumerate(
-        zip(network.need_quantity.tolist(), served.tolist(), strict=True)
-    ):
-        if count >= quantity:
-            continue
-        household = problem.households[network.need_household[n]]
-        need = household.needs[network.need_number[n]]
-        weight = need.unit_weight(count)
-        kind = network.need_kind[n]
-        if kind not in offered:
-            why = (
-                f"暂无此类物资的捐赠（优先级 {weight:g}）/ "
-                f"no offer of this kind (priority {weight:g})"
-            )
-        elif not network.need_reachable[n]:
-            why = (
-                f"服务半径内没有符合条件的捐赠（优先级 {weight:g}）/ "
-                f"no eligible offer within reach (priority {weight:g})"
-            )
-        else:
-            why = (
-                f"附近的捐赠已分给优先级更高或更近的需求（优先级 {weight:g}）/ "
-                f"offers in reach went to higher-priority or nearer needs (priority {weight:g})"
-            )
-        unmet.append(
-            Unmet(household=household.id, kind=kind, quantity=quantity - count, reason=why)
+def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray:
+    """The weight of unit ``unit`` (0-based) of each ``need``: the last run starting at or
+    before it."""
+    n_runs = len(network.run_need)
+    keys_need = np.concatenate([network.run_need, need])
+    keys_unit = np.concatenate([network.run_first, unit])
+    is_query = np.concatenate([np.zeros(n_runs, np.bool_), np.ones(len(need), np.bool_)])
+    order = np.lexsort((is_query, keys_unit, keys_need))
+    seen = np.where(order < n_runs, order, -1)
+    last_run = np.maximum.accumulate(seen) if len(seen) else seen
+    answer = np.empty(len(need), dtype=np.int64)
+    queries = order >= n_runs
+    answer[order[queries] - n_runs] = last_run[queries]
+    return network.run_weight[answer]
+
+
+def _unmet(problem: Problem, network: Network, served: IntArray) -> tuple[Unmet, ...]:
+    short = np.flatnonzero(served < network.need_quantity)
+    if len(short) == 0:
+        return ()
+    weight = _unit_weight(network, short, served[short])
+    category = np.where(
+        ~network.kind_offered[network.need_kind[short]],
+        0,
+        np.where(network.need_reachable[short], 2, 1),
+    )
+    household_ids = [h.id for h in problem.households]
+    kinds = network.kinds
+    return tuple(
+        Unmet(household=household_ids[h], kind=kinds[k], quantity=q, reason=_why(c, w))
+        for h, k, q, c, w in zip(
+            network.need_household[short].tolist(),
+            network.need_kind[short].tolist(),
+            (network.need_quantity[short] - served[short]).tolist(),
+            category.tolist(),
+            weight.tolist(),
+            strict=True,
         )
-    return tuple(unmet)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _why(category: int, weight: float) -> str:
+    if category == 0:
+        return (
+            f"暂无此类物资的捐赠（优先级 {weight:g}）/ no offer of this kind (priority {weight:g})"
+        )
+    if category == 1:
+        return (
+            f"服务半径内没有符合条件的捐赠（优先级 {weight:g}）/ "
+            f"no eligible offer within reach (priority {weight:g})"
+        )
+    return (
+        f"附近的捐赠已分给优先级更高或更近的需求（优先级 {weight:g}）/ "
+        f"offers in reach went to higher-priority or nearer needs (priority {weight:g})"
+    )

@@ -8,12 +8,11 @@ the offers it reaches hold. The exact optimum never exceeds this bound.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from matching.flow import PartFlow
 from matching.network import Part
+from matching.sums import exact_dot
 
 __all__ = ("greedy_part", "weight_bound", "weight_of")
 
@@ -72,8 +71,8 @@ def _chain_ends(part: Part) -> list[int]:
 
 
 def weight_of(part: Part, flow: PartFlow) -> float:
-    """The weighted units a flow of ``part`` delivers."""
-    return math.fsum((part.level_weight * flow.level_flow).tolist())
+    """The weighted units a flow of ``part`` delivers (correctly rounded)."""
+    return exact_dot(part.level_weight, flow.level_flow)
 
 
 def weight_bound(part: Part) -> float:
@@ -86,25 +85,16 @@ def weight_bound(part: Part) -> float:
         weights=suffix[part.pair_offer].astype(np.float64),
         minlength=len(part.demand_quantity),
     )
-    cap = np.minimum(part.demand_quantity, reach).astype(np.int64).tolist()
-    units: list[tuple[float, int]] = []
-    for weight, demand, count in zip(
-        part.level_weight.tolist(),
-        part.level_demand.tolist(),
-        part.level_count.tolist(),
-        strict=True,
-    ):
-        take = min(count, cap[demand])
-        cap[demand] -= take
-        if take:
-            units.append((weight, take))
-    units.sort(reverse=True)
+    cap = np.minimum(part.demand_quantity, reach).astype(np.int64)
+    # Levels of a node come highest weight first: each takes what the node's cap leaves.
+    count = part.level_count
+    before = np.cumsum(count) - count
+    node_start = np.searchsorted(part.level_demand, np.arange(len(cap)))
+    before -= before[np.minimum(node_start, max(len(count) - 1, 0))][part.level_demand]
+    take = np.clip(cap[part.level_demand] - before, 0, count)
+    # Then the best units overall, up to the part's supply.
+    order = np.argsort(-part.level_weight, kind="stable")
+    taken = take[order]
     left = int(part.offer_supply.sum())
-    total: list[float] = []
-    for weight, count in units:
-        take = min(count, left)
-        total.append(weight * take)
-        left -= take
-        if not left:
-            break
-    return math.fsum(total)
+    used = np.clip(left - (np.cumsum(taken) - taken), 0, taken)
+    return exact_dot(part.level_weight[order], used)

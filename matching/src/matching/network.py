@@ -17,7 +17,7 @@ Exactness-preserving reductions, each explained where it is made:
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,139 +71,237 @@ class Part:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Network:
-    """Every part, and the flat table of needs the parts refer to."""
+    """Every part, and the flat tables of needs and weight runs the parts refer to."""
 
     parts: tuple[Part, ...]
     need_household: IntArray
     need_number: IntArray  # index of the need within its household
-    need_kind: tuple[str, ...]
+    need_kind: IntArray  # index into ``kinds``
     need_quantity: IntArray
     need_reachable: npt.NDArray[np.bool_]  # has at least one eligible offer
+    kinds: tuple[str, ...]
+    kind_offered: npt.NDArray[np.bool_]  # some offer of the kind has stock
+    run_need: IntArray  # runs of equal weight, by need then unit (units > 0 only)
+    run_first: IntArray  # first unit of the run within its need
+    run_units: IntArray
+    run_weight: FloatArray
     candidate_pairs: int  # (offer chain, demand node) arcs before any reduction by parts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Table:
+    """The problem as flat arrays: one row per need, per weight run, per offer."""
+
+    household_lat: FloatArray
+    household_lon: FloatArray
+    household_tags: IntArray  # index into ``tag_sets``
+    tag_sets: list[frozenset[str]]
+    need_household: IntArray
+    need_number: IntArray
+    need_kind: IntArray
+    need_quantity: IntArray
+    kinds: list[str]
+    run_need: IntArray
+    run_first: IntArray
+    run_units: IntArray
+    run_weight: FloatArray
+    run_rank: IntArray  # 1 for the smallest weight anywhere
+    offer_kind: IntArray
+    offer_quantity: IntArray
+    offer_lat: FloatArray
+    offer_lon: FloatArray
+    offer_radius: FloatArray
+    offer_requires: IntArray  # index into ``requirements``
+    requirements: list[frozenset[str]]
 
 
 def build_network(problem: Problem) -> Network:
     """Group, index and split ``problem`` into parts."""
-    ranks = _weight_ranks(problem)
-    need_household: list[int] = []
-    need_number: list[int] = []
-    need_kind: list[str] = []
-    need_quantity: list[int] = []
-    by_kind: defaultdict[str, list[int]] = defaultdict(list)
-    for h, household in enumerate(problem.households):
-        for j, need in enumerate(household.needs):
-            if need.quantity > 0:
-                by_kind[need.kind].append(len(need_household))
-            need_household.append(h)
-            need_number.append(j)
-            need_kind.append(need.kind)
-            need_quantity.append(need.quantity)
-    offers_by_kind: defaultdict[str, list[int]] = defaultdict(list)
-    for i, offer in enumerate(problem.offers):
-        if offer.quantity > 0:
-            offers_by_kind[offer.kind].append(i)
-    reachable = np.zeros(len(need_household), dtype=np.bool_)
+    table = _tabulate(problem)
+    reachable = np.zeros(len(table.need_household), dtype=np.bool_)
     parts: list[Part] = []
     pairs = 0
-    for kind in sorted(set(by_kind) & set(offers_by_kind)):
-        kind_parts, kind_pairs = _kind_parts(
-            problem,
-            kind,
-            offers_by_kind[kind],
-            by_kind[kind],
-            ranks,
-            (need_household, need_number),
-            reachable,
-        )
+    stocked = table.offer_quantity > 0
+    kind_offered = np.zeros(len(table.kinds), dtype=np.bool_)
+    kind_offered[table.offer_kind[stocked]] = True
+    wanted = np.zeros(len(table.kinds), dtype=np.bool_)
+    wanted[table.need_kind[table.need_quantity > 0]] = True
+    for k in sorted(np.flatnonzero(kind_offered & wanted).tolist(), key=table.kinds.__getitem__):
+        offers = np.flatnonzero(stocked & (table.offer_kind == k))
+        needs = np.flatnonzero((table.need_kind == k) & (table.need_quantity > 0))
+        kind_parts, kind_pairs = _kind_parts(table, table.kinds[k], offers, needs, reachable)
         parts.extend(kind_parts)
         pairs += kind_pairs
     return Network(
         parts=tuple(parts),
-        need_household=np.asarray(need_household, dtype=np.int64),
-        need_number=np.asarray(need_number, dtype=np.int64),
-        need_kind=tuple(need_kind),
-        need_quantity=np.asarray(need_quantity, dtype=np.int64),
+        need_household=table.need_household,
+        need_number=table.need_number,
+        need_kind=table.need_kind,
+        need_quantity=table.need_quantity,
         need_reachable=reachable,
+        kinds=tuple(table.kinds),
+        kind_offered=kind_offered,
+        run_need=table.run_need,
+        run_first=table.run_first,
+        run_units=table.run_units,
+        run_weight=table.run_weight,
         candidate_pairs=pairs,
     )
 
 
-def _weight_ranks(problem: Problem) -> dict[float, int]:
-    """Rank 1 for the smallest weight; exact comparisons (Python's int/float order)."""
-    values: set[float] = set()
-    for household in problem.households:
-        for need in household.needs:
-            if need.weights is not None:
-                values.update(need.weights)
-            elif need.weight is not None and need.quantity > 0:
-                values.add(need.weight)
-    return {value: rank for rank, value in enumerate(sorted(values), start=1)}
-
-
-def _need_levels(problem: Problem, household: int, number: int) -> list[tuple[float, int]]:
-    """(weight, units) runs of one need, highest weight first."""
-    need = problem.households[household].needs[number]
-    if need.weights is None:
-        assert need.weight is not None
-        return [(need.weight, need.quantity)]
-    runs: list[tuple[float, int]] = []
-    for weight in need.weights:
-        if runs and runs[-1][0] == weight:
-            runs[-1] = (weight, runs[-1][1] + 1)
-        else:
-            runs.append((weight, 1))
-    return runs
+def _tabulate(problem: Problem) -> _Table:
+    """One pass over the items into flat arrays; everything after it is numpy."""
+    households, offers = problem.households, problem.offers
+    n_h = len(households)
+    tag_ids: dict[frozenset[str], int] = {}
+    kinds: dict[str, int] = {}
+    counts = np.fromiter((len(h.needs) for h in households), np.int64, n_h)
+    needs = [need for household in households for need in household.needs]
+    n = len(needs)
+    need_household = np.repeat(np.arange(n_h, dtype=np.int64), counts)
+    need_number = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    need_kind = np.fromiter((kinds.setdefault(x.kind, len(kinds)) for x in needs), np.int64, n)
+    need_quantity = np.fromiter((x.quantity for x in needs), np.int64, n)
+    # Weight runs: one per need with one weight; per-unit weights split where they change.
+    listed = np.fromiter((x.weights is not None for x in needs), np.bool_, n)
+    single = np.flatnonzero(~listed)
+    single_weight = np.fromiter(
+        (x.weight for x in needs if x.weights is None), np.float64, len(single)
+    )
+    per_unit = np.flatnonzero(listed)
+    unit_count = need_quantity[per_unit]
+    total = int(unit_count.sum())
+    unit_weight = np.fromiter(
+        itertools.chain.from_iterable(x.weights for x in needs if x.weights is not None),
+        np.float64,
+        total,
+    )
+    unit_need = np.repeat(per_unit, unit_count)
+    unit_index = np.arange(total, dtype=np.int64) - np.repeat(
+        np.cumsum(unit_count) - unit_count, unit_count
+    )
+    boundary = np.ones(total, dtype=np.bool_)
+    boundary[1:] = (unit_need[1:] != unit_need[:-1]) | (unit_weight[1:] != unit_weight[:-1])
+    run_start = np.flatnonzero(boundary)
+    run_end = np.append(run_start[1:], total)
+    run_need = np.concatenate([single, unit_need[run_start]])
+    run_first = np.concatenate([np.zeros(len(single), np.int64), unit_index[run_start]])
+    run_units = np.concatenate([need_quantity[single], run_end - run_start])
+    run_weight = np.concatenate([single_weight, unit_weight[run_start]])
+    keep = run_units > 0
+    order = np.lexsort((run_first[keep], run_need[keep]))
+    run_need, run_first = run_need[keep][order], run_first[keep][order]
+    run_units, run_weight = run_units[keep][order], run_weight[keep][order]
+    _, run_rank = np.unique(run_weight, return_inverse=True)
+    requirements: dict[frozenset[str], int] = {}
+    n_o = len(offers)
+    offer_kind = np.fromiter((kinds.setdefault(o.kind, len(kinds)) for o in offers), np.int64, n_o)
+    return _Table(
+        household_lat=np.fromiter((h.lat for h in households), np.float64, n_h),
+        household_lon=np.fromiter((h.lon for h in households), np.float64, n_h),
+        household_tags=np.fromiter(
+            (tag_ids.setdefault(h.tags, len(tag_ids)) for h in households), np.int64, n_h
+        ),
+        tag_sets=list(tag_ids),
+        need_household=need_household,
+        need_number=need_number,
+        need_kind=need_kind,
+        need_quantity=need_quantity,
+        kinds=list(kinds),
+        run_need=run_need,
+        run_first=run_first,
+        run_units=run_units,
+        run_weight=run_weight,
+        run_rank=run_rank.reshape(-1).astype(np.int64) + 1,
+        offer_kind=offer_kind,
+        offer_quantity=np.fromiter((o.quantity for o in offers), np.int64, n_o),
+        offer_lat=np.fromiter((o.lat for o in offers), np.float64, n_o),
+        offer_lon=np.fromiter((o.lon for o in offers), np.float64, n_o),
+        offer_radius=np.fromiter((o.radius_km for o in offers), np.float64, n_o),
+        offer_requires=np.fromiter(
+            (requirements.setdefault(o.requires, len(requirements)) for o in offers),
+            np.int64,
+            n_o,
+        ),
+        requirements=list(requirements),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Demand:
-    """Merged demand nodes of one kind."""
+    """Merged demand nodes of one kind, with their weight levels and member needs (CSR)."""
 
     lat: FloatArray
     lon: FloatArray
     signature: IntArray
     quantity: IntArray
-    members: list[list[int]]
-    levels: list[dict[float, int]]
+    member_start: IntArray
+    member_need: IntArray
+    level_start: IntArray
+    level_rank: IntArray  # highest rank first within a node
+    level_count: IntArray
+    level_weight: FloatArray
+    node_of_need: IntArray  # node of each member need, aligned with ``needs``
+
+
+def _first_of_groups(*keys: npt.NDArray[np.generic]) -> tuple[IntArray, IntArray]:
+    """Group rows by equal keys (the last key varies slowest): (sort order, group per row)."""
+    order = np.lexsort(keys)
+    change = np.zeros(len(order), dtype=np.bool_)
+    if len(order):
+        change[0] = True
+    for key in keys:
+        sorted_key = key[order]
+        change[1:] |= sorted_key[1:] != sorted_key[:-1]
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.cumsum(change) - 1
+    return order, group
 
 
 def _merge_demand(
-    problem: Problem, needs: list[int], relevant: frozenset[str], table: tuple[list[int], ...]
+    table: _Table, needs: IntArray, relevant: frozenset[str]
 ) -> tuple[_Demand, list[frozenset[str]]]:
-    need_household, need_number = table
+    household = table.need_household[needs]
+    tag_set, tag_of_need = np.unique(table.household_tags[household], return_inverse=True)
     signatures: dict[frozenset[str], int] = {}
-    nodes: dict[tuple[float, float, int], int] = {}
-    lat: list[float] = []
-    lon: list[float] = []
-    signature: list[int] = []
-    quantity: list[int] = []
-    members: list[list[int]] = []
-    levels: list[dict[float, int]] = []
-    for n in needs:
-        household = problem.households[need_household[n]]
-        tags = household.tags & relevant
-        sig = signatures.setdefault(tags, len(signatures))
-        key = (float(household.lat), float(household.lon), sig)
-        node = nodes.get(key)
-        if node is None:
-            node = nodes[key] = len(lat)
-            lat.append(key[0])
-            lon.append(key[1])
-            signature.append(sig)
-            quantity.append(0)
-            members.append([])
-            levels.append({})
-        members[node].append(n)
-        for weight, units in _need_levels(problem, need_household[n], need_number[n]):
-            levels[node][weight] = levels[node].get(weight, 0) + units
-            quantity[node] += units
+    sig_of_set = np.asarray(
+        [signatures.setdefault(table.tag_sets[t] & relevant, len(signatures)) for t in tag_set],
+        dtype=np.int64,
+    )
+    signature = sig_of_set[tag_of_need.reshape(-1)]
+    lat, lon = table.household_lat[household], table.household_lon[household]
+    order, node = _first_of_groups(signature, lon, lat)
+    n_nodes = int(node.max()) + 1 if len(node) else 0
+    first = np.zeros(n_nodes, dtype=np.int64)
+    first[node[order[::-1]]] = order[::-1]
+    member_order = np.lexsort((needs, node))
+    member_start = np.searchsorted(node[member_order], np.arange(n_nodes + 1))
+    # Levels: weight runs of the members, summed by (node, rank), highest rank first.
+    node_of = np.full(len(table.need_household), -1, dtype=np.int64)
+    node_of[needs] = node
+    run_node = node_of[table.run_need]
+    runs = np.flatnonzero(run_node >= 0)
+    ranks = int(table.run_rank.max(initial=0)) + 1
+    key = run_node[runs] * ranks + (ranks - 1 - table.run_rank[runs])
+    levels, level_of_run = np.unique(key, return_inverse=True)
+    level_count = np.bincount(level_of_run.reshape(-1), weights=table.run_units[runs])
+    level_node = levels // ranks
+    level_rank = ranks - 1 - levels % ranks
+    weight_of_rank = np.zeros(ranks, dtype=np.float64)
+    weight_of_rank[table.run_rank] = table.run_weight
+    counts = level_count.astype(np.int64)
     demand = _Demand(
-        lat=np.asarray(lat, dtype=np.float64),
-        lon=np.asarray(lon, dtype=np.float64),
-        signature=np.asarray(signature, dtype=np.int64),
-        quantity=np.asarray(quantity, dtype=np.int64),
-        members=members,
-        levels=levels,
+        lat=lat[first],
+        lon=lon[first],
+        signature=signature[first],
+        quantity=np.bincount(level_node, weights=counts, minlength=n_nodes).astype(np.int64),
+        member_start=member_start.astype(np.int64),
+        member_need=needs[member_order],
+        level_start=np.searchsorted(level_node, np.arange(n_nodes + 1)).astype(np.int64),
+        level_rank=level_rank.astype(np.int64),
+        level_count=counts,
+        level_weight=weight_of_rank[level_rank],
+        node_of_need=node,
     )
     return demand, list(signatures)
 
@@ -223,46 +321,34 @@ class _Chains:
     requirement: IntArray  # per chain, index into the list of requirement sets
 
 
-def _chain_offers(problem: Problem, offers: list[int]) -> tuple[_Chains, list[frozenset[str]]]:
-    requirements: dict[frozenset[str], int] = {}
-    groups: dict[tuple[float, float, int], list[int]] = {}
-    for i in offers:
-        offer = problem.offers[i]
-        req = requirements.setdefault(offer.requires, len(requirements))
-        groups.setdefault((float(offer.lat), float(offer.lon), req), []).append(i)
-    index: list[int] = []
-    chain: list[int] = []
-    start = [0]
-    lat: list[float] = []
-    lon: list[float] = []
-    requirement: list[int] = []
-    for c, ((la, lo, req), members) in enumerate(groups.items()):
-        members.sort(key=lambda i: (float(problem.offers[i].radius_km), i))
-        index.extend(members)
-        chain.extend([c] * len(members))
-        start.append(len(index))
-        lat.append(la)
-        lon.append(lo)
-        requirement.append(req)
-    offer_index = np.asarray(index, dtype=np.int64)
-    supply = np.asarray([problem.offers[i].quantity for i in index], dtype=np.int64)
-    chain_of = np.asarray(chain, dtype=np.int64)
-    starts = np.asarray(start, dtype=np.int64)
+def _chain_offers(table: _Table, offers: IntArray) -> tuple[_Chains, list[frozenset[str]]]:
+    requires_id, requirement_of = np.unique(table.offer_requires[offers], return_inverse=True)
+    requirement_of = requirement_of.reshape(-1).astype(np.int64)
+    lat, lon = table.offer_lat[offers], table.offer_lon[offers]
+    radius = table.offer_radius[offers]
+    _, chain_of_offer = _first_of_groups(requirement_of, lon, lat)
+    order = np.lexsort((offers, radius, chain_of_offer))
+    offer_index = offers[order]
+    chain_of = chain_of_offer[order]
+    n_chains = int(chain_of.max()) + 1 if len(chain_of) else 0
+    starts = np.searchsorted(chain_of, np.arange(n_chains + 1)).astype(np.int64)
+    supply = table.offer_quantity[offer_index]
     # Suffix sums within each chain: total from the end minus the running total before.
     cumulative = np.concatenate([[0], np.cumsum(supply)])
     suffix = cumulative[starts[1:]][chain_of] - cumulative[:-1]
+    head = order[starts[:-1]]
     chains = _Chains(
         offer_index=offer_index,
-        radius=np.asarray([problem.offers[i].radius_km for i in index], dtype=np.float64),
+        radius=radius[order],
         supply=supply,
         suffix=suffix,
         chain=chain_of,
         start=starts,
-        lat=np.asarray(lat, dtype=np.float64),
-        lon=np.asarray(lon, dtype=np.float64),
-        requirement=np.asarray(requirement, dtype=np.int64),
+        lat=lat[head],
+        lon=lon[head],
+        requirement=requirement_of[head],
     )
-    return chains, list(requirements)
+    return chains, [table.requirements[r] for r in requires_id.tolist()]
 
 
 def _unique_points(lat: FloatArray, lon: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -288,17 +374,15 @@ def _expand(
 
 
 def _kind_parts(
-    problem: Problem,
+    table: _Table,
     kind: str,
-    offers: list[int],
-    needs: list[int],
-    ranks: dict[float, int],
-    table: tuple[list[int], ...],
+    offers: IntArray,
+    needs: IntArray,
     reachable: npt.NDArray[np.bool_],
 ) -> tuple[list[Part], int]:
-    chains, requirements = _chain_offers(problem, offers)
+    chains, requirements = _chain_offers(table, offers)
     relevant = frozenset().union(*requirements)
-    demand, signatures = _merge_demand(problem, needs, relevant, table)
+    demand, signatures = _merge_demand(table, needs, relevant)
     # Distances between distinct chain points and distinct demand points.
     chain_first, chain_point, chain_order = _unique_points(chains.lat, chains.lon)
     demand_first, demand_point, demand_order = _unique_points(demand.lat, demand.lon)
@@ -326,9 +410,10 @@ def _kind_parts(
     stride = len(radii) + 1
     position_key = chains.chain * stride + radius_rank.reshape(-1)
     position = np.searchsorted(position_key, chain * stride + np.searchsorted(radii, km))
-    for member_list in (demand.members[d] for d in np.unique(dem)):
-        reachable[member_list] = True
-    kind_parts = _split(kind, chains, demand, ranks, position, dem, km)
+    reached = np.zeros(len(demand.lat), dtype=np.bool_)
+    reached[dem] = True
+    reachable[needs[reached[demand.node_of_need]]] = True
+    kind_parts = _split(kind, chains, demand, position, dem, km)
     return kind_parts, len(chain)
 
 
@@ -336,7 +421,6 @@ def _split(
     kind: str,
     chains: _Chains,
     demand: _Demand,
-    ranks: dict[float, int],
     position: IntArray,
     dem: IntArray,
     km: FloatArray,
@@ -353,12 +437,14 @@ def _split(
     _, label = connected_components(graph, directed=False)
     arcs_per_label = np.bincount(label[chain], minlength=label.max() + 1)
     part_of_label = np.full(len(arcs_per_label), -1, dtype=np.int64)
-    current, filled = 0, 0
-    for component in np.flatnonzero(arcs_per_label):
+    used = np.flatnonzero(arcs_per_label)
+    # A new part starts after the component that brings the running total to the minimum.
+    filled = np.cumsum(arcs_per_label[used])
+    current, base = 0, 0
+    for component, total in zip(used.tolist(), filled.tolist(), strict=True):
         part_of_label[component] = current
-        filled += int(arcs_per_label[component])
-        if filled >= PART_MIN_ARCS:
-            current, filled = current + 1, 0
+        if total - base >= PART_MIN_ARCS:
+            current, base = current + 1, total
     arc_part = part_of_label[label[chain]]
     offer_part = part_of_label[label[chains.chain]]
     demand_part = part_of_label[label[n_chains:]]
@@ -367,16 +453,7 @@ def _split(
     offers_by_part = _group(offer_part, n_parts)
     demand_by_part = _group(demand_part, n_parts)
     return [
-        _part(
-            kind,
-            chains,
-            demand,
-            ranks,
-            offers_by_part[p],
-            demand_by_part[p],
-            arcs,
-            (position, dem, km),
-        )
+        _part(kind, chains, demand, offers_by_part[p], demand_by_part[p], arcs, (position, dem, km))
         for p, arcs in enumerate(arcs_by_part)
     ]
 
@@ -388,11 +465,19 @@ def _group(part_of: IntArray, n_parts: int) -> list[IntArray]:
     return [order[bounds[p] : bounds[p + 1]] for p in range(n_parts)]
 
 
+def _ranges(start: IntArray, stop: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated ``arange(start[i], stop[i])``, and the ``i`` of each element."""
+    lengths = stop - start
+    owner = np.repeat(np.arange(len(start), dtype=np.int64), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum()), dtype=np.int64) - offsets[owner] + start[owner]
+    return index, owner
+
+
 def _part(
     kind: str,
     chains: _Chains,
     demand: _Demand,
-    ranks: dict[float, int],
     positions: IntArray,
     demands: IntArray,
     arcs: IntArray,
@@ -404,20 +489,9 @@ def _part(
     suffix = chains.suffix[positions]
     same_chain = chains.chain[positions[1:]] == chains.chain[positions[:-1]]
     heads = np.flatnonzero(same_chain)
-    level_demand: list[int] = []
-    level_weight: list[float] = []
-    level_rank: list[int] = []
-    level_count: list[int] = []
-    member_start = [0]
-    member_need: list[int] = []
-    for local, d in enumerate(demands.tolist()):
-        for weight, count in sorted(demand.levels[d].items(), reverse=True):
-            level_demand.append(local)
-            level_weight.append(float(weight))
-            level_rank.append(ranks[weight])
-            level_count.append(count)
-        member_need.extend(demand.members[d])
-        member_start.append(len(member_need))
+    levels, level_demand = _ranges(demand.level_start[demands], demand.level_start[demands + 1])
+    members, _ = _ranges(demand.member_start[demands], demand.member_start[demands + 1])
+    member_count = demand.member_start[demands + 1] - demand.member_start[demands]
     quantity = demand.quantity[demands]
     return Part(
         kind=kind,
@@ -432,10 +506,10 @@ def _part(
         pair_demand=local_demand,
         pair_cap=np.minimum(quantity[local_demand], suffix[local_position]),
         pair_km=km[arcs],
-        level_demand=np.asarray(level_demand, dtype=np.int64),
-        level_rank=np.asarray(level_rank, dtype=np.int64),
-        level_count=np.asarray(level_count, dtype=np.int64),
-        level_weight=np.asarray(level_weight, dtype=np.float64),
-        member_start=np.asarray(member_start, dtype=np.int64),
-        member_need=np.asarray(member_need, dtype=np.int64),
+        level_demand=level_demand,
+        level_rank=demand.level_rank[levels],
+        level_count=demand.level_count[levels],
+        level_weight=demand.level_weight[levels],
+        member_start=np.concatenate([[0], np.cumsum(member_count)]).astype(np.int64),
+        member_need=demand.member_need[members],
     )
