@@ -20,6 +20,7 @@ from nuanxin.households.tables import Household, Member, Need
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from nuanxin.rounds import proposals as approval
 from nuanxin.rounds import services as rounds
 from nuanxin.rounds.schemas import ApproveIn
 from nuanxin.settings import Settings
@@ -188,9 +189,9 @@ async def _matching_loop() -> None:
     hulan = await _user("staff_hulan")
     round_id = await rounds.start_round(actor=hulan, item_codes=[])
     await rounds.run_round(round_id)
-    approval = await rounds.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
-    if approval.delivery_ids:
-        delivery_id = approval.delivery_ids[0]
+    decided = await approval.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
+    if decided.delivery_ids:
+        delivery_id = decided.delivery_ids[0]
         slip = await deliveries.issue_slip(actor=hulan, delivery_id=delivery_id)
         courier = await _user("courier_warmth")
         await deliveries.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)

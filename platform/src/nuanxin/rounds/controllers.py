@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import DomainError
 from nuanxin.pagination import Page, Pagination, provide_pagination
-from nuanxin.rounds import services
+from nuanxin.rounds import proposals, services
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, RejectIn, RoundIn, RoundOut
 
 __all__ = ("CONTROLLERS", "RoundController")
@@ -98,7 +98,7 @@ class RoundController(Controller):
         page: NamedDependency[Pagination],
         status: Status = None,
     ) -> Page[ProposalOut]:
-        return await services.list_proposals(
+        return await proposals.list_proposals(
             actor=current_user(request), round_id=round_id, page=page, status=status
         )
 
@@ -112,7 +112,7 @@ class RoundController(Controller):
     async def approve(
         self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[ApproveIn]
     ) -> ApprovalOut:
-        return await services.approve(actor=current_user(request), round_id=round_id, data=data)
+        return await proposals.approve(actor=current_user(request), round_id=round_id, data=data)
 
     @post(
         "/{round_id:int}/reject",
@@ -124,7 +124,7 @@ class RoundController(Controller):
     async def reject(
         self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[RejectIn]
     ) -> list[int]:
-        return await services.reject(
+        return await proposals.reject(
             actor=current_user(request),
             round_id=round_id,
             proposal_ids=data.proposal_ids,
