@@ -18,7 +18,7 @@ from nuanxin.accounts.security import CurrentUser
 from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.deliveries.services import allocate
+from nuanxin.deliveries.allocations import allocate
 from nuanxin.deliveries.tables import Allocation, Delivery
 from nuanxin.errors import DomainError
 from nuanxin.households import demand

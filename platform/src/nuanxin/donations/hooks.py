@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from nuanxin.deliveries import services as deliveries
+from nuanxin.deliveries import allocations as deliveries
 from nuanxin.donations.tables import Donation, Purchase
 
 __all__ = (

@@ -18,7 +18,7 @@ from nuanxin.accounts.security import CurrentUser
 from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record, record_many
 from nuanxin.db import atomic
-from nuanxin.deliveries import services as deliveries
+from nuanxin.deliveries import allocations as deliveries
 from nuanxin.errors import DomainError
 from nuanxin.households import demand
 from nuanxin.offers import services as offers
