@@ -155,3 +155,23 @@ async def test_the_admin_is_for_admins_only(client: httpx.AsyncClient) -> None:
     assert_error(staff, 403, "forbidden")
     admin = await client.get("/admin/", headers=await bearer(client, "admin1"))
     assert admin.status_code in (200, 301, 302, 307), admin.text
+
+
+def test_a_unique_constraint_hit_by_a_race_is_a_409_naming_only_the_constraint() -> None:
+    import json
+    import sqlite3
+    from typing import Any, cast
+
+    from nuanxin.errors import integrity_handler
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE account (username TEXT UNIQUE)")
+    connection.execute("INSERT INTO account VALUES ('secret-name')")
+    try:
+        connection.execute("INSERT INTO account VALUES ('secret-name')")
+    except sqlite3.IntegrityError as exc:
+        response = integrity_handler(cast(Any, None), exc)
+    assert response.status_code == 409
+    body = json.loads(cast(bytes, response.render(response.content, "application/json")))
+    assert body["error"] == "conflict" and "account.username" in body["detail"]
+    assert "secret-name" not in body["detail"]

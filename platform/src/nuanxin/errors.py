@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
+from asyncpg.exceptions import IntegrityConstraintViolationError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -22,6 +24,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 __all__ = ("DomainError", "ErrorBody", "error_responses", "exception_handlers")
 
 logger = logging.getLogger("nuanxin")
+_SQLITE_CONSTRAINT = re.compile(r"(?:constraint failed|CONSTRAINT): ([\w.]+)")
 _NAMED_FIELD = re.compile(r"(?:field|at) `\$?\.?([^`]+)`")
 
 ERROR_WORDS = {
@@ -140,6 +143,26 @@ def domain_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]
     return _json(exc.status_code, ErrorBody(error=exc.error, detail=exc.detail, field=exc.field))
 
 
+def integrity_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database rule refused a write that a service's own check let through (a race).
+
+    Two requests creating the same unique thing at once both pass the service's "does it
+    exist?" check; the database's unique constraint refuses the second. That is a conflict
+    (409), not a server error. Only the constraint's name is shown, never the row's values.
+    """
+    constraint = getattr(exc, "constraint_name", None)
+    if constraint is None:
+        match = _SQLITE_CONSTRAINT.search(str(exc))
+        constraint = match.group(1) if match else None
+    detail = "The request conflicts with a record saved at the same moment; try again"
+    return _json(
+        409,
+        ErrorBody(
+            error="conflict", detail=detail if not constraint else f"{detail} ({constraint})"
+        ),
+    )
+
+
 def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json(
@@ -149,6 +172,8 @@ def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {
+    sqlite3.IntegrityError: integrity_handler,
+    IntegrityConstraintViolationError: integrity_handler,
     ValidationException: validation_handler,
     DomainError: domain_handler,
     HTTPException: http_handler,
