@@ -172,6 +172,6 @@ def test_a_unique_constraint_hit_by_a_race_is_a_409_naming_only_the_constraint()
     except sqlite3.IntegrityError as exc:
         response = integrity_handler(cast(Any, None), exc)
     assert response.status_code == 409
-    body = json.loads(cast(bytes, response.render(response.content, "application/json")))
+    body = json.loads(response.render(response.content, "application/json"))
     assert body["error"] == "conflict" and "account.username" in body["detail"]
     assert "secret-name" not in body["detail"]
