@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 from geopy.distance import great_circle
 
-from matching.geo import EARTH_RADIUS_KM, chord_for_km, great_circle_km, unit_vectors
+from matching.geo import (
+    EARTH_RADIUS_KM,
+    chord_for_km,
+    great_circle_km,
+    great_circle_km_between,
+    unit_vectors,
+)
 
 
 def test_vectorised_distance_agrees_with_geopy_to_one_part_in_a_billion() -> None:
@@ -30,3 +36,13 @@ def test_the_chord_of_a_distance_is_the_straight_line_between_unit_vectors() -> 
 
 def test_a_point_is_at_distance_zero_from_itself() -> None:
     assert great_circle_km(45.1, 120.2, 45.1, 120.2) == 0.0
+
+
+def test_the_distance_between_indexed_points_is_the_same_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    lat1, lon1 = rng.uniform(-90, 90, 50), rng.uniform(-180, 180, 50)
+    lat2, lon2 = rng.uniform(-90, 90, 40), rng.uniform(-180, 180, 40)
+    first, second = rng.integers(0, 50, 500), rng.integers(0, 40, 500)
+    expected = great_circle_km(lat1[first], lon1[first], lat2[second], lon2[second])
+    got = great_circle_km_between(lat1, lon1, lat2, lon2, first, second)
+    assert np.array_equal(got, expected)

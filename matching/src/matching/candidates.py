@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
-from matching.geo import chord_for_km, great_circle_km, unit_vectors
+from matching.geo import chord_for_km, great_circle_km_between, unit_vectors
 
 __all__ = ("PointPairs", "pairs_within")
 
@@ -46,10 +48,8 @@ def pairs_within(
     if total == 0:
         return empty
     sources = np.repeat(np.arange(len(hits), dtype=np.int64), counts)
-    targets = np.fromiter((target for hit in hits for target in hit), dtype=np.int64, count=total)
-    km = great_circle_km(
-        source_lat[sources], source_lon[sources], target_lat[targets], target_lon[targets]
-    )
+    targets = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=total)
+    km = great_circle_km_between(source_lat, source_lon, target_lat, target_lon, sources, targets)
     keep = km <= reach_km[sources]
     sources, targets, km = sources[keep], targets[keep], km[keep]
     order = np.lexsort((targets, sources))
