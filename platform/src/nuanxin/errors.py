@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from asyncpg.exceptions import IntegrityConstraintViolationError
+from asyncpg.exceptions import DataError, IntegrityConstraintViolationError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -171,7 +171,22 @@ def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A value the database cannot hold (an integer beyond 64 bits, a NUL byte in text on
+    PostgreSQL) is the client's mistake: 400, and the transaction has rolled back."""
+    logger.warning("Unstorable value on %s %s: %s", request.method, request.url.path, exc)
+    return _json(
+        400,
+        ErrorBody(
+            error="validation_error",
+            detail="A value is out of range or not valid text (numbers, NUL bytes)",
+        ),
+    )
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
+    OverflowError: unstorable_handler,  # SQLite: integers beyond 64 bits
+    DataError: unstorable_handler,  # PostgreSQL: out-of-range numbers, NUL bytes, bad text
     sqlite3.IntegrityError: integrity_handler,
     IntegrityConstraintViolationError: integrity_handler,
     ValidationException: validation_handler,

@@ -81,7 +81,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_200_OK,
-        responses=error_responses(400, 401, 403),
+        responses=error_responses(400, 401, 403, 429),
         summary="Log in a browser: starts a new session (needs the CSRF header)",
     )
     async def login(self, request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Me:
@@ -116,7 +116,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_201_CREATED,
-        responses=error_responses(400, 401),
+        responses=error_responses(400, 401, 429),
         summary="Exchange a username and password for a bearer token (API clients)",
     )
     async def token(self, data: JSONBody[Credentials]) -> TokenCreated:
@@ -173,7 +173,7 @@ class AccountController(Controller):
     @get(
         "/{account_id:int}",
         operation_id="GetAccount",
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(400, 401, 403, 404),
         summary="One account",
     )
     async def get_account(self, account_id: FromPath[int]) -> Account:
@@ -235,7 +235,7 @@ class OrganizationController(Controller):
     @get(
         "/{organization_id:int}",
         operation_id="GetOrganization",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
         summary="One charity (its own members, staff over its region, admins)",
     )
     async def get_organization(
@@ -342,7 +342,7 @@ class OrganizationController(Controller):
         "/{organization_id:int}/members/{account_id:int}",
         operation_id="RemoveMember",
         guards=[members_and_admin],
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Remove a member: the account is deactivated and its tokens revoked",
     )
     async def remove_member(
@@ -400,7 +400,7 @@ class WarehouseController(Controller):
     @get(
         "/{warehouse_id:int}",
         operation_id="GetWarehouse",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
         summary="One warehouse",
     )
     async def get_warehouse(
@@ -429,7 +429,7 @@ class WarehouseController(Controller):
         "/{warehouse_id:int}",
         operation_id="DeleteWarehouse",
         guards=[members_and_admin],
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(400, 401, 403, 404, 409),
         summary="Remove a warehouse no offer was ever posted from",
     )
     async def delete_warehouse(

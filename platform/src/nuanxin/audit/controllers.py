@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import QueryParameter
 
 from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.audit import services
 from nuanxin.audit.schemas import AuditEntryOut
+from nuanxin.errors import error_responses
 from nuanxin.pagination import Page, Pagination, provide_pagination
 
 __all__ = ("CONTROLLERS", "AuditController")
@@ -27,7 +27,7 @@ class AuditController(Controller):
     @get(
         "/",
         operation_id="ListAuditEntries",
-        raises=[NotAuthorizedException, PermissionDeniedException],
+        responses=error_responses(400, 401, 403),
         summary="Read the audit trail (staff: their jurisdiction's records; admins: all)",
         description=(
             "Newest first. Filters: `entity` (household, need, help_request, import ...), "

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -22,12 +21,13 @@ from nuanxin.deliveries.schemas import (
     SlipOut,
     StaffConfirmIn,
 )
-from nuanxin.errors import DomainError
+from nuanxin.errors import error_responses
 from nuanxin.pagination import Page, Pagination, provide_pagination
 
 __all__ = ("CONTROLLERS", "DeliveryController", "DeliveryReportController", "EmergencyController")
 
-RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
+ERRORS = error_responses(400, 401, 403, 404, 409)
+CODE_ERRORS = error_responses(400, 401, 403, 404, 409, 423, 429)
 Status = Annotated[
     str | None,
     QueryParameter(pattern=r"^(pending|delivered|failed|locked)$", required=False),
@@ -41,7 +41,7 @@ class DeliveryController(Controller):
 
     @get(
         operation_id="ListDeliveries",
-        raises=RAISES,
+        responses=ERRORS,
         summary="My charity's deliveries (staff: my jurisdiction's), by township",
     )
     async def list(
@@ -52,7 +52,7 @@ class DeliveryController(Controller):
     ) -> Page[DeliveryOut]:
         return await services.list_deliveries(actor=current_user(request), page=page, status=status)
 
-    @get("/{delivery_id:int}", operation_id="GetDelivery", raises=RAISES, summary="One delivery")
+    @get("/{delivery_id:int}", operation_id="GetDelivery", responses=ERRORS, summary="One delivery")
     async def get_one(
         self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
     ) -> DeliveryOut:
@@ -63,7 +63,7 @@ class DeliveryController(Controller):
         operation_id="IssueDeliverySlip",
         status_code=HTTP_201_CREATED,
         guards=[staff_and_admin],
-        raises=RAISES,
+        responses=ERRORS,
         summary="Print the household's slip: a new one-time code (earlier codes stop working)",
     )
     async def slip(self, request: Request[Any, Any, Any], delivery_id: FromPath[int]) -> SlipOut:
@@ -73,7 +73,7 @@ class DeliveryController(Controller):
         "/{delivery_id:int}/confirm",
         operation_id="ConfirmDelivery",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=CODE_ERRORS,
         summary="The courier confirms with the household's code (five wrong codes lock it)",
     )
     async def confirm(
@@ -88,7 +88,7 @@ class DeliveryController(Controller):
         operation_id="StaffConfirmDelivery",
         status_code=HTTP_200_OK,
         guards=[staff_and_admin],
-        raises=RAISES,
+        responses=ERRORS,
         summary="Staff confirm a hand-over they witnessed",
     )
     async def staff_confirm(
@@ -105,7 +105,7 @@ class DeliveryController(Controller):
         "/{delivery_id:int}/fail",
         operation_id="FailDelivery",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Record a failed delivery: its stock returns to the pool",
     )
     async def fail(
@@ -119,7 +119,7 @@ class DeliveryController(Controller):
         "/cases",
         operation_id="ListDeliveryCases",
         guards=[staff_and_admin],
-        raises=RAISES,
+        responses=ERRORS,
         summary="'Not received' reports in my jurisdiction",
     )
     async def cases(
@@ -137,7 +137,7 @@ class DeliveryReportController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_201_CREATED,
-        raises=[DomainError],
+        responses=error_responses(400, 403, 404, 409, 429),
         summary="A household reports with its code that the goods did not arrive",
     )
     async def report(self, data: JSONBody[NotReceivedIn]) -> CaseOut:
@@ -155,7 +155,7 @@ class EmergencyController(Controller):
     @post(
         operation_id="AssistFirst",
         status_code=HTTP_201_CREATED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Allocate to one household now from the chosen or nearest stock",
     )
     async def assist(
@@ -170,7 +170,7 @@ class EmergencyController(Controller):
 
     @get(
         operation_id="ListEmergencies",
-        raises=RAISES,
+        responses=ERRORS,
         summary="Emergency allocations of my jurisdiction (overdue=true: paperwork overdue)",
     )
     async def list_all(
@@ -187,7 +187,7 @@ class EmergencyController(Controller):
         "/{allocation_id:int}/paperwork",
         operation_id="CompleteEmergencyPaperwork",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="The paperwork of an emergency allocation is done",
     )
     async def paperwork(

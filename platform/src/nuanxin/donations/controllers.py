@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -36,7 +35,7 @@ from nuanxin.donations.schemas import (
     WebhookAnswer,
 )
 from nuanxin.donations.tables import DonationKind, DonationStatus
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, error_responses
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.settings import Settings
 
@@ -52,7 +51,9 @@ T = TypeVar("T", bound=msgspec.Struct)
 _AT = re.compile(r"at `\$\.(\w+)")
 WEBHOOK_PATH = "/api/stripe/webhook"  # excluded from CSRF in app.py (Stripe sends no token)
 PUBLIC: dict[str, Any] = {"exclude_from_auth": True, "security": [{}]}
-MEMBER_ERRORS = [NotAuthorizedException, PermissionDeniedException, DomainError]
+MEMBER_ERRORS = error_responses(400, 401, 403, 404, 409)
+PUBLIC_ERRORS = error_responses(400, 403, 404, 409)
+TRACK_ERRORS = error_responses(400, 404, 429)
 members_and_admins = require_roles(Role.charity, Role.admin)
 
 
@@ -81,7 +82,12 @@ class CampaignController(Controller):
     tags = ("donations",)
     dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
 
-    @get(operation_id="ListCampaigns", summary="Campaigns with their progress (public)", **PUBLIC)
+    @get(
+        operation_id="ListCampaigns",
+        responses=error_responses(400),
+        summary="Campaigns with their progress (public)",
+        **PUBLIC,
+    )
     async def list_campaigns(
         self,
         page: NamedDependency[Pagination],
@@ -98,7 +104,7 @@ class CampaignController(Controller):
         )  # fmt: skip
 
     @get(
-        "/{campaign_id:int}", operation_id="GetCampaign", raises=[DomainError],
+        "/{campaign_id:int}", operation_id="GetCampaign", responses=PUBLIC_ERRORS,
         summary="A campaign and its books (public)", **PUBLIC,
     )  # fmt: skip
     async def get_campaign(self, campaign_id: FromPath[int]) -> Campaign:
@@ -106,7 +112,7 @@ class CampaignController(Controller):
 
     @post(
         operation_id="CreateCampaign", guards=[charity_members], status_code=HTTP_201_CREATED,
-        raises=MEMBER_ERRORS, summary="A verified charity's member opens a campaign",
+        responses=MEMBER_ERRORS, summary="A verified charity's member opens a campaign",
     )  # fmt: skip
     async def create_campaign(
         self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreate]
@@ -116,7 +122,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:int}/close", operation_id="CloseCampaign", guards=[charity_members],
-        status_code=HTTP_200_OK, raises=MEMBER_ERRORS, summary="Close one's own campaign",
+        status_code=HTTP_200_OK, responses=MEMBER_ERRORS, summary="Close one's own campaign",
     )  # fmt: skip
     async def close_campaign(
         self, request: Request[Any, Any, Any], campaign_id: FromPath[int]
@@ -125,7 +131,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:int}/donations", operation_id="CreateDonation",
-        status_code=HTTP_201_CREATED, raises=[DomainError],
+        status_code=HTTP_201_CREATED, responses=PUBLIC_ERRORS,
         summary="Start a money donation: the donation, then its Stripe PaymentIntent (public)",
         **PUBLIC,
     )  # fmt: skip
@@ -141,7 +147,7 @@ class CampaignController(Controller):
         )
 
     @get(
-        "/{campaign_id:int}/purchases", operation_id="ListPurchases", raises=[DomainError],
+        "/{campaign_id:int}/purchases", operation_id="ListPurchases", responses=PUBLIC_ERRORS,
         summary="What the campaign's money bought (public)", **PUBLIC,
     )  # fmt: skip
     async def list_purchases(
@@ -151,7 +157,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:int}/purchases", operation_id="CreatePurchase", guards=[charity_members],
-        status_code=HTTP_201_CREATED, raises=MEMBER_ERRORS,
+        status_code=HTTP_201_CREATED, responses=MEMBER_ERRORS,
         summary="Spend campaign money on goods: they become an offer at a warehouse",
     )  # fmt: skip
     async def create_purchase(
@@ -174,7 +180,7 @@ class DonationController(Controller):
     dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
 
     @get(
-        operation_id="ListDonations", guards=[members_and_admins], raises=MEMBER_ERRORS,
+        operation_id="ListDonations", guards=[members_and_admins], responses=MEMBER_ERRORS,
         summary="The charity's donations (admins: all)",
     )  # fmt: skip
     async def list_donations(
@@ -192,7 +198,7 @@ class DonationController(Controller):
 
     @post(
         "/{donation_id:int}/refunds", operation_id="RefundDonation", guards=[charity_members],
-        status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
         summary="Refund all or part of a paid donation through Stripe",
     )  # fmt: skip
     async def refund(
@@ -209,7 +215,7 @@ class DonationController(Controller):
 
     @post(
         "/{donation_id:int}/accept", operation_id="AcceptGoodsDonation",
-        guards=[charity_members], status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        guards=[charity_members], status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
         summary="Take donated goods in: they join an offer at one of the charity's warehouses",
     )  # fmt: skip
     async def accept(
@@ -224,7 +230,7 @@ class DonationController(Controller):
 
     @post(
         "/{donation_id:int}/decline", operation_id="DeclineGoodsDonation",
-        guards=[charity_members], status_code=HTTP_200_OK, raises=MEMBER_ERRORS,
+        guards=[charity_members], status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
         summary="Decline donated goods, with the reason",
     )  # fmt: skip
     async def decline(
@@ -246,13 +252,13 @@ class PublicDonationController(Controller):
 
     @post(
         "/goods-donations", operation_id="CreateGoodsDonation", status_code=HTTP_201_CREATED,
-        raises=[DomainError], summary="Register goods handed to a charity (public)", **PUBLIC,
+        responses=PUBLIC_ERRORS, summary="Register goods handed to a charity (public)", **PUBLIC,
     )  # fmt: skip
     async def register_goods(self, data: JSONBody[GoodsDonationCreate]) -> GoodsRegistered:
         return await services.register_goods(data=data)
 
     @get(
-        "/track/{code:str}", operation_id="TrackDonation", raises=[DomainError],
+        "/track/{code:str}", operation_id="TrackDonation", responses=TRACK_ERRORS,
         summary="A donation's timeline by its tracking code (public; never a household)",
         **PUBLIC,
     )  # fmt: skip
@@ -260,7 +266,7 @@ class PublicDonationController(Controller):
         return await tracking.track(code=code)
 
     @get(
-        "/track/{code:str}/receipt", operation_id="GetDonationReceipt", raises=[DomainError],
+        "/track/{code:str}/receipt", operation_id="GetDonationReceipt", responses=TRACK_ERRORS,
         summary="The receipt of a donation, by its tracking code (public)", **PUBLIC,
     )  # fmt: skip
     async def receipt(self, code: FromPath[str]) -> Receipt:
@@ -280,7 +286,7 @@ class StripeWebhookController(Controller):
     tags = ("donations",)
 
     @post(
-        operation_id="ReceiveStripeEvent", status_code=HTTP_200_OK, raises=[DomainError],
+        operation_id="ReceiveStripeEvent", status_code=HTTP_200_OK, responses=PUBLIC_ERRORS,
         summary="Stripe's signed events (verified on the raw body; each event applied once)",
         **PUBLIC,
     )  # fmt: skip

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import DomainError
+from nuanxin.errors import error_responses
 from nuanxin.help_requests import services
 from nuanxin.help_requests.schemas import (
     CloseRequest,
@@ -29,7 +29,8 @@ from nuanxin.settings import Settings
 
 __all__ = ("CONTROLLERS", "HelpRequestController", "PublicHelpRequestController")
 
-RAISES = [DomainError, NotAuthorizedException, PermissionDeniedException]
+ERRORS = error_responses(400, 401, 403, 404, 409)
+IMPORT_ERRORS = error_responses(400, 401, 403, 404, 409, 413)
 
 IMPORT_DESCRIPTION = f"""\
 Upload a CSV (UTF-8, with or without BOM; multipart form field `file`) of candidate households,
@@ -62,6 +63,13 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
+@dataclass
+class ImportUpload:
+    """The import form: one CSV file in the field ``file`` (a form without it is a 400)."""
+
+    file: UploadFile
+
+
 class PublicHelpRequestController(Controller):
     """Anyone may report a person in difficulty."""
 
@@ -74,7 +82,7 @@ class PublicHelpRequestController(Controller):
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_201_CREATED,
-        raises=[DomainError],
+        responses=error_responses(400, 403, 404, 409),
         summary="Report a person in difficulty (public, no login)",
         description=(
             "The report lands in the triage queue of the county where the person is now. "
@@ -97,7 +105,7 @@ class HelpRequestController(Controller):
     @get(
         "/",
         operation_id="ListHelpRequests",
-        raises=RAISES,
+        responses=ERRORS,
         summary="The triage queue of the jurisdiction (oldest first)",
     )
     async def list_requests(
@@ -120,7 +128,7 @@ class HelpRequestController(Controller):
         "/hotline",
         operation_id="LogHotlineCall",
         status_code=HTTP_201_CREATED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Log a hotline call (lands where the person is now, in any jurisdiction)",
     )
     async def log_hotline_call(
@@ -134,18 +142,18 @@ class HelpRequestController(Controller):
         "/import",
         operation_id="ImportHelpRequests",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=IMPORT_ERRORS,
         request_max_body_size=services.MAX_IMPORT_BYTES + 64 * 1024,
         summary="Import candidate households from a CSV into the triage queue",
         description=IMPORT_DESCRIPTION,
     )
     async def import_requests(
-        self, request: Request[Any, Any, Any], data: MultipartBody[UploadFile]
+        self, request: Request[Any, Any, Any], data: MultipartBody[ImportUpload]
     ) -> ImportReport:
         try:
-            content = await data.read()
+            content = await data.file.read()
         finally:
-            await data.close()
+            await data.file.close()
         return await services.import_candidates(
             user=current_user(request), content=content, secret_key=_settings(request).secret_key
         )
@@ -153,7 +161,7 @@ class HelpRequestController(Controller):
     @get(
         "/{request_id:int}",
         operation_id="GetHelpRequest",
-        raises=RAISES,
+        responses=ERRORS,
         summary="One help request (404 outside the jurisdiction)",
     )
     async def get_request(
@@ -165,7 +173,7 @@ class HelpRequestController(Controller):
         "/{request_id:int}/convert",
         operation_id="ConvertHelpRequest",
         status_code=HTTP_201_CREATED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Register the household a request is about (it still needs verification)",
         description=(
             "The body is the household, as for CreateHousehold; `id_number` may be left out "
@@ -189,7 +197,7 @@ class HelpRequestController(Controller):
         "/{request_id:int}/close",
         operation_id="CloseHelpRequest",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Close a request without a household, with the reason",
     )
     async def close(

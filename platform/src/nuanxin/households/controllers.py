@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import DomainError
+from nuanxin.errors import error_responses
 from nuanxin.households import services
 from nuanxin.households.escalations import EscalationController
 from nuanxin.households.schemas import (
@@ -29,7 +28,7 @@ from nuanxin.settings import Settings
 
 __all__ = ("CONTROLLERS", "EscalationController", "HouseholdController")
 
-RAISES = [DomainError, NotAuthorizedException, PermissionDeniedException]
+ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -48,7 +47,7 @@ class HouseholdController(Controller):
     @get(
         "/",
         operation_id="ListHouseholds",
-        raises=RAISES,
+        responses=ERRORS,
         summary="List households of the jurisdiction",
         description=(
             "Newest first. Filters: `category`, `status`, `verification` (`current`: verified "
@@ -86,7 +85,7 @@ class HouseholdController(Controller):
     @get(
         "/locate",
         operation_id="LocateHouseholdAddress",
-        raises=RAISES,
+        responses=ERRORS,
         summary="Pre-fill the region of a household from an address (staff still pick it)",
         description=(
             "Reads the address against the offline gazetteer of divisions. An address naming "
@@ -105,7 +104,7 @@ class HouseholdController(Controller):
         "/",
         operation_id="CreateHousehold",
         status_code=HTTP_201_CREATED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Register a household (unverified) in the jurisdiction",
         description=(
             "The ID number is validated (18 characters, birth date, check character) and kept "
@@ -127,7 +126,7 @@ class HouseholdController(Controller):
     @get(
         "/{household_id:int}",
         operation_id="GetHousehold",
-        raises=RAISES,
+        responses=ERRORS,
         summary="One household (404 outside the jurisdiction)",
     )
     async def get_household(
@@ -138,7 +137,7 @@ class HouseholdController(Controller):
     @patch(
         "/{household_id:int}",
         operation_id="UpdateHousehold",
-        raises=RAISES,
+        responses=ERRORS,
         summary="Edit a household (fields left out stay); needs follow changed facts",
     )
     async def update_household(
@@ -158,7 +157,7 @@ class HouseholdController(Controller):
         "/{household_id:int}/verify",
         operation_id="VerifyHousehold",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Verify a household (renews an expired verification)",
         description="Verified now, until `VERIFICATION_MONTHS` (default 12) from now.",
     )
@@ -174,7 +173,7 @@ class HouseholdController(Controller):
     @get(
         "/{household_id:int}/needs",
         operation_id="ListHouseholdNeeds",
-        raises=RAISES,
+        responses=ERRORS,
         summary="The household's needs, each with the rule it came from",
     )
     async def list_needs(
@@ -186,7 +185,7 @@ class HouseholdController(Controller):
         "/{household_id:int}/needs",
         operation_id="OverrideHouseholdNeed",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Set a need's quantity by hand, with a reason (survives recomputation)",
     )
     async def override_need(

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -24,7 +23,7 @@ from nuanxin.accounts.security import CurrentUser
 from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, error_responses
 from nuanxin.households import demand
 from nuanxin.households.tables import Escalation, Need
 from nuanxin.offers import services as offers
@@ -278,7 +277,7 @@ async def list_escalations(
     )
 
 
-RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
+ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 class EscalationController(Controller):
@@ -292,7 +291,7 @@ class EscalationController(Controller):
     @post(
         operation_id="RequestEscalation",
         status_code=HTTP_201_CREATED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Ask the level above for more than the usual cap, with a reason",
     )
     async def request_one(
@@ -300,7 +299,7 @@ class EscalationController(Controller):
     ) -> EscalationOut:
         return await request_escalation(actor=current_user(request), data=data)
 
-    @get(operation_id="ListEscalations", raises=RAISES, summary="Case-by-case requests")
+    @get(operation_id="ListEscalations", responses=ERRORS, summary="Case-by-case requests")
     async def list_all(
         self,
         request: Request[Any, Any, Any],
@@ -315,7 +314,7 @@ class EscalationController(Controller):
         "/{escalation_id:int}/decide",
         operation_id="DecideEscalation",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Approve (binding on the next round) or reject, with a reason",
     )
     async def decide_one(

@@ -88,7 +88,7 @@ class OfferController(Controller):
     @get(
         "/{offer_id:int}",
         operation_id="GetOffer",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
         summary="One offer with its stock: available, reserved, delivered, withdrawn",
     )
     async def get_offer(self, request: Request[Any, Any, Any], offer_id: FromPath[int]) -> Offer:

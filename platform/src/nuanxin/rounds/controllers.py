@@ -7,20 +7,19 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import DomainError
+from nuanxin.errors import error_responses
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.rounds import proposals, services
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, RejectIn, RoundIn, RoundOut
 
 __all__ = ("CONTROLLERS", "RoundController")
 
-RAISES = [NotAuthorizedException, PermissionDeniedException, DomainError]
+ERRORS = error_responses(400, 401, 403, 404, 409)
 Status = Annotated[
     str | None,
     QueryParameter(pattern=r"^(proposed|approved|rejected|stale)$", required=False),
@@ -36,7 +35,7 @@ class RoundController(Controller):
     @post(
         operation_id="StartRound",
         status_code=HTTP_202_ACCEPTED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Start a matching round over my jurisdiction; poll it for progress",
     )
     async def start(
@@ -51,7 +50,7 @@ class RoundController(Controller):
             background=BackgroundTask(services.run_round, round_id),
         )
 
-    @get(operation_id="ListRounds", raises=RAISES, summary="Rounds of my jurisdiction")
+    @get(operation_id="ListRounds", responses=ERRORS, summary="Rounds of my jurisdiction")
     async def list_all(
         self, request: Request[Any, Any, Any], page: NamedDependency[Pagination]
     ) -> Page[RoundOut]:
@@ -60,7 +59,7 @@ class RoundController(Controller):
     @get(
         "/{round_id:int}",
         operation_id="GetRound",
-        raises=RAISES,
+        responses=ERRORS,
         summary="A round and its progress",
     )
     async def get_one(self, request: Request[Any, Any, Any], round_id: FromPath[int]) -> RoundOut:
@@ -70,7 +69,7 @@ class RoundController(Controller):
         "/{round_id:int}/retry",
         operation_id="RetryRound",
         status_code=HTTP_202_ACCEPTED,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Run a failed or interrupted round again",
     )
     async def retry(
@@ -88,7 +87,7 @@ class RoundController(Controller):
     @get(
         "/{round_id:int}/proposals",
         operation_id="ListProposals",
-        raises=RAISES,
+        responses=ERRORS,
         summary="The round's proposals, each with the engine's reason",
     )
     async def proposals(
@@ -106,7 +105,7 @@ class RoundController(Controller):
         "/{round_id:int}/approve",
         operation_id="ApproveProposals",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Approve all, some or edited proposals; stale ones are reported",
     )
     async def approve(
@@ -118,7 +117,7 @@ class RoundController(Controller):
         "/{round_id:int}/reject",
         operation_id="RejectProposals",
         status_code=HTTP_200_OK,
-        raises=RAISES,
+        responses=ERRORS,
         summary="Reject proposals with a reason",
     )
     async def reject(
