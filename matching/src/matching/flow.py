@@ -5,8 +5,10 @@ independent sets of a (transversal) matroid. For positive weights, a served set 
 maximum weight exactly when, for every priority level t, it serves the largest possible
 number of units of priority >= t; this depends on the order of the weights only. So
 
-1. phase one maximises the sum of *ranks* (1 for the lowest weight) with a min-cost flow
-   whose costs are small integers; it yields c_t, the units served at each level;
+1. phase one finds c_t, the units served at each level t, from maximum flows: with only
+   the levels of rank >= t open, the maximum flow F_t is the most units of priority >= t
+   that can be served together, and c_t = F_t - F_(t+1) (the matroid greedy, highest
+   level first; it stops once F_t reaches the maximum flow with every level open);
 2. phase two fixes those counts (level t -> sink carries exactly c_t) and minimises the
    distance, in integer units of ``resolution_km``.
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from matching.network import Part
 
@@ -121,20 +123,47 @@ def _min_cost_flow(
     return np.asarray(solver.flows(arcs), dtype=np.int64)
 
 
+def level_counts(layout: _Layout) -> IntArray:
+    """c_t, the units served at each level (rank ascending) by every max-weight flow."""
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(layout.tails, layout.heads, layout.capacities)
+    sink_arcs = np.arange(layout.level_sinks.start, layout.level_sinks.stop)
+    totals = layout.capacities[layout.level_sinks]
+
+    def most_units() -> int:
+        status = solver.solve(0, 1)
+        if status != solver.OPTIMAL:
+            raise SolverError(f"max flow ended with status {status}")
+        return int(solver.optimal_flow())
+
+    everything = most_units()
+    counts = np.zeros(layout.levels, dtype=np.int64)
+    served = 0
+    for level in range(layout.levels - 1, -1, -1):
+        if level == 0:
+            reached = everything
+        else:
+            solver.set_arcs_capacity(
+                sink_arcs, np.where(np.arange(layout.levels) >= level, totals, 0)
+            )
+            reached = most_units()
+        counts[level] = reached - served
+        served = reached
+        if served == everything:
+            break
+    return counts
+
+
 def solve_part(part: Part, finest_km: float = RESOLUTIONS_KM[0]) -> PartFlow:
     """The exact lexicographic optimum of one part."""
     layout = _layout(part)
     supply = int(part.offer_supply.sum())
     capacities = layout.capacities
     if layout.levels > 1:
-        costs = np.zeros(len(layout.tails), dtype=np.int64)
-        costs[layout.demand_levels] = -(layout.level_of_arc + 1)
-        flows = _min_cost_flow(layout, capacities, costs, supply)
-        if flows is None:
-            raise SolverError("rank costs out of range")
+        counts = level_counts(layout)
         capacities = capacities.copy()
-        capacities[layout.level_sinks] = flows[layout.level_sinks]
-        supply = int(flows[layout.level_sinks].sum())
+        capacities[layout.level_sinks] = counts
+        supply = int(counts.sum())
     max_km = float(part.pair_km.max(initial=0.0))
     resolution = choose_resolution(max_km, layout.nodes, finest_km)
     while True:
