@@ -35,7 +35,12 @@ from nuanxin.db import engine
 from nuanxin.errors import exception_handlers
 from nuanxin.pages import HomePage
 from nuanxin.rounds.services import recover_interrupted
-from nuanxin.security import RateLimiter, RateLimitMiddleware, security_headers
+from nuanxin.security import (
+    RateLimiter,
+    RateLimitMiddleware,
+    reject_unstorable,
+    security_headers,
+)
 from nuanxin.settings import ROOT, Settings
 from nuanxin.system.controllers import HealthController
 
@@ -158,6 +163,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             DefineMiddleware(RateLimitMiddleware, limiter=RateLimiter()),  # after auth: knows who
         ],
         before_send=[security_headers(settings)],  # every answer, errors and the admin too
+        before_request=reject_unstorable,  # ids beyond int4, NUL bytes: 400 before the database
         stores=StoreRegistry(stores={"sessions": session_store}),
         template_config=TemplateConfig(
             directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine

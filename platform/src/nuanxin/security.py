@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
 
+from nuanxin.errors import DomainError
 from nuanxin.settings import Settings
 
 __all__ = (
@@ -38,6 +40,7 @@ __all__ = (
     "RateRule",
     "SlidingWindow",
     "content_security_policy",
+    "reject_unstorable",
     "security_headers",
 )
 
@@ -125,6 +128,32 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Any]:
         message["headers"] = headers
 
     return hook
+
+
+INT32 = 2**31 - 1  # every id is a serial (int4 on PostgreSQL)
+
+
+async def reject_unstorable(request: Request[Any, Any, Any]) -> None:
+    """A ``before_request`` hook: ids the database cannot hold and NUL bytes never reach it.
+
+    PostgreSQL refuses an id beyond int4 or a NUL byte in text with an error that would abort
+    the surrounding transaction; answering 400 here keeps such requests away from the database.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not -INT32 <= value <= INT32:
+            raise DomainError(f"{name}: no record has this id", status_code=400, field=name)
+        if isinstance(value, str) and "\x00" in value:
+            raise DomainError(f"{name}: NUL bytes are not allowed", status_code=400, field=name)
+    for key, value in request.query_params.items():
+        if "\x00" in key or "\x00" in value:
+            raise DomainError(f"{key}: NUL bytes are not allowed", status_code=400, field=key)
+        if key == "id" or key.endswith("_id"):
+            try:
+                number = int(value)
+            except ValueError:
+                continue  # validation names the field
+            if not -INT32 <= number <= INT32:
+                raise DomainError(f"{key}: no record has this id", status_code=400, field=key)
 
 
 @dataclass(frozen=True, slots=True)
