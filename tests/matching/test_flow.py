@@ -26,7 +26,7 @@ def test_level_counts_from_max_flows_equal_those_of_the_rank_cost_min_cost_flow(
         costs[layout.demand_levels] = -(layout.level_of_arc + 1)
         flows = _min_cost_flow(layout, layout.capacities, costs, int(part.offer_supply.sum()))
         assert flows is not None
-        assert level_counts(layout).tolist() == flows[layout.level_sinks].tolist()
+        assert level_counts(part).tolist() == flows[layout.level_sinks].tolist()
 
 
 @settings(max_examples=25, deadline=None)
