@@ -9,54 +9,114 @@ the offers it reaches hold. The exact optimum never exceeds this bound.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from matching.flow import PartFlow
 from matching.network import Part
 from matching.sums import exact_dot
 
+IntArray = npt.NDArray[np.int64]
+
 __all__ = ("greedy_part", "weight_bound", "weight_of")
 
 
 def greedy_part(part: Part) -> PartFlow:
-    """Serve units in priority order, each from the nearest offer with stock left."""
-    remaining = part.offer_supply.tolist()
-    chain_end = _chain_ends(part)
+    """Serve units highest priority first, each demand from its nearest offers with stock.
+
+    Array work, in rounds: within one priority level, every demand still wanting units
+    claims its nearest chain entry not yet tried; claims on one chain are granted from
+    the farthest entry down as far as the chain's stock allows (see :func:`_grant`).
+    """
+    n_positions = len(part.offer_supply)
+    chain = _chain_of(part)
     by_demand = np.lexsort((part.pair_offer, part.pair_km, part.pair_demand))
-    starts = np.searchsorted(part.pair_demand[by_demand], np.arange(len(part.demand_quantity) + 1))
-    arc_order = by_demand.tolist()
-    arc_start = starts.tolist()
-    arc_offer = part.pair_offer.tolist()
-    pair_flow = [0] * len(arc_offer)
-    level_flow = [0] * len(part.level_rank)
-    items = np.lexsort((part.level_demand, -part.level_rank)).tolist()
-    level_demand = part.level_demand.tolist()
-    level_count = part.level_count.tolist()
-
-    def first_with_stock(position: int, end: int) -> int:
-        while position < end and remaining[position] == 0:
-            position += 1
-        return position
-
-    for item in items:
-        wanted = level_count[item]
-        demand = level_demand[item]
-        for arc in arc_order[arc_start[demand] : arc_start[demand + 1]]:
-            end = chain_end[arc_offer[arc]]
-            position = first_with_stock(arc_offer[arc], end)
-            while wanted and position < end:
-                take = min(wanted, remaining[position])
-                remaining[position] -= take
-                pair_flow[arc] += take
-                level_flow[item] += take
-                wanted -= take
-                position = first_with_stock(position, end)
-            if not wanted:
-                break
-    return PartFlow(
-        pair_flow=np.asarray(pair_flow, dtype=np.int64),
-        level_flow=np.asarray(level_flow, dtype=np.int64),
-        resolution_km=0.0,
+    arc_start = np.searchsorted(
+        part.pair_demand[by_demand], np.arange(len(part.demand_quantity) + 1)
     )
+    entry_flow = np.zeros(n_positions, dtype=np.int64)
+    pair_flow = np.zeros(len(part.pair_offer), dtype=np.int64)
+    level_flow = np.zeros(len(part.level_rank), dtype=np.int64)
+    for rank in np.unique(part.level_rank)[::-1].tolist():
+        items = np.flatnonzero(part.level_rank == rank)
+        want = part.level_count[items].copy()
+        pointer = arc_start[part.level_demand[items]]
+        end = arc_start[part.level_demand[items] + 1]
+        active = np.flatnonzero(pointer < end)
+        while len(active):
+            arcs = by_demand[pointer[active]]
+            entries = part.pair_offer[arcs]
+            slack = _slack(part, chain, entry_flow)[entries]
+            order = np.lexsort((part.pair_km[arcs], -entries, chain[entries]))
+            granted = np.empty(len(active), dtype=np.int64)
+            granted[order] = _grant(chain[entries][order], slack[order], want[active][order])
+            np.add.at(entry_flow, entries, granted)
+            pair_flow[arcs] += granted
+            level_flow[items[active]] += granted
+            want[active] -= granted
+            pointer[active] += 1
+            active = active[(want[active] > 0) & (pointer[active] < end[active])]
+    return PartFlow(pair_flow=pair_flow, level_flow=level_flow, resolution_km=0.0)
+
+
+def _chain_of(part: Part) -> IntArray:
+    """The chain of each position (positions of a chain are consecutive)."""
+    starts = np.ones(len(part.offer_supply), dtype=np.bool_)
+    starts[part.chain_head + 1] = False
+    chain: IntArray = np.cumsum(starts) - 1
+    return chain
+
+
+def _segment_cumsum(values: IntArray, segment: IntArray) -> IntArray:
+    """Running sums restarting at each new segment (segments consecutive)."""
+    total = np.cumsum(values)
+    first = np.ones(len(values), dtype=np.bool_)
+    first[1:] = segment[1:] != segment[:-1]
+    base = (total - values)[np.flatnonzero(first)]
+    result: IntArray = total - base[np.cumsum(first) - 1]
+    return result
+
+
+def _segment_cummin(values: IntArray, segment: IntArray) -> IntArray:
+    """Running minima restarting at each new segment (segment ids ascending)."""
+    if len(values) == 0:
+        return values
+    spread = int(values.max()) - int(values.min()) + 1
+    if spread * (int(segment.max()) + 1) < 2**62:
+        shift = segment * spread
+        result: IntArray = np.minimum.accumulate(values - shift) + shift
+        return result
+    out = values.copy()
+    bounds = np.flatnonzero(np.diff(segment)) + 1
+    for piece in np.split(np.arange(len(values)), bounds):
+        out[piece] = np.minimum.accumulate(values[piece])
+    return out
+
+
+def _slack(part: Part, chain: IntArray, entry_flow: IntArray) -> IntArray:
+    """Units more that may enter each position: the least, over it and every position
+    below it in its chain, of the stock at or above that position minus what already
+    enters at or above it."""
+    free = part.offer_supply - entry_flow
+    above = _segment_cumsum(free[::-1], chain[::-1])[::-1]
+    return _segment_cummin(above, chain)
+
+
+def _grant(chain: IntArray, slack: IntArray, want: IntArray) -> IntArray:
+    """Units granted to claims sorted by chain, then entry from the farthest down.
+
+    Claim i gets C_i - C_(i-1) with C_i = min(C_(i-1) + want_i, slack_i): as much as it
+    wants while the stock reachable from its entry lasts. Slack never falls along a
+    chain in this order, so C_i = W_i + min(0, min over j <= i of (slack_j - W_j)), W the
+    running sum of wants.
+    """
+    wanted = _segment_cumsum(want, chain)
+    served = wanted + np.minimum(0, _segment_cummin(slack - wanted, chain))
+    previous = np.zeros(len(served), dtype=np.int64)
+    same = np.zeros(len(served), dtype=np.bool_)
+    same[1:] = chain[1:] == chain[:-1]
+    previous[1:] = np.where(same[1:], served[:-1], 0)
+    granted: IntArray = served - previous
+    return granted
 
 
 def _chain_ends(part: Part) -> list[int]:
