@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +96,21 @@ def test_worker_processes_give_the_same_answer_as_one_process() -> None:
     alone, together = solve(problem, workers=0), solve(problem, workers=2)
     assert alone.assignments == together.assignments
     assert alone.totals == together.totals
+
+
+def test_progress_from_workers_reaches_the_callers_thread_after_the_interim_answer() -> None:
+    problem = random_problem(np.random.default_rng(5), offers=40, households=300)
+    reports: list[tuple[str, int]] = []
+
+    def seen(report: Progress) -> None:
+        reports.append((report.stage, threading.get_ident()))
+
+    together = solve(problem, progress=seen, workers=2)
+    stages = [stage for stage, _ in reports]
+    assert stages.index("feasible") < stages.index("exact")
+    assert stages.count("exact") == together.stats.parts
+    assert {thread for _, thread in reports} == {threading.get_ident()}
+    alone = solve(problem, workers=0)
+    assert together.assignments == alone.assignments
+    assert together.totals == alone.totals
+    assert together.stats.optimal
