@@ -38,6 +38,7 @@ from nuanxin.rounds.services import recover_interrupted
 from nuanxin.security import (
     RateLimiter,
     RateLimitMiddleware,
+    install_log_redaction,
     reject_unstorable,
     security_headers,
 )
@@ -127,6 +128,7 @@ def _lifespan(manage_pool: bool) -> Any:
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
     """Build the app. ``manage_pool=False`` when a test owns the database pool."""
     settings = settings or Settings.from_env()
+    install_log_redaction()  # no ID number, phone, token or tracking code reaches a log
     secure = settings.is_production
     session_store = (
         MemoryStore()

@@ -174,7 +174,9 @@ def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
 def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A value the database cannot hold (an integer beyond 64 bits, a NUL byte in text on
     PostgreSQL) is the client's mistake: 400, and the transaction has rolled back."""
-    logger.warning("Unstorable value on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning(  # the error's text may quote the value: only its kind is logged
+        "Unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
     return _json(
         400,
         ErrorBody(

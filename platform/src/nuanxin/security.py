@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -40,6 +41,8 @@ __all__ = (
     "RateRule",
     "SlidingWindow",
     "content_security_policy",
+    "install_log_redaction",
+    "redact",
     "reject_unstorable",
     "security_headers",
 )
@@ -128,6 +131,51 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Any]:
         message["headers"] = headers
 
     return hook
+
+
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"]+")
+CODE_IN_PATH = re.compile(r"(/(?:api/track|donations)/)[^/\s?'\"]+")
+
+
+def redact(text: str) -> str:
+    """ID numbers, mobile numbers, bearer tokens and tracking codes in URLs, masked."""
+    text = ID_NUMBER.sub(r"\1********\2", text)
+    text = MOBILE.sub(r"\1****\2", text)
+    text = BEARER.sub(r"\1***", text)
+    return CODE_IN_PATH.sub(r"\1***", text)
+
+
+def _redacted(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
+
+
+_REDACTING = "nuanxin_redacting"
+
+
+def install_log_redaction() -> None:
+    """Every log record of the process is redacted as it is made (idempotent).
+
+    A record factory rather than a handler filter: it covers loggers and handlers configured
+    later (uvicorn's access log prints request paths, which hold tracking codes). Arguments
+    are redacted one by one, so formatters that unpack them (uvicorn's) keep working.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, _REDACTING, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        record.msg = _redacted(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _redacted(arg) for key, arg in record.args.items()}
+        return record
+
+    setattr(factory, _REDACTING, True)
+    logging.setLogRecordFactory(factory)
 
 
 INT32 = 2**31 - 1  # every id is a serial (int4 on PostgreSQL)
