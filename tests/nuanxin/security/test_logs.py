@@ -41,7 +41,8 @@ async def test_no_secret_reaches_the_logs_of_the_loop(
     ):
         await client.post("/api/auth/login", json=body, headers=csrf)
         await client.post("/login", data=body, headers=await csrf_headers(client))
-    issued = await client.post("/api/auth/token", json={"username": "w_staff", "password": PASSWORD})
+    credentials = {"username": "w_staff", "password": PASSWORD}
+    issued = await client.post("/api/auth/token", json=credentials)
     assert issued.status_code == 201
     token = issued.json()["token"]
     secrets.append(token)
