@@ -77,7 +77,7 @@ class OfferController(Controller):
     @post(
         operation_id="CreateOffer",
         guards=[charity_members],
-        responses=error_responses(400, 401, 403, 409),
+        responses=error_responses(400, 401, 403, 404, 409),  # 404: another charity's warehouse
         summary="Post an offer of a catalogue item from one of the charity's warehouses",
     )
     async def create_offer(
