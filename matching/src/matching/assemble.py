@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -258,40 +259,50 @@ def _assignments(
     group_at = np.concatenate([[0], np.cumsum(groups_of_row)]).tolist()
     offer_ids = [o.id for o in problem.offers]
     household_ids = [h.id for h in problem.households]
-    g_weight, g_first, g_stop = group_weight.tolist(), group_first.tolist(), group_stop.tolist()
-    rows: list[Assignment] = []
     kinds = network.kinds
-    single = (groups_of_row == 1).tolist()
-    for r, (h, k, o, q, d, rad) in enumerate(
-        zip(
+    priorities = _row_priorities(group_at, group_weight, group_first, group_stop)
+    km_list = row_km.tolist()
+    reasons = [
+        f"{distance[0]}{priority[0]} / {distance[1]}{priority[1]}"
+        for distance, priority in zip(
+            (_distance(f"{d:.1f}", r) for d, r in zip(km_list, row_radius.tolist(), strict=True)),
+            priorities,
+            strict=True,
+        )
+    ]
+    rows = [
+        Assignment(
+            offer=offer_ids[o],
+            household=household_ids[h],
+            kind=kinds[k],
+            quantity=q,
+            distance_km=d,
+            reason=why,
+        )
+        for h, k, o, q, d, why in zip(
             household[heads].tolist(),
             kind[heads].tolist(),
             offer[heads].tolist(),
             row_units.tolist(),
-            row_km.tolist(),
-            row_radius.tolist(),
+            km_list,
+            reasons,
             strict=True,
         )
-    ):
-        a = group_at[r]
-        if single[r]:
-            priority = _priority(((g_weight[a], g_first[a], g_stop[a]),))
-        else:
-            b = group_at[r + 1]
-            priority = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
-        distance = _distance(f"{d:.1f}", rad)
-        rows.append(
-            Assignment(
-                offer=offer_ids[o],
-                household=household_ids[h],
-                kind=kinds[k],
-                quantity=q,
-                distance_km=d,
-                reason=f"{distance[0]}{priority[0]} / {distance[1]}{priority[1]}",
-            )
-        )
+    ]
     unit_km = math.fsum((row_units.astype(np.float64) * row_km).tolist())
     return tuple(rows), unit_km
+
+
+def _row_priorities(
+    group_at: list[int], weight: FloatArray, first: IntArray, stop: IntArray
+) -> list[tuple[str, str]]:
+    """The priority half of each row's reason (rows with equal groups share their texts)."""
+    g_weight, g_first, g_stop = weight.tolist(), first.tolist(), stop.tolist()
+    texts: list[tuple[str, str]] = []
+    for a, b in itertools.pairwise(group_at):
+        groups = tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True))
+        texts.append(_priority(groups))
+    return texts
 
 
 @functools.lru_cache(maxsize=65536)

@@ -66,10 +66,11 @@ def solve(
             mark = time.perf_counter()
         exact = _solve_here(parts, report)
     else:
-        # Workers solve exactly while this thread makes the greedy answer.
+        # One worker solves exactly while this thread makes the greedy answer.
         with Background(parts, count, deadline) as background:
             if want_interim:
                 greedy = _interim(problem, network, seconds, report)
+            background.release()
             done = [0]
 
             def finished(_: int) -> None:

@@ -33,8 +33,13 @@ def solve_in_workers(
     deadline: float | None,
     on_done: Callable[[int], None],
     stop: threading.Event | None = None,
+    release: threading.Event | None = None,
 ) -> list[PartFlow | None]:
-    """Exact flows by part index; None where the deadline (or ``stop``) came first."""
+    """Exact flows by part index; None where the deadline (or ``stop``) came first.
+
+    With ``release``, only the first worker gets parts until the event is set (the caller
+    has a core's worth of work of its own until then).
+    """
     results: list[PartFlow | None] = [None] * len(parts)
     queue = sorted(range(len(parts)), key=lambda i: -parts[i].arcs)
     children = [
@@ -51,12 +56,19 @@ def solve_in_workers(
         for number, child in enumerate(children):
             assert child.stdout is not None
             selector.register(child.stdout, selectors.EVENT_READ, number)
-            _feed(child, number, queue, parts, busy)
+            if number == 0 or release is None:
+                _feed(child, number, queue, parts, busy)
+        held = release is not None
         while busy and not (stop is not None and stop.is_set()):
+            if held and release is not None and release.is_set():
+                held = False
+                for number, child in enumerate(children):
+                    if number not in busy:
+                        _feed(child, number, queue, parts, busy)
             timeout = None if deadline is None else deadline - time.perf_counter()
             if timeout is not None and timeout <= 0:
                 break
-            if stop is not None:
+            if stop is not None or held:
                 timeout = _STOP_POLL if timeout is None else min(timeout, _STOP_POLL)
             for key, _ in selector.select(timeout):
                 number = key.data
@@ -98,7 +110,8 @@ def _feed(
 class Background:
     """:func:`solve_in_workers` on a thread, so the caller can work meanwhile.
 
-    The worker loop only waits on pipes, so it costs the caller's thread nothing. Parts
+    The worker loop only waits on pipes, so it costs the caller's thread nothing. Until
+    :meth:`release`, one worker only is busy, leaving a core to the caller. Parts
     finished are queued; :meth:`wait` hands them to ``on_done`` on the caller's thread
     (callbacks never run on the background thread) and returns the flows. Leaving the
     ``with`` block early (an exception) stops the workers.
@@ -107,6 +120,7 @@ class Background:
     def __init__(self, parts: Sequence[Part], workers: int, deadline: float | None) -> None:
         self._done: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._release = threading.Event()
         self._results: list[PartFlow | None] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -115,7 +129,9 @@ class Background:
 
     def _run(self, parts: Sequence[Part], workers: int, deadline: float | None) -> None:
         try:
-            self._results = solve_in_workers(parts, workers, deadline, self._done.put, self._stop)
+            self._results = solve_in_workers(
+                parts, workers, deadline, self._done.put, self._stop, self._release
+            )
         except BaseException as error:  # handed to the caller's thread by wait()
             self._error = error
         finally:
@@ -129,8 +145,13 @@ class Background:
         self._stop.set()
         self._thread.join()
 
+    def release(self) -> None:
+        """Let every worker take parts."""
+        self._release.set()
+
     def wait(self, on_done: Callable[[int], None]) -> list[PartFlow | None]:
         """Report finished parts as they come; the flows once every part is settled."""
+        self.release()
         while (index := self._done.get()) is not None:
             on_done(index)
         self._thread.join()
