@@ -260,7 +260,16 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
         if row["status"] != "pending":
             raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
         if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
-            await _close_delivered(actor, row, "code")
+            try:
+                await _close_delivered(actor, row, "code")
+            except DomainError:
+                # a confirmation of the same delivery committed meanwhile: the same answer
+                # as a repeated confirmation (idempotent), unless it was closed otherwise
+                if (await _load(delivery_id))["status"] != "delivered":
+                    raise
+                return ConfirmOut(
+                    delivery_id=delivery_id, status="delivered", already_confirmed=True
+                )
             return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=False)
         attempts = int(row["failed_attempts"]) + 1
         locked = attempts >= MAX_ATTEMPTS
