@@ -1,0 +1,67 @@
+"""The server killed (SIGKILL) in the middle of a matching round: no half-written proposals,
+and after a restart the round is marked failed and can be run again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.faults.server import Database, Server, seed
+
+HOUSEHOLDS = 4000
+
+
+def wait_for(client: httpx.Client, url: str, statuses: set[str], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url).json()
+        if body["status"] in statuses:
+            return dict(body)
+        time.sleep(0.01)
+    raise AssertionError(f"{url} never reached {statuses}: {body}")
+
+
+def test_a_round_killed_midway_leaves_no_proposals_and_runs_again_after_restart(
+    tmp_path: Path, fault_database: Database
+) -> None:
+    tokens = seed(fault_database, tmp_path, HOUSEHOLDS)
+    auth = {"authorization": f"Bearer {tokens['staff_token']}"}
+    server = Server(fault_database, tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+            started = client.post("/api/rounds", json={})
+            assert started.status_code == 202, started.text
+            round_id = started.json()["id"]
+            running = wait_for(client, f"/api/rounds/{round_id}", {"running"}, timeout=30)
+            # into the solve: the snapshot is taken, the proposals not yet written
+            deadline = time.monotonic() + 30
+            while running["progress"] < 15 and time.monotonic() < deadline:
+                running = client.get(f"/api/rounds/{round_id}").json()
+            assert running["status"] == "running", "the round finished before the kill"
+            server.kill()
+    finally:
+        server.stop()
+    # what the killed server left behind
+    [(status,)] = fault_database.query(f"SELECT status FROM matching_round WHERE id = {round_id}")
+    [(written,)] = fault_database.query(f"SELECT count(*) FROM proposal WHERE round = {round_id}")
+    assert (status, written) == ("running", 0), "nothing half-written"
+
+    restarted = Server(fault_database, tmp_path)
+    try:
+        with httpx.Client(base_url=restarted.url, headers=auth, timeout=60) as client:
+            failed = client.get(f"/api/rounds/{round_id}").json()
+            assert failed["status"] == "failed" and "interrupted" in failed["error"]
+            retried = client.post(f"/api/rounds/{round_id}/retry")
+            assert retried.status_code == 202, retried.text
+            new_id = retried.json()["id"]
+            done = wait_for(client, f"/api/rounds/{new_id}", {"proposed", "failed"}, timeout=120)
+            assert done["status"] == "proposed", done
+            listed = client.get(f"/api/rounds/{new_id}/proposals", params={"limit": 1}).json()
+            assert listed["total"] > 0
+    finally:
+        restarted.stop()
+    [(stored,)] = fault_database.query(f"SELECT count(*) FROM proposal WHERE round = {new_id}")
+    assert stored == listed["total"]
