@@ -174,34 +174,48 @@ def _merge_neighbourhoods(part: Part) -> Part:
 
 
 def level_counts(part: Part) -> IntArray:
-    """c_t, the units served at each level (rank ascending) by every max-weight flow."""
+    """c_t, the units served at each level (rank ascending) by every max-weight flow.
+
+    F(t), the maximum flow with the levels >= t open, falls as t rises, and by at most
+    the level's units per step. So when F differs between two levels by exactly the
+    units of the levels between, each of those is served in full, and when it does not
+    differ at all, none of them is served: only the levels in between that are neither
+    need a maximum flow of their own (bisection).
+    """
     layout = _layout(_merge_neighbourhoods(part))
     solver = max_flow.SimpleMaxFlow()
     solver.add_arcs_with_capacity(layout.tails, layout.heads, layout.capacities)
     sink_arcs = np.arange(layout.level_sinks.start, layout.level_sinks.stop)
     totals = layout.capacities[layout.level_sinks]
+    above = np.concatenate([np.cumsum(totals[::-1])[::-1], [0]])  # units of levels >= t
+    most = np.full(layout.levels + 1, -1, dtype=np.int64)
+    most[layout.levels] = 0
 
-    def most_units() -> int:
-        status = solver.solve(0, 1)
-        if status != solver.OPTIMAL:
-            raise SolverError(f"max flow ended with status {status}")
-        return int(solver.optimal_flow())
-
-    everything = most_units()
-    counts = np.zeros(layout.levels, dtype=np.int64)
-    served = 0
-    for level in range(layout.levels - 1, -1, -1):
-        if level == 0:
-            reached = everything
-        else:
+    def max_units(level: int) -> int:
+        if most[level] < 0:
             solver.set_arcs_capacity(
                 sink_arcs, np.where(np.arange(layout.levels) >= level, totals, 0)
             )
-            reached = most_units()
-        counts[level] = reached - served
-        served = reached
-        if served == everything:
-            break
+            status = solver.solve(0, 1)
+            if status != solver.OPTIMAL:
+                raise SolverError(f"max flow ended with status {status}")
+            most[level] = solver.optimal_flow()
+        return int(most[level])
+
+    pending = [(0, layout.levels)]
+    while pending:
+        low, high = pending.pop()
+        gained = max_units(low) - max_units(high)
+        if high - low <= 1:
+            continue
+        if gained == above[low] - above[high]:
+            most[low + 1 : high] = most[high] + above[low + 1 : high] - above[high]
+        elif gained == 0:
+            most[low + 1 : high] = most[high]
+        else:
+            middle = (low + high) // 2
+            pending.extend([(low, middle), (middle, high)])
+    counts: IntArray = most[:-1] - most[1:]
     return counts
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from matching.model import Household, Need, Offer, Problem
 
 __all__ = ("InvalidProblemError", "check_problem", "describe")
+
+T = TypeVar("T", Offer, Household)
 
 MAX_QUANTITY = 2**40
 """Per item; keeps every sum of quantities far inside int64."""
@@ -39,18 +42,29 @@ def check_problem(problem: Problem) -> None:
 
 
 def _problem_errors(problem: Problem) -> Iterator[str]:
+    yield from _items_errors("offers", problem.offers, _offer_ok, _offer_errors)
+    yield from _items_errors("households", problem.households, _household_ok, _household_errors)
+
+
+def _items_errors(
+    collection: str,
+    items: tuple[T, ...],
+    ok: Callable[[T], bool],
+    errors: Callable[[str, T], Iterator[str]],
+) -> Iterator[str]:
+    """Every fault of one collection, in item order; names are made for faulty items only."""
+    ids = [item.id for item in items]
+    if all(type(i) is str and i for i in ids) and len(set(ids)) == len(ids):
+        for index, item in enumerate(items):
+            if not ok(item):
+                yield from errors(describe(collection, index, ids[index]), item)
+        return
     seen: dict[str, str] = {}
-    for index, offer in enumerate(problem.offers):
-        name = describe("offers", index, offer.id)
-        yield from _duplicate(seen, offer.id, name)
-        if not _offer_ok(offer):
-            yield from _offer_errors(name, offer)
-    seen = {}
-    for index, household in enumerate(problem.households):
-        name = describe("households", index, household.id)
-        yield from _duplicate(seen, household.id, name)
-        if not _household_ok(household):
-            yield from _household_errors(name, household)
+    for index, item in enumerate(items):
+        name = describe(collection, index, ids[index])
+        yield from _duplicate(seen, ids[index], name)
+        if not ok(item):
+            yield from errors(name, item)
 
 
 def _offer_ok(offer: Offer) -> bool:
