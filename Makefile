@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint types unit bench bench-round migrate e2e clean
+.PHONY: install demo test lint types unit bench bench-round bench-load fuzz fault-pg migrate e2e clean
 
 install: $(STAMP)
 
@@ -38,6 +38,19 @@ bench: install
 
 bench-round: install
 	$(PY) bench/round.py
+
+# Throughput and p50/p95/p99 at rising concurrency (PostgreSQL on 127.0.0.1, Debian's wrk).
+bench-load: install
+	test -x /usr/bin/wrk || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(PY) bench/load.py
+
+# A deeper schemathesis run than the suite's (examples per operation and mode).
+fuzz: install
+	NUANXIN_FUZZ_EXAMPLES=40 $(PY) -m pytest tests/nuanxin/fuzz -p no:cacheprovider
+
+# Restarts the machine's PostgreSQL under load: on purpose only, never in `make test`.
+fault-pg: install
+	$(PY) tests/faults/pg_restart.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,318 @@
+"""Load on the served app (``make bench-load``): throughput and latency at rising concurrency.
+
+A county-sized world (the seeded generator, default 10,000 households of one province) is
+loaded into a PostgreSQL database created for the run (and dropped after it); a matching
+round is run and approved, so that couriers have deliveries to confirm; donors register goods
+donations, so that they have tracking codes. The app is then served by uvicorn on 127.0.0.1
+(server settings below) and Debian's ``wrk`` drives three endpoints, one at a time, at rising
+numbers of open connections:
+
+* donor tracking      ``GET /api/track/{code}`` (public), codes drawn at random
+* offer listing       ``GET /api/offers?limit=50`` as a charity member
+* courier confirmation ``POST /api/deliveries/{id}/confirm`` with the right code, as the
+  delivering charity's courier (the first pass closes deliveries, later ones are the
+  idempotent repeat)
+
+The load generator runs on the same 2-core machine as the server and the database: the figures
+are for comparing levels and changes, not a capacity promise. Ratios are against the lowest
+concurrency level of the same endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKERS = 2  # one per core
+PROVINCE = "230000"
+
+
+def _configure(admin_url: str) -> tuple[str, Path]:
+    os.environ["NUANXIN_ENV"] = "test"
+    os.environ["SECRET_KEY"] = "bench-secret-key-that-is-long-enough-0123456789"
+    folder = Path(tempfile.mkdtemp(prefix="nuanxin-load-"))
+    os.environ["NUANXIN_VAR_DIR"] = str(folder)
+    name = f"nuanxin_load_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    os.environ["DATABASE_URL"] = admin_url.rpartition("/")[0] + f"/{name}"
+    return name, folder
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class World:
+    tracking_codes: list[str]
+    charity_token: str
+    confirmations: list[tuple[int, str, str]]  # delivery id, code, courier token
+    loaded: Any
+
+
+async def _prepare(households: int, offers: int, donations: int) -> World:
+    """Migrate, load, run and approve a round, set known codes, register goods donations."""
+    from datetime import UTC, datetime, timedelta
+    from typing import cast
+
+    import asyncpg
+    import httpx
+
+    from nuanxin.accounts.security import digest
+    from nuanxin.accounts.tables import ApiToken, Organization, Role, User
+    from nuanxin.app import create_app
+    from nuanxin.cli import migrate
+    from nuanxin.regions.services import get_region, load_regions
+    from nuanxin.settings import Settings
+    from nuanxin.synthetic import generate
+    from nuanxin.synthetic.load import load_dataset
+
+    await migrate(quiet=True)
+    await load_regions()
+    dataset = generate(households=households, offers=offers, seed=7, provinces=(PROVINCE,))
+    loaded = await load_dataset(dataset)
+    province = await get_region(PROVINCE)
+    assert province is not None
+    now = datetime.now(UTC)
+
+    async def account(
+        username: str, role: Role, jurisdiction: int | None = None, organization: int | None = None
+    ) -> str:
+        rows = await User.insert(
+            User(username=username, display_name=username, password_hash="x", role=role.value,
+                 jurisdiction=jurisdiction, organization=organization, created_at=now)
+        ).returning(User.id).run()  # fmt: skip
+        token = f"bench-{username}"
+        await ApiToken.insert(
+            ApiToken(user=rows[0]["id"], token_hash=digest(token), created_at=now,
+                     expires_at=now + timedelta(days=1))
+        ).run()  # fmt: skip
+        return token
+
+    staff = await account("load_staff", Role.staff, jurisdiction=province.id)
+    couriers: dict[int, str] = {}
+    charity_token = ""
+    for org in await Organization.select(Organization.id).order_by(Organization.id).run():
+        couriers[org["id"]] = await account(f"courier{org['id']}", Role.courier,
+                                            organization=org["id"])  # fmt: skip
+        charity_token = charity_token or await account(
+            f"member{org['id']}", Role.charity, organization=org["id"]
+        )
+    app = create_app(Settings.from_env(), manage_pool=False)
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    auth = {"authorization": f"Bearer {staff}"}
+    codes: list[str] = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://load", timeout=None) as c:
+        started = await c.post("/api/rounds", json={}, headers=auth)
+        assert started.status_code == 202, started.text
+        round_id = started.json()["id"]
+        approval = await c.post(f"/api/rounds/{round_id}/approve", json={"all": True}, headers=auth)
+        assert approval.status_code == 200, approval.text
+        org_ids = list(couriers)
+        for index in range(donations):
+            goods = await c.post(
+                "/api/goods-donations",
+                json={"organization_id": org_ids[index % len(org_ids)], "item_code": "quilt",
+                      "quantity": 1 + index % 5, "donor_name": f"捐赠人{index}"},
+                headers=auth,  # a bearer header: no CSRF cookie needed
+            )  # fmt: skip
+            assert goods.status_code == 201, goods.text
+            codes.append(goods.json()["tracking_code"])
+    # Known codes for the couriers (the slips would print random ones): 8 digits from the id.
+    connection = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        rows = await connection.fetch("SELECT id, organization FROM delivery ORDER BY id")
+        confirmations = [
+            (row["id"], f"{row['id']:08d}", couriers[row["organization"]]) for row in rows
+        ]
+        await connection.executemany(
+            "UPDATE delivery SET code_hash = $1 WHERE id = $2",
+            [(digest(code), delivery) for delivery, code, _ in confirmations],
+        )
+    finally:
+        await connection.close()
+    return World(codes, charity_token, confirmations, loaded)
+
+
+LUA_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d\\n",
+    summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def _lua(items: list[tuple[str, str, str, str]]) -> str:
+    """A wrk script cycling at random through (method, path, body, token) requests."""
+    rows = ",\n".join(
+        f'{{"{method}", "{path}", \'{body}\', "{token}"}}' for method, path, body, token in items
+    )
+    return f"""
+local items = {{
+{rows}
+}}
+init = function(args)
+  math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16) % 100000)
+end
+request = function()
+  local it = items[math.random(#items)]
+  local headers = {{}}
+  if it[4] ~= "" then headers["Authorization"] = "Bearer " .. it[4] end
+  if it[3] ~= "" then headers["Content-Type"] = "application/json" end
+  local body = nil
+  if it[3] ~= "" then body = it[3] end
+  return wrk.format(it[1], it[2], headers, body)
+end
+{LUA_DONE}
+"""
+
+
+@dataclass
+class Measure:
+    endpoint: str
+    connections: int
+    throughput: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+RESULT = re.compile(
+    r"RESULT requests=(\d+) duration_us=(\d+) errors=(\d+) p50=(\d+) p95=(\d+) p99=(\d+)"
+)
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) -> Measure:
+    threads = min(2, connections)
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    match = RESULT.search(done.stdout)
+    assert match, done.stdout + done.stderr
+    requests, duration, errors, p50, p95, p99 = (int(x) for x in match.groups())
+    return Measure(endpoint, connections, requests / (duration / 1e6), p50 / 1000, p95 / 1000,
+                   p99 / 1000, errors, requests)  # fmt: skip
+
+
+def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "nuanxin.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=10_000)
+    parser.add_argument("--offers", type=int, default=500)
+    parser.add_argument("--donations", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=10, help="per level and endpoint")
+    parser.add_argument("--levels", default="1,4,16,64", help="open connections, rising")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench-load needs wrk (Debian: apt-get install wrk)")
+    levels = [int(level) for level in args.levels.split(",")]
+    database, folder = _configure(args.postgres)
+    server = None
+    try:
+        mark = time.perf_counter()
+        world = asyncio.run(_prepare(args.households, args.offers, args.donations))
+        print(
+            f"prepared in {time.perf_counter() - mark:.0f} s: {world.loaded}; "
+            f"{len(world.confirmations)} deliveries, {len(world.tracking_codes)} tracking codes"
+        )
+        scripts = {
+            "donor tracking": [("GET", f"/api/track/{c}", "", "") for c in world.tracking_codes],
+            "offer listing": [("GET", "/api/offers?limit=50", "", world.charity_token)],
+            "courier confirmation": [
+                ("POST", f"/api/deliveries/{d}/confirm", f'{{"code":"{code}"}}', token)
+                for d, code, token in world.confirmations
+            ],
+        }
+        server, url = _serve(folder)
+        measures: list[Measure] = []
+        for endpoint, items in scripts.items():
+            script = folder / f"{endpoint.replace(' ', '_')}.lua"
+            script.write_text(_lua(items))
+            for connections in levels:
+                measures.append(_wrk(url, script, connections, args.seconds, endpoint))
+        _report(measures, args)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    return 0
+
+
+def _report(measures: list[Measure], args: argparse.Namespace) -> None:
+    print(
+        f"\nserver: uvicorn, {WORKERS} workers, no access log; PostgreSQL 15 on loopback, "
+        f"asyncpg pool per worker (Piccolo's default, 10 connections); wrk on the same "
+        f"{os.cpu_count()}-core machine, {args.seconds} s per level\n"
+    )
+    header = (
+        f"{'endpoint':<22}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}{'x req/s':>9}{'x p50':>7}{'x p99':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    base: dict[str, Measure] = {}
+    for m in measures:
+        first = base.setdefault(m.endpoint, m)
+        print(
+            f"{m.endpoint:<22}{m.connections:>6}{m.throughput:>9.0f}{m.p50_ms:>9.1f}"
+            f"{m.p95_ms:>9.1f}{m.p99_ms:>9.1f}{m.errors:>8}"
+            f"{m.throughput / first.throughput:>9.2f}{m.p50_ms / max(first.p50_ms, 1e-3):>7.1f}"
+            f"{m.p99_ms / max(first.p99_ms, 1e-3):>7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
