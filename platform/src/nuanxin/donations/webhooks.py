@@ -18,8 +18,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from piccolo.engine.postgres import PostgresEngine
+
 from nuanxin.audit.services import record
-from nuanxin.db import atomic
+from nuanxin.db import atomic, engine
 from nuanxin.donations import gateway
 from nuanxin.donations.schemas import WebhookAnswer
 from nuanxin.donations.services import refund_status
@@ -72,7 +74,12 @@ def _intent_id(event: gateway.StripeEvent) -> str | None:
 
 
 async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, Any] | None:
-    row = await Payment.select().where(Payment.intent_id == intent_id).first().run()
+    query = Payment.select().where(Payment.intent_id == intent_id)
+    if isinstance(engine(), PostgresEngine):
+        # Events about one intent are applied one after the other: a late, older event must
+        # see the newer one's ``last_event_at`` (SQLite's BEGIN IMMEDIATE serialises anyway).
+        query = query.lock_rows()
+    row = await query.first().run()
     if row is not None or event.type not in INTENT_EVENTS:
         return None if row is None else dict(row)
     # The intent was made but its row never written (a crash in between): the metadata
