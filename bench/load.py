@@ -246,6 +246,21 @@ def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"the server did not start: {(folder / 'server.log').read_text()[-2000:]}")
 
 
+def _stop(server: subprocess.Popen[bytes], timeout: float = 45.0) -> float:
+    """SIGTERM, then SIGKILL after ``timeout``; returns how long a graceful stop took."""
+    import signal
+
+    mark = time.monotonic()
+    server.terminate()
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        return float("inf")
+    return time.monotonic() - mark
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=10_000)
@@ -285,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(measures, args)
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop(server)
         asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -103,6 +104,19 @@ class BearerAwareCSRFMiddleware(CSRFMiddleware):
         await super().__call__(scope, receive, send)
 
 
+POOL_CLOSE_SECONDS = 10.0
+
+
+async def _close_pool(db: PostgresEngine) -> None:
+    """Close the pool, but never wait forever: after PostgreSQL restarted under load, a
+    connection lost mid-query may never be released, and a graceful close would wait for it
+    (asyncpg terminates the pool when its close is cancelled)."""
+    try:
+        await asyncio.wait_for(db.close_connection_pool(), timeout=POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        logger.warning("database pool not closed in %.0f s: terminated", POOL_CLOSE_SECONDS)
+
+
 def _lifespan(manage_pool: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -119,8 +133,8 @@ def _lifespan(manage_pool: bool) -> Any:
                     logger.warning("%d interrupted matching round(s) marked failed", interrupted)
             yield
         finally:
-            if pooled:
-                await db.close_connection_pool()  # type: ignore[no-untyped-call]
+            if pooled and isinstance(db, PostgresEngine):
+                await _close_pool(db)
 
     return lifespan
 
