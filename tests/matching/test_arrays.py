@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.greedy import _grant, _segment_cummin
-from matching.sums import exact_dot
+from matching.sums import exact_dot, int_bincount
 
 values = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -62,3 +62,9 @@ def test_grants_follow_the_chain_stock_one_claim_at_a_time(
         expected.append(now - served)
         served = now
     assert _grant(chain, slack, want).tolist() == expected
+
+
+def test_integer_counts_stay_exact_beyond_two_to_the_53() -> None:
+    index = np.array([0, 0, 1], dtype=np.int64)
+    counts = np.array([2**53, 1, 3], dtype=np.int64)
+    assert int_bincount(index, counts, 3).tolist() == [2**53 + 1, 3, 0]

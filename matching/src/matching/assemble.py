@@ -27,7 +27,7 @@ import numpy.typing as npt
 from matching.flow import PartFlow
 from matching.model import Assignment, Problem, Totals, Unmet
 from matching.network import Network, Part
-from matching.sums import exact_dot
+from matching.sums import exact_dot, int_bincount
 
 __all__ = ("Outcome", "assemble")
 
@@ -133,12 +133,8 @@ def _part_pieces(
     stock = np.lexsort((-np.arange(n_positions), chain_of))
     arc_units = flow.pair_flow[arcs]
     # Pad each chain's arcs up to the chain's supply so that chains line up.
-    chain_used = np.bincount(
-        chain_of[part.pair_offer[arcs]],
-        weights=arc_units,
-        minlength=int(chain_of[-1]) + 1 if n_positions else 0,
-    ).astype(np.int64)
-    chain_supply = np.bincount(chain_of, weights=part.offer_supply).astype(np.int64)
+    chain_supply = int_bincount(chain_of, part.offer_supply)
+    chain_used = int_bincount(chain_of[part.pair_offer[arcs]], arc_units, len(chain_supply))
     padded = np.concatenate([arc_units, chain_supply - chain_used])
     owner = np.concatenate([np.arange(len(arcs)), np.full(len(chain_supply), -1)])
     pad_chain = np.concatenate([chain_of[part.pair_offer[arcs]], np.arange(len(chain_supply))])
@@ -176,9 +172,7 @@ def _part_pieces(
     before = np.cumsum(sorted_units) - sorted_units
     before -= before[np.flatnonzero(change)][level_of]
     take = np.clip(flow.level_flow[level_of] - before, 0, sorted_units)
-    member_served = np.bincount(
-        run_member[by_level], weights=take, minlength=len(part.member_need)
-    ).astype(np.int64)
+    member_served = int_bincount(run_member[by_level], take, len(part.member_need))
     # A need's served units are its first ones; cut its runs there.
     first = network.run_first[runs]
     segment_units = np.clip(member_served[run_member] - first, 0, run_units)

@@ -13,7 +13,7 @@ from matching.greedy import greedy_part, weight_bound, weight_of
 from matching.model import Problem, Progress, Solution, Stats
 from matching.network import Network, Part, build_network
 from matching.validate import check_problem
-from matching.workers import Background
+from matching.workers import solve_in_workers
 
 __all__ = ("solve",)
 
@@ -55,29 +55,13 @@ def solve(
             message=f"{network.candidate_pairs} candidate pairs in {len(parts)} parts",
         )
     )
-    deadline = None if time_limit is None else started + time_limit
-    count = _worker_count(workers, parts, deadline)
-    want_interim = time_limit is not None or progress is not None
     greedy: list[PartFlow] | None = None
+    if time_limit is not None or progress is not None:
+        # First, on every core: staff see a feasible answer before the exact solve starts.
+        greedy = _interim(problem, network, seconds, report)
     mark = time.perf_counter()
-    if count == 0:
-        if want_interim:
-            greedy = _interim(problem, network, seconds, report)
-            mark = time.perf_counter()
-        exact = _solve_here(parts, report)
-    else:
-        # One worker solves exactly while this thread makes the greedy answer.
-        with Background(parts, count, deadline) as background:
-            if want_interim:
-                greedy = _interim(problem, network, seconds, report)
-            background.release()
-            done = [0]
-
-            def finished(_: int) -> None:
-                done[0] += 1
-                report(_exact_progress(done[0], len(parts)))
-
-            exact = background.wait(finished)
+    deadline = None if time_limit is None else started + time_limit
+    exact = _solve_parts(parts, deadline, report, _worker_count(workers, parts, deadline))
     seconds["solve"] = time.perf_counter() - mark
     flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
     optimal = [flow is not None for flow in exact]
@@ -128,13 +112,26 @@ def _interim(
     return greedy
 
 
-def _solve_here(parts: tuple[Part, ...], report: ProgressCallback) -> list[PartFlow | None]:
-    """Exact flows, in input order, in this process."""
-    results: list[PartFlow | None] = []
-    for part in parts:
-        results.append(solve_part(part))
-        report(_exact_progress(len(results), len(parts)))
-    return results
+def _solve_parts(
+    parts: tuple[Part, ...],
+    deadline: float | None,
+    report: ProgressCallback,
+    workers: int,
+) -> list[PartFlow | None]:
+    """Exact flows, in input order; None for parts not finished by the deadline."""
+    if workers == 0:
+        results: list[PartFlow | None] = []
+        for part in parts:
+            results.append(solve_part(part))
+            report(_exact_progress(len(results), len(parts)))
+        return results
+    done = [0]
+
+    def finished(_: int) -> None:
+        done[0] += 1
+        report(_exact_progress(done[0], len(parts)))
+
+    return solve_in_workers(parts, workers, deadline, finished)
 
 
 def _exact_progress(done: int, total: int) -> Progress:

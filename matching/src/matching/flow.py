@@ -28,6 +28,7 @@ import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
 from matching.network import Part
+from matching.sums import int_bincount
 
 __all__ = ("PartFlow", "choose_resolution", "solve_part")
 
@@ -85,7 +86,7 @@ def _layout(part: Part) -> _Layout:
     distinct, level_of_arc = np.unique(part.level_rank, return_inverse=True)
     level0 = demand0 + n_demand
     levels = len(distinct)
-    level_totals = np.bincount(level_of_arc, weights=part.level_count, minlength=levels)
+    level_totals = int_bincount(level_of_arc.reshape(-1), part.level_count, levels)
     pieces = [
         (np.full(n_offers, source), offer0 + np.arange(n_offers), part.offer_supply),
         (offer0 + part.chain_tail, offer0 + part.chain_head, part.chain_cap),
@@ -150,7 +151,7 @@ def _merge_neighbourhoods(part: Part) -> Part:
     if len(classes) == n_demand:
         return part
     n_classes = len(classes)
-    quantity = np.bincount(class_of, weights=part.demand_quantity, minlength=n_classes)
+    quantity = int_bincount(class_of, part.demand_quantity, n_classes)
     pair_key = np.unique(class_of[part.pair_demand] * len(part.offer_supply) + part.pair_offer)
     pair_demand, pair_offer = np.divmod(pair_key, len(part.offer_supply))
     ranks = int(part.level_rank.max()) + 1
@@ -166,9 +167,7 @@ def _merge_neighbourhoods(part: Part) -> Part:
         pair_km=np.zeros(len(pair_key), dtype=np.float64),
         level_demand=level_key // ranks,
         level_rank=ranks - 1 - level_key % ranks,
-        level_count=np.bincount(
-            level_index.reshape(-1), weights=part.level_count, minlength=len(level_key)
-        ).astype(np.int64),
+        level_count=int_bincount(level_index.reshape(-1), part.level_count, len(level_key)),
         level_weight=np.zeros(len(level_key), dtype=np.float64),
     )
 

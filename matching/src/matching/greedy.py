@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from matching.flow import PartFlow
 from matching.network import Part
-from matching.sums import exact_dot
+from matching.sums import exact_dot, int_bincount
 
 IntArray = npt.NDArray[np.int64]
 
@@ -140,11 +140,7 @@ def weight_bound(part: Part) -> float:
     chain_end = np.asarray(_chain_ends(part))
     cumulative = np.concatenate([[0], np.cumsum(part.offer_supply)])
     suffix = cumulative[chain_end] - cumulative[:-1]
-    reach = np.bincount(
-        part.pair_demand,
-        weights=suffix[part.pair_offer].astype(np.float64),
-        minlength=len(part.demand_quantity),
-    )
+    reach = int_bincount(part.pair_demand, suffix[part.pair_offer], len(part.demand_quantity))
     cap = np.minimum(part.demand_quantity, reach).astype(np.int64)
     # Levels of a node come highest weight first: each takes what the node's cap leaves.
     count = part.level_count

@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matching.candidates import pairs_within
 from matching.model import Problem
+from matching.sums import int_bincount
 
 __all__ = ("Network", "Part", "build_network")
 
@@ -284,17 +285,16 @@ def _merge_demand(
     ranks = int(table.run_rank.max(initial=0)) + 1
     key = run_node[runs] * ranks + (ranks - 1 - table.run_rank[runs])
     levels, level_of_run = np.unique(key, return_inverse=True)
-    level_count = np.bincount(level_of_run.reshape(-1), weights=table.run_units[runs])
+    counts = int_bincount(level_of_run.reshape(-1), table.run_units[runs], len(levels))
     level_node = levels // ranks
     level_rank = ranks - 1 - levels % ranks
     weight_of_rank = np.zeros(ranks, dtype=np.float64)
     weight_of_rank[table.run_rank] = table.run_weight
-    counts = level_count.astype(np.int64)
     demand = _Demand(
         lat=lat[first],
         lon=lon[first],
         signature=signature[first],
-        quantity=np.bincount(level_node, weights=counts, minlength=n_nodes).astype(np.int64),
+        quantity=int_bincount(level_node, counts, n_nodes),
         member_start=member_start.astype(np.int64),
         member_need=needs[member_order],
         level_start=np.searchsorted(level_node, np.arange(n_nodes + 1)).astype(np.int64),

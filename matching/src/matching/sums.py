@@ -7,7 +7,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ("exact_dot",)
+__all__ = ("exact_dot", "int_bincount")
 
 _SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
 _SAFE = 1e290  # below this the split cannot overflow
@@ -34,3 +34,13 @@ def exact_dot(values: npt.NDArray[np.float64], counts: npt.NDArray[np.int64]) ->
     count_low = (counts & (2**_LOW_BITS - 1)).astype(np.float64)
     terms = np.concatenate([high * count_high, high * count_low, low * count_high, low * count_low])
     return math.fsum(terms[terms != 0.0].tolist())
+
+
+def int_bincount(
+    index: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], minlength: int = 0
+) -> npt.NDArray[np.int64]:
+    """``np.bincount(index, weights=counts)`` in int64: exact beyond 2**53, unlike floats."""
+    size = max(minlength, int(index.max()) + 1 if len(index) else 0)
+    total = np.zeros(size, dtype=np.int64)
+    np.add.at(total, index, counts)
+    return total
