@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -106,9 +106,8 @@ def _overlay(a_length: IntArray, b_length: IntArray) -> tuple[IntArray, IntArray
     """
     a_end = np.cumsum(a_length)
     b_end = np.cumsum(b_length)
-    cuts = np.union1d(
-        np.concatenate([[0], a_end]), b_end[b_end <= (a_end[-1] if len(a_end) else 0)]
-    )
+    cuts = np.sort(np.concatenate([[0], a_end, b_end[b_end <= (a_end[-1] if len(a_end) else 0)]]))
+    cuts = cuts[np.concatenate([[True], cuts[1:] != cuts[:-1]])]
     start, stop = cuts[:-1], cuts[1:]
     a_item = np.searchsorted(a_end, start, side="right")
     b_item = np.searchsorted(b_end, start, side="right")
@@ -250,19 +249,16 @@ def _assignments(
     row_units = np.add.reduceat(units, heads)
     row_km, row_radius = km[heads], radius[heads]
     groups_of_row = np.bincount(group_row, minlength=len(heads))
-    group_at = np.concatenate([[0], np.cumsum(groups_of_row)]).tolist()
     offer_ids = [o.id for o in problem.offers]
     household_ids = [h.id for h in problem.households]
     kinds = network.kinds
-    priorities = _row_priorities(group_at, group_weight, group_first, group_stop)
+    priorities = _row_priorities(groups_of_row, group_weight, group_first, group_stop)
+    radii = _radius_texts(row_radius)
     km_list = row_km.tolist()
     reasons = [
-        f"{distance[0]}{priority[0]} / {distance[1]}{priority[1]}"
-        for distance, priority in zip(
-            (_distance(f"{d:.1f}", r) for d, r in zip(km_list, row_radius.tolist(), strict=True)),
-            priorities,
-            strict=True,
-        )
+        f"距离 {k} km（服务半径 {r} km 内）；优先级 {p[0]} / "
+        f"{k} km away (within {r} km); priority {p[1]}"
+        for k, r, p in zip((f"{d:.1f}" for d in km_list), radii, priorities, strict=True)
     ]
     rows = [
         Assignment(
@@ -288,24 +284,52 @@ def _assignments(
 
 
 def _row_priorities(
-    group_at: list[int], weight: FloatArray, first: IntArray, stop: IntArray
+    groups_of_row: IntArray, weight: FloatArray, first: IntArray, stop: IntArray
 ) -> list[tuple[str, str]]:
-    """The priority half of each row's reason (rows with equal groups share their texts)."""
+    """The priority half of each row's reason; rows with the same one group share it."""
+    starts = np.cumsum(groups_of_row) - groups_of_row
+    texts: list[tuple[str, str]] = [("", "")] * len(starts)
+    single = np.flatnonzero(groups_of_row == 1)
+    at = starts[single]
+    order, which = _groups_of(weight[at], first[at], stop[at])
+    heads = order[np.flatnonzero(np.diff(np.concatenate([[-1], which[order]])))]
+    made = [
+        _priority(((w, a, b),))
+        for w, a, b in zip(
+            weight[at][heads].tolist(),
+            first[at][heads].tolist(),
+            stop[at][heads].tolist(),
+            strict=True,
+        )
+    ]
+    for row, index in zip(single.tolist(), which.tolist(), strict=True):
+        texts[row] = made[index]
     g_weight, g_first, g_stop = weight.tolist(), first.tolist(), stop.tolist()
-    texts: list[tuple[str, str]] = []
-    for a, b in itertools.pairwise(group_at):
-        groups = tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True))
-        texts.append(_priority(groups))
+    for row in np.flatnonzero(groups_of_row > 1).tolist():
+        a, b = int(starts[row]), int(starts[row] + groups_of_row[row])
+        texts[row] = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
     return texts
 
 
-@functools.lru_cache(maxsize=65536)
-def _distance(km: str, radius: float) -> tuple[str, str]:
-    """The distance half of a reason, Chinese and English."""
-    return (
-        f"距离 {km} km（服务半径 {radius:g} km 内）；优先级 ",
-        f"{km} km away (within {radius:g} km); priority ",
-    )
+def _groups_of(*keys: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
+    """(sort order, group of each row) for rows grouped by equal keys."""
+    order = np.lexsort(keys)
+    change = np.zeros(len(order), dtype=np.bool_)
+    if len(order):
+        change[0] = True
+    for key in keys:
+        ordered = key[order]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    which = np.empty(len(order), dtype=np.int64)
+    which[order] = np.cumsum(change) - 1
+    return order, which
+
+
+def _radius_texts(radius: FloatArray) -> list[str]:
+    """``f"{radius:g}"`` of each row, formatted once per distinct radius."""
+    distinct, which = np.unique(radius, return_inverse=True)
+    texts = [f"{r:g}" for r in distinct.tolist()]
+    return [texts[i] for i in which.reshape(-1).tolist()]
 
 
 @functools.lru_cache(maxsize=65536)

@@ -18,7 +18,10 @@ Exactness-preserving reductions, each explained where it is made:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +36,8 @@ __all__ = ("Network", "Part", "build_network")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+
+T = TypeVar("T", bound=Hashable)
 
 PART_MIN_ARCS = 200_000
 """Small components are batched into parts of at least this many pair arcs."""
@@ -150,21 +155,36 @@ def build_network(problem: Problem) -> Network:
     )
 
 
+def _codes(values: list[T]) -> tuple[IntArray, list[T]]:
+    """Each value's index among the distinct values (first seen first), and those values."""
+    distinct = list(dict.fromkeys(values))
+    index = {value: i for i, value in enumerate(distinct)}
+    return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
+
+
+def _column(items: Sequence[object], name: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """One attribute of every item as an array."""
+    return np.fromiter(map(attrgetter(name), items), dtype, len(items))
+
+
 def _tabulate(problem: Problem) -> _Table:
     """One pass over the items into flat arrays; everything after it is numpy."""
     households, offers = problem.households, problem.offers
     n_h = len(households)
-    tag_ids: dict[frozenset[str], int] = {}
-    kinds: dict[str, int] = {}
-    counts = np.fromiter((len(h.needs) for h in households), np.int64, n_h)
-    needs = [need for household in households for need in household.needs]
+    need_lists = list(map(attrgetter("needs"), households))
+    counts = np.fromiter(map(len, need_lists), np.int64, n_h)
+    needs = list(itertools.chain.from_iterable(need_lists))
     n = len(needs)
     need_household = np.repeat(np.arange(n_h, dtype=np.int64), counts)
     need_number = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    need_kind = np.fromiter((kinds.setdefault(x.kind, len(kinds)) for x in needs), np.int64, n)
-    need_quantity = np.fromiter((x.quantity for x in needs), np.int64, n)
+    kind_codes, kinds = _codes(
+        list(map(attrgetter("kind"), needs)) + list(map(attrgetter("kind"), offers))
+    )
+    need_kind, offer_kind = kind_codes[:n], kind_codes[n:]
+    need_quantity = _column(needs, "quantity", np.int64)
     # Weight runs: one per need with one weight; per-unit weights split where they change.
-    listed = np.fromiter((x.weights is not None for x in needs), np.bool_, n)
+    weight_lists = list(map(attrgetter("weights"), needs))
+    listed = np.fromiter((w is not None for w in weight_lists), np.bool_, n)
     single = np.flatnonzero(~listed)
     single_weight = np.fromiter(
         (x.weight for x in needs if x.weights is None), np.float64, len(single)
@@ -173,7 +193,7 @@ def _tabulate(problem: Problem) -> _Table:
     unit_count = need_quantity[per_unit]
     total = int(unit_count.sum())
     unit_weight = np.fromiter(
-        itertools.chain.from_iterable(x.weights for x in needs if x.weights is not None),
+        itertools.chain.from_iterable(w for w in weight_lists if w is not None),
         np.float64,
         total,
     )
@@ -194,37 +214,30 @@ def _tabulate(problem: Problem) -> _Table:
     run_need, run_first = run_need[keep][order], run_first[keep][order]
     run_units, run_weight = run_units[keep][order], run_weight[keep][order]
     _, run_rank = np.unique(run_weight, return_inverse=True)
-    requirements: dict[frozenset[str], int] = {}
-    n_o = len(offers)
-    offer_kind = np.fromiter((kinds.setdefault(o.kind, len(kinds)) for o in offers), np.int64, n_o)
+    household_tags, tag_sets = _codes(list(map(attrgetter("tags"), households)))
+    offer_requires, requirements = _codes(list(map(attrgetter("requires"), offers)))
     return _Table(
-        household_lat=np.fromiter((h.lat for h in households), np.float64, n_h),
-        household_lon=np.fromiter((h.lon for h in households), np.float64, n_h),
-        household_tags=np.fromiter(
-            (tag_ids.setdefault(h.tags, len(tag_ids)) for h in households), np.int64, n_h
-        ),
-        tag_sets=list(tag_ids),
+        household_lat=_column(households, "lat", np.float64),
+        household_lon=_column(households, "lon", np.float64),
+        household_tags=household_tags,
+        tag_sets=tag_sets,
         need_household=need_household,
         need_number=need_number,
         need_kind=need_kind,
         need_quantity=need_quantity,
-        kinds=list(kinds),
+        kinds=kinds,
         run_need=run_need,
         run_first=run_first,
         run_units=run_units,
         run_weight=run_weight,
         run_rank=run_rank.reshape(-1).astype(np.int64) + 1,
         offer_kind=offer_kind,
-        offer_quantity=np.fromiter((o.quantity for o in offers), np.int64, n_o),
-        offer_lat=np.fromiter((o.lat for o in offers), np.float64, n_o),
-        offer_lon=np.fromiter((o.lon for o in offers), np.float64, n_o),
-        offer_radius=np.fromiter((o.radius_km for o in offers), np.float64, n_o),
-        offer_requires=np.fromiter(
-            (requirements.setdefault(o.requires, len(requirements)) for o in offers),
-            np.int64,
-            n_o,
-        ),
-        requirements=list(requirements),
+        offer_quantity=_column(offers, "quantity", np.int64),
+        offer_lat=_column(offers, "lat", np.float64),
+        offer_lon=_column(offers, "lon", np.float64),
+        offer_radius=_column(offers, "radius_km", np.float64),
+        offer_requires=offer_requires,
+        requirements=requirements,
     )
 
 
