@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matching import Progress, parse_instance, solution_to_json, solve
+from matching import Progress, Solution, parse_instance, solution_to_json, solve
 from matching.reference import feasibility_errors, random_problem
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "matching"
@@ -114,3 +114,18 @@ def test_progress_from_workers_reaches_the_callers_thread_after_the_interim_answ
     assert together.assignments == alone.assignments
     assert together.totals == alone.totals
     assert together.stats.optimal
+
+
+def test_a_deadline_passed_by_the_greedy_answer_returns_that_answer() -> None:
+    problem = random_problem(np.random.default_rng(8), offers=30, households=200)
+    interim: list[Solution] = []
+    limited = solve(
+        problem,
+        time_limit=1e-9,
+        progress=lambda p: interim.extend([p.interim] if p.interim else []),
+    )
+    assert [s.assignments for s in interim] == [limited.assignments]
+    assert limited.totals == interim[0].totals
+    assert limited.stats.status == "feasible"
+    assert limited.stats.parts_optimal == 0
+    assert {"candidates", "greedy", "total"} <= set(limited.stats.seconds)

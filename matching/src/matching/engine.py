@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -56,11 +57,16 @@ def solve(
         )
     )
     greedy: list[PartFlow] | None = None
+    deadline = None if time_limit is None else started + time_limit
     if time_limit is not None or progress is not None:
         # First, on every core: staff see a feasible answer before the exact solve starts.
-        greedy = _interim(problem, network, seconds, report)
+        greedy, interim = _interim(problem, network, seconds, report)
+        if deadline is not None and time.perf_counter() >= deadline:
+            seconds["total"] = time.perf_counter() - started
+            return dataclasses.replace(
+                interim, stats=dataclasses.replace(interim.stats, seconds=dict(seconds))
+            )
     mark = time.perf_counter()
-    deadline = None if time_limit is None else started + time_limit
     exact = _solve_parts(parts, deadline, report, _worker_count(workers, parts, deadline))
     seconds["solve"] = time.perf_counter() - mark
     flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
@@ -93,7 +99,7 @@ def _interim(
     network: Network,
     seconds: dict[str, float],
     report: ProgressCallback,
-) -> list[PartFlow]:
+) -> tuple[list[PartFlow], Solution]:
     """The greedy answer, reported with its proven gap; its flows are the fallback."""
     mark = time.perf_counter()
     greedy = [greedy_part(part) for part in network.parts]
@@ -109,7 +115,7 @@ def _interim(
             interim=interim,
         )
     )
-    return greedy
+    return greedy, interim
 
 
 def _solve_parts(
