@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from nuanxin.errors import DomainError
 from nuanxin.settings import Settings
@@ -384,7 +384,9 @@ class RateLimitMiddleware:
             return
         form: dict[str, str] = {}
         if any(rule.reads_body for rule in rules):
-            body, receive = await _buffer(receive)
+            # Litestar's Request caches the body in the scope: the CSRF middleware may have
+            # read it already (a form's token field), and the handler reads it again.
+            body = await Request(scope, receive).body()
             content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
             form = _parse_credentials(body, content_type)
         now = self.clock()
@@ -412,30 +414,6 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, watch)
-
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body, and a ``receive`` that plays it back."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> ReceiveMessage:
-        nonlocal sent
-        if not sent:
-            sent = True
-            event: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
-            return event
-        return await receive()
-
-    return body, replay
 
 
 async def _too_many(send: Send, wait: float) -> None:

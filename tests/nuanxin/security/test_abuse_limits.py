@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
@@ -165,3 +166,16 @@ def test_a_full_window_forgets_the_oldest_keys_rather_than_grow() -> None:
         window.hit(f"k{number}", float(number))
     assert window.retry_after("k9", 9.0) is not None
     assert len(window._hits) <= 3
+
+
+async def test_a_login_form_carrying_its_token_in_a_field_is_counted_and_answered(
+    client: httpx.AsyncClient,
+) -> None:
+    """The CSRF check reads the form first; the limiter reads the same cached body."""
+    await make_user("former", Role.admin)
+    token = (await csrf_headers(client))["x-nuanxin-csrf"]
+    form = {"username": "former", "password": "wrong", "_csrf_token": token}
+    for _ in range(10):
+        answer = await asyncio.wait_for(client.post("/login", data=form), timeout=10)
+        assert answer.status_code == 401
+    assert_too_many(await asyncio.wait_for(client.post("/login", data=form), timeout=10))
