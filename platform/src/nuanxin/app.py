@@ -155,7 +155,9 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         header_name=CSRF_HEADER,
         cookie_secure=secure,
         cookie_samesite="strict",
-        cookie_httponly=True,  # forms carry the token in a field, scripts in a header
+        # Not HttpOnly: the pages' scripts copy the token into the header (double submit). The
+        # session cookie, the one worth stealing, is HttpOnly.
+        cookie_httponly=False,
         exclude=["/admin", "/api/auth/token", "/api/stripe/webhook"],
     )
     sessions = SessionConfig(
