@@ -5,9 +5,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo test lint types unit bench bench-round bench-load fuzz fault-pg migrate e2e clean
+.PHONY: install vendor demo test lint types unit bench bench-round bench-load fuzz fault-pg migrate e2e messages clean
 
-install: $(STAMP)
+install: $(STAMP) vendor
+
+# Third-party browser assets (htmx, Leaflet, Chart.js): pinned npm tarballs, sha512-checked, into
+# frontend/static/vendor/ (git-ignored). Offline, the pages still work without maps and charts.
+vendor: $(STAMP)
+	$(PY) frontend/vendor.py
 
 $(STAMP): constraints.txt matching/pyproject.toml platform/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +56,15 @@ fuzz: install
 # Restarts the machine's PostgreSQL under load: on purpose only, never in `make test`.
 fault-pg: install
 	$(PY) tests/faults/pg_restart.py
+
+# Browser tests: Debian's chromium (+ a CJK font) when missing, then Playwright drives it.
+e2e: install
+	test -x /usr/bin/chromium || (apt-get install -y chromium fonts-wqy-zenhei || sudo apt-get install -y chromium fonts-wqy-zenhei)
+	$(PY) -m pytest tests/e2e -p no:cacheprovider
+
+# Refresh the message catalogues (frontend/locales/*/LC_MESSAGES/messages.po) from the code.
+messages: install
+	$(PY) frontend/locales/update.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from litestar import Controller, get
+from litestar import Request, get
 from litestar.response import Template
 
 from nuanxin.deliveries.tables import Delivery
 from nuanxin.households.tables import Household
 from nuanxin.offers.tables import Offer
+from nuanxin.web import PageController, page
 
 __all__ = ("HomePage",)
 
 
-class HomePage(Controller):
+class HomePage(PageController):
     path = "/"
-    include_in_schema = False
 
     @get(exclude_from_auth=True, security=[{}])
-    async def home(self) -> Template:
+    async def home(self, request: Request[Any, Any, Any]) -> Template:
         totals = {
             "households": await Household.count()
             .where(
@@ -30,4 +31,4 @@ class HomePage(Controller):
             "offers": await Offer.count().where(Offer.status == "open").run(),
             "delivered": await Delivery.count().where(Delivery.status == "delivered").run(),
         }
-        return Template(template_name="home.html.j2", context={"totals": totals})
+        return page(request, "home.html.j2", {"totals": totals})

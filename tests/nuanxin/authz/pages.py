@@ -1,13 +1,152 @@
-"""Authorisation policy of the HTML pages (keyed by method and path)."""
+"""Authorisation policy of the HTML pages (keyed by method and path).
+
+Pages call the same services as the API, so their rules mirror the API's: a page that acts on
+county A's records admits the staff over county A, a charity's page its members, and so on.
+Form bodies are valid, so that a refusal comes from the rules.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.nuanxin.authz.accounts import credentials
-from tests.nuanxin.authz.model import EVERYONE, LOGGED_IN, Rule
+from tests.nuanxin.authz.model import (
+    ADMIN,
+    CHARITY,
+    COURIER,
+    EVERYONE,
+    LOGGED_IN,
+    NEIGHBOUR,
+    OTHER_CHARITY,
+    PROVINCE,
+    STAFF,
+    Rule,
+)
+from tests.nuanxin.authz.world import DELIVERY_CODE
+
+ALL_STAFF = frozenset({ADMIN, STAFF, NEIGHBOUR, PROVINCE})  # any jurisdiction: lists of one's own
+STAFF_OF_A = frozenset({ADMIN, STAFF, PROVINCE})  # county A's records
+WITH_JURISDICTION = frozenset({STAFF, NEIGHBOUR, PROVINCE})  # starts rounds (not the admin)
+DECIDERS = frozenset({STAFF, PROVINCE})  # approve proposals, assist first (not the admin)
+MEMBERS = frozenset({CHARITY, OTHER_CHARITY})
+CHARITY_X = frozenset({CHARITY, COURIER})
+
+ROUND = {"round_id": "round_id"}
+HOUSEHOLD = {"household_id": "household_id"}
+REQUEST = {"request_id": "help_request_id"}
+DELIVERY = {"delivery_id": "delivery_id"}
+OFFER = {"offer_id": "offer_x_id"}
+
+
+def conversion(world: Any) -> dict[str, Any]:
+    return {"category": "dibao", "head_name": "求助人", "id_number": "11010519491231002X",
+            "current_address": "测试村2号", "region_code": "230111",
+            "birth_years": "1950"}  # fmt: skip
+
+
+def offer_form(world: Any) -> dict[str, Any]:
+    return {"warehouse_id": str(world.warehouse_x_id), "item_code": "quilt", "quantity": "10",
+            "radius_km": "30", "available_from": "2026-12-01",
+            "available_until": "2027-02-28", "note": ""}  # fmt: skip
+
 
 POLICY: dict[str, Rule] = {
+    # everyone
     "GET /": Rule(allowed=EVERYONE),
     "GET /login": Rule(allowed=EVERYONE),
     "POST /login": Rule(allowed=EVERYONE, body=credentials, form=True),
     "POST /login/logout": Rule(allowed=LOGGED_IN, form=True),
+    # donors and the public
+    "GET /give": Rule(allowed=EVERYONE),
+    "GET /track": Rule(allowed=EVERYONE),
+    "GET /dashboard": Rule(allowed=EVERYONE),
+    "POST /campaigns/{campaign_id:int}/goods": Rule(
+        allowed=EVERYONE,
+        path={"campaign_id": "campaign_x_id"},
+        body=lambda w: {"item_code": "quilt", "quantity": "2"},
+        form=True,
+    ),
+    # staff: progress, households, help requests, rounds, deliveries, emergencies, escalations
+    "GET /staff": Rule(allowed=ALL_STAFF),
+    "GET /staff/households": Rule(allowed=ALL_STAFF),
+    "GET /staff/households/{household_id:int}": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD),
+    "POST /staff/households/{household_id:int}/verify": Rule(
+        allowed=STAFF_OF_A, path=HOUSEHOLD, form=True
+    ),
+    "GET /staff/help-requests": Rule(allowed=ALL_STAFF),
+    "POST /staff/help-requests/import": Rule(allowed=ALL_STAFF, form=True),
+    "GET /staff/help-requests/{request_id:int}": Rule(allowed=STAFF_OF_A, path=REQUEST),
+    "POST /staff/help-requests/{request_id:int}/convert": Rule(
+        allowed=STAFF_OF_A, path=REQUEST, body=conversion, form=True
+    ),
+    "POST /staff/help-requests/{request_id:int}/close": Rule(
+        allowed=STAFF_OF_A, path=REQUEST, body=lambda w: {"reason": "重复"}, form=True
+    ),
+    "GET /staff/rounds": Rule(allowed=ALL_STAFF),
+    "POST /staff/rounds": Rule(
+        allowed=WITH_JURISDICTION, body=lambda w: {"item_codes": "quilt"}, form=True
+    ),
+    "GET /staff/rounds/{round_id:int}": Rule(allowed=STAFF_OF_A, path=ROUND),
+    "GET /staff/rounds/{round_id:int}/progress": Rule(allowed=STAFF_OF_A, path=ROUND),
+    "POST /staff/rounds/{round_id:int}/approve": Rule(
+        allowed=DECIDERS, path=ROUND, body=lambda w: {"all": "1"}, form=True
+    ),
+    "POST /staff/rounds/{round_id:int}/reject": Rule(
+        allowed=DECIDERS,
+        path=ROUND,
+        body=lambda w: {"proposal_id": str(w.proposal_id), "reason": "重复申领"},
+        form=True,
+    ),
+    "GET /staff/deliveries": Rule(allowed=ALL_STAFF),
+    "POST /staff/deliveries/{delivery_id:int}/slip": Rule(
+        allowed=STAFF_OF_A, path=DELIVERY, form=True
+    ),
+    "GET /staff/emergencies": Rule(allowed=ALL_STAFF),
+    "POST /staff/emergencies": Rule(
+        allowed=DECIDERS,
+        body=lambda w: {
+            "household_id": str(w.household_id),
+            "item_code": "quilt",
+            "quantity": "1",
+            "reason": "暴雪",
+        },
+        form=True,
+    ),
+    "POST /staff/emergencies/{allocation_id:int}/paperwork": Rule(
+        allowed=STAFF_OF_A, path={"allocation_id": "allocation_id"}, form=True
+    ),
+    "GET /staff/escalations": Rule(allowed=ALL_STAFF),
+    "POST /staff/escalations": Rule(
+        allowed=DECIDERS,
+        body=lambda w: {
+            "household_id": str(w.household_id),
+            "item_code": "quilt",
+            "quantity": "3",
+            "reason": "老人独居",
+        },
+        form=True,
+    ),
+    "POST /staff/escalations/{escalation_id:int}/decide": Rule(
+        allowed=frozenset({ADMIN, PROVINCE}),  # one level up; the county itself may not
+        path={"escalation_id": "escalation_id"},
+        body=lambda w: {"approve": "1", "reason": "同意"},
+        form=True,
+    ),
+    # charities and couriers
+    "GET /charity": Rule(allowed=MEMBERS),
+    "GET /charity/offers/new": Rule(allowed=MEMBERS),
+    "POST /charity/offers/new": Rule(allowed=frozenset({CHARITY}), body=offer_form, form=True),
+    "GET /charity/offers/{offer_id:int}": Rule(allowed=frozenset({CHARITY}), path=OFFER),
+    "POST /charity/offers/{offer_id:int}": Rule(
+        allowed=frozenset({CHARITY}), path=OFFER, body=lambda w: {"quantity": "25"}, form=True
+    ),
+    "GET /charity/deliveries": Rule(allowed=MEMBERS),
+    "GET /courier": Rule(allowed=MEMBERS | {COURIER}),
+    "GET /courier/deliveries/{delivery_id:int}": Rule(allowed=CHARITY_X, path=DELIVERY),
+    "POST /courier/deliveries/{delivery_id:int}/confirm": Rule(
+        allowed=CHARITY_X, path=DELIVERY, body=lambda w: {"code": DELIVERY_CODE}, form=True
+    ),
+    "POST /courier/deliveries/{delivery_id:int}/fail": Rule(
+        allowed=CHARITY_X, path=DELIVERY, body=lambda w: {"reason": "家中无人"}, form=True
+    ),
 }

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from nuanxin.accounts import services
 from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
+from nuanxin.accounts.tables import Role
 from nuanxin.errors import DomainError
+from nuanxin.web import PageController, gettext_for, page
 
 __all__ = ("LoginPage",)
 
@@ -23,18 +25,25 @@ class LoginForm(msgspec.Struct, kw_only=True):
     next: str = "/"
 
 
+HOME_OF_ROLE = {Role.staff: "/staff", Role.admin: "/staff", Role.charity: "/charity",
+                Role.courier: "/courier"}  # fmt: skip
+
+
 def _safe_next(target: str) -> str:
     """Only same-site paths: never redirect a login to another host."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
-class LoginPage(Controller):
+class LoginPage(PageController):
     path = "/login"
-    include_in_schema = False
 
     @get(exclude_from_auth=True)
-    async def form(self, next: FromQuery[str] = "/") -> Template:  # noqa: A002 - the query name
-        return Template("login.html.j2", context={"next": _safe_next(next), "error": None})
+    async def form(
+        self,
+        request: Request[Any, Any, Any],
+        next: FromQuery[str] = "/",  # noqa: A002 - the query name
+    ) -> Template:
+        return page(request, "login.html.j2", {"next": _safe_next(next), "error": None})
 
     @post(exclude_from_auth=True, status_code=303)
     async def submit(
@@ -45,18 +54,23 @@ class LoginPage(Controller):
         try:
             user = await services.authenticate(username=data.username, password=data.password)
         except DomainError:
-            return Template(
+            _ = gettext_for(request)
+            return page(
+                request,
                 "login.html.j2",
-                context={
+                {
                     "next": _safe_next(data.next),
-                    "error": "用户名或密码错误 Wrong username or password",
+                    "error": _("Wrong username or password"),
                     "username": data.username,
                 },
                 status_code=401,
             )
         await rotate_session(request)
         request.set_session({SESSION_USER_KEY: user.id})
-        return Redirect(_safe_next(data.next), status_code=303)
+        target = _safe_next(data.next)
+        if target == "/":
+            target = HOME_OF_ROLE.get(user.role, "/")
+        return Redirect(target, status_code=303)
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:

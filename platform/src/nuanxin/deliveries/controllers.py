@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.deliveries import emergencies, services
+from nuanxin.deliveries.pages import PAGES
 from nuanxin.deliveries.schemas import (
     CaseOut,
     ConfirmIn,
@@ -202,4 +203,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     DeliveryController,
     DeliveryReportController,
     EmergencyController,
+    *PAGES,
 )

@@ -15,7 +15,7 @@ from nuanxin.accounts.access import charity_members, current_user
 from nuanxin.accounts.security import require_roles
 from nuanxin.accounts.tables import Role
 from nuanxin.donations import services, tracking, webhooks
-from nuanxin.donations.pages import CampaignPages, DonationPages
+from nuanxin.donations.pages import PAGES
 from nuanxin.donations.schemas import (
     Campaign,
     CampaignCreate,
@@ -302,6 +302,5 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     DonationController,
     PublicDonationController,
     StripeWebhookController,
-    DonationPages,
-    CampaignPages,
+    *PAGES,
 )

@@ -1,42 +1,53 @@
-"""The donor's pages: a gift's timeline and its printable receipt, by tracking code."""
+"""The donor's and the public's pages: give (money through Stripe.js, or goods), follow a gift by
+its tracking code as a timeline, its printable receipt, and what was delivered where."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from litestar import Controller, Request, get
+import msgspec
+from litestar import Request, get, post
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from nuanxin.donations import services, tracking
+from nuanxin.donations.schemas import GoodsDonationCreate
 from nuanxin.donations.services import yuan
+from nuanxin.errors import DomainError
+from nuanxin.offers import services as offers
+from nuanxin.pagination import Pagination
+from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("CampaignPages", "DonationPages")
+__all__ = ("PAGES", "CampaignPages", "DonationPages", "PublicPages")
 
+AnyRequest = Request[Any, Any, Any]
 STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe requires Stripe.js to come from Stripe itself
 
 STEP_ICONS = {"received": "📝", "paid": "💳", "accepted": "📦", "goods": "🧺", "matched": "🤝",
               "delivered": "🏠", "refunded": "↩️", "failed": "⚠️", "declined": "✖️"}  # fmt: skip
 
 
-class DonationPages(Controller):
+class DonationPages(PageController):
     path = "/donations"
-    include_in_schema = False
 
-    @get("/{code:str}", exclude_from_auth=True)
-    async def timeline(self, code: FromPath[str]) -> Template:
+    @get("/{code:str}", exclude_from_auth=True, security=[{}])
+    async def timeline(self, request: AnyRequest, code: FromPath[str]) -> Template:
         found = await tracking.track(code=code)
-        return Template(
+        items = {item.code: item for item in await offers.list_items()}
+        return page(
+            request,
             "donations/tracking.html.j2",
-            context={"t": found, "yuan": yuan, "icons": STEP_ICONS},
+            {"t": found, "yuan": yuan, "icons": STEP_ICONS, "items": items},
         )
 
-    @get("/{code:str}/receipt", exclude_from_auth=True)
-    async def receipt(self, code: FromPath[str]) -> Template:
+    @get("/{code:str}/receipt", exclude_from_auth=True, security=[{}])
+    async def receipt(self, request: AnyRequest, code: FromPath[str]) -> Template:
         found = await tracking.get_receipt(code=code)
-        return Template(
+        return page(
+            request,
             "donations/receipt.html.j2",
-            context={
+            {
                 "r": found,
                 "amount": yuan(found.amount_fen),
                 "refunded": yuan(found.refunded_fen),
@@ -45,26 +56,124 @@ class DonationPages(Controller):
         )
 
 
-class CampaignPages(Controller):
-    path = "/campaigns"
-    include_in_schema = False
+async def _campaign_page(
+    request: AnyRequest, campaign_id: int, *, error: str | None = None, status_code: int = 200
+) -> Template:
+    settings = request.app.state.settings
+    campaign = await services.get_campaign(campaign_id=campaign_id)
+    base = settings.stripe_api_base.rstrip("/")
+    items = [item for item in await offers.list_items() if item.code in campaign.item_codes]
+    return page(
+        request,
+        "donations/campaign.html.j2",
+        {
+            "c": campaign,
+            "yuan": yuan,
+            "today": services.today(),
+            "payments": bool(settings.stripe_secret_key and settings.stripe_publishable_key),
+            "publishable_key": settings.stripe_publishable_key,
+            # A Stripe-compatible test server (localstripe) serves its own Stripe.js.
+            "stripe_js": f"{base}/js.stripe.com/v3/" if base else STRIPE_JS,
+            "currency": settings.currency,
+            "goods_items": items or await offers.list_items(),
+            "error": error,
+        },
+        status_code=status_code,
+    )
 
-    @get("/{campaign_id:int}", exclude_from_auth=True)
-    async def give(self, request: Request[Any, Any, Any], campaign_id: FromPath[int]) -> Template:
-        """A campaign's progress and its donation form (card payments through Stripe.js)."""
-        settings = request.app.state.settings
+
+class CampaignPages(PageController):
+    path = "/campaigns"
+
+    @get("/{campaign_id:int}", exclude_from_auth=True, security=[{}])
+    async def give(self, request: AnyRequest, campaign_id: FromPath[int]) -> Template:
+        """A campaign's progress, its card form (Stripe.js) and its goods form."""
+        return await _campaign_page(request, campaign_id)
+
+    @post("/{campaign_id:int}/goods", status_code=303, exclude_from_auth=True, security=[{}])
+    async def give_goods(
+        self, request: AnyRequest, campaign_id: FromPath[int]
+    ) -> Template | Redirect:
+        """Register goods handed to the campaign's charity; the donor gets a tracking code."""
+        _ = gettext_for(request)
         campaign = await services.get_campaign(campaign_id=campaign_id)
-        base = settings.stripe_api_base.rstrip("/")
-        return Template(
-            "donations/campaign.html.j2",
-            context={
-                "c": campaign,
-                "yuan": yuan,
-                "today": services.today(),
-                "payments": bool(settings.stripe_secret_key and settings.stripe_publishable_key),
-                "publishable_key": settings.stripe_publishable_key,
-                # A Stripe-compatible test server (localstripe) serves its own Stripe.js.
-                "stripe_js": f"{base}/js.stripe.com/v3/" if base else STRIPE_JS,
-                "currency": settings.currency,
-            },
+        form = await request.form()
+        try:
+            data = msgspec.convert(
+                {
+                    "organization_id": campaign.organization_id,
+                    "campaign_id": campaign_id,
+                    "item_code": str(form.get("item_code", "")),
+                    "quantity": int(str(form.get("quantity", "0")).strip() or 0),
+                    "donor_name": str(form.get("donor_name", "")).strip(),
+                    "donor_email": str(form.get("donor_email", "")).strip(),
+                },
+                GoodsDonationCreate,
+            )
+            registered = await services.register_goods(data=data)
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            return await _campaign_page(
+                request, campaign_id, error=form_error(request, exc), status_code=400
+            )
+        return done(
+            request,
+            _("Thank you. Keep your tracking code: %(code)s") % {"code": registered.tracking_code},
+            f"/donations/{registered.tracking_code}",
         )
+
+
+class PublicPages(PageController):
+    """Give, track, and the public dashboard."""
+
+    path = "/"
+
+    @get("/give", exclude_from_auth=True, security=[{}])
+    async def campaigns(self, request: AnyRequest) -> Template:
+        found = await services.list_campaigns(page=Pagination(limit=50, offset=0))
+        return page(request, "donations/give.html.j2", {"campaigns": found, "yuan": yuan})
+
+    @get("/track", exclude_from_auth=True, security=[{}])
+    async def track_form(self, request: AnyRequest) -> Template | Redirect:
+        code = (request.query_params.get("code") or "").strip().upper().replace(" ", "")
+        if code and tracking.valid_code(code):
+            return Redirect(f"/donations/{code}", status_code=303)
+        _ = gettext_for(request)
+        error = _("This is not a tracking code.") if code else None
+        return page(
+            request, "donations/track.html.j2", {"error": error, "code": code},
+            status_code=400 if error else 200,
+        )  # fmt: skip
+
+    @get("/dashboard", exclude_from_auth=True, security=[{}])
+    async def dashboard(self, request: AnyRequest) -> Template:
+        """What was given and delivered, per county and kind (never a household)."""
+        rows = await tracking.dashboard()
+        kinds = sorted({row.kind for row in rows if row.kind != "money"})
+        counties: dict[str, dict[str, Any]] = defaultdict(lambda: {"name": "", "kinds": {}})
+        for row in rows:
+            county = counties[row.county_code]
+            county["name"] = row.county_name
+            county["kinds"][row.kind] = row
+        chart = {
+            "type": "bar",
+            "stacked": True,
+            "labels": [counties[code]["name"] for code in sorted(counties)],
+            "datasets": [
+                {
+                    "label": kind,
+                    "data": [
+                        getattr(counties[code]["kinds"].get(kind), "delivered_units", 0)
+                        for code in sorted(counties)
+                    ],
+                }
+                for kind in kinds
+            ],
+        }
+        return page(
+            request,
+            "donations/dashboard.html.j2",
+            {"rows": rows, "chart": chart, "yuan": yuan, "kinds": kinds},
+        )
+
+
+PAGES = (DonationPages, CampaignPages, PublicPages)

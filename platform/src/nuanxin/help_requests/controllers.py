@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import error_responses
 from nuanxin.help_requests import services
+from nuanxin.help_requests.pages import PAGES
 from nuanxin.help_requests.schemas import (
     CloseRequest,
     Conversion,
@@ -211,4 +212,8 @@ class HelpRequestController(Controller):
         )
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (PublicHelpRequestController, HelpRequestController)
+CONTROLLERS: tuple[type[Controller], ...] = (
+    PublicHelpRequestController,
+    HelpRequestController,
+    *PAGES,
+)

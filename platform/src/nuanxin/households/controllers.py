@@ -13,6 +13,7 @@ from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import error_responses
 from nuanxin.households import services
 from nuanxin.households.escalations import EscalationController
+from nuanxin.households.pages import PAGES
 from nuanxin.households.schemas import (
     AddressLookup,
     HouseholdCreate,
@@ -199,4 +200,4 @@ class HouseholdController(Controller):
         )
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (HouseholdController, EscalationController)
+CONTROLLERS: tuple[type[Controller], ...] = (HouseholdController, EscalationController, *PAGES)

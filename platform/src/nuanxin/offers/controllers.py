@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from nuanxin.accounts.access import charity_members, current_user
 from nuanxin.errors import error_responses
 from nuanxin.offers import services
+from nuanxin.offers.pages import PAGES
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate, OfferWithdraw
 from nuanxin.offers.tables import OfferStatus
 from nuanxin.pagination import Page, Pagination, provide_pagination
@@ -128,4 +129,4 @@ class OfferController(Controller):
         )
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (ItemController, OfferController)
+CONTROLLERS: tuple[type[Controller], ...] = (ItemController, OfferController, *PAGES)

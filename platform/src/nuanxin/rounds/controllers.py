@@ -15,6 +15,7 @@ from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import error_responses
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.rounds import proposals, services
+from nuanxin.rounds.pages import PAGES
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, RejectIn, RoundIn, RoundOut
 
 __all__ = ("CONTROLLERS", "RoundController")
@@ -131,4 +132,4 @@ class RoundController(Controller):
         )
 
 
-CONTROLLERS: tuple[type[Controller], ...] = (RoundController,)
+CONTROLLERS: tuple[type[Controller], ...] = (RoundController, *PAGES)

@@ -1,0 +1,74 @@
+/* Nuanxin: behaviour shared by every page. No inline scripts: pages pass data in data-* attributes. */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var found = document.cookie.split("; ").find(function (c) { return c.indexOf("nuanxin_csrf=") === 0; });
+    return found ? decodeURIComponent(found.split("=")[1]) : "";
+  }
+  window.nuanxinCsrf = csrfToken;
+
+  // htmx requests carry the CSRF header (forms also carry the _csrf_token field).
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["x-nuanxin-csrf"] = csrfToken();
+  });
+
+  // Without htmx (its file missing), poll the partials that ask for it ourselves.
+  function pollWithoutHtmx(node) {
+    var url = node.getAttribute("hx-get");
+    var trigger = node.getAttribute("hx-trigger") || "";
+    var every = /every (\d+)(ms|s)/.exec(trigger);
+    if (!url || !every) { return; }
+    var delay = parseInt(every[1], 10) * (every[2] === "s" ? 1000 : 1);
+    setTimeout(function () {
+      fetch(url, {headers: {"HX-Request": "true"}, credentials: "same-origin"})
+        .then(function (answer) { return answer.text(); })
+        .then(function (html) {
+          var holder = document.createElement("div");
+          holder.innerHTML = html.trim();
+          var fresh = holder.firstElementChild;
+          if (!fresh) { return; }
+          node.replaceWith(fresh);
+          var redirect = fresh.getAttribute("data-done-url");
+          if (redirect && !fresh.getAttribute("hx-trigger")) { window.location.assign(redirect); return; }
+          pollWithoutHtmx(fresh);
+        })
+        .catch(function () { pollWithoutHtmx(node); });
+    }, delay);
+  }
+
+  // When a polled round finishes, reload the page to show its proposals.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var node = event.detail.target;
+    if (node && node.getAttribute && node.getAttribute("data-done-url") && !node.getAttribute("hx-trigger")) {
+      window.location.assign(node.getAttribute("data-done-url"));
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) {
+      document.querySelectorAll("[hx-get][hx-trigger*='every']").forEach(pollWithoutHtmx);
+    }
+    // Print buttons.
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+    // Confirm before destructive posts.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+    // "Select all" checkboxes.
+    document.querySelectorAll("input[data-select-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        document.querySelectorAll("input[name='" + box.getAttribute("data-select-all") + "']")
+          .forEach(function (other) { other.checked = box.checked; });
+      });
+    });
+    // Auto-submit filter selects (keyboard users still have the button).
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.requestSubmit(); });
+    });
+  });
+})();

@@ -1,0 +1,304 @@
+"""Delivery pages: the staff progress dashboard, deliveries and slips, 先行救助 (emergencies);
+the charity's printable list by township; the courier's phone screen."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import groupby
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from nuanxin.accounts.access import (
+    charity_members,
+    couriers_and_members,
+    current_user,
+    staff_and_admin,
+)
+from nuanxin.accounts.security import CurrentUser
+from nuanxin.deliveries import emergencies, progress, services
+from nuanxin.deliveries.schemas import DeliveryOut
+from nuanxin.errors import DomainError
+from nuanxin.offers import services as offers
+from nuanxin.pagination import MAX_LIMIT, Pagination
+from nuanxin.web import PageController, done, form_error, gettext_for, page
+
+__all__ = ("PAGES", "CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
+
+AnyRequest = Request[Any, Any, Any]
+
+
+async def _deliveries(user: CurrentUser, status: str | None) -> list[DeliveryOut]:
+    found: list[DeliveryOut] = []
+    while len(found) < 2000:
+        chunk = await services.list_deliveries(
+            actor=user, page=Pagination(limit=MAX_LIMIT, offset=len(found)), status=status
+        )
+        found.extend(chunk.items)
+        if not chunk.items or len(found) >= chunk.total:
+            break
+    return found
+
+
+def _by_township(deliveries: list[DeliveryOut]) -> list[tuple[str, list[DeliveryOut]]]:
+    ordered = sorted(deliveries, key=lambda d: (d.region_code, d.id))
+    return [
+        (f"{first.county} {first.township}".strip(), group)
+        for _, rows in groupby(ordered, key=lambda d: d.region_code)
+        for group in [list(rows)]
+        for first in [group[0]]
+    ]
+
+
+def _points(deliveries: list[DeliveryOut]) -> list[dict[str, Any]]:
+    return [
+        {
+            "lat": d.lat,
+            "lon": d.lon,
+            "kind": "delivery",
+            "label": f"{d.household_reference} · {d.item_code} × {d.quantity}",
+        }
+        for d in deliveries
+        if d.lat is not None and d.lon is not None
+    ]
+
+
+class StaffDeliveryPages(PageController):
+    """The progress dashboard, the jurisdiction's deliveries (slips), and 先行救助."""
+
+    path = "/staff"
+    guards = [staff_and_admin]  # noqa: RUF012
+
+    @get("/")
+    async def dashboard(self, request: AnyRequest) -> Template:
+        figures = await progress.progress(actor=current_user(request))
+        weeks = sorted({row.week for row in figures.delivered})
+        series: dict[str, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
+        per_township: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for row in figures.delivered:
+            series[row.kind][row.week] += row.units
+            per_township[row.township][row.kind] += row.units
+        kinds = sorted(series)
+        over_time = {
+            "type": "line",
+            "labels": [week.isoformat() for week in weeks],
+            "datasets": [
+                {"label": kind, "data": [series[kind].get(week, 0) for week in weeks]}
+                for kind in kinds
+            ],
+        }
+        townships = sorted(per_township)
+        by_township = {
+            "type": "bar",
+            "stacked": True,
+            "labels": townships,
+            "datasets": [
+                {"label": kind, "data": [per_township[t].get(kind, 0) for t in townships]}
+                for kind in kinds
+            ],
+        }
+        unmet_kinds = sorted({kind for place in figures.unmet for kind in place.units_by_kind})
+        unmet_chart = {
+            "type": "bar",
+            "stacked": True,
+            "labels": [place.region_name for place in figures.unmet],
+            "datasets": [
+                {"label": kind, "data": [p.units_by_kind.get(kind, 0) for p in figures.unmet]}
+                for kind in unmet_kinds
+            ],
+        }
+        points = [
+            {
+                "lat": place.lat,
+                "lon": place.lon,
+                "kind": "unmet",
+                "size": sum(place.units_by_kind.values()),
+                "label": f"{place.region_name}: {sum(place.units_by_kind.values())}",
+            }
+            for place in figures.unmet
+        ]
+        return page(
+            request,
+            "staff/dashboard.html.j2",
+            {
+                "p": figures,
+                "over_time": over_time,
+                "by_township": by_township,
+                "unmet_chart": unmet_chart,
+                "points": points,
+                "kinds": kinds,
+                "per_township": per_township,
+                "unmet_kinds": unmet_kinds,
+            },
+        )
+
+    @get("/deliveries")
+    async def deliveries(self, request: AnyRequest) -> Template:
+        status = request.query_params.get("status") or "pending"
+        if status not in ("pending", "delivered", "failed", "locked"):
+            status = "pending"
+        found = await _deliveries(current_user(request), status)
+        return page(
+            request,
+            "staff/deliveries.html.j2",
+            {"groups": _by_township(found), "status": status, "count": len(found),
+             "items": {i.code: i for i in await offers.list_items()}},
+        )  # fmt: skip
+
+    @post("/deliveries/{delivery_id:int}/slip", status_code=200)
+    async def slip(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
+        """Print the household's slip: a new one-time code (shown once)."""
+        slip = await services.issue_slip(actor=current_user(request), delivery_id=delivery_id)
+        return page(request, "staff/slip.html.j2", {"s": slip})
+
+    async def _emergencies(
+        self, request: AnyRequest, error: str | None = None, status_code: int = 200
+    ) -> Template:
+        user = current_user(request)
+        listed = await emergencies.list_emergencies(actor=user, page=Pagination(limit=100))
+        overdue = await emergencies.list_emergencies(
+            actor=user, page=Pagination(limit=100), overdue_only=True
+        )
+        return page(
+            request,
+            "staff/emergencies.html.j2",
+            {
+                "listed": listed,
+                "overdue": overdue,
+                "items": await offers.list_items(),
+                "household_id": request.query_params.get("household_id", ""),
+                "days": request.app.state.settings.emergency_paperwork_days,
+                "error": error,
+            },
+            status_code=status_code,
+        )
+
+    @get("/emergencies")
+    async def emergencies_page(self, request: AnyRequest) -> Template:
+        return await self._emergencies(request)
+
+    @post("/emergencies", status_code=303)
+    async def assist(self, request: AnyRequest) -> Template | Redirect:
+        """先行救助: allocate to one household now, from the nearest stock that reaches it."""
+        _ = gettext_for(request)
+        form = await request.form()
+        try:
+            data = msgspec.convert(
+                {
+                    "household_id": int(str(form.get("household_id", "")).strip() or 0),
+                    "item_code": str(form.get("item_code", "")),
+                    "quantity": int(str(form.get("quantity", "1")).strip() or 1),
+                    "reason": str(form.get("reason", "")).strip(),
+                },
+                emergencies.EmergencyIn,
+            )
+            made = await emergencies.assist_first(
+                actor=current_user(request),
+                data=data,
+                paperwork_days=request.app.state.settings.emergency_paperwork_days,
+            )
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            return await self._emergencies(request, form_error(request, exc), 400)
+        return done(
+            request,
+            _("Allocated now: delivery #%(d)d (%(km).1f km). Paperwork due %(due)s.")
+            % {"d": made.delivery_id, "km": made.distance_km,
+               "due": made.paperwork_due_at.date().isoformat()},
+            "/staff/emergencies",
+        )  # fmt: skip
+
+    @post("/emergencies/{allocation_id:int}/paperwork", status_code=303)
+    async def paperwork(self, request: AnyRequest, allocation_id: FromPath[int]) -> Redirect:
+        await emergencies.complete_paperwork(
+            actor=current_user(request), allocation_id=allocation_id
+        )
+        _ = gettext_for(request)
+        return done(request, _("Paperwork recorded."), "/staff/emergencies")
+
+
+class CharityDeliveryPages(PageController):
+    """The charity's deliveries to make, by township: a printable list with a map."""
+
+    path = "/charity/deliveries"
+    guards = [charity_members]  # noqa: RUF012
+
+    @get("/")
+    async def index(self, request: AnyRequest) -> Template:
+        found = await _deliveries(current_user(request), "pending")
+        return page(
+            request,
+            "charity/deliveries.html.j2",
+            {"groups": _by_township(found), "count": len(found), "points": _points(found),
+             "items": {i.code: i for i in await offers.list_items()}},
+        )  # fmt: skip
+
+
+class CourierPages(PageController):
+    """The courier's phone screen: pick a delivery, type (or scan) the household's code."""
+
+    path = "/courier"
+    guards = [couriers_and_members]  # noqa: RUF012
+
+    @get("/")
+    async def index(self, request: AnyRequest) -> Template:
+        found = await _deliveries(current_user(request), "pending")
+        return page(
+            request,
+            "courier/index.html.j2",
+            {"groups": _by_township(found), "count": len(found),
+             "items": {i.code: i for i in await offers.list_items()}},
+        )  # fmt: skip
+
+    async def _one(
+        self, request: AnyRequest, delivery_id: int, error: str | None = None, status: int = 200
+    ) -> Template:
+        delivery = await services.get_delivery(actor=current_user(request), delivery_id=delivery_id)
+        return page(
+            request,
+            "courier/delivery.html.j2",
+            {"d": delivery, "error": error,
+             "items": {i.code: i for i in await offers.list_items()}},
+            status_code=status,
+        )  # fmt: skip
+
+    @get("/deliveries/{delivery_id:int}")
+    async def one(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
+        return await self._one(request, delivery_id)
+
+    @post("/deliveries/{delivery_id:int}/confirm", status_code=303)
+    async def confirm(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template | Redirect:
+        _ = gettext_for(request)
+        form = await request.form()
+        code = str(form.get("code", "")).strip()
+        try:
+            if not code:
+                raise DomainError(_("Type the household's code"), status_code=400, field="code")
+            await services.confirm(
+                actor=current_user(request), delivery_id=delivery_id, code=code[:32]
+            )
+        except DomainError as exc:
+            return await self._one(request, delivery_id, form_error(request, exc), 400)
+        return done(
+            request, _("Delivery #%(id)d confirmed. Thank you!") % {"id": delivery_id}, "/courier"
+        )
+
+    @post("/deliveries/{delivery_id:int}/fail", status_code=303)
+    async def fail(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template | Redirect:
+        _ = gettext_for(request)
+        form = await request.form()
+        reason = str(form.get("reason", "")).strip()
+        try:
+            if not reason:
+                raise DomainError(_("Give a reason"), status_code=400, field="reason")
+            await services.fail(
+                actor=current_user(request), delivery_id=delivery_id, reason=reason[:300]
+            )
+        except DomainError as exc:
+            return await self._one(request, delivery_id, form_error(request, exc), 400)
+        return done(request, _("Failure recorded; the stock returns to the pool."), "/courier")
+
+
+PAGES = (StaffDeliveryPages, CharityDeliveryPages, CourierPages)

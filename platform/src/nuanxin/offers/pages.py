@@ -1,0 +1,191 @@
+"""Charity pages: the stock dashboard, and posting or editing offers from a warehouse on a map."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from nuanxin.accounts import charities
+from nuanxin.accounts.access import charity_members, current_user
+from nuanxin.accounts.security import CurrentUser
+from nuanxin.errors import DomainError
+from nuanxin.offers import services
+from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
+from nuanxin.pagination import MAX_LIMIT, Pagination
+from nuanxin.web import PageController, done, form_error, gettext_for, page
+
+__all__ = ("PAGES", "CharityPages")
+
+AnyRequest = Request[Any, Any, Any]
+
+
+async def _all_offers(user: CurrentUser) -> list[Offer]:
+    found: list[Offer] = []
+    while True:
+        chunk = await services.list_offers(
+            user=user, page=Pagination(limit=MAX_LIMIT, offset=len(found))
+        )
+        found.extend(chunk.items)
+        if not chunk.items or len(found) >= chunk.total:
+            return found
+
+
+async def _warehouses(user: CurrentUser) -> list[Any]:
+    if user.organization_id is None:
+        return []
+    return (
+        await charities.list_warehouses(
+            user=user,
+            organization_id=user.organization_id,
+            page=Pagination(limit=MAX_LIMIT, offset=0),
+        )
+    ).items
+
+
+def _fields(form: Any) -> dict[str, Any]:
+    """The offer form as the API's DTO fields (blank fields left out)."""
+    raw = {key: str(form.get(key, "")).strip() for key in (
+        "warehouse_id", "item_code", "quantity", "radius_km", "available_from",
+        "available_until", "note")}  # fmt: skip
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value == "" and key != "note":
+            continue
+        if key in ("warehouse_id", "quantity"):
+            fields[key] = int(value)
+        elif key == "radius_km":
+            fields[key] = float(value)
+        else:
+            fields[key] = value
+    return fields
+
+
+class CharityPages(PageController):
+    path = "/charity"
+    guards = [charity_members]  # noqa: RUF012
+
+    @get("/")
+    async def dashboard(self, request: AnyRequest) -> Template:
+        user = current_user(request)
+        offers = await _all_offers(user)
+        stock: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"available": 0, "reserved": 0, "delivered": 0}
+        )
+        names: dict[str, Offer] = {}
+        for offer in offers:
+            for column in ("available", "reserved", "delivered"):
+                stock[offer.item_kind][column] += getattr(offer, column)
+            names.setdefault(offer.item_kind, offer)
+        kinds = sorted(stock)
+        chart = {
+            "type": "bar",
+            "stacked": True,
+            "labels": kinds,
+            "datasets": [
+                {"label": column, "data": [stock[kind][column] for kind in kinds]}
+                for column in ("available", "reserved", "delivered")
+            ],
+        }
+        warehouses = await _warehouses(user)
+        points = [
+            {"lat": w.lat, "lon": w.lon, "kind": "warehouse", "label": w.name} for w in warehouses
+        ]
+        return page(
+            request,
+            "charity/dashboard.html.j2",
+            {"offers": offers, "stock": stock, "kinds": kinds, "chart": chart, "points": points},
+        )
+
+    async def _form(
+        self,
+        request: AnyRequest,
+        *,
+        offer: Offer | None,
+        values: dict[str, Any],
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        warehouses = await _warehouses(current_user(request))
+        points = [
+            {"lat": w.lat, "lon": w.lon, "kind": "warehouse", "label": w.name,
+             "radius_km": offer.radius_km if offer and offer.warehouse_id == w.id else None}
+            for w in warehouses
+        ]  # fmt: skip
+        return page(
+            request,
+            "charity/offer_form.html.j2",
+            {
+                "offer": offer,
+                "values": values,
+                "items": await services.list_items(),
+                "warehouses": warehouses,
+                "points": points,
+                "error": error,
+            },
+            status_code=status_code,
+        )
+
+    @get("/offers/new")
+    async def new(self, request: AnyRequest) -> Template:
+        today = datetime.now(UTC).date()
+        values = {
+            "radius_km": 30,
+            "available_from": today.isoformat(),
+            "available_until": (today + timedelta(days=90)).isoformat(),
+            "note": "",
+        }
+        return await self._form(request, offer=None, values=values)
+
+    @post("/offers/new", status_code=303)
+    async def create(self, request: AnyRequest) -> Template | Redirect:
+        _ = gettext_for(request)
+        form = await request.form()
+        values = {key: form.get(key, "") for key in form}
+        try:
+            data = msgspec.convert(_fields(form), OfferCreate, strict=False)
+            offer = await services.create_offer(user=current_user(request), data=data)
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            return await self._form(
+                request, offer=None, values=values, error=form_error(request, exc), status_code=400
+            )
+        return done(request, _("Offer #%(id)d posted.") % {"id": offer.id}, "/charity")
+
+    @get("/offers/{offer_id:int}")
+    async def edit(self, request: AnyRequest, offer_id: FromPath[int]) -> Template:
+        user = current_user(request)
+        offer = await services.get_offer(user=user, offer_id=offer_id)
+        if offer.organization_id != user.organization_id:
+            raise DomainError("No such offer for your charity", status_code=404)
+        values = {
+            "warehouse_id": offer.warehouse_id, "quantity": offer.quantity,
+            "radius_km": offer.radius_km, "available_from": offer.available_from.isoformat(),
+            "available_until": offer.available_until.isoformat(), "note": offer.note,
+        }  # fmt: skip
+        return await self._form(request, offer=offer, values=values)
+
+    @post("/offers/{offer_id:int}", status_code=303)
+    async def update(self, request: AnyRequest, offer_id: FromPath[int]) -> Template | Redirect:
+        _ = gettext_for(request)
+        user = current_user(request)
+        form = await request.form()
+        values = {key: form.get(key, "") for key in form}
+        try:
+            fields = _fields(form)
+            fields.pop("item_code", None)  # the item of an offer does not change
+            data = msgspec.convert(fields, OfferUpdate, strict=False)
+            await services.update_offer(user=user, offer_id=offer_id, data=data)
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            offer = await services.get_offer(user=user, offer_id=offer_id)
+            return await self._form(
+                request, offer=offer, values=values, error=form_error(request, exc), status_code=400
+            )
+        return done(request, _("Offer #%(id)d saved.") % {"id": offer_id}, "/charity")
+
+
+PAGES = (CharityPages,)

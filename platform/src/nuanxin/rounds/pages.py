@@ -1,0 +1,176 @@
+"""Staff pages of matching rounds: start one, watch its progress bar, approve, reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from nuanxin.accounts.access import current_user, staff_and_admin
+from nuanxin.errors import DomainError
+from nuanxin.offers import services as offers
+from nuanxin.pagination import Pagination
+from nuanxin.rounds import proposals as decisions
+from nuanxin.rounds import services
+from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
+from nuanxin.web import PageController, done, form_error, gettext_for, page
+
+__all__ = ("PAGES", "RoundPages")
+
+AnyRequest = Request[Any, Any, Any]
+PROPOSALS_SHOWN = 200
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.strip().isdigit()]
+
+
+async def _round_page(
+    request: AnyRequest, round_id: int, *, error: str | None = None, status_code: int = 200
+) -> Template:
+    actor = current_user(request)
+    found = await services.get_round(actor=actor, round_id=round_id)
+    proposals = await decisions.list_proposals(
+        actor=actor, round_id=round_id, page=Pagination(limit=PROPOSALS_SHOWN, offset=0)
+    )
+    items = {item.code: item for item in await offers.list_items()}
+    points = [
+        {
+            "lat": p.lat,
+            "lon": p.lon,
+            "kind": "proposal",
+            "label": f"{p.household_reference} · {p.item_code} × {p.quantity}",
+        }
+        for p in proposals.items
+    ]
+    return page(
+        request,
+        "staff/round.html.j2",
+        {
+            "r": found,
+            "proposals": proposals,
+            "items": items,
+            "points": points,
+            "error": error,
+            "open_count": sum(1 for p in proposals.items if p.status == "proposed"),
+        },
+        status_code=status_code,
+    )
+
+
+class RoundPages(PageController):
+    path = "/staff/rounds"
+    guards = [staff_and_admin]  # noqa: RUF012
+
+    @get("/")
+    async def index(self, request: AnyRequest) -> Template:
+        actor = current_user(request)
+        rounds = await services.list_rounds(actor=actor, page=Pagination(limit=20, offset=0))
+        return page(
+            request,
+            "staff/rounds.html.j2",
+            {"rounds": rounds, "items": await offers.list_items(), "error": None},
+        )
+
+    @post("/", status_code=303)
+    async def start(self, request: AnyRequest) -> Template | Redirect:
+        actor = current_user(request)
+        form = await request.form()
+        try:
+            round_id = await services.start_round(
+                actor=actor, item_codes=[str(v) for v in form.getall("item_codes", [])]
+            )
+        except DomainError as exc:
+            rounds = await services.list_rounds(actor=actor, page=Pagination(limit=20, offset=0))
+            return page(
+                request,
+                "staff/rounds.html.j2",
+                {
+                    "rounds": rounds,
+                    "items": await offers.list_items(),
+                    "error": form_error(request, exc),
+                },
+                status_code=exc.status_code,
+            )
+        return Redirect(
+            f"/staff/rounds/{round_id}",
+            status_code=303,
+            background=BackgroundTask(services.run_round, round_id),
+        )
+
+    @get("/{round_id:int}")
+    async def detail(self, request: AnyRequest, round_id: FromPath[int]) -> Template:
+        return await _round_page(request, round_id)
+
+    @get("/{round_id:int}/progress")
+    async def progress(self, request: AnyRequest, round_id: FromPath[int]) -> Template:
+        """The progress bar alone (polled by htmx, or by app.js without htmx)."""
+        found = await services.get_round(actor=current_user(request), round_id=round_id)
+        return page(request, "staff/round_progress.html.j2", {"r": found})
+
+    @post("/{round_id:int}/approve", status_code=303)
+    async def approve(self, request: AnyRequest, round_id: FromPath[int]) -> Template | Redirect:
+        """Approve all, or the ticked rows; a changed quantity is an edit of that proposal."""
+        _ = gettext_for(request)
+        form = await request.form()
+        chosen = _ints([str(v) for v in form.getall("proposal_id", [])])
+        edits: list[ProposalEdit] = []
+        plain: list[int] = []
+        try:
+            for proposal_id in chosen:
+                wanted = str(form.get(f"quantity_{proposal_id}", "")).strip()
+                original = str(form.get(f"original_{proposal_id}", "")).strip()
+                if wanted and wanted != original:
+                    edits.append(
+                        msgspec.convert(
+                            {"proposal_id": proposal_id, "quantity": int(wanted)}, ProposalEdit
+                        )
+                    )
+                else:
+                    plain.append(proposal_id)
+            data = ApproveIn(all=form.get("all") == "1", proposal_ids=plain, edits=edits)
+            result = await decisions.approve(
+                actor=current_user(request), round_id=round_id, data=data
+            )
+        except (DomainError, msgspec.ValidationError, ValueError) as exc:
+            return await _round_page(
+                request, round_id, error=form_error(request, exc), status_code=400
+            )
+        message = _("Approved: %(approved)d. Already approved: %(already)d. Stale: %(stale)d.") % {
+            "approved": len(result.approved),
+            "already": len(result.already_approved),
+            "stale": len(result.stale),
+        }
+        return done(request, message, f"/staff/rounds/{round_id}")
+
+    @post("/{round_id:int}/reject", status_code=303)
+    async def reject(self, request: AnyRequest, round_id: FromPath[int]) -> Template | Redirect:
+        _ = gettext_for(request)
+        form = await request.form()
+        chosen = _ints([str(v) for v in form.getall("proposal_id", [])])
+        reason = str(form.get("reason", "")).strip()
+        try:
+            if not chosen:
+                raise DomainError(_("Tick the proposals to reject"), status_code=400)
+            if not reason:
+                raise DomainError(_("Give a reason"), status_code=400, field="reason")
+            rejected = await decisions.reject(
+                actor=current_user(request),
+                round_id=round_id,
+                proposal_ids=chosen,
+                reason=reason[:300],
+            )
+        except DomainError as exc:
+            return await _round_page(
+                request, round_id, error=form_error(request, exc), status_code=400
+            )
+        return done(
+            request, _("Rejected: %(n)d.") % {"n": len(rejected)}, f"/staff/rounds/{round_id}"
+        )
+
+
+PAGES = (RoundPages,)
