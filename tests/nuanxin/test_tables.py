@@ -129,7 +129,9 @@ async def test_the_database_refuses_references_to_missing_rows(db: None) -> None
     _, values = await insert_all()
     assert "foreign key" in await refused(
         lambda: Household.insert(
-            Household(**{**values["household"], "reference": "HH9", "region": 987654})
+            Household(
+                **{**values["household"], "reference": "HH9", "id_hash": "h9", "region": 987654}
+            )
         ).run()
     )
 
