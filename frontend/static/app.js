@@ -38,9 +38,10 @@
   }
 
   // When a polled round finishes, reload the page to show its proposals.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var node = event.detail.target;
-    if (node && node.getAttribute && node.getAttribute("data-done-url") && !node.getAttribute("hx-trigger")) {
+  // (After an outerHTML swap the event's target is the old node: look the fresh one up.)
+  document.addEventListener("htmx:afterSettle", function () {
+    var node = document.querySelector("[data-done-url]");
+    if (node && !node.hasAttribute("hx-trigger")) {
       window.location.assign(node.getAttribute("data-done-url"));
     }
   });
