@@ -144,3 +144,16 @@ def test_the_pages_fit_a_360_pixel_phone(browser: Browser, server: str) -> None:
         shoot(page, name)
         page.click("header form button")  # log out
     phone.close()
+
+
+def test_without_the_vendor_files_the_pages_still_work_and_say_so(page: Page) -> None:
+    page.route(re.compile(r"/static/vendor/"), lambda route: route.abort())
+    log_in(page, "staff_hulan")
+    expect(page.locator(".map.missing")).to_contain_text("未安装地图组件")
+    expect(page.locator(".chart.missing").first).to_contain_text("未安装图表组件")
+    expect(page.get_by_test_id("stale")).to_be_visible()  # the figures are still there
+    page.goto("/staff/rounds")
+    page.click("form[data-testid=start-round] button[type=submit]")
+    # app.js polls the progress partial itself when htmx is missing, then reloads the page
+    expect(page.locator("h2", has_text="匹配建议")).to_be_visible(timeout=60_000)
+    shoot(page, "15-staff-without-vendor-files")

@@ -74,6 +74,7 @@ class StaffDeliveryPages(PageController):
 
     @get("/")
     async def dashboard(self, request: AnyRequest) -> Template:
+        _ = gettext_for(request)
         figures = await progress.progress(actor=current_user(request))
         weeks = sorted({row.week for row in figures.delivered})
         series: dict[str, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
@@ -86,7 +87,7 @@ class StaffDeliveryPages(PageController):
             "type": "line",
             "labels": [week.isoformat() for week in weeks],
             "datasets": [
-                {"label": kind, "data": [series[kind].get(week, 0) for week in weeks]}
+                {"label": _(kind), "data": [series[kind].get(week, 0) for week in weeks]}
                 for kind in kinds
             ],
         }
@@ -96,7 +97,7 @@ class StaffDeliveryPages(PageController):
             "stacked": True,
             "labels": townships,
             "datasets": [
-                {"label": kind, "data": [per_township[t].get(kind, 0) for t in townships]}
+                {"label": _(kind), "data": [per_township[t].get(kind, 0) for t in townships]}
                 for kind in kinds
             ],
         }
@@ -106,7 +107,7 @@ class StaffDeliveryPages(PageController):
             "stacked": True,
             "labels": [place.region_name for place in figures.unmet],
             "datasets": [
-                {"label": kind, "data": [p.units_by_kind.get(kind, 0) for p in figures.unmet]}
+                {"label": _(kind), "data": [p.units_by_kind.get(kind, 0) for p in figures.unmet]}
                 for kind in unmet_kinds
             ],
         }

@@ -147,6 +147,7 @@ class PublicPages(PageController):
     @get("/dashboard", exclude_from_auth=True, security=[{}])
     async def dashboard(self, request: AnyRequest) -> Template:
         """What was given and delivered, per county and kind (never a household)."""
+        _ = gettext_for(request)
         rows = await tracking.dashboard()
         kinds = sorted({row.kind for row in rows if row.kind != "money"})
         counties: dict[str, dict[str, Any]] = defaultdict(lambda: {"name": "", "kinds": {}})
@@ -160,7 +161,7 @@ class PublicPages(PageController):
             "labels": [counties[code]["name"] for code in sorted(counties)],
             "datasets": [
                 {
-                    "label": kind,
+                    "label": _(kind),
                     "data": [
                         getattr(counties[code]["kinds"].get(kind), "delivered_units", 0)
                         for code in sorted(counties)

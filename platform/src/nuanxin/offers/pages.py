@@ -72,6 +72,7 @@ class CharityPages(PageController):
 
     @get("/")
     async def dashboard(self, request: AnyRequest) -> Template:
+        _ = gettext_for(request)
         user = current_user(request)
         offers = await _all_offers(user)
         stock: dict[str, dict[str, int]] = defaultdict(
@@ -86,9 +87,9 @@ class CharityPages(PageController):
         chart = {
             "type": "bar",
             "stacked": True,
-            "labels": kinds,
+            "labels": [_(kind) for kind in kinds],
             "datasets": [
-                {"label": column, "data": [stock[kind][column] for kind in kinds]}
+                {"label": _(column), "data": [stock[kind][column] for kind in kinds]}
                 for column in ("available", "reserved", "delivered")
             ],
         }
