@@ -254,3 +254,22 @@ async def test_the_public_pages_never_show_a_household(
             text = (await get_page(client, world, ANON, path, lang)).text
             for secret in ("测试户主", "HHWORLD", "13912345678", "现住址", "123X"):
                 assert secret not in text, (path, secret)
+
+
+async def test_staff_approve_ticked_proposals_and_a_bad_quantity_edit_is_a_message(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    staff, pid = world.headers(STAFF), str(world.proposal_id)
+    edited = await client.post(
+        f"/staff/rounds/{world.round_id}/approve", headers=staff,
+        data={"proposal_id": pid, f"quantity_{pid}": "0", f"original_{pid}": "1"},
+    )  # fmt: skip
+    assert edited.status_code == 400 and 'role="alert"' in edited.text
+    assert "已批准" not in edited.text
+    approved = await client.post(
+        f"/staff/rounds/{world.round_id}/approve", headers=staff,
+        data={"proposal_id": pid, f"quantity_{pid}": "1", f"original_{pid}": "1"},
+    )  # fmt: skip
+    assert approved.status_code == 303
+    shown = await client.get(approved.headers["location"], headers=staff)
+    assert "已批准 1 条" in shown.text  # the flash message, then the row's status
