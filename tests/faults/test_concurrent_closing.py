@@ -113,3 +113,30 @@ async def test_a_failure_racing_a_confirmation_leaves_one_outcome_and_consistent
         statuses,
         row,
     )
+
+
+async def test_staff_and_couriers_confirming_at_once_close_the_delivery_once(
+    committed: httpx.AsyncClient,
+) -> None:
+    client = committed
+    loop = await build_loop(prefix="s")
+    [delivery] = await open_deliveries(client, loop, 1)
+    code = await slip(client, loop, delivery)
+
+    async def close(index: int) -> httpx.Response:
+        if index % 2:
+            return await client.post(
+                f"/api/deliveries/{delivery}/staff-confirm",
+                json={"reason": "到户核实"},
+                headers=loop.auth("staff"),
+            )
+        return await client.post(
+            f"/api/deliveries/{delivery}/confirm", json={"code": code}, headers=loop.auth("courier")
+        )
+
+    answers = await asyncio.gather(*(close(i) for i in range(RACERS)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert sum(a.json()["already_confirmed"] is False for a in answers) == 1
+    assert await stock(loop.offers[0]) == {
+        "quantity": 1, "available": 0, "reserved": 0, "delivered": 1,
+    }  # fmt: skip

@@ -201,7 +201,12 @@ async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
     )
 
 
-async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> None:
+async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:
+    """Close a pending delivery as delivered; False if a racing request already did.
+
+    Two confirmations of one delivery at once both read it pending; the conditional update
+    lets one of them close it, and the other answers as a repeated confirmation would.
+    """
     now = datetime.now(UTC)
     delivery_id = int(row["id"])
     updated = (
@@ -217,7 +222,10 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
         .run()
     )
     if not updated:
-        raise DomainError("The delivery was closed by someone else just now")
+        current = await _load(delivery_id)
+        if current["status"] == "delivered":
+            return False
+        raise DomainError(f"The delivery was {current['status']} just now", error="delivery_closed")
     await (
         Allocation.update({Allocation.status: "delivered"})
         .where(Allocation.id == int(row["allocation"]))
@@ -234,6 +242,7 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
         before={"status": "pending"},
         after={"status": "delivered", "by": how},
     )
+    return True
 
 
 async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> ConfirmOut:
@@ -260,17 +269,10 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
         if row["status"] != "pending":
             raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
         if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
-            try:
-                await _close_delivered(actor, row, "code")
-            except DomainError:
-                # a confirmation of the same delivery committed meanwhile: the same answer
-                # as a repeated confirmation (idempotent), unless it was closed otherwise
-                if (await _load(delivery_id))["status"] != "delivered":
-                    raise
-                return ConfirmOut(
-                    delivery_id=delivery_id, status="delivered", already_confirmed=True
-                )
-            return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=False)
+            closed = await _close_delivered(actor, row, "code")
+            return ConfirmOut(
+                delivery_id=delivery_id, status="delivered", already_confirmed=not closed
+            )
         attempts = int(row["failed_attempts"]) + 1
         locked = attempts >= MAX_ATTEMPTS
         await (
@@ -314,8 +316,8 @@ async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) ->
                 .where(Delivery.id == delivery_id)
                 .run()
             )
-        await _close_delivered(actor, row, f"staff: {reason}")
-    return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=False)
+        closed = await _close_delivered(actor, row, f"staff: {reason}")
+    return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=not closed)
 
 
 async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> DeliveryOut:
