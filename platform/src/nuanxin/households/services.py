@@ -50,8 +50,8 @@ from nuanxin.households.schemas import (
     VerificationFilter,
 )
 from nuanxin.households.tables import Category, Household, Member, Need, VerificationStatus
+from nuanxin.offers import services as offers
 from nuanxin.offers.catalogue import seed_catalogue
-from nuanxin.offers.tables import Item
 from nuanxin.privacy import mask_id, mask_name, mask_phone
 from nuanxin.regions.services import RegionRecord, get_region, get_region_by_id
 
@@ -427,12 +427,12 @@ async def _new_reference(county_code: str) -> str:
 
 
 async def _item_ids() -> dict[str, int]:
-    """Catalogue item ids by code (the catalogue is seeded when it is missing)."""
-    rows = await Item.select(Item.id, Item.code).run()
-    if not rows:
+    """Catalogue item ids by code, from the offers area (seeded when it is missing)."""
+    items = await offers.list_items()
+    if not items:
         await seed_catalogue()
-        rows = await Item.select(Item.id, Item.code).run()
-    return {str(row["code"]): int(row["id"]) for row in rows}
+        items = await offers.list_items()
+    return {item.code: item.id for item in items}
 
 
 async def _recompute_needs(household_id: int, facts: rules.HouseholdFacts, now: datetime) -> None:
