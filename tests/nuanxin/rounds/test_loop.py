@@ -64,6 +64,8 @@ async def test_the_whole_loop_from_round_to_a_met_need(client: httpx.AsyncClient
     assert listed[0]["reason"] and "km" in listed[0]["reason"]
     assert expired not in {p["household_id"] for p in listed}, "expired verification is excluded"
     assert round_body["stats"]["optimal"] is True
+    rounds = (await client.get("/api/rounds", headers=loop.auth("staff"))).json()["items"]
+    assert [(r["id"], r["proposals"]) for r in rounds] == [(round_body["id"], len(listed))]
 
     approval = await client.post(
         f"/api/rounds/{round_body['id']}/approve", json={"all": True}, headers=loop.auth("staff")

@@ -86,11 +86,17 @@ async def unmet_demand(
     households = await query.output(load_json=True).order_by(Household.id).run()
     if not households:
         return []
+    # The same households by the same conditions through a join, not an IN list of their
+    # ids: a province holds far more households than a statement may have parameters.
     needs_query = Need.select(
         Need.id, Need.household, Need.item.code, Need.quantity, Need.allocated, Need.weight
     ).where(
-        Need.household.is_in([row["id"] for row in households]) & (Need.quantity > Need.allocated)
+        (Need.household._.status == "verified")
+        & (Need.household._.verification_expires_at > moment)
+        & (Need.quantity > Need.allocated)
     )
+    if region_prefix is not None:
+        needs_query = needs_query.where(Need.household._.region._.code.like(region_prefix + "%"))
     if item_codes:
         needs_query = needs_query.where(Need.item.code.is_in(list(item_codes)))
     by_household: dict[int, list[NeedDemand]] = {}

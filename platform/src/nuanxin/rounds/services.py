@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from piccolo.query.functions.aggregate import Count
 
 import matching
 from nuanxin.accounts.security import CurrentUser
@@ -374,12 +375,13 @@ async def list_rounds(*, actor: CurrentUser, page: Pagination) -> Page[RoundOut]
     )
     counts: dict[int, int] = {}
     if rows:
-        for proposal in (
-            await Proposal.select(Proposal.round)
+        counts = {
+            int(row["round"]): int(row["count"])
+            for row in await Proposal.select(Proposal.round, Count())
             .where(Proposal.round.is_in([row["id"] for row in rows]))
+            .group_by(Proposal.round)
             .run()
-        ):
-            counts[int(proposal["round"])] = counts.get(int(proposal["round"]), 0) + 1
+        }
     return Page(
         items=[_round_out(row, counts.get(int(row["id"]), 0)) for row in rows],
         total=await count.run(),
