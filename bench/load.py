@@ -76,10 +76,10 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     import asyncpg
     import httpx
 
-    from nuanxin.accounts.security import digest
-    from nuanxin.accounts.tables import ApiToken, Organization, Role, User
+    from nuanxin.accounts.tables import ApiToken, Organization, User
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
+    from nuanxin.identity import Role, digest
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.settings import Settings
     from nuanxin.synthetic import generate
@@ -96,23 +96,39 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     async def account(
         username: str, role: Role, jurisdiction: int | None = None, organization: int | None = None
     ) -> str:
-        rows = await User.insert(
-            User(username=username, display_name=username, password_hash="x", role=role.value,
-                 jurisdiction=jurisdiction, organization=organization, created_at=now)
-        ).returning(User.id).run()  # fmt: skip
+        rows = (
+            await User.insert(
+                User(
+                    username=username,
+                    display_name=username,
+                    password_hash="x",
+                    role=role.value,
+                    jurisdiction=jurisdiction,
+                    organization=organization,
+                    created_at=now,
+                )
+            )
+            .returning(User.id)
+            .run()
+        )
         token = f"bench-{username}"
         await ApiToken.insert(
-            ApiToken(user=rows[0]["id"], token_hash=digest(token), created_at=now,
-                     expires_at=now + timedelta(days=1))
-        ).run()  # fmt: skip
+            ApiToken(
+                user=rows[0]["id"],
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        ).run()
         return token
 
     staff = await account("load_staff", Role.staff, jurisdiction=province.id)
     couriers: dict[int, str] = {}
     charity_token = ""
     for org in await Organization.select(Organization.id).order_by(Organization.id).run():
-        couriers[org["id"]] = await account(f"courier{org['id']}", Role.courier,
-                                            organization=org["id"])  # fmt: skip
+        couriers[org["id"]] = await account(
+            f"courier{org['id']}", Role.courier, organization=org["id"]
+        )
         charity_token = charity_token or await account(
             f"member{org['id']}", Role.charity, organization=org["id"]
         )
@@ -130,10 +146,14 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
         for index in range(donations):
             goods = await c.post(
                 "/api/goods-donations",
-                json={"organization_id": org_ids[index % len(org_ids)], "item_code": "quilt",
-                      "quantity": 1 + index % 5, "donor_name": f"捐赠人{index}"},
+                json={
+                    "organization_id": org_ids[index % len(org_ids)],
+                    "item_code": "quilt",
+                    "quantity": 1 + index % 5,
+                    "donor_name": f"捐赠人{index}",
+                },
                 headers=auth,  # a bearer header: no CSRF cookie needed
-            )  # fmt: skip
+            )
             assert goods.status_code == 201, goods.text
             codes.append(goods.json()["tracking_code"])
     # Known codes for the couriers (the slips would print random ones): 8 digits from the id.
@@ -208,15 +228,34 @@ RESULT = re.compile(
 def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) -> Measure:
     threads = min(2, connections)
     done = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
-         "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     match = RESULT.search(done.stdout)
     assert match, done.stdout + done.stderr
     requests, duration, errors, p50, p95, p99 = (int(x) for x in match.groups())
-    return Measure(endpoint, connections, requests / (duration / 1e6), p50 / 1000, p95 / 1000,
-                   p99 / 1000, errors, requests)  # fmt: skip
+    return Measure(
+        endpoint,
+        connections,
+        requests / (duration / 1e6),
+        p50 / 1000,
+        p95 / 1000,
+        p99 / 1000,
+        errors,
+        requests,
+    )
 
 
 def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -227,11 +266,28 @@ def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
         port = probe.getsockname()[1]
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "nuanxin.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
-         "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=log, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "nuanxin.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     import httpx
 
     url = f"http://127.0.0.1:{port}"

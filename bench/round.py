@@ -52,11 +52,11 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     import httpx
 
     import matching
-    from nuanxin.accounts.security import digest
-    from nuanxin.accounts.tables import ApiToken, Role, User
+    from nuanxin.accounts.tables import ApiToken, User
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
     from nuanxin.households import demand
+    from nuanxin.identity import Role, digest
     from nuanxin.offers import services as offers
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.rounds.services import _problem
@@ -70,8 +70,9 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     await load_regions()
     figures["migrate + regions"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    dataset = generate(households=args.households, offers=args.offers, seed=args.seed,
-                       provinces=(args.province,))  # fmt: skip
+    dataset = generate(
+        households=args.households, offers=args.offers, seed=args.seed, provinces=(args.province,)
+    )
     loaded = await load_dataset(dataset)
     figures["generate + load"] = time.perf_counter() - mark
     province = await get_region(args.province)
@@ -79,14 +80,28 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
-    rows = await User.insert(
-        User(username="bench_staff", display_name="bench", password_hash="x", role=Role.staff.value,
-             jurisdiction=province.id, created_at=now)
-    ).returning(User.id).run()  # fmt: skip
+    rows = (
+        await User.insert(
+            User(
+                username="bench_staff",
+                display_name="bench",
+                password_hash="x",
+                role=Role.staff.value,
+                jurisdiction=province.id,
+                created_at=now,
+            )
+        )
+        .returning(User.id)
+        .run()
+    )
     await ApiToken.insert(
-        ApiToken(user=rows[0]["id"], token_hash=digest("bench-token"), created_at=now,
-                 expires_at=now + timedelta(days=1))
-    ).run()  # fmt: skip
+        ApiToken(
+            user=rows[0]["id"],
+            token_hash=digest("bench-token"),
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+    ).run()
     auth = {"authorization": "Bearer bench-token"}
     prefix = province.code[:2]
     mark = time.perf_counter()
@@ -127,9 +142,11 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
         figures["approve all"] = time.perf_counter() - mark
 
     print(f"\nloaded: {loaded}")
-    print(f"round {round_id}: {proposals} proposals, {body['stats']['totals']['units']} units, "
-          f"optimal={body['stats']['optimal']}; approved {len(approval['approved'])}, "
-          f"stale {len(approval['stale'])}")  # fmt: skip
+    print(
+        f"round {round_id}: {proposals} proposals, {body['stats']['totals']['units']} units, "
+        f"optimal={body['stats']['optimal']}; approved {len(approval['approved'])}, "
+        f"stale {len(approval['stale'])}"
+    )
     print(f"engine alone on the same snapshot: {solution.totals.units} units")
     return figures
 

@@ -114,8 +114,12 @@ class LocalStripe:
         self._log = self.state_file.with_suffix(".log").open("w")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.stripe_server", str(self.state_file)],
-            cwd=root, env=env, stdout=subprocess.PIPE, stderr=self._log, text=True,
-        )  # fmt: skip
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
         assert self._process.stdout is not None
         line = self._process.stdout.readline()  # blocks until the port is printed or exit
         if not line.startswith("PORT "):

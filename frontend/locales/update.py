@@ -20,18 +20,44 @@ def main() -> int:
     pybabel = str(Path(sys.executable).with_name("pybabel"))
     pot = HERE / "messages.pot"
     subprocess.run(
-        [pybabel, "extract", "-F", str(HERE.parent / "babel.cfg"), "-k", "_", "-k", "N_",
-         "--no-location", "--sort-output", "--omit-header", "-o", str(pot), str(ROOT)],
-        check=True, cwd=ROOT,
-    )  # fmt: skip
+        [
+            pybabel,
+            "extract",
+            "-F",
+            str(HERE.parent / "babel.cfg"),
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "--no-location",
+            "--sort-output",
+            "--omit-header",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     for language in LANGUAGES:
         po = HERE / language / "LC_MESSAGES" / "messages.po"
         command = "update" if po.exists() else "init"
         subprocess.run(
-            [pybabel, command, "-i", str(pot), "-d", str(HERE), "-l", language,
-             "--no-wrap", *(["--ignore-obsolete"] if command == "update" else [])],
-            check=True, cwd=ROOT,
-        )  # fmt: skip
+            [
+                pybabel,
+                command,
+                "-i",
+                str(pot),
+                "-d",
+                str(HERE),
+                "-l",
+                language,
+                "--no-wrap",
+                *(["--ignore-obsolete"] if command == "update" else []),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return 0
 
 

@@ -29,8 +29,14 @@ if not CHROMIUM.exists():  # `make e2e` installs it; without it the browser test
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
 
 PASSWORD = "nuanxin-demo"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = ROOT / "var" / "screenshots" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 

@@ -108,10 +108,16 @@ def test_a_donor_gives_goods_and_tracks_them_by_code(page: Page) -> None:
     ).json()["token"]
     ends = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     opened = api.post(
-        "/api/campaigns", headers={"authorization": f"Bearer {token}"},
-        data={"title": "呼兰区冬季送温暖", "region_code": "230111", "item_codes": ["quilt", "coal"],
-              "target_fen": 1_000_000, "ends_on": ends},
-    )  # fmt: skip
+        "/api/campaigns",
+        headers={"authorization": f"Bearer {token}"},
+        data={
+            "title": "呼兰区冬季送温暖",
+            "region_code": "230111",
+            "item_codes": ["quilt", "coal"],
+            "target_fen": 1_000_000,
+            "ends_on": ends,
+        },
+    )
     assert opened.ok, opened.text()
     page.goto("/give")
     page.locator(".cards a").first.click()
@@ -129,9 +135,12 @@ def test_a_donor_gives_goods_and_tracks_them_by_code(page: Page) -> None:
 
 def test_the_pages_fit_a_360_pixel_phone(browser: Browser, server: str) -> None:
     phone = browser.new_context(
-        base_url=server, locale="zh-CN", viewport={"width": 360, "height": 740},
-        is_mobile=True, has_touch=True,
-    )  # fmt: skip
+        base_url=server,
+        locale="zh-CN",
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
     page = phone.new_page()
     for name, username, path in (
         ("13-phone-courier", "courier_warmth", "/courier"),

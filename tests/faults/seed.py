@@ -19,9 +19,9 @@ COURIER_TOKEN = "fault-courier-token"
 
 
 async def seed(households: int, offers: int) -> dict[str, object]:
-    from nuanxin.accounts.security import digest
-    from nuanxin.accounts.tables import ApiToken, Organization, Role, User
+    from nuanxin.accounts.tables import ApiToken, Organization, User
     from nuanxin.cli import migrate
+    from nuanxin.identity import Role, digest
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.synthetic import generate
     from nuanxin.synthetic.load import load_dataset
@@ -36,17 +36,33 @@ async def seed(households: int, offers: int) -> dict[str, object]:
     assert charity is not None
     now = datetime.now(UTC)
     accounts = {
-        STAFF_TOKEN: User(username="fault_staff", display_name="staff", password_hash="x",
-                          role=Role.staff.value, jurisdiction=province.id, created_at=now),
-        COURIER_TOKEN: User(username="fault_courier", display_name="courier", password_hash="x",
-                            role=Role.courier.value, organization=charity["id"], created_at=now),
-    }  # fmt: skip
+        STAFF_TOKEN: User(
+            username="fault_staff",
+            display_name="staff",
+            password_hash="x",
+            role=Role.staff.value,
+            jurisdiction=province.id,
+            created_at=now,
+        ),
+        COURIER_TOKEN: User(
+            username="fault_courier",
+            display_name="courier",
+            password_hash="x",
+            role=Role.courier.value,
+            organization=charity["id"],
+            created_at=now,
+        ),
+    }
     for token, user in accounts.items():
         rows = await User.insert(user).returning(User.id).run()
         await ApiToken.insert(
-            ApiToken(user=rows[0]["id"], token_hash=digest(token), created_at=now,
-                     expires_at=now + timedelta(days=1))
-        ).run()  # fmt: skip
+            ApiToken(
+                user=rows[0]["id"],
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        ).run()
     return {"staff_token": STAFF_TOKEN, "courier_token": COURIER_TOKEN}
 
 

@@ -113,15 +113,29 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"server-{self.port}.log"
         command = [
-            sys.executable, "-m", "uvicorn", "nuanxin.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-            "--log-level", "warning",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "nuanxin.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                command, env=environment(database, folder), cwd=ROOT, stdout=log, stderr=log,
+                command,
+                env=environment(database, folder),
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:

@@ -70,8 +70,11 @@ async def test_a_delivery_confirmed_many_times_at_once_is_delivered_once(
     first = [a for a in answers if a.json()["already_confirmed"] is False]
     assert len(first) == 1, "exactly one confirmation closes the delivery"
     assert await stock(loop.offers[0]) == {
-        "quantity": 1, "available": 0, "reserved": 0, "delivered": 1,
-    }  # fmt: skip
+        "quantity": 1,
+        "available": 0,
+        "reserved": 0,
+        "delivered": 1,
+    }
 
 
 async def test_a_failure_racing_a_confirmation_leaves_one_outcome_and_consistent_stock(
@@ -138,5 +141,8 @@ async def test_staff_and_couriers_confirming_at_once_close_the_delivery_once(
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     assert sum(a.json()["already_confirmed"] is False for a in answers) == 1
     assert await stock(loop.offers[0]) == {
-        "quantity": 1, "available": 0, "reserved": 0, "delivered": 1,
-    }  # fmt: skip
+        "quantity": 1,
+        "available": 0,
+        "reserved": 0,
+        "delivered": 1,
+    }

@@ -48,16 +48,32 @@ async def test_one_event_delivered_many_times_at_once_counts_once(
     charity = await make_charity()
     campaign_id = await open_campaign(client, charity)
     now = datetime.now(UTC)
-    rows = await Donation.insert(
-        Donation(tracking_code="RACE0001", kind="money", organization=charity.organization_id,
-                 campaign=campaign_id, amount_fen=20_00, status="created", created_at=now,
-                 updated_at=now)
-    ).returning(Donation.id).run()  # fmt: skip
+    rows = (
+        await Donation.insert(
+            Donation(
+                tracking_code="RACE0001",
+                kind="money",
+                organization=charity.organization_id,
+                campaign=campaign_id,
+                amount_fen=20_00,
+                status="created",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        .returning(Donation.id)
+        .run()
+    )
     donation_id = int(rows[0]["id"])
     await Payment.insert(
-        Payment(donation=donation_id, intent_id="pi_race", amount_fen=20_00,
-                status="requires_payment_method", created_at=now)
-    ).run()  # fmt: skip
+        Payment(
+            donation=donation_id,
+            intent_id="pi_race",
+            amount_fen=20_00,
+            status="requires_payment_method",
+            created_at=now,
+        )
+    ).run()
     at = int(time.time())
     intent = {"id": "pi_race", "object": "payment_intent", "amount": 20_00, "metadata": {}}
     paid_intent = {**intent, "status": "succeeded"}

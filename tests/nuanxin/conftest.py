@@ -11,8 +11,9 @@ import pytest
 from litestar import Litestar
 
 from nuanxin.accounts.security import hash_password
-from nuanxin.accounts.tables import Role, User
+from nuanxin.accounts.tables import User
 from nuanxin.app import CSRF_COOKIE, CSRF_HEADER, create_app
+from nuanxin.identity import Role
 from nuanxin.regions.tables import Region
 from nuanxin.settings import Settings
 
@@ -44,12 +45,21 @@ async def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
 async def make_region(
     code: str = "230111", level: str = "county", parent: int | None = None
 ) -> int:
-    rows = await Region.insert(
-        Region(
-            code=code, name=f"区划{code}", full_name=f"测试区划{code}", level=level,
-            parent=parent, lat=45.88, lon=126.58,
+    rows = (
+        await Region.insert(
+            Region(
+                code=code,
+                name=f"区划{code}",
+                full_name=f"测试区划{code}",
+                level=level,
+                parent=parent,
+                lat=45.88,
+                lon=126.58,
+            )
         )
-    ).returning(Region.id).run()  # fmt: skip
+        .returning(Region.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -60,11 +70,19 @@ async def make_user(
     jurisdiction: int | None = None,
     organization: int | None = None,
 ) -> int:
-    rows = await User.insert(
-        User(
-            username=username, display_name=username, password_hash=PASSWORD_HASH,
-            role=role.value, jurisdiction=jurisdiction, organization=organization,
-            created_at=datetime.now(UTC),
+    rows = (
+        await User.insert(
+            User(
+                username=username,
+                display_name=username,
+                password_hash=PASSWORD_HASH,
+                role=role.value,
+                jurisdiction=jurisdiction,
+                organization=organization,
+                created_at=datetime.now(UTC),
+            )
         )
-    ).returning(User.id).run()  # fmt: skip
+        .returning(User.id)
+        .run()
+    )
     return int(rows[0]["id"])

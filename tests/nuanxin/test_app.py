@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from nuanxin.accounts.tables import ApiToken, Role
+from nuanxin.accounts.tables import ApiToken
 from nuanxin.app import SESSION_COOKIE
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.identity import Role
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_region, make_user
 
 
@@ -162,7 +163,7 @@ def test_a_unique_constraint_hit_by_a_race_is_a_409_naming_only_the_constraint()
     import sqlite3
     from typing import Any, cast
 
-    from nuanxin.errors import integrity_handler
+    from nuanxin.responses import integrity_handler
 
     connection = sqlite3.connect(":memory:")
     connection.execute("CREATE TABLE account (username TEXT UNIQUE)")

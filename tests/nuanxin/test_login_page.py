@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from nuanxin.accounts.tables import Role
 from nuanxin.app import CSRF_COOKIE
+from nuanxin.identity import Role
 from tests.nuanxin.conftest import PASSWORD, make_user
 
 

@@ -17,11 +17,31 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 Schema = dict[str, dict[str, object]]
 
 APP_TABLES = {
-    "region", "geocode_cache", "organization", "warehouse", "account", "api_token", "item",
-    "offer", "household", "household_member", "need", "escalation", "matching_round",
-    "proposal", "allocation", "delivery", "delivery_case", "campaign", "donation", "payment",
-    "webhook_event", "purchase", "help_request", "audit_entry",
-}  # fmt: skip
+    "region",
+    "geocode_cache",
+    "organization",
+    "warehouse",
+    "account",
+    "api_token",
+    "item",
+    "offer",
+    "household",
+    "household_member",
+    "need",
+    "escalation",
+    "matching_round",
+    "proposal",
+    "allocation",
+    "delivery",
+    "delivery_case",
+    "campaign",
+    "donation",
+    "payment",
+    "webhook_event",
+    "purchase",
+    "help_request",
+    "audit_entry",
+}
 
 
 def migrate(database_url: str, var_dir: Path) -> None:
@@ -33,8 +53,12 @@ def migrate(database_url: str, var_dir: Path) -> None:
     }
     result = subprocess.run(
         [sys.executable, "-m", "nuanxin", "migrate"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -16,13 +16,14 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 
-from nuanxin.accounts.security import require_roles
-from nuanxin.accounts.tables import ApiToken, Organization, Role, User, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, User, Warehouse
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
+from nuanxin.guards import require_roles
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Escalation, Household, Member, Need
+from nuanxin.identity import Role
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import GeocodeCache, Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
@@ -31,10 +32,31 @@ from nuanxin.settings import Settings
 __all__ = ("admin_mount",)
 
 TABLES = [
-    Region, GeocodeCache, Organization, Warehouse, User, ApiToken, Household, Member, Need,
-    Escalation, Item, Offer, MatchingRound, Proposal, Allocation, Delivery, DeliveryCase,
-    Campaign, Donation, Payment, Purchase, WebhookEvent, HelpRequest, AuditEntry,
-]  # fmt: skip
+    Region,
+    GeocodeCache,
+    Organization,
+    Warehouse,
+    User,
+    ApiToken,
+    Household,
+    Member,
+    Need,
+    Escalation,
+    Item,
+    Offer,
+    MatchingRound,
+    Proposal,
+    Allocation,
+    Delivery,
+    DeliveryCase,
+    Campaign,
+    Donation,
+    Payment,
+    Purchase,
+    WebhookEvent,
+    HelpRequest,
+    AuditEntry,
+]
 
 
 @functools.cache

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,12 +28,40 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
 from nuanxin import __version__
+from nuanxin.accounts.controllers import (
+    AccountController,
+    AuthController,
+    OrganizationController,
+    WarehouseController,
+)
 from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
+from nuanxin.audit.controllers import AuditController
 from nuanxin.db import engine
-from nuanxin.errors import exception_handlers
+from nuanxin.deliveries.controllers import (
+    DeliveryController,
+    DeliveryReportController,
+    EmergencyController,
+)
+from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
+from nuanxin.donations.controllers import (
+    CampaignController,
+    DonationController,
+    PublicDonationController,
+    StripeWebhookController,
+)
+from nuanxin.donations.pages import CampaignPages, DonationPages, PublicPages
+from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpRequestController
+from nuanxin.help_requests.pages import HelpRequestPages
+from nuanxin.households.controllers import EscalationController, HouseholdController
+from nuanxin.households.pages import EscalationPages, HouseholdPages
+from nuanxin.offers.controllers import ItemController, OfferController
+from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
+from nuanxin.responses import exception_handlers
+from nuanxin.rounds.controllers import RoundController
+from nuanxin.rounds.pages import RoundPages
 from nuanxin.rounds.services import recover_interrupted
 from nuanxin.security import (
     RateLimiter,
@@ -46,26 +73,46 @@ from nuanxin.security import (
 from nuanxin.settings import ROOT, Settings
 from nuanxin.system.controllers import HealthController
 
-AREAS = (
-    "accounts",
-    "regions",
-    "households",
-    "help_requests",
-    "offers",
-    "rounds",
-    "deliveries",
-    "donations",
-    "audit",
+#: The JSON API, area by area (the order of the OpenAPI document).
+API_CONTROLLERS: tuple[type[Controller], ...] = (
+    HealthController,
+    AuthController,
+    AccountController,
+    OrganizationController,
+    WarehouseController,
+    HouseholdController,
+    EscalationController,
+    PublicHelpRequestController,
+    HelpRequestController,
+    ItemController,
+    OfferController,
+    RoundController,
+    DeliveryController,
+    DeliveryReportController,
+    EmergencyController,
+    CampaignController,
+    DonationController,
+    PublicDonationController,
+    StripeWebhookController,
+    AuditController,
 )
 
-
-def _area_controllers() -> list[type[Controller]]:
-    """Every area's ``controllers.CONTROLLERS``, in the order of :data:`AREAS`."""
-    found: list[type[Controller]] = []
-    for area in AREAS:
-        module = importlib.import_module(f"nuanxin.{area}.controllers")
-        found.extend(module.CONTROLLERS)
-    return found
+#: The HTML pages, over the same services (never over the API).
+PAGES: tuple[type[Controller], ...] = (
+    HomePage,
+    LoginPage,
+    HouseholdPages,
+    EscalationPages,
+    HelpRequestPages,
+    CharityPages,
+    RoundPages,
+    StaffDeliveryPages,
+    CharityDeliveryPages,
+    CourierPages,
+    DonationPages,
+    CampaignPages,
+    PublicPages,
+)
 
 
 __all__ = ("create_app",)
@@ -165,10 +212,8 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     )
     return Litestar(
         route_handlers=[
-            HealthController,
-            *_area_controllers(),
-            HomePage,
-            LoginPage,
+            *API_CONTROLLERS,
+            *PAGES,
             admin_mount(settings),
             create_static_files_router(
                 path="/static", directories=[ROOT / "frontend" / "static"], include_in_schema=False

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from nuanxin.accounts.security import CurrentUser, hash_password, keyed_hash, user_by_id
+from nuanxin.accounts.security import hash_password, user_by_id
 from nuanxin.accounts.services import create_admin, create_user
-from nuanxin.accounts.tables import Organization, Role, User, Warehouse
+from nuanxin.accounts.tables import Organization, User, Warehouse
 from nuanxin.db import atomic
 from nuanxin.deliveries import services as deliveries
 from nuanxin.households.tables import Household, Member, Need
+from nuanxin.identity import CurrentUser, Role, keyed_hash
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region

@@ -1,198 +1,113 @@
-"""Every 4xx answer is JSON of one shape: ``{"error", "detail", "field"}``.
+"""The domain's refusals: plain exceptions that services raise, knowing nothing of HTTP.
 
-``error`` is a stable machine word (``validation_error``, ``not_found`` ...), ``detail`` a
-sentence for people, ``field`` the offending field when there is one (else ``null``).
+Each kind says what went wrong, not how a face answers it: :class:`Invalid` (a value is wrong,
+with its ``field``), :class:`NotFound`, :class:`Forbidden`, :class:`Conflict`,
+:class:`Locked`, :class:`TooLarge`, :class:`NotAuthenticated`, and :class:`Upstream` or
+:class:`Unavailable` (a provider we depend on failed). Every error carries:
+
+* ``detail``: an English sentence for logs and API clients;
+* ``error``: a stable machine word (``validation_error``, ``not_found`` ...), which may be
+  narrowed (``code_locked``);
+* ``message_id`` and ``params``: what a face needs to say it in the reader's language;
+* ``field``: the offending field, when there is one.
+
+The app turns them into answers (:mod:`nuanxin.responses`): JSON for the API, a page or a form
+message for the pages.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import sqlite3
-from http import HTTPStatus
-from typing import Any
-from urllib.parse import quote
+from collections.abc import Mapping
+from typing import ClassVar
 
-import msgspec
-from asyncpg.exceptions import DataError, IntegrityConstraintViolationError
-from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import Redirect
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-
-__all__ = ("DomainError", "ErrorBody", "error_responses", "exception_handlers")
-
-logger = logging.getLogger("nuanxin")
-_SQLITE_CONSTRAINT = re.compile(r"(?:constraint failed|CONSTRAINT): ([\w.]+)")
-_NAMED_FIELD = re.compile(r"(?:field|at) `\$?\.?([^`]+)`")
-
-ERROR_WORDS = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    429: "too_many_requests",
-}
+__all__ = (
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Invalid",
+    "Locked",
+    "NotAuthenticated",
+    "NotFound",
+    "TooLarge",
+    "Unavailable",
+    "Upstream",
+)
 
 
-class ErrorBody(msgspec.Struct, kw_only=True):
-    """The body of every error answer."""
+class DomainError(Exception):
+    """A rule of the domain said no."""
 
-    error: str
-    detail: str
-    field: str | None = None
-
-
-def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the 4xx answers of a handler, with their real body (``responses=``).
-
-    ``raises=[DomainError]`` would document a 500 (the class's default status) in Litestar's
-    own error shape; this documents each status with :class:`ErrorBody`.
-    """
-    return {
-        status: ResponseSpec(
-            data_container=ErrorBody, description=HTTPStatus(status).phrase, generate_examples=False
-        )
-        for status in statuses
-    }
-
-
-class DomainError(HTTPException):
-    """A rule of the domain said no; services raise it, the app answers with a 4xx."""
+    default_error: ClassVar[str] = "conflict"
 
     def __init__(
         self,
         detail: str,
         *,
-        status_code: int = 409,
         error: str | None = None,
         field: str | None = None,
+        message_id: str | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__(detail=detail, status_code=status_code)
-        self.status_code = status_code
-        self.error = error or ERROR_WORDS.get(status_code, "error")
+        super().__init__(detail)
+        self.detail = detail
+        self.error = error or self.default_error
         self.field = field
+        self.message_id = message_id or self.error
+        self.params: Mapping[str, object] = dict(params or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r}, error={self.error!r}, field={self.field!r})"
 
 
-def _json(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response(
-        content=msgspec.to_builtins(body),
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers=headers,
-    )
+class Invalid(DomainError):
+    """A value the rules refuse; ``field`` names it."""
+
+    default_error = "bad_request"
 
 
-def _field_of(extra: Any) -> tuple[str | None, str | None]:
-    """The first offending field and its message from Litestar's validation ``extra``."""
-    if isinstance(extra, list) and extra and isinstance(extra[0], dict):
-        first = extra[0]
-        key = first.get("key")
-        message = first.get("message")
-        field = str(key) if key else None
-        if field is not None and field.startswith("$."):
-            field = field[2:]
-        named = _NAMED_FIELD.search(str(message or ""))
-        if named and field in (None, "data", "body"):
-            field = named.group(1)
-        return field, None if message is None else str(message)
-    return None, None
+class NotAuthenticated(DomainError):
+    """The caller must log in (or prove who they are) first."""
+
+    default_error = "not_authenticated"
 
 
-def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    field, message = _field_of(exc.extra)
-    detail = message or exc.detail or "The request is not valid"
-    if field and field not in detail:
-        detail = f"{field}: {detail}"
-    return _json(400, ErrorBody(error="validation_error", detail=detail, field=field))
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    default_error = "forbidden"
 
 
-def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+class NotFound(DomainError):
+    """No such record, or none the caller may see."""
+
+    default_error = "not_found"
 
 
-def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    status = exc.status_code
-    if status == 401 and _wants_html(request):
-        # A browser that is not logged in goes to the login page, and comes back after.
-        raw = request.scope.get("raw_path") or request.url.path.encode()
-        path = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-        return Redirect(f"/login?next={quote(path)}", status_code=303)
-    if status >= 500:
-        logger.error("HTTP %s: %s", status, exc.detail)
-        return _json(status, ErrorBody(error="server_error", detail="Internal server error"))
-    field, message = _field_of(exc.extra)
-    return _json(
-        status,
-        ErrorBody(
-            error=ERROR_WORDS.get(status, "error"),
-            detail=message if message and not exc.detail else str(exc.detail),
-            field=field,
-        ),
-        headers=exc.headers,
-    )
+class Conflict(DomainError):
+    """The record's state does not allow it (already done, out of stock, a duplicate ...)."""
+
+    default_error = "conflict"
 
 
-def domain_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _json(exc.status_code, ErrorBody(error=exc.error, detail=exc.detail, field=exc.field))
+class Locked(DomainError):
+    """The record is locked until someone with the right to do so unlocks it."""
+
+    default_error = "locked"
 
 
-def integrity_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A database rule refused a write that a service's own check let through (a race).
+class TooLarge(DomainError):
+    """An upload or request beyond the size the platform accepts."""
 
-    Two requests creating the same unique thing at once both pass the service's "does it
-    exist?" check; the database's unique constraint refuses the second. That is a conflict
-    (409), not a server error. Only the constraint's name is shown, never the row's values.
-    """
-    constraint = getattr(exc, "constraint_name", None)
-    if constraint is None:
-        match = _SQLITE_CONSTRAINT.search(str(exc))
-        constraint = match.group(1) if match else None
-    detail = "The request conflicts with a record saved at the same moment; try again"
-    return _json(
-        409,
-        ErrorBody(
-            error="conflict", detail=detail if not constraint else f"{detail} ({constraint})"
-        ),
-    )
+    default_error = "payload_too_large"
 
 
-def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _json(
-        HTTP_500_INTERNAL_SERVER_ERROR,
-        ErrorBody(error="server_error", detail="Internal server error"),
-    )
+class Upstream(DomainError):
+    """A provider the platform depends on (payments, geocoding) answered with a failure."""
+
+    default_error = "upstream_error"
 
 
-def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A value the database cannot hold (an integer beyond 64 bits, a NUL byte in text on
-    PostgreSQL) is the client's mistake: 400, and the transaction has rolled back."""
-    logger.warning(  # the error's text may quote the value: only its kind is logged
-        "Unstorable value on %s %s: %s", request.method, request.url.path, type(exc).__name__
-    )
-    return _json(
-        400,
-        ErrorBody(
-            error="validation_error",
-            detail="A value is out of range or not valid text (numbers, NUL bytes)",
-        ),
-    )
+class Unavailable(DomainError):
+    """A provider the platform depends on cannot be reached, or is not configured."""
 
-
-exception_handlers: dict[type[Exception] | int, Any] = {
-    OverflowError: unstorable_handler,  # SQLite: integers beyond 64 bits
-    DataError: unstorable_handler,  # PostgreSQL: out-of-range numbers, NUL bytes, bad text
-    sqlite3.IntegrityError: integrity_handler,
-    IntegrityConstraintViolationError: integrity_handler,
-    ValidationException: validation_handler,
-    DomainError: domain_handler,
-    HTTPException: http_handler,
-    HTTP_500_INTERNAL_SERVER_ERROR: server_error_handler,
-}
+    default_error = "unavailable"

@@ -30,7 +30,7 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from nuanxin.errors import DomainError
+from nuanxin.errors import Invalid
 from nuanxin.settings import Settings
 
 __all__ = (
@@ -190,24 +190,24 @@ async def reject_unstorable(request: Request[Any, Any, Any]) -> None:
     """
     for name, value in request.path_params.items():
         if isinstance(value, int) and not -INT32 <= value <= INT32:
-            raise DomainError(f"{name}: no record has this id", status_code=400, field=name)
+            raise Invalid(f"{name}: no record has this id", field=name)
         if isinstance(value, str) and "\x00" in value:
-            raise DomainError(f"{name}: NUL bytes are not allowed", status_code=400, field=name)
+            raise Invalid(f"{name}: NUL bytes are not allowed", field=name)
     if request.method in ("POST", "PUT", "PATCH"):
         content_type = request.headers.get("content-type", "")
         marker = NUL_IN_BODY.get(content_type.split(";")[0].strip().lower())
         if marker is not None and marker in await request.body():  # kept for the handler
-            raise DomainError("NUL bytes are not allowed in text", status_code=400)
+            raise Invalid("NUL bytes are not allowed in text")
     for key, value in request.query_params.items():
         if "\x00" in key or "\x00" in value:
-            raise DomainError(f"{key}: NUL bytes are not allowed", status_code=400, field=key)
+            raise Invalid(f"{key}: NUL bytes are not allowed", field=key)
         if key == "id" or key.endswith("_id"):
             try:
                 number = int(value)
             except ValueError:
                 continue  # validation names the field
             if not -INT32 <= number <= INT32:
-                raise DomainError(f"{key}: no record has this id", status_code=400, field=key)
+                raise Invalid(f"{key}: no record has this id", field=key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,25 +306,42 @@ DEFAULT_RULES: tuple[RateRule, ...] = (
         name="login-address", method="POST", path=LOGIN_PATHS, limit=Limit(30), key=by_address
     ),
     RateRule(
-        name="login-account", method="POST", path=LOGIN_PATHS, limit=Limit(10), key=by_username,
-        failures_only=True, reads_body=True,
+        name="login-account",
+        method="POST",
+        path=LOGIN_PATHS,
+        limit=Limit(10),
+        key=by_username,
+        failures_only=True,
+        reads_body=True,
     ),
     RateRule(
-        name="code-address", method="POST", path=CONFIRM_PATH, limit=Limit(30), key=by_address,
+        name="code-address",
+        method="POST",
+        path=CONFIRM_PATH,
+        limit=Limit(30),
+        key=by_address,
         failures_only=True,
     ),
     RateRule(
-        name="code-account", method="POST", path=CONFIRM_PATH, limit=Limit(10), key=by_account,
+        name="code-account",
+        method="POST",
+        path=CONFIRM_PATH,
+        limit=Limit(10),
+        key=by_account,
         failures_only=True,
     ),
     RateRule(
         name="report-address", method="POST", path=REPORT_PATH, limit=Limit(10), key=by_address
     ),
     RateRule(
-        name="track-address", method="GET", path=TRACK_PATH, limit=Limit(30), key=by_address,
+        name="track-address",
+        method="GET",
+        path=TRACK_PATH,
+        limit=Limit(30),
+        key=by_address,
         failures_only=True,
     ),
-)  # fmt: skip
+)
 
 MAX_PARSED_BODY = 16 * 1024
 

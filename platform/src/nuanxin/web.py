@@ -19,9 +19,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from nuanxin import i18n
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from nuanxin.identity import CurrentUser, Role
 
 __all__ = (
     "FLASH_KEY",
@@ -127,7 +126,7 @@ def page(
     )
 
 
-ACCESS_REFUSALS = frozenset({401, 403, 404})
+ACCESS_REFUSALS = (NotAuthenticated, Forbidden, NotFound)
 
 
 def form_error(request: AnyRequest, exc: Exception) -> str:
@@ -137,7 +136,7 @@ def form_error(request: AnyRequest, exc: Exception) -> str:
     form message: it is raised again, so that the page answers as the API does.
     """
     _ = gettext_for(request)
-    if isinstance(exc, DomainError) and exc.status_code in ACCESS_REFUSALS:
+    if isinstance(exc, ACCESS_REFUSALS):
         raise exc
     if isinstance(exc, DomainError):
         field = f" ({exc.field})" if exc.field else ""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from nuanxin.accounts.tables import ApiToken, Role, User
+from nuanxin.accounts.tables import ApiToken, User
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.identity import Role
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World, build_world
 from tests.nuanxin.conftest import PASSWORD, csrf_headers

@@ -14,20 +14,49 @@ CHARITY_MEMBERS = frozenset({CHARITY, OTHER_CHARITY})
 async def build_donations(world: Any) -> None:
     """Charity X's open campaign in county A, a paid money donation to it, goods to accept."""
     now = datetime.now(UTC)
-    rows = await Campaign.insert(
-        Campaign(organization=world.charity_x_id, title="呼兰区冬季取暖", region=world.county_a_id,
-                 items=["quilt", "coal"], target_fen=1_000_000,
-                 ends_on=(now + timedelta(days=30)).date(), created_at=now)
-    ).returning(Campaign.id).run()  # fmt: skip
+    rows = (
+        await Campaign.insert(
+            Campaign(
+                organization=world.charity_x_id,
+                title="呼兰区冬季取暖",
+                region=world.county_a_id,
+                items=["quilt", "coal"],
+                target_fen=1_000_000,
+                ends_on=(now + timedelta(days=30)).date(),
+                created_at=now,
+            )
+        )
+        .returning(Campaign.id)
+        .run()
+    )
     world.campaign_x_id = int(rows[0]["id"])
-    rows = await Donation.insert(
-        Donation(tracking_code="WXYZ23456789", kind="money", organization=world.charity_x_id,
-                 campaign=world.campaign_x_id, amount_fen=10_000, status="paid",
-                 created_at=now, updated_at=now, settled_at=now),
-        Donation(tracking_code="WXYZ3456789A", kind="goods", organization=world.charity_x_id,
-                 item=world.item_quilt_id, quantity=3, status="created", created_at=now,
-                 updated_at=now),
-    ).returning(Donation.id).run()  # fmt: skip
+    rows = (
+        await Donation.insert(
+            Donation(
+                tracking_code="WXYZ23456789",
+                kind="money",
+                organization=world.charity_x_id,
+                campaign=world.campaign_x_id,
+                amount_fen=10_000,
+                status="paid",
+                created_at=now,
+                updated_at=now,
+                settled_at=now,
+            ),
+            Donation(
+                tracking_code="WXYZ3456789A",
+                kind="goods",
+                organization=world.charity_x_id,
+                item=world.item_quilt_id,
+                quantity=3,
+                status="created",
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        .returning(Donation.id)
+        .run()
+    )
     world.donation_x_id = int(rows[0]["id"])
     world.goods_donation_x_id = int(rows[1]["id"])
     world.tracking_code_x = "WXYZ23456789"
@@ -41,8 +70,13 @@ CODE = {"code": "tracking_code_x"}
 
 def new_campaign(world: Any) -> dict[str, Any]:
     ends = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    return {"title": "冬季取暖", "region_code": "230111", "item_codes": ["quilt"],
-            "target_fen": 500_000, "ends_on": ends}  # fmt: skip
+    return {
+        "title": "冬季取暖",
+        "region_code": "230111",
+        "item_codes": ["quilt"],
+        "target_fen": 500_000,
+        "ends_on": ends,
+    }
 
 
 POLICY: dict[str, Rule] = {

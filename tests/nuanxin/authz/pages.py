@@ -39,15 +39,26 @@ OFFER = {"offer_id": "offer_x_id"}
 
 
 def conversion(world: Any) -> dict[str, Any]:
-    return {"category": "dibao", "head_name": "求助人", "id_number": "11010519491231002X",
-            "current_address": "测试村2号", "region_code": "230111",
-            "birth_years": "1950"}  # fmt: skip
+    return {
+        "category": "dibao",
+        "head_name": "求助人",
+        "id_number": "11010519491231002X",
+        "current_address": "测试村2号",
+        "region_code": "230111",
+        "birth_years": "1950",
+    }
 
 
 def offer_form(world: Any) -> dict[str, Any]:
-    return {"warehouse_id": str(world.warehouse_x_id), "item_code": "quilt", "quantity": "10",
-            "radius_km": "30", "available_from": "2026-12-01",
-            "available_until": "2027-02-28", "note": ""}  # fmt: skip
+    return {
+        "warehouse_id": str(world.warehouse_x_id),
+        "item_code": "quilt",
+        "quantity": "10",
+        "radius_km": "30",
+        "available_from": "2026-12-01",
+        "available_until": "2027-02-28",
+        "note": "",
+    }
 
 
 POLICY: dict[str, Rule] = {

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from nuanxin.accounts.security import digest
-from nuanxin.accounts.tables import ApiToken, Organization, Role, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household, Member, Need
+from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
@@ -77,12 +77,22 @@ async def _region(
 
 async def _org(name: str, credit: str, region: int) -> int:
     now = datetime.now(UTC)
-    rows = await Organization.insert(
-        Organization(
-            name=name, credit_code=credit, status="verified", region=region,
-            contact_name="联系人", contact_phone="13800000000", created_at=now, verified_at=now,
+    rows = (
+        await Organization.insert(
+            Organization(
+                name=name,
+                credit_code=credit,
+                status="verified",
+                region=region,
+                contact_name="联系人",
+                contact_phone="13800000000",
+                created_at=now,
+                verified_at=now,
+            )
         )
-    ).returning(Organization.id).run()  # fmt: skip
+        .returning(Organization.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -101,28 +111,57 @@ async def _warehouse(org: int, region: int, lat: float, lon: float) -> int:
 
 async def _offer(org: int, warehouse: int, item: int, lat: float, lon: float) -> int:
     now = datetime.now(UTC)
-    rows = await Offer.insert(
-        Offer(
-            organization=org, warehouse=warehouse, item=item, quantity=20, available=20,
-            lat=lat, lon=lon, radius_km=50.0, available_from=now.date(),
-            available_until=(now + timedelta(days=60)).date(), created_at=now, updated_at=now,
+    rows = (
+        await Offer.insert(
+            Offer(
+                organization=org,
+                warehouse=warehouse,
+                item=item,
+                quantity=20,
+                available=20,
+                lat=lat,
+                lon=lon,
+                radius_km=50.0,
+                available_from=now.date(),
+                available_until=(now + timedelta(days=60)).date(),
+                created_at=now,
+                updated_at=now,
+            )
         )
-    ).returning(Offer.id).run()  # fmt: skip
+        .returning(Offer.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
 async def _household(reference: str, region: int, lat: float, lon: float, verifier: int) -> int:
     now = datetime.now(UTC)
-    rows = await Household.insert(
-        Household(
-            reference=reference, category="dibao", head_name=f"测试户主{reference}",
-            id_hash=digest(reference), id_last4="123X", phone="13912345678",
-            registered_address="户籍地址", current_address="现住址测试村1号", region=region,
-            lat=lat, lon=lon, tags=["electricity", "coal_stove"], status="verified",
-            verified_by=verifier, verified_at=now, created_at=now, updated_at=now,
-            verification_expires_at=now + timedelta(days=365),
+    rows = (
+        await Household.insert(
+            Household(
+                reference=reference,
+                category="dibao",
+                head_name=f"测试户主{reference}",
+                id_hash=digest(reference),
+                id_last4="123X",
+                phone="13912345678",
+                registered_address="户籍地址",
+                current_address="现住址测试村1号",
+                region=region,
+                lat=lat,
+                lon=lon,
+                tags=["electricity", "coal_stove"],
+                status="verified",
+                verified_by=verifier,
+                verified_at=now,
+                created_at=now,
+                updated_at=now,
+                verification_expires_at=now + timedelta(days=365),
+            )
         )
-    ).returning(Household.id).run()  # fmt: skip
+        .returning(Household.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -152,9 +191,13 @@ async def build_world() -> World:
     for caller, user_id in users.items():
         token = f"world-token-{caller.value}"
         await ApiToken.insert(
-            ApiToken(user=user_id, token_hash=digest(token), created_at=now,
-                     expires_at=now + timedelta(days=1))
-        ).run()  # fmt: skip
+            ApiToken(
+                user=user_id,
+                token_hash=digest(token),
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        ).run()
         tokens[caller] = token
     warehouse_x = await _warehouse(charity_x, county_a, 45.88, 126.58)
     warehouse_y = await _warehouse(charity_y, county_b, 45.55, 126.95)
@@ -170,19 +213,39 @@ async def build_world() -> World:
         .returning(Need.id)
         .run()
     )
-    help_rows = await HelpRequest.insert(
-        HelpRequest(source="public", region=county_a, person_name="求助人", address="呼兰区某村",
-                    description="家里没有煤", created_at=now)
-    ).returning(HelpRequest.id).run()  # fmt: skip
+    help_rows = (
+        await HelpRequest.insert(
+            HelpRequest(
+                source="public",
+                region=county_a,
+                person_name="求助人",
+                address="呼兰区某村",
+                description="家里没有煤",
+                created_at=now,
+            )
+        )
+        .returning(HelpRequest.id)
+        .run()
+    )
     world = World(
-        province_id=province, county_a_id=county_a, county_b_id=county_b, township_a_id=township_a,
-        charity_x_id=charity_x, charity_y_id=charity_y, warehouse_x_id=warehouse_x,
+        province_id=province,
+        county_a_id=county_a,
+        county_b_id=county_b,
+        township_a_id=township_a,
+        charity_x_id=charity_x,
+        charity_y_id=charity_y,
+        warehouse_x_id=warehouse_x,
         warehouse_y_id=warehouse_y,
         offer_x_id=await _offer(charity_x, warehouse_x, item, 45.88, 126.58),
         offer_y_id=await _offer(charity_y, warehouse_y, item, 45.55, 126.95),
-        household_id=household, household_b_id=household_b, need_id=int(need_rows[0]["id"]),
-        help_request_id=int(help_rows[0]["id"]), item_quilt_id=item, user_ids=users, tokens=tokens,
-    )  # fmt: skip
+        household_id=household,
+        household_b_id=household_b,
+        need_id=int(need_rows[0]["id"]),
+        help_request_id=int(help_rows[0]["id"]),
+        item_quilt_id=item,
+        user_ids=users,
+        tokens=tokens,
+    )
     await build_donations(world)
     await build_matching(world)
     return world
@@ -198,25 +261,68 @@ async def build_matching(world: World) -> None:
 
     now = datetime.now(UTC)
     staff = world.user_ids[Caller.STAFF]
-    rounds = await MatchingRound.insert(
-        MatchingRound(region=world.county_a_id, kinds=["quilt"], status="proposed", progress=100,
-                      phase="done", created_by=staff, created_at=now, finished_at=now)
-    ).returning(MatchingRound.id).run()  # fmt: skip
+    rounds = (
+        await MatchingRound.insert(
+            MatchingRound(
+                region=world.county_a_id,
+                kinds=["quilt"],
+                status="proposed",
+                progress=100,
+                phase="done",
+                created_by=staff,
+                created_at=now,
+                finished_at=now,
+            )
+        )
+        .returning(MatchingRound.id)
+        .run()
+    )
     world.round_id = int(rounds[0]["id"])
-    proposals = await Proposal.insert(
-        Proposal(round=world.round_id, offer=world.offer_x_id, household=world.household_id,
-                 need=world.need_id, quantity=1, distance_km=2.0, reason="距离 2.0 km")
-    ).returning(Proposal.id).run()  # fmt: skip
+    proposals = (
+        await Proposal.insert(
+            Proposal(
+                round=world.round_id,
+                offer=world.offer_x_id,
+                household=world.household_id,
+                need=world.need_id,
+                quantity=1,
+                distance_km=2.0,
+                reason="距离 2.0 km",
+            )
+        )
+        .returning(Proposal.id)
+        .run()
+    )
     world.proposal_id = int(proposals[0]["id"])
-    allocations = await Allocation.insert(
-        Allocation(offer=world.offer_x_id, household=world.household_id, need=world.need_id,
-                   quantity=1, distance_km=2.0, approved_by=staff, created_at=now, emergency=True,
-                   paperwork_due_at=now + timedelta(days=7))
-    ).returning(Allocation.id).run()  # fmt: skip
-    deliveries = await Delivery.insert(
-        Delivery(allocation=int(allocations[0]["id"]), organization=world.charity_x_id,
-                 code_hash=digest(DELIVERY_CODE), created_at=now)
-    ).returning(Delivery.id).run()  # fmt: skip
+    allocations = (
+        await Allocation.insert(
+            Allocation(
+                offer=world.offer_x_id,
+                household=world.household_id,
+                need=world.need_id,
+                quantity=1,
+                distance_km=2.0,
+                approved_by=staff,
+                created_at=now,
+                emergency=True,
+                paperwork_due_at=now + timedelta(days=7),
+            )
+        )
+        .returning(Allocation.id)
+        .run()
+    )
+    deliveries = (
+        await Delivery.insert(
+            Delivery(
+                allocation=int(allocations[0]["id"]),
+                organization=world.charity_x_id,
+                code_hash=digest(DELIVERY_CODE),
+                created_at=now,
+            )
+        )
+        .returning(Delivery.id)
+        .run()
+    )
     world.delivery_id = int(deliveries[0]["id"])
     world.allocation_id = int(allocations[0]["id"])
     await (
@@ -229,8 +335,19 @@ async def build_matching(world: World) -> None:
 
     city = await Region.select(Region.parent).where(Region.id == world.county_a_id).first().run()
     assert city is not None
-    escalations = await Escalation.insert(
-        Escalation(household=world.household_id, item=world.item_quilt_id, quantity=4,
-                   reason="瘫痪在床", requested_by=staff, decide_at=city["parent"], created_at=now)
-    ).returning(Escalation.id).run()  # fmt: skip
+    escalations = (
+        await Escalation.insert(
+            Escalation(
+                household=world.household_id,
+                item=world.item_quilt_id,
+                quantity=4,
+                reason="瘫痪在床",
+                requested_by=staff,
+                decide_at=city["parent"],
+                created_at=now,
+            )
+        )
+        .returning(Escalation.id)
+        .run()
+    )
     world.escalation_id = int(escalations[0]["id"])

@@ -27,11 +27,11 @@ import pytest
 import stripe
 from litestar import Litestar
 
-from nuanxin.accounts.security import digest
-from nuanxin.accounts.tables import ApiToken, Organization, Role, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
 from nuanxin.app import create_app
 from nuanxin.donations.services import new_tracking_code
 from nuanxin.donations.tables import Donation
+from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.settings import Settings
 from tests.nuanxin.conftest import make_region, make_user
@@ -125,19 +125,34 @@ class Charity:
 async def _token(user_id: int, name: str) -> dict[str, str]:
     now = datetime.now(UTC)
     await ApiToken.insert(
-        ApiToken(user=user_id, token_hash=digest(name), created_at=now,
-                 expires_at=now + timedelta(days=1))
-    ).run()  # fmt: skip
+        ApiToken(
+            user=user_id,
+            token_hash=digest(name),
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+    ).run()
     return {"authorization": f"Bearer {name}"}
 
 
 async def _organization(name: str, credit: str, region: int, status: str = "verified") -> int:
     now = datetime.now(UTC)
-    rows = await Organization.insert(
-        Organization(name=name, credit_code=credit, status=status, region=region,
-                     contact_name="联系人", contact_phone="13800000000", created_at=now,
-                     verified_at=now)
-    ).returning(Organization.id).run()  # fmt: skip
+    rows = (
+        await Organization.insert(
+            Organization(
+                name=name,
+                credit_code=credit,
+                status=status,
+                region=region,
+                contact_name="联系人",
+                contact_phone="13800000000",
+                created_at=now,
+                verified_at=now,
+            )
+        )
+        .returning(Organization.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -146,17 +161,29 @@ async def make_charity(*, county_code: str = "230111", status: str = "verified")
     county = await make_region(county_code)
     organization = await _organization("暖冬基金会", "91230100DONATE01X", county, status)
     other = await _organization("他山基金会", "91230100DONATE02X", county)
-    rows = await Warehouse.insert(
-        Warehouse(organization=organization, name="呼兰仓库", address="呼兰区仓库路1号",
-                  region=county, lat=45.89, lon=126.58)
-    ).returning(Warehouse.id).run()  # fmt: skip
+    rows = (
+        await Warehouse.insert(
+            Warehouse(
+                organization=organization,
+                name="呼兰仓库",
+                address="呼兰区仓库路1号",
+                region=county,
+                lat=45.89,
+                lon=126.58,
+            )
+        )
+        .returning(Warehouse.id)
+        .run()
+    )
     member = await make_user("d_member", Role.charity, organization=organization)
     other_member = await make_user("d_other", Role.charity, organization=other)
     return Charity(
-        organization_id=organization, warehouse_id=int(rows[0]["id"]), county_id=county,
+        organization_id=organization,
+        warehouse_id=int(rows[0]["id"]),
+        county_id=county,
         member=await _token(member, "donations-member-token"),
         other_member=await _token(other_member, "donations-other-token"),
-    )  # fmt: skip
+    )
 
 
 async def open_campaign(
@@ -166,9 +193,14 @@ async def open_campaign(
     response = await client.post(
         "/api/campaigns",
         headers=charity.member,
-        json={"title": "呼兰区冬季取暖", "region_code": "230111",
-              "item_codes": items or ["coal", "quilt"], "target_fen": 1_000_000, "ends_on": ends},
-    )  # fmt: skip
+        json={
+            "title": "呼兰区冬季取暖",
+            "region_code": "230111",
+            "item_codes": items or ["coal", "quilt"],
+            "target_fen": 1_000_000,
+            "ends_on": ends,
+        },
+    )
     assert response.status_code == 201, response.text
     campaign_id = int(response.json()["id"])
     charity.campaign_id = campaign_id
@@ -184,11 +216,23 @@ async def paid_donation(campaign_id: int, organization_id: int, amount_fen: int)
     """A donation already paid (for tests of the books, not of Stripe)."""
     now = datetime.now(UTC)
     code = new_tracking_code()
-    rows = await Donation.insert(
-        Donation(tracking_code=code, kind="money", organization=organization_id,
-                 campaign=campaign_id, amount_fen=amount_fen, status="paid", created_at=now,
-                 updated_at=now, settled_at=now)
-    ).returning(Donation.id).run()  # fmt: skip
+    rows = (
+        await Donation.insert(
+            Donation(
+                tracking_code=code,
+                kind="money",
+                organization=organization_id,
+                campaign=campaign_id,
+                amount_fen=amount_fen,
+                status="paid",
+                created_at=now,
+                updated_at=now,
+                settled_at=now,
+            )
+        )
+        .returning(Donation.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -201,9 +245,15 @@ def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, at: int | None = None)
 
 def event_payload(event_id: str, event_type: str, obj: dict[str, Any], created: int) -> bytes:
     return json.dumps(
-        {"id": event_id, "object": "event", "type": event_type, "created": created,
-         "api_version": "2017-08-15", "data": {"object": obj}}
-    ).encode()  # fmt: skip
+        {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "created": created,
+            "api_version": "2017-08-15",
+            "data": {"object": obj},
+        }
+    ).encode()
 
 
 async def deliver(client: httpx.AsyncClient, body: bytes, signature: str) -> httpx.Response:

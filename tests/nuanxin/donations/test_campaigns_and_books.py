@@ -25,9 +25,13 @@ async def buy(
     return await client.post(
         f"/api/campaigns/{charity.campaign_id}/purchases",
         headers=charity.member,
-        json={"item_code": "coal", "quantity": quantity, "cost_fen": cost_fen,
-              "warehouse_id": charity.warehouse_id},
-    )  # fmt: skip
+        json={
+            "item_code": "coal",
+            "quantity": quantity,
+            "cost_fen": cost_fen,
+            "warehouse_id": charity.warehouse_id,
+        },
+    )
 
 
 async def test_a_campaign_shows_its_progress_to_everyone(
@@ -40,9 +44,15 @@ async def test_a_campaign_shows_its_progress_to_everyone(
     listed = (await client.get("/api/campaigns")).json()
     assert listed["total"] == 1
     books = listed["items"][0]["books"]
-    assert books == {"raised_fen": 500_00, "refunded_fen": 0, "spent_fen": 200_00,
-                     "left_fen": 300_00, "donations": 1, "goods_bought": 8,
-                     "units_delivered": 0}  # fmt: skip
+    assert books == {
+        "raised_fen": 500_00,
+        "refunded_fen": 0,
+        "spent_fen": 200_00,
+        "left_fen": 300_00,
+        "donations": 1,
+        "goods_bought": 8,
+        "units_delivered": 0,
+    }
     detail = (await client.get(f"/api/campaigns/{campaign_id}")).json()
     assert detail["books"] == books and detail["region_code"] == "230111"
     purchases = (await client.get(f"/api/campaigns/{campaign_id}/purchases")).json()
@@ -52,8 +62,10 @@ async def test_a_campaign_shows_its_progress_to_everyone(
     offer = await Offer.select().where(Offer.id == purchases["items"][0]["offer_id"]).first().run()
     assert offer is not None
     assert (offer["organization"], offer["warehouse"], offer["available"]) == (
-        charity.organization_id, charity.warehouse_id, 8,
-    )  # fmt: skip
+        charity.organization_id,
+        charity.warehouse_id,
+        8,
+    )
 
 
 async def test_money_cannot_be_spent_twice(client: httpx.AsyncClient, charity: Charity) -> None:
@@ -83,16 +95,26 @@ async def test_purchases_are_for_the_charity_s_own_campaign_and_items(
     campaign_id = await open_campaign(client, charity, items=["coal"])
     await paid_donation(campaign_id, charity.organization_id, 100_00)
     other = await client.post(
-        f"/api/campaigns/{campaign_id}/purchases", headers=charity.other_member,
-        json={"item_code": "coal", "quantity": 1, "cost_fen": 100,
-              "warehouse_id": charity.warehouse_id},
-    )  # fmt: skip
+        f"/api/campaigns/{campaign_id}/purchases",
+        headers=charity.other_member,
+        json={
+            "item_code": "coal",
+            "quantity": 1,
+            "cost_fen": 100,
+            "warehouse_id": charity.warehouse_id,
+        },
+    )
     assert other.status_code == 404
     wrong_item = await client.post(
-        f"/api/campaigns/{campaign_id}/purchases", headers=charity.member,
-        json={"item_code": "quilt", "quantity": 1, "cost_fen": 100,
-              "warehouse_id": charity.warehouse_id},
-    )  # fmt: skip
+        f"/api/campaigns/{campaign_id}/purchases",
+        headers=charity.member,
+        json={
+            "item_code": "quilt",
+            "quantity": 1,
+            "cost_fen": 100,
+            "warehouse_id": charity.warehouse_id,
+        },
+    )
     assert wrong_item.status_code == 400 and wrong_item.json()["field"] == "item_code"
     assert await Purchase.count().run() == 0
 
@@ -100,8 +122,13 @@ async def test_purchases_are_for_the_charity_s_own_campaign_and_items(
 async def test_only_a_verified_charity_opens_a_campaign_and_the_end_date_is_ahead(
     client: httpx.AsyncClient, charity: Charity
 ) -> None:
-    body = {"title": "冬季", "region_code": "230111", "item_codes": ["coal"],
-            "target_fen": 100_00, "ends_on": future()}  # fmt: skip
+    body = {
+        "title": "冬季",
+        "region_code": "230111",
+        "item_codes": ["coal"],
+        "target_fen": 100_00,
+        "ends_on": future(),
+    }
     past = await client.post(
         "/api/campaigns", headers=charity.member, json={**body, "ends_on": "2020-01-01"}
     )
@@ -114,9 +141,11 @@ async def test_only_a_verified_charity_opens_a_campaign_and_the_end_date_is_ahea
         "/api/campaigns", headers=charity.member, json={**body, "region_code": "999999"}
     )
     assert county.status_code == 400 and county.json()["field"] == "region_code"
-    await Organization.update({Organization.status: "pending"}).where(
-        Organization.id == charity.organization_id
-    ).run()  # fmt: skip
+    await (
+        Organization.update({Organization.status: "pending"})
+        .where(Organization.id == charity.organization_id)
+        .run()
+    )
     pending = await client.post("/api/campaigns", headers=charity.member, json=body)
     assert pending.status_code == 409 and pending.json()["error"] == "charity_not_verified"
     assert await Campaign.count().run() == 0
@@ -183,10 +212,16 @@ async def test_goods_are_accepted_into_an_offer_and_the_donor_follows_them(
 ) -> None:
     headers = await csrf_headers(client)
     given = await client.post(
-        "/api/goods-donations", headers=headers,
-        json={"organization_id": charity.organization_id, "item_code": "quilt", "quantity": 5,
-              "donor_name": "李女士", "donor_email": "li@example.org"},
-    )  # fmt: skip
+        "/api/goods-donations",
+        headers=headers,
+        json={
+            "organization_id": charity.organization_id,
+            "item_code": "quilt",
+            "quantity": 5,
+            "donor_name": "李女士",
+            "donor_email": "li@example.org",
+        },
+    )
     assert given.status_code == 201, given.text
     code, donation_id = given.json()["tracking_code"], given.json()["donation_id"]
     url = f"/api/donations/{donation_id}"
@@ -205,13 +240,15 @@ async def test_goods_are_accepted_into_an_offer_and_the_donor_follows_them(
 
     # A second gift of quilts joins the same open offer.
     more = await client.post(
-        "/api/goods-donations", headers=headers,
+        "/api/goods-donations",
+        headers=headers,
         json={"organization_id": charity.organization_id, "item_code": "quilt", "quantity": 3},
-    )  # fmt: skip
+    )
     joined = await client.post(
-        f"/api/donations/{more.json()['donation_id']}/accept", headers=charity.member,
+        f"/api/donations/{more.json()['donation_id']}/accept",
+        headers=charity.member,
         json={"warehouse_id": charity.warehouse_id, "offer_id": offer_id},
-    )  # fmt: skip
+    )
     assert joined.status_code == 200, joined.text
     offer = await Offer.select(Offer.quantity, Offer.available).where(Offer.id == offer_id).run()
     assert offer == [{"quantity": 8, "available": 8}]
@@ -223,17 +260,26 @@ async def test_goods_are_accepted_into_an_offer_and_the_donor_follows_them(
     assert receipt.status_code == 200
     assert "棉被" in receipt.text and "Cotton quilt" in receipt.text and "× 5" in receipt.text
     dashboard = (await client.get("/api/donation-dashboard")).json()
-    assert dashboard == [{"county_code": "230111", "county_name": "区划230111", "kind": "quilt",
-                          "donated_fen": 0, "donated_units": 8, "bought_units": 0,
-                          "delivered_units": 0}]  # fmt: skip
+    assert dashboard == [
+        {
+            "county_code": "230111",
+            "county_name": "区划230111",
+            "kind": "quilt",
+            "donated_fen": 0,
+            "donated_units": 8,
+            "bought_units": 0,
+            "delivered_units": 0,
+        }
+    ]
     assert await AuditEntry.count().where(AuditEntry.action == "donation.accept").run() == 2
 
 
 async def test_declined_goods_join_no_offer(client: httpx.AsyncClient, charity: Charity) -> None:
     given = await client.post(
-        "/api/goods-donations", headers=await csrf_headers(client),
+        "/api/goods-donations",
+        headers=await csrf_headers(client),
         json={"organization_id": charity.organization_id, "item_code": "coal", "quantity": 2},
-    )  # fmt: skip
+    )
     donation_id = given.json()["donation_id"]
     offers_before = await Offer.count().run()
     declined = await client.post(
@@ -263,10 +309,15 @@ async def test_the_tracking_page_and_receipt_never_show_household_data(
     )
     member = world.headers(next(c for c in world.tokens if c.value == "charity"))
     bought = await client.post(
-        f"/api/campaigns/{world.campaign_x_id}/purchases", headers=member,
-        json={"item_code": "quilt", "quantity": 4, "cost_fen": 40_00,
-              "warehouse_id": world.warehouse_x_id},
-    )  # fmt: skip
+        f"/api/campaigns/{world.campaign_x_id}/purchases",
+        headers=member,
+        json={
+            "item_code": "quilt",
+            "quantity": 4,
+            "cost_fen": 40_00,
+            "warehouse_id": world.warehouse_x_id,
+        },
+    )
     assert bought.status_code == 201, bought.text
     code = world.tracking_code_x
     answers = [

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role, User
+from nuanxin.accounts.tables import User
 from nuanxin.donations import services
 from nuanxin.donations.schemas import PurchaseCreate
 from nuanxin.donations.tables import Campaign, Purchase
 from nuanxin.errors import DomainError
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.donations.conftest import make_charity, paid_donation
 from tests.nuanxin.rounds.test_concurrency import wipe
@@ -41,24 +41,39 @@ async def test_concurrent_purchases_never_overspend_a_campaign(committed: None) 
     member = await User.select(User.id).where(User.username == "d_member").first().run()
     assert member is not None
     user = CurrentUser(
-        id=member["id"], username="d_member", role=Role.charity, jurisdiction_id=None,
+        id=member["id"],
+        username="d_member",
+        role=Role.charity,
+        jurisdiction_id=None,
         organization_id=charity.organization_id,
-    )  # fmt: skip
-    rows = await Campaign.insert(
-        Campaign(organization=charity.organization_id, title="并发", region=charity.county_id,
-                 items=["coal"], target_fen=RAISED, created_at=datetime.now(UTC),
-                 ends_on=(datetime.now(UTC) + timedelta(days=30)).date())
-    ).returning(Campaign.id).run()  # fmt: skip
+    )
+    rows = (
+        await Campaign.insert(
+            Campaign(
+                organization=charity.organization_id,
+                title="并发",
+                region=charity.county_id,
+                items=["coal"],
+                target_fen=RAISED,
+                created_at=datetime.now(UTC),
+                ends_on=(datetime.now(UTC) + timedelta(days=30)).date(),
+            )
+        )
+        .returning(Campaign.id)
+        .run()
+    )
     campaign_id = int(rows[0]["id"])
     await paid_donation(campaign_id, charity.organization_id, RAISED)
 
     async def buy() -> str:
         try:
             await services.record_purchase(
-                user=user, campaign_id=campaign_id,
-                data=PurchaseCreate(item_code="coal", quantity=1, cost_fen=COST,
-                                    warehouse_id=charity.warehouse_id),
-            )  # fmt: skip
+                user=user,
+                campaign_id=campaign_id,
+                data=PurchaseCreate(
+                    item_code="coal", quantity=1, cost_fen=COST, warehouse_id=charity.warehouse_id
+                ),
+            )
         except DomainError as exc:
             return exc.error
         return "bought"

@@ -66,9 +66,12 @@ async def paid(
 
 
 async def status_of(donation_id: int) -> tuple[str, int]:
-    row = await Donation.select(Donation.status, Donation.refunded_fen).where(
-        Donation.id == donation_id
-    ).first().run()  # fmt: skip
+    row = (
+        await Donation.select(Donation.status, Donation.refunded_fen)
+        .where(Donation.id == donation_id)
+        .first()
+        .run()
+    )
     assert row is not None
     return str(row["status"]), int(row["refunded_fen"])
 
@@ -122,9 +125,11 @@ async def test_a_3d_secure_card_is_paid_once_the_donor_authenticates(
     campaign_id = await open_campaign(pay_client, charity)
     started = await start(pay_client, campaign_id, 30_00)
     method = localstripe.client.v1.payment_methods.create(
-        params={"type": "card", "card": {"number": "4000002500003155", "exp_month": 12,
-                                         "exp_year": 2034, "cvc": "123"}}
-    )  # fmt: skip
+        params={
+            "type": "card",
+            "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
     intent = intent_id(started)
     localstripe.client.v1.payment_intents.update(intent, params={"payment_method": method.id})
     confirmed = localstripe.client.v1.payment_intents.confirm(intent)
@@ -132,9 +137,12 @@ async def test_a_3d_secure_card_is_paid_once_the_donor_authenticates(
     # What Stripe.js does after the bank's challenge succeeds:
     answer = httpx.post(
         f"{localstripe.api_base}/v1/payment_intents/{intent}/_authenticate",
-        data={"client_secret": started["client_secret"], "success": "true",
-              "key": "pk_test_nuanxin"},
-    )  # fmt: skip
+        data={
+            "client_secret": started["client_secret"],
+            "success": "true",
+            "key": "pk_test_nuanxin",
+        },
+    )
     assert answer.status_code == 200, answer.text
     webhook = localstripe.webhooks.wait_for("payment_intent.succeeded", intent)
     assert await deliver_webhook(pay_client, webhook) == "applied"
@@ -163,8 +171,13 @@ async def test_events_out_of_order_change_nothing(
     campaign_id = await open_campaign(pay_client, charity)
     started, intent = await paid(pay_client, localstripe, campaign_id, 15_00)
     now = int(time.time())
-    failed = {"id": intent, "object": "payment_intent", "amount": 15_00,
-              "status": "requires_payment_method", "metadata": {}}  # fmt: skip
+    failed = {
+        "id": intent,
+        "object": "payment_intent",
+        "amount": 15_00,
+        "status": "requires_payment_method",
+        "metadata": {},
+    }
     # An older failure arriving late, then a failure stamped after the success: both stale.
     for event_id, created in (("evt_late_old", now - 3600), ("evt_late_new", now + 5)):
         body = event_payload(event_id, "payment_intent.payment_failed", failed, created)
@@ -173,8 +186,13 @@ async def test_events_out_of_order_change_nothing(
         assert response.json()["outcome"] == "stale"
     assert await status_of(started["donation_id"]) == ("paid", 0)
     # An old refund event (older than the last applied one) is stale too.
-    charge = {"id": "ch_x", "object": "charge", "payment_intent": intent, "amount": 15_00,
-              "amount_refunded": 15_00}  # fmt: skip
+    charge = {
+        "id": "ch_x",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": 15_00,
+        "amount_refunded": 15_00,
+    }
     body = event_payload("evt_old_refund", "charge.refunded", charge, now - 7200)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "stale"
     assert await status_of(started["donation_id"]) == ("paid", 0)
@@ -245,8 +263,13 @@ async def test_refunds_partial_then_full_are_checked_and_reflected_by_the_webhoo
     assert [r.amount for r in refunds] == [30_00]
 
     # localstripe sends no refund webhooks: Stripe's charge.refunded, signed here.
-    charge = {"id": "ch_r", "object": "charge", "payment_intent": intent, "amount": 100_00,
-              "amount_refunded": 30_00}  # fmt: skip
+    charge = {
+        "id": "ch_r",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": 100_00,
+        "amount_refunded": 30_00,
+    }
     body = event_payload("evt_refund_1", "charge.refunded", charge, int(time.time()) + 1)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "applied"
     assert await status_of(donation_id) == ("partially_refunded", 30_00)
@@ -275,8 +298,13 @@ async def test_a_refund_made_on_stripe_itself_is_counted_from_the_webhook(
 ) -> None:
     campaign_id = await open_campaign(pay_client, charity)
     started, intent = await paid(pay_client, localstripe, campaign_id, 40_00)
-    charge = {"id": "ch_d", "object": "charge", "payment_intent": intent, "amount": 40_00,
-              "amount_refunded": 10_00}  # fmt: skip
+    charge = {
+        "id": "ch_d",
+        "object": "charge",
+        "payment_intent": intent,
+        "amount": 40_00,
+        "amount_refunded": 10_00,
+    }
     body = event_payload("evt_dash_refund", "charge.refunded", charge, int(time.time()) + 1)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "applied"
     assert await status_of(started["donation_id"]) == ("partially_refunded", 10_00)
@@ -305,9 +333,11 @@ async def test_a_suspended_charity_s_campaign_takes_no_money(
     pay_client: httpx.AsyncClient, charity: Charity
 ) -> None:
     campaign_id = await open_campaign(pay_client, charity)
-    await Organization.update({Organization.status: "suspended"}).where(
-        Organization.id == charity.organization_id
-    ).run()  # fmt: skip
+    await (
+        Organization.update({Organization.status: "suspended"})
+        .where(Organization.id == charity.organization_id)
+        .run()
+    )
     response = await pay_client.post(
         f"/api/campaigns/{campaign_id}/donations",
         json={"amount_fen": 10_00},

@@ -61,9 +61,12 @@ async def test_good_rows_are_imported_and_bad_rows_reported_by_number_and_field(
     assert queue["items"][0]["id_number"].endswith(id_number(sequence=1)[-4:])
     # An imported candidate converts without retyping the ID number.
     body = {
-        "category": "dibao", "head_name": "刘一", "current_address": "康金街道幸福村",
-        "region_code": "230111005", "members": [{"birth_year": 1960}],
-    }  # fmt: skip
+        "category": "dibao",
+        "head_name": "刘一",
+        "current_address": "康金街道幸福村",
+        "region_code": "230111005",
+        "members": [{"birth_year": 1960}],
+    }
     converted = await client.post(
         f"/api/help-requests/{rows[0]['id']}/convert", json=body, headers=place.staff
     )

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from nuanxin.accounts.security import digest
-from nuanxin.accounts.tables import ApiToken, Organization, Role
+from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.households.identity import check_character
+from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.regions.tables import Region
 from tests.nuanxin.conftest import make_user
@@ -21,10 +21,21 @@ def id_number(birth: str = "19500101", sequence: int = 1, region: str = "230111"
 
 
 async def _region(code: str, name: str, level: str, parent: int | None, lat: float) -> int:
-    rows = await Region.insert(
-        Region(code=code, name=name, full_name=f"黑龙江省哈尔滨市{name}", level=level,
-               parent=parent, lat=lat, lon=126.6)
-    ).returning(Region.id).run()  # fmt: skip
+    rows = (
+        await Region.insert(
+            Region(
+                code=code,
+                name=name,
+                full_name=f"黑龙江省哈尔滨市{name}",
+                level=level,
+                parent=parent,
+                lat=lat,
+                lon=126.6,
+            )
+        )
+        .returning(Region.id)
+        .run()
+    )
     return int(rows[0]["id"])
 
 
@@ -33,9 +44,13 @@ async def token_for(user_id: int) -> dict[str, str]:
     token = f"test-token-{user_id}"
     now = datetime.now(UTC)
     await ApiToken.insert(
-        ApiToken(user=user_id, token_hash=digest(token), created_at=now,
-                 expires_at=now + timedelta(days=1))
-    ).run()  # fmt: skip
+        ApiToken(
+            user=user_id,
+            token_hash=digest(token),
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+    ).run()
     return {"authorization": f"Bearer {token}"}
 
 
@@ -61,11 +76,22 @@ async def build_place() -> Place:
     county_b = await _region("230112", "阿城区", "county", city, 45.55)
     township_a = await _region("230111005", "康金街道", "township", county_a, 45.89)
     now = datetime.now(UTC)
-    charity = await Organization.insert(
-        Organization(name="测试慈善", credit_code="91230100TESTHH01X", status="verified",
-                     region=county_a, contact_name="联系人", contact_phone="13800000000",
-                     created_at=now, verified_at=now)
-    ).returning(Organization.id).run()  # fmt: skip
+    charity = (
+        await Organization.insert(
+            Organization(
+                name="测试慈善",
+                credit_code="91230100TESTHH01X",
+                status="verified",
+                region=county_a,
+                contact_name="联系人",
+                contact_phone="13800000000",
+                created_at=now,
+                verified_at=now,
+            )
+        )
+        .returning(Organization.id)
+        .run()
+    )
     return Place(
         county_a=county_a,
         county_b=county_b,

@@ -21,24 +21,34 @@ async def test_a_neighbour_registering_the_same_id_learns_nothing_about_the_othe
     entries = await AuditEntry.count().run()
 
     same_person = household_body(
-        head_name="王某", phone="13500000000", region_code="230112",
-        current_address="阿城区另一处住址", registered_address="",
-    )  # fmt: skip
+        head_name="王某",
+        phone="13500000000",
+        region_code="230112",
+        current_address="阿城区另一处住址",
+        registered_address="",
+    )
     response = await client.post("/api/households", json=same_person, headers=place.neighbour)
     body = assert_error(response, 409, "duplicate_household")
     assert body["field"] == "id_number"
     assert "another jurisdiction" in str(body["detail"])
     assert "呼兰区" in str(body["detail"])  # whom to contact
     for secret in (
-        original["reference"], original["head_name"], "13912345678",
-        original["current_address"], original["registered_address"], id_number(),
-        id_number()[-4:], str(original["id"]),
-    ):  # fmt: skip
+        original["reference"],
+        original["head_name"],
+        "13912345678",
+        original["current_address"],
+        original["registered_address"],
+        id_number(),
+        id_number()[-4:],
+        str(original["id"]),
+    ):
         assert secret not in response.text, secret
     # Nothing was written by the refused request.
     assert (
-        await Household.count().run(), await Member.count().run(), await Need.count().run()
-    ) == counts  # fmt: skip
+        await Household.count().run(),
+        await Member.count().run(),
+        await Need.count().run(),
+    ) == counts
     assert await AuditEntry.count().run() == entries
 
 
@@ -99,9 +109,8 @@ async def test_an_edit_to_an_id_already_registered_is_refused(client: httpx.Asyn
 async def test_phones_are_masked_outside_the_jurisdiction_and_ids_always(
     client: httpx.AsyncClient,
 ) -> None:
-    from nuanxin.accounts.security import CurrentUser
-    from nuanxin.accounts.tables import Role
     from nuanxin.households.services import _out  # the one place DTOs are built
+    from nuanxin.identity import CurrentUser, Role
 
     place = await build_place()
     created = (
@@ -113,9 +122,14 @@ async def test_phones_are_masked_outside_the_jurisdiction_and_ids_always(
     row = await Household.select(*columns).first().run()
     assert row is not None
     outsider = CurrentUser(
-        id=0, username="x", role=Role.staff, jurisdiction_id=place.county_b,
-        organization_id=None, jurisdiction_code="230112", jurisdiction_level="county",
-    )  # fmt: skip
+        id=0,
+        username="x",
+        role=Role.staff,
+        jurisdiction_id=place.county_b,
+        organization_id=None,
+        jurisdiction_code="230112",
+        jurisdiction_level="county",
+    )
     seen = _out(dict(row), [], outsider, latitude=45.0, now=row["created_at"])
     assert seen.phone == "139****5678"
     assert seen.id_number.endswith(id_number()[-4:]) and id_number() not in str(seen)

@@ -115,11 +115,13 @@ async def test_households_are_seen_only_inside_the_jurisdiction(client: httpx.As
     theirs = await client.post(
         "/api/households",
         json=household_body(
-            head_name="李四", id_number=id_number(sequence=7), region_code="230112",
+            head_name="李四",
+            id_number=id_number(sequence=7),
+            region_code="230112",
             current_address="阿城区某村",
         ),
         headers=place.neighbour,
-    )  # fmt: skip
+    )
     assert theirs.status_code == 201, theirs.text
     listed = (await client.get("/api/households", headers=place.staff)).json()
     assert [item["id"] for item in listed["items"]] == [mine["id"]]
@@ -151,12 +153,15 @@ async def test_lists_filter_by_verification_category_region_and_search(
         await client.post(
             "/api/households",
             json=household_body(
-                head_name="赵六", id_number=id_number(sequence=2), category="extremely_poor",
-                region_code="230111005", current_address="康金街道某屯",
+                head_name="赵六",
+                id_number=id_number(sequence=2),
+                category="extremely_poor",
+                region_code="230111005",
+                current_address="康金街道某屯",
             ),
             headers=place.staff,
         )
-    ).json()  # fmt: skip
+    ).json()
     third = (
         await client.post(
             "/api/households",

@@ -59,10 +59,12 @@ def test_coal_only_with_a_coal_stove_and_blankets_only_with_electricity() -> Non
 
 def test_coats_follow_each_members_age_and_quilts_the_household_size() -> None:
     members = (
-        Person(birth_year=WINTER - 3), Person(birth_year=WINTER - 8),
-        Person(birth_year=WINTER - 12), Person(birth_year=WINTER - 40, sex="M"),
+        Person(birth_year=WINTER - 3),
+        Person(birth_year=WINTER - 8),
+        Person(birth_year=WINTER - 12),
+        Person(birth_year=WINTER - 40, sex="M"),
         Person(birth_year=WINTER - 70, sex="F"),
-    )  # fmt: skip
+    )
     got = quantities(facts(members=members, latitude=40.0))
     assert got["coat_child_110"] == got["coat_child_130"] == got["coat_child_150"] == 1
     assert got["coat_adult_l"] == 1 and got["coat_adult_m"] == 1

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Organization, Role
+from nuanxin.accounts.tables import Organization
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.errors import DomainError
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
@@ -178,9 +178,13 @@ async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncC
         await services.reserve(offer_id=offer_id, quantity=6, actor=staff)
     assert short.value.error == "insufficient_stock"
     assert await stock(offer_id) == {
-        "quantity": 20, "available": 5, "reserved": 15, "delivered": 0, "withdrawn": 0,
+        "quantity": 20,
+        "available": 5,
+        "reserved": 15,
+        "delivered": 0,
+        "withdrawn": 0,
         "status": "open",
-    }  # fmt: skip
+    }
 
     member = world.headers(Caller.CHARITY)
     url = f"/api/offers/{offer_id}"
@@ -205,9 +209,13 @@ async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncC
     assert over.value.error == "insufficient_reserved"
     await services.release(offer_id=offer_id, quantity=2, actor=staff, reason="户主外出")
     assert await stock(offer_id) == {
-        "quantity": 30, "available": 12, "reserved": 3, "delivered": 10, "withdrawn": 5,
+        "quantity": 30,
+        "available": 12,
+        "reserved": 3,
+        "delivered": 10,
+        "withdrawn": 5,
         "status": "open",
-    }  # fmt: skip
+    }
 
     withdrawn = await client.post(f"{url}/withdraw", json={"reason": "停止"}, headers=member)
     assert withdrawn.json()["status"] == "withdrawn"
@@ -217,9 +225,13 @@ async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncC
     await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="送达失败")
     await services.deliver(offer_id=offer_id, quantity=2, actor=staff)
     assert await stock(offer_id) == {
-        "quantity": 30, "available": 0, "reserved": 0, "delivered": 12, "withdrawn": 18,
+        "quantity": 30,
+        "available": 0,
+        "reserved": 0,
+        "delivered": 12,
+        "withdrawn": 18,
         "status": "withdrawn",
-    }  # fmt: skip
+    }
     edit = await client.patch(url, json={"note": "晚了"}, headers=member)
     assert_error(edit, 409, "offer_not_open")
     moves = await AuditEntry.count().where(

@@ -152,39 +152,63 @@ async def test_forms_refuse_bad_input_with_a_message_and_write_nothing(
 ) -> None:
     staff, charity = world.headers(STAFF), world.headers(CHARITY)
     offer = await client.post(
-        "/charity/offers/new?lang=en", headers=charity,
-        data={"warehouse_id": str(world.warehouse_x_id), "item_code": "quilt", "quantity": "0",
-              "radius_km": "30", "available_from": "2026-12-01", "available_until": "2027-01-01"},
-    )  # fmt: skip
+        "/charity/offers/new?lang=en",
+        headers=charity,
+        data={
+            "warehouse_id": str(world.warehouse_x_id),
+            "item_code": "quilt",
+            "quantity": "0",
+            "radius_km": "30",
+            "available_from": "2026-12-01",
+            "available_until": "2027-01-01",
+        },
+    )
     assert offer.status_code == 400 and "Please check the form" in offer.text
     assert 'value="0"' in offer.text  # the form comes back filled in
     client.cookies.delete("nuanxin_lang")
     window = await client.post(
-        "/charity/offers/new", headers=charity,
-        data={"warehouse_id": str(world.warehouse_x_id), "item_code": "quilt", "quantity": "5",
-              "radius_km": "30", "available_from": "2027-02-01", "available_until": "2027-01-01"},
-    )  # fmt: skip
+        "/charity/offers/new",
+        headers=charity,
+        data={
+            "warehouse_id": str(world.warehouse_x_id),
+            "item_code": "quilt",
+            "quantity": "5",
+            "radius_km": "30",
+            "available_from": "2027-02-01",
+            "available_until": "2027-01-01",
+        },
+    )
     assert window.status_code == 400 and "未完成" in window.text  # the service's rule, as a message
     reject = await client.post(
-        f"/staff/rounds/{world.round_id}/reject", headers=staff,
+        f"/staff/rounds/{world.round_id}/reject",
+        headers=staff,
         data={"proposal_id": str(world.proposal_id), "reason": ""},
-    )  # fmt: skip
+    )
     assert reject.status_code == 400 and "请填写理由" in reject.text
     emergency = await client.post(
-        "/staff/emergencies", headers=staff,
+        "/staff/emergencies",
+        headers=staff,
         data={"household_id": "abc", "item_code": "quilt", "quantity": "1", "reason": "x"},
-    )  # fmt: skip
+    )
     assert emergency.status_code == 400 and 'role="alert"' in emergency.text
     code = await client.post(
-        f"/courier/deliveries/{world.delivery_id}/confirm", headers=world.headers(COURIER),
+        f"/courier/deliveries/{world.delivery_id}/confirm",
+        headers=world.headers(COURIER),
         data={"code": "WRONG-CODE"},
-    )  # fmt: skip
+    )
     assert code.status_code == 400 and 'role="alert"' in code.text
     convert = await client.post(
-        f"/staff/help-requests/{world.help_request_id}/convert", headers=staff,
-        data={"category": "dibao", "head_name": "某", "id_number": "123", "current_address": "某村",
-              "region_code": "230111", "birth_years": "1950"},
-    )  # fmt: skip
+        f"/staff/help-requests/{world.help_request_id}/convert",
+        headers=staff,
+        data={
+            "category": "dibao",
+            "head_name": "某",
+            "id_number": "123",
+            "current_address": "某村",
+            "region_code": "230111",
+            "birth_years": "1950",
+        },
+    )
     assert convert.status_code == 400 and 'role="alert"' in convert.text
     assert await Household.count().where(Household.head_name == "某").run() == 0
 
@@ -192,9 +216,10 @@ async def test_forms_refuse_bad_input_with_a_message_and_write_nothing(
 async def test_a_csv_import_shows_each_row_error(client: httpx.AsyncClient, world: World) -> None:
     content = "姓名,区划代码,类别\n张三,230111,低保\n,230111,低保\n李四,999999,低保\n"
     answer = await client.post(
-        "/staff/help-requests/import?lang=en", headers=world.headers(STAFF),
+        "/staff/help-requests/import?lang=en",
+        headers=world.headers(STAFF),
         files={"file": ("candidates.csv", content.encode(), "text/csv")},
-    )  # fmt: skip
+    )
     assert answer.status_code == 200
     assert "1 of 3 rows imported." in answer.text
     rows = re.findall(r'data-label="Row" class="num">(\d+)<', answer.text)
@@ -210,9 +235,10 @@ async def test_staff_verify_a_household_and_see_its_expiry(
         .run()
     )
     answer = await client.post(
-        f"/staff/households/{world.household_id}/verify", headers=world.headers(STAFF),
+        f"/staff/households/{world.household_id}/verify",
+        headers=world.headers(STAFF),
         data={"next": "/staff/households?verification=current"},
-    )  # fmt: skip
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/staff/households?verification=current"
     listed = await get_page(client, world, STAFF, "/staff/households?verification=current")
@@ -240,9 +266,10 @@ async def test_a_courier_confirms_with_the_code_from_the_slip(
     )
     code = re.search(r'data-testid="slip-code">([^<]+)<', slip.text)[1]  # type: ignore[index]
     confirmed = await client.post(
-        f"/courier/deliveries/{world.delivery_id}/confirm", headers=world.headers(COURIER),
+        f"/courier/deliveries/{world.delivery_id}/confirm",
+        headers=world.headers(COURIER),
         data={"code": code},
-    )  # fmt: skip
+    )
     assert confirmed.status_code == 303 and confirmed.headers["location"] == "/courier"
 
 
@@ -261,15 +288,17 @@ async def test_staff_approve_ticked_proposals_and_a_bad_quantity_edit_is_a_messa
 ) -> None:
     staff, pid = world.headers(STAFF), str(world.proposal_id)
     edited = await client.post(
-        f"/staff/rounds/{world.round_id}/approve", headers=staff,
+        f"/staff/rounds/{world.round_id}/approve",
+        headers=staff,
         data={"proposal_id": pid, f"quantity_{pid}": "0", f"original_{pid}": "1"},
-    )  # fmt: skip
+    )
     assert edited.status_code == 400 and 'role="alert"' in edited.text
     assert "已批准" not in edited.text
     approved = await client.post(
-        f"/staff/rounds/{world.round_id}/approve", headers=staff,
+        f"/staff/rounds/{world.round_id}/approve",
+        headers=staff,
         data={"proposal_id": pid, f"quantity_{pid}": "1", f"original_{pid}": "1"},
-    )  # fmt: skip
+    )
     assert approved.status_code == 303
     shown = await client.get(approved.headers["location"], headers=staff)
     assert "已批准 1 条" in shown.text  # the flash message, then the row's status

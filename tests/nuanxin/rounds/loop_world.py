@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from nuanxin.accounts.security import digest
-from nuanxin.accounts.tables import ApiToken, Organization, Role, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
 from nuanxin.households.tables import Household, Need
+from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region

@@ -26,11 +26,31 @@ async def wipe() -> None:
     from nuanxin.admin import TABLES
 
     order = [
-        "AuditEntry", "DeliveryCase", "Delivery", "Allocation", "Proposal", "MatchingRound",
-        "Purchase", "Payment", "WebhookEvent", "Donation", "Campaign", "HelpRequest",
-        "Escalation", "Need", "Member", "Household", "Offer", "ApiToken", "User", "Warehouse",
-        "Organization", "GeocodeCache", "Item", "Region",
-    ]  # fmt: skip
+        "AuditEntry",
+        "DeliveryCase",
+        "Delivery",
+        "Allocation",
+        "Proposal",
+        "MatchingRound",
+        "Purchase",
+        "Payment",
+        "WebhookEvent",
+        "Donation",
+        "Campaign",
+        "HelpRequest",
+        "Escalation",
+        "Need",
+        "Member",
+        "Household",
+        "Offer",
+        "ApiToken",
+        "User",
+        "Warehouse",
+        "Organization",
+        "GeocodeCache",
+        "Item",
+        "Region",
+    ]
     by_name = {table.__name__: table for table in TABLES}
     assert set(order) == set(by_name), set(by_name) ^ set(order)
     for name in order:

@@ -16,23 +16,46 @@ async def test_a_donors_timeline_reaches_the_confirmed_delivery_without_the_hous
     loop = await build_loop()
     await add_household(loop, "HHD", (COUNTY[0] + 0.01, COUNTY[1]), quilts=2)
     now = datetime.now(UTC)
-    campaign = await Campaign.insert(
-        Campaign(organization=loop.charity_id, title="呼兰区冬季取暖", region=loop.county_id,
-                 items=["quilt"], target_fen=100_000, ends_on=(now + timedelta(days=30)).date(),
-                 created_at=now)
-    ).returning(Campaign.id).run()  # fmt: skip
+    campaign = (
+        await Campaign.insert(
+            Campaign(
+                organization=loop.charity_id,
+                title="呼兰区冬季取暖",
+                region=loop.county_id,
+                items=["quilt"],
+                target_fen=100_000,
+                ends_on=(now + timedelta(days=30)).date(),
+                created_at=now,
+            )
+        )
+        .returning(Campaign.id)
+        .run()
+    )
     campaign_id = int(campaign[0]["id"])
     await Donation.insert(
-        Donation(tracking_code="TRACKDEMX234", kind="money", organization=loop.charity_id,
-                 campaign=campaign_id, amount_fen=20_000, status="paid", created_at=now,
-                 updated_at=now, settled_at=now)
-    ).run()  # fmt: skip
+        Donation(
+            tracking_code="TRACKDEMX234",
+            kind="money",
+            organization=loop.charity_id,
+            campaign=campaign_id,
+            amount_fen=20_000,
+            status="paid",
+            created_at=now,
+            updated_at=now,
+            settled_at=now,
+        )
+    ).run()
     bought = await client.post(
         f"/api/campaigns/{campaign_id}/purchases",
-        json={"item_code": "quilt", "quantity": 2, "cost_fen": 16_000,
-              "warehouse_id": loop.warehouse_id, "radius_km": 30},
+        json={
+            "item_code": "quilt",
+            "quantity": 2,
+            "cost_fen": 16_000,
+            "warehouse_id": loop.warehouse_id,
+            "radius_km": 30,
+        },
         headers=loop.auth("charity"),
-    )  # fmt: skip
+    )
     assert bought.status_code == 201, bought.text
 
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))

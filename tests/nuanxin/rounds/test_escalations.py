@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from nuanxin.accounts.tables import Role
 from nuanxin.households.tables import Need
+from nuanxin.identity import Role
 from tests.nuanxin.conftest import make_user
 from tests.nuanxin.rounds.loop_world import COUNTY, _token, add_household, add_offer, build_loop
 
@@ -18,10 +18,14 @@ async def test_an_approved_request_above_the_cap_binds_the_next_round(
     await add_offer(loop, quantity=5)
     asked = await client.post(
         "/api/escalations",
-        json={"household_id": household, "item_code": "quilt", "quantity": 3,
-              "reason": "瘫痪在床，屋内无取暖"},
+        json={
+            "household_id": household,
+            "item_code": "quilt",
+            "quantity": 3,
+            "reason": "瘫痪在床，屋内无取暖",
+        },
         headers=loop.auth("staff"),
-    )  # fmt: skip
+    )
     assert asked.status_code == 201, asked.text
     escalation = asked.json()
     assert escalation["status"] == "pending" and escalation["decide_at_code"] == "230100"

@@ -190,8 +190,7 @@ async def test_an_interrupted_round_leaves_nothing_and_can_be_run_again(
     household = await add_household(loop, "HH1", (COUNTY[0] + 0.01, COUNTY[1]))
     await add_offer(loop, quantity=1)
     me = (await client.get("/api/auth/me", headers=loop.auth("staff"))).json()
-    from nuanxin.accounts.security import CurrentUser
-    from nuanxin.accounts.tables import Role
+    from nuanxin.identity import CurrentUser, Role
 
     actor = CurrentUser(
         id=me["id"],
@@ -229,7 +228,7 @@ async def test_a_neighbour_sees_neither_the_round_nor_its_deliveries(
     await add_offer(loop, quantity=1)
     round_body = await run_round(client, loop, who="province")
     assert round_body["region_code"] == "230000"
-    from nuanxin.accounts.tables import Role
+    from nuanxin.identity import Role
     from tests.nuanxin.conftest import make_region, make_user
     from tests.nuanxin.rounds.loop_world import _token
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from nuanxin.accounts.tables import Role
 from nuanxin.deliveries.tables import DeliveryCase
+from nuanxin.identity import Role
 from nuanxin.security import Limit, SlidingWindow
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import DELIVERY_CODE, build_world

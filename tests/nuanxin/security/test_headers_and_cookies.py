@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from nuanxin.accounts.tables import Role
 from nuanxin.app import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, create_app
+from nuanxin.identity import Role
 from nuanxin.security import content_security_policy
 from nuanxin.settings import Settings
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_user

@@ -26,14 +26,14 @@ from nuanxin.accounts.schemas import (
     WarehouseCreate,
     WarehouseUpdate,
 )
-from nuanxin.accounts.security import CurrentUser
 from nuanxin.accounts.services import create_user, revoke_tokens, text_matches
 from nuanxin.accounts.tables import Organization as OrganizationTable
-from nuanxin.accounts.tables import OrganizationStatus, Role, User
+from nuanxin.accounts.tables import OrganizationStatus, User
 from nuanxin.accounts.tables import Warehouse as WarehouseTable
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import RegionRecord, get_region, subtree_prefix
 
@@ -134,14 +134,14 @@ async def get_organization(*, user: CurrentUser, organization_id: int) -> Organi
     """The charity, if ``user`` may see it (else 404, whether or not it exists)."""
     organization = await _load_organization(organization_id)
     if organization is None or not _may_see(user, organization):
-        raise DomainError("No such charity within your reach", status_code=404)
+        raise NotFound("No such charity within your reach")
     return organization
 
 
 async def _managed(user: CurrentUser, organization_id: int) -> Organization:
     organization = await get_organization(user=user, organization_id=organization_id)
     if not _may_manage(user, organization_id):
-        raise DomainError("Only the charity's own members may change this", status_code=403)
+        raise Forbidden("Only the charity's own members may change this")
     return organization
 
 
@@ -188,11 +188,9 @@ async def list_organizations(
 async def _region(code: str, field: str, levels: tuple[str, ...] | None = None) -> RegionRecord:
     region = await get_region(code)
     if region is None:
-        raise DomainError(f"No region has the code {code}", status_code=400, field=field)
+        raise Invalid(f"No region has the code {code}", field=field)
     if levels is not None and region.level not in levels:
-        raise DomainError(
-            f"Pick a {' or '.join(levels)}, not a {region.level}", status_code=400, field=field
-        )
+        raise Invalid(f"Pick a {' or '.join(levels)}, not a {region.level}", field=field)
     return region
 
 
@@ -209,42 +207,57 @@ def _public_view(organization: Organization) -> dict[str, Any]:
 async def sign_up(*, data: OrganizationSignUp) -> SignedUp:
     """A charity and its first member's account; the charity is pending until verified."""
     if not credit_code_is_valid(data.credit_code):
-        raise DomainError(
-            "The credit code's check character does not match", status_code=400,
+        raise Invalid(
+            "The credit code's check character does not match",
             field="credit_code",
-        )  # fmt: skip
+        )
     async with atomic():
         region = await _region(data.region_code, "region_code")
         if await OrganizationTable.exists().where(OrganizationTable.name == data.name).run():
-            raise DomainError("A charity with this name is registered already", field="name")
+            raise Conflict("A charity with this name is registered already", field="name")
         if (
             await OrganizationTable.exists()
             .where(OrganizationTable.credit_code == data.credit_code)
             .run()
         ):
-            raise DomainError(
+            raise Conflict(
                 "A charity with this credit code is registered already", field="credit_code"
             )
-        rows = await OrganizationTable.insert(
-            OrganizationTable(
-                name=data.name, credit_code=data.credit_code, status=OrganizationStatus.pending,
-                region=region.id, contact_name=data.contact_name,
-                contact_phone=data.contact_phone, created_at=datetime.now(UTC),
+        rows = (
+            await OrganizationTable.insert(
+                OrganizationTable(
+                    name=data.name,
+                    credit_code=data.credit_code,
+                    status=OrganizationStatus.pending,
+                    region=region.id,
+                    contact_name=data.contact_name,
+                    contact_phone=data.contact_phone,
+                    created_at=datetime.now(UTC),
+                )
             )
-        ).returning(OrganizationTable.id).run()  # fmt: skip
+            .returning(OrganizationTable.id)
+            .run()
+        )
         organization_id = int(rows[0]["id"])
         account_id = await create_user(
-            username=data.username, password=data.password, role=Role.charity,
-            display_name=data.display_name, organization_id=organization_id,
+            username=data.username,
+            password=data.password,
+            role=Role.charity,
+            display_name=data.display_name,
+            organization_id=organization_id,
             actor_label="public",
-        )  # fmt: skip
+        )
         organization = await _load_organization(organization_id)
         assert organization is not None
         await record(
-            actor=None, actor_label="public", action="organization.sign_up",
-            entity="organization", entity_id=organization_id, after=_public_view(organization),
+            actor=None,
+            actor_label="public",
+            action="organization.sign_up",
+            entity="organization",
+            entity_id=organization_id,
+            after=_public_view(organization),
             region_code=organization.region_code,
-        )  # fmt: skip
+        )
     member = await _member(account_id)
     return SignedUp(organization=organization, account=member)
 
@@ -260,9 +273,9 @@ async def _change_status(
     async with atomic():
         before = await get_organization(user=user, organization_id=organization_id)
         if user.role not in (Role.staff, Role.admin):  # pragma: no cover - the guard says so
-            raise DomainError("Only staff verify or suspend charities", status_code=403)
+            raise Forbidden("Only staff verify or suspend charities")
         if before.status not in allowed_from:
-            raise DomainError(
+            raise Conflict(
                 f"The charity is {before.status.value}; it cannot become {to.value}",
                 field="status",
             )
@@ -301,7 +314,7 @@ async def suspend_organization(
 ) -> Organization:
     """Staff suspend a charity: it posts and changes no offers until verified again."""
     if not reason.strip():
-        raise DomainError("Say why the charity is suspended", status_code=400, field="reason")
+        raise Invalid("Say why the charity is suspended", field="reason")
     return await _change_status(
         user=user,
         organization_id=organization_id,
@@ -330,10 +343,14 @@ async def update_organization(
             )
         after = await get_organization(user=user, organization_id=organization_id)
         await record(
-            actor=user, action="organization.update", entity="organization",
-            entity_id=organization_id, before={"contact_name": before.contact_name},
-            after={"contact_name": after.contact_name}, region_code=after.region_code,
-        )  # fmt: skip
+            actor=user,
+            action="organization.update",
+            entity="organization",
+            entity_id=organization_id,
+            before={"contact_name": before.contact_name},
+            after={"contact_name": after.contact_name},
+            region_code=after.region_code,
+        )
     return after
 
 
@@ -347,7 +364,7 @@ async def ensure_verified(*, organization_id: int) -> None:
     )
     status = None if row is None else row["status"]
     if status != OrganizationStatus.verified:
-        raise DomainError(
+        raise Conflict(
             f"The charity is {status or 'unknown'}: only a verified charity may do this",
             error="charity_not_verified",
         )
@@ -355,7 +372,7 @@ async def ensure_verified(*, organization_id: int) -> None:
 
 def _not_suspended(organization: Organization) -> None:
     if organization.status is OrganizationStatus.suspended:
-        raise DomainError(
+        raise Conflict(
             "The charity is suspended: it changes nothing until verified again",
             error="charity_suspended",
         )
@@ -406,7 +423,7 @@ async def list_members(
     """The charity's accounts: for its members, admins and staff over its region."""
     await get_organization(user=user, organization_id=organization_id)
     if user.role is Role.courier:
-        raise DomainError("Couriers do not manage the charity's members", status_code=403)
+        raise Forbidden("Couriers do not manage the charity's members")
     where: list[Any] = [User.organization == organization_id]
     if role is not None:
         where.append(User.role == role.value)
@@ -432,10 +449,15 @@ async def add_member(*, user: CurrentUser, organization_id: int, data: MemberCre
         organization = await _managed(user, organization_id)
         _not_suspended(organization)
         account_id = await create_user(
-            username=data.username, password=data.password, role=Role(data.role.value),
-            display_name=data.display_name, organization_id=organization_id, actor=user,
-            phone=data.phone, region_code=organization.region_code,
-        )  # fmt: skip
+            username=data.username,
+            password=data.password,
+            role=Role(data.role.value),
+            display_name=data.display_name,
+            organization_id=organization_id,
+            actor=user,
+            phone=data.phone,
+            region_code=organization.region_code,
+        )
     return await _member(account_id)
 
 
@@ -450,18 +472,22 @@ async def remove_member(*, user: CurrentUser, organization_id: int, account_id: 
             .run()
         )
         if row is None:
-            raise DomainError("No such member of this charity", status_code=404)
+            raise NotFound("No such member of this charity")
         if account_id == user.id:
-            raise DomainError("You cannot remove yourself", field="account_id")
+            raise Conflict("You cannot remove yourself", field="account_id")
         if not row["is_active"]:
-            raise DomainError("The member was removed already", field="account_id")
+            raise Conflict("The member was removed already", field="account_id")
         await User.update({User.is_active: False}).where(User.id == account_id).run()
         await revoke_tokens(account_id=account_id)
         await record(
-            actor=user, action="organization.remove_member", entity="account",
-            entity_id=account_id, before={"is_active": True}, after={"is_active": False},
+            actor=user,
+            action="organization.remove_member",
+            entity="account",
+            entity_id=account_id,
+            before={"is_active": True},
+            after={"is_active": False},
             region_code=organization.region_code,
-        )  # fmt: skip
+        )
     return await _member(account_id)
 
 
@@ -523,7 +549,7 @@ async def _warehouse_row(user: CurrentUser, warehouse_id: int) -> dict[str, Any]
         .run()
     )
     if row is None or not _may_see_warehouse(user, row):
-        raise DomainError("No such warehouse within your reach", status_code=404)
+        raise NotFound("No such warehouse within your reach")
     return dict(row)
 
 
@@ -540,9 +566,7 @@ async def own_warehouse(*, user: CurrentUser, warehouse_id: int) -> WarehouseRec
         .run()
     )
     if row is None or row["organization"] != user.organization_id:
-        raise DomainError(
-            "No such warehouse of your charity", status_code=404, field="warehouse_id"
-        )
+        raise NotFound("No such warehouse of your charity", field="warehouse_id")
     return WarehouseRecord(
         id=row["id"],
         organization_id=row["organization"],
@@ -581,10 +605,10 @@ def _point(
 ) -> tuple[float, float] | None:
     """Both coordinates, neither (the region's point, if given), never one alone."""
     if (lat is None) != (lon is None):
-        raise DomainError(
-            "Give both lat and lon, or neither", status_code=400,
+        raise Invalid(
+            "Give both lat and lon, or neither",
             field="lon" if lon is None else "lat",
-        )  # fmt: skip
+        )
     if lat is not None and lon is not None:
         return lat, lon
     return None if region is None else (region.lat, region.lon)
@@ -609,17 +633,29 @@ async def create_warehouse(
         region = await _region(data.region_code, "region_code", _WAREHOUSE_LEVELS)
         point = _point(data.lat, data.lon, region)
         assert point is not None
-        rows = await WarehouseTable.insert(
-            WarehouseTable(
-                organization=organization_id, name=data.name, address=data.address,
-                region=region.id, lat=point[0], lon=point[1],
+        rows = (
+            await WarehouseTable.insert(
+                WarehouseTable(
+                    organization=organization_id,
+                    name=data.name,
+                    address=data.address,
+                    region=region.id,
+                    lat=point[0],
+                    lon=point[1],
+                )
             )
-        ).returning(WarehouseTable.id).run()  # fmt: skip
+            .returning(WarehouseTable.id)
+            .run()
+        )
         warehouse = await get_warehouse(user=user, warehouse_id=int(rows[0]["id"]))
         await record(
-            actor=user, action="warehouse.create", entity="warehouse", entity_id=warehouse.id,
-            after=_warehouse_view(warehouse), region_code=warehouse.region_code,
-        )  # fmt: skip
+            actor=user,
+            action="warehouse.create",
+            entity="warehouse",
+            entity_id=warehouse.id,
+            after=_warehouse_view(warehouse),
+            region_code=warehouse.region_code,
+        )
     return warehouse
 
 
@@ -650,10 +686,14 @@ async def update_warehouse(
         if (after.lat, after.lon) != (before.lat, before.lon):
             await offers.move_offers(warehouse_id=warehouse_id, lat=after.lat, lon=after.lon)
         await record(
-            actor=user, action="warehouse.update", entity="warehouse", entity_id=warehouse_id,
-            before=_warehouse_view(before), after=_warehouse_view(after),
+            actor=user,
+            action="warehouse.update",
+            entity="warehouse",
+            entity_id=warehouse_id,
+            before=_warehouse_view(before),
+            after=_warehouse_view(after),
             region_code=after.region_code,
-        )  # fmt: skip
+        )
     return after
 
 
@@ -665,12 +705,16 @@ async def delete_warehouse(*, user: CurrentUser, warehouse_id: int) -> None:
         before = await get_warehouse(user=user, warehouse_id=warehouse_id)
         await _managed(user, before.organization_id)
         if await offers.warehouse_has_offers(warehouse_id=warehouse_id):
-            raise DomainError(
+            raise Conflict(
                 "Offers were posted from this warehouse: it stays on the list",
                 error="warehouse_in_use",
             )
         await WarehouseTable.delete().where(WarehouseTable.id == warehouse_id).run()
         await record(
-            actor=user, action="warehouse.delete", entity="warehouse", entity_id=warehouse_id,
-            before=_warehouse_view(before), region_code=before.region_code,
-        )  # fmt: skip
+            actor=user,
+            action="warehouse.delete",
+            entity="warehouse",
+            entity_id=warehouse_id,
+            before=_warehouse_view(before),
+            region_code=before.region_code,
+        )

@@ -14,7 +14,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from nuanxin.accounts import charities, services
-from nuanxin.accounts.access import admin_only, current_user, staff_and_admin
 from nuanxin.accounts.schemas import (
     Account,
     AccountCreate,
@@ -34,18 +33,14 @@ from nuanxin.accounts.schemas import (
     WarehouseCreate,
     WarehouseUpdate,
 )
-from nuanxin.accounts.security import (
-    SESSION_USER_KEY,
-    CurrentUser,
-    require_roles,
-    rotate_session,
-)
-from nuanxin.accounts.tables import OrganizationStatus, Role
-from nuanxin.errors import error_responses
+from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
+from nuanxin.accounts.tables import OrganizationStatus
+from nuanxin.guards import admin_only, current_user, require_roles, staff_and_admin
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 
 __all__ = (
-    "CONTROLLERS",
     "AccountController",
     "AuthController",
     "OrganizationController",
@@ -436,11 +431,3 @@ class WarehouseController(Controller):
         self, request: Request[Any, Any, Any], warehouse_id: FromPath[int]
     ) -> None:
         await charities.delete_warehouse(user=current_user(request), warehouse_id=warehouse_id)
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (
-    AuthController,
-    AccountController,
-    OrganizationController,
-    WarehouseController,
-)

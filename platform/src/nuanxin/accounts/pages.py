@@ -12,8 +12,8 @@ from litestar.response import Redirect, Template
 
 from nuanxin.accounts import services
 from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
-from nuanxin.accounts.tables import Role
 from nuanxin.errors import DomainError
+from nuanxin.identity import Role
 from nuanxin.web import PageController, gettext_for, page
 
 __all__ = ("LoginPage",)
@@ -25,8 +25,12 @@ class LoginForm(msgspec.Struct, kw_only=True):
     next: str = "/"
 
 
-HOME_OF_ROLE = {Role.staff: "/staff", Role.admin: "/staff", Role.charity: "/charity",
-                Role.courier: "/courier"}  # fmt: skip
+HOME_OF_ROLE = {
+    Role.staff: "/staff",
+    Role.admin: "/staff",
+    Role.charity: "/charity",
+    Role.courier: "/courier",
+}
 
 
 def _safe_next(target: str) -> str:

@@ -13,7 +13,8 @@ from typing import Annotated
 
 import msgspec
 
-from nuanxin.accounts.tables import OrganizationStatus, Role
+from nuanxin.accounts.tables import OrganizationStatus
+from nuanxin.identity import Role
 
 __all__ = (
     "Account",

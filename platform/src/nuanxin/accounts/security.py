@@ -1,42 +1,35 @@
 """Passwords, tokens, sessions and the authentication middleware.
 
 * Passwords are hashed with Argon2id (argon2-cffi's defaults, the OWASP recommendation).
-* API tokens and one-time codes are stored as SHA-256 digests, never in clear.
+* API tokens are stored as SHA-256 digests (:func:`nuanxin.identity.digest`), never in clear.
 * Sessions live server-side; login issues a new session id (no fixation).
-* Every route needs a user unless its handler says ``exclude_from_auth=True``; guards then
-  check the role (``scope["user"]``).
+* Every route needs a user unless its handler says ``exclude_from_auth=True``; guards
+  (:mod:`nuanxin.guards`) then check the role (``scope["user"]``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.session.server_side import ServerSideSessionBackend
-from litestar.types import Guard
 
-from nuanxin.accounts.tables import ApiToken, Role, User
-from nuanxin.regions.services import PREFIX_LENGTH
+from nuanxin.accounts.tables import ApiToken, User
+from nuanxin.identity import CurrentUser, Role, digest
 
 __all__ = (
-    "CurrentUser",
     "NuanxinAuthMiddleware",
     "RotatingSessionBackend",
-    "digest",
     "hash_password",
     "new_token",
-    "require_roles",
     "rotate_session",
     "user_by_id",
+    "user_from_row",
     "verify_password",
 )
 
@@ -56,59 +49,23 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def digest(secret: str) -> str:
-    """The SHA-256 hex digest under which a token or code is stored."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def keyed_hash(secret_key: str, value: str) -> str:
-    """A keyed hash (HMAC-SHA256) to compare ID numbers without storing them."""
-    return hmac.new(secret_key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CurrentUser:
-    """Who is asking: what guards and services need to know about the account."""
-
-    id: int
-    username: str
-    role: Role
-    jurisdiction_id: int | None
-    organization_id: int | None
-    jurisdiction_code: str | None = None
-    jurisdiction_level: str | None = None
-
-    @property
-    def jurisdiction_prefix(self) -> str | None:
-        """The code prefix of the staff member's region and everything under it."""
-        if self.jurisdiction_code is None or self.jurisdiction_level is None:
-            return None
-        return self.jurisdiction_code[: PREFIX_LENGTH[self.jurisdiction_level]]
-
-    def covers(self, region_code: str) -> bool:
-        """Whether a region lies in this account's jurisdiction (admins cover everything)."""
-        if self.role is Role.admin:
-            return True
-        prefix = self.jurisdiction_prefix
-        return prefix is not None and region_code.startswith(prefix)
-
-    @classmethod
-    def from_row(cls, row: dict[str, object]) -> CurrentUser:
-        jurisdiction = row["jurisdiction"]
-        organization = row["organization"]
-        return cls(
-            id=int(str(row["id"])),
-            username=str(row["username"]),
-            role=Role(str(row["role"])),
-            jurisdiction_id=None if jurisdiction is None else int(str(jurisdiction)),
-            organization_id=None if organization is None else int(str(organization)),
-            jurisdiction_code=_optional_str(row.get("jurisdiction.code")),
-            jurisdiction_level=_optional_str(row.get("jurisdiction.level")),
-        )
+def user_from_row(row: dict[str, object]) -> CurrentUser:
+    """The caller as guards and services see it, from a row of :data:`USER_COLUMNS`."""
+    jurisdiction = row["jurisdiction"]
+    organization = row["organization"]
+    return CurrentUser(
+        id=int(str(row["id"])),
+        username=str(row["username"]),
+        role=Role(str(row["role"])),
+        jurisdiction_id=None if jurisdiction is None else int(str(jurisdiction)),
+        organization_id=None if organization is None else int(str(organization)),
+        jurisdiction_code=_optional_str(row.get("jurisdiction.code")),
+        jurisdiction_level=_optional_str(row.get("jurisdiction.level")),
+    )
 
 
 def _optional_str(value: object) -> str | None:
@@ -138,7 +95,7 @@ async def _user_by_id(user_id: int) -> CurrentUser | None:
         .first()
         .run()
     )
-    return None if row is None else CurrentUser.from_row(row)
+    return None if row is None else user_from_row(row)
 
 
 async def _user_by_token(token: str) -> CurrentUser | None:
@@ -199,18 +156,3 @@ async def rotate_session(connection: ASGIConnection) -> None:  # type: ignore[ty
         store = connection.app.stores.get("sessions")
         await store.delete(old)
     connection.scope.setdefault("state", {})[ROTATE_KEY] = True
-
-
-def require_roles(*roles: Role) -> Guard:
-    """A guard admitting only the given roles."""
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
-        user = connection.scope.get("user")
-        if not isinstance(user, CurrentUser):
-            raise NotAuthorizedException("Log in first")
-        if user.role not in roles:
-            raise PermissionDeniedException(
-                f"This needs the role {' or '.join(r.value for r in roles)}"
-            )
-
-    return guard

@@ -16,16 +16,16 @@ from piccolo.columns.combination import Where
 from nuanxin.accounts.schemas import Account, AccountCreate, AccountUpdate, StaffRole
 from nuanxin.accounts.security import (
     USER_COLUMNS,
-    CurrentUser,
-    digest,
     hash_password,
     new_token,
+    user_from_row,
     verify_password,
 )
-from nuanxin.accounts.tables import ApiToken, Role, User
+from nuanxin.accounts.tables import ApiToken, User
 from nuanxin.audit.services import record
 from nuanxin.db import atomic, engine
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from nuanxin.identity import CurrentUser, Role, digest
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import get_region, subtree_prefix
 
@@ -57,10 +57,10 @@ async def authenticate(*, username: str, password: str) -> CurrentUser:
     )
     if row is None:
         verify_password(_DUMMY_HASH, password)
-        raise DomainError("Wrong username or password", status_code=401)
+        raise NotAuthenticated("Wrong username or password")
     if not verify_password(str(row["password_hash"]), password) or not row["is_active"]:
-        raise DomainError("Wrong username or password", status_code=401)
-    user = CurrentUser.from_row(row)
+        raise NotAuthenticated("Wrong username or password")
+    user = user_from_row(row)
     async with atomic():
         await User.update({User.last_login_at: datetime.now(UTC)}).where(User.id == user.id).run()
         await record(actor=user, action="account.login", entity="account", entity_id=user.id)
@@ -100,20 +100,14 @@ async def create_user(
 ) -> int:
     """Create an account; a staff account needs a jurisdiction, members a charity."""
     if role is Role.staff and jurisdiction_id is None:
-        raise DomainError(
-            "A staff account needs a jurisdiction", status_code=400, field="jurisdiction_id"
-        )
+        raise Invalid("A staff account needs a jurisdiction", field="jurisdiction_id")
     if role in (Role.charity, Role.courier) and organization_id is None:
-        raise DomainError(
-            "A charity account needs its charity", status_code=400, field="organization_id"
-        )
+        raise Invalid("A charity account needs its charity", field="organization_id")
     if len(password) < 8:
-        raise DomainError(
-            "The password needs at least 8 characters", status_code=400, field="password"
-        )
+        raise Invalid("The password needs at least 8 characters", field="password")
     async with atomic():
         if await User.exists().where(User.username == username).run():
-            raise DomainError(f"The username {username!r} is taken", field="username")
+            raise Conflict(f"The username {username!r} is taken", field="username")
         rows = (
             await User.insert(
                 User(
@@ -226,18 +220,15 @@ def account_of(row: dict[str, Any]) -> Account:
 async def _jurisdiction_id(code: str) -> int:
     region = await get_region(code)
     if region is None:
-        raise DomainError(
-            f"No region has the code {code}", status_code=400, field="jurisdiction_code"
-        )
+        raise Invalid(f"No region has the code {code}", field="jurisdiction_code")
     return region.id
 
 
 async def create_account(*, actor: CurrentUser, data: AccountCreate) -> Account:
     """An admin creates a staff account (with its jurisdiction) or another admin."""
     if data.role is StaffRole.admin and data.jurisdiction_code is not None:
-        raise DomainError(
+        raise Invalid(
             "An admin has no jurisdiction: leave jurisdiction_code out",
-            status_code=400,
             field="jurisdiction_code",
         )
     async with atomic():
@@ -262,7 +253,7 @@ async def create_account(*, actor: CurrentUser, data: AccountCreate) -> Account:
 async def get_account(*, account_id: int) -> Account:
     row = await User.select(*ACCOUNT_COLUMNS).where(User.id == account_id).first().run()
     if row is None:
-        raise DomainError("No such account", status_code=404)
+        raise NotFound("No such account")
     return account_of(row)
 
 
@@ -322,15 +313,14 @@ async def update_account(*, actor: CurrentUser, account_id: int, data: AccountUp
             changes[User.phone] = data.phone
         if data.jurisdiction_code is not None:
             if before.role is not Role.staff:
-                raise DomainError(
+                raise Invalid(
                     "Only staff accounts have a jurisdiction",
-                    status_code=400,
                     field="jurisdiction_code",
                 )
             changes[User.jurisdiction] = await _jurisdiction_id(data.jurisdiction_code)
         if data.is_active is not None and data.is_active != before.is_active:
             if account_id == actor.id:
-                raise DomainError("You cannot deactivate your own account", field="is_active")
+                raise Conflict("You cannot deactivate your own account", field="is_active")
             changes[User.is_active] = data.is_active
             if not data.is_active:
                 await revoke_tokens(account_id=account_id)

@@ -16,14 +16,8 @@ from piccolo.columns.base import OnDelete
 from piccolo.constraints import Check
 from piccolo.table import Table
 
+from nuanxin.identity import Role
 from nuanxin.regions.tables import Region
-
-
-class Role(StrEnum):
-    admin = "admin"
-    staff = "staff"
-    charity = "charity"
-    courier = "courier"
 
 
 class OrganizationStatus(StrEnum):

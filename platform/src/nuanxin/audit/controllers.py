@@ -9,13 +9,13 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.audit import services
 from nuanxin.audit.schemas import AuditEntryOut
-from nuanxin.errors import error_responses
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 
-__all__ = ("CONTROLLERS", "AuditController")
+__all__ = "AuditController"
 
 
 class AuditController(Controller):
@@ -68,6 +68,3 @@ class AuditController(Controller):
             for r in records
         ]
         return Page(items=items, total=total, limit=page.limit, offset=page.offset)
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (AuditController,)

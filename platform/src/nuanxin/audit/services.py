@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.identity import CurrentUser, Role
 
 __all__ = ("AuditRecord", "list_entries", "record", "record_many")
 

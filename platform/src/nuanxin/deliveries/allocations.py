@@ -15,11 +15,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nuanxin.accounts.security import CurrentUser, digest
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.tables import Allocation, Delivery
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, digest
 from nuanxin.offers import services as offers
 
 __all__ = (

@@ -9,9 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.deliveries import emergencies, services
-from nuanxin.deliveries.pages import PAGES
 from nuanxin.deliveries.schemas import (
     CaseOut,
     ConfirmIn,
@@ -22,10 +20,11 @@ from nuanxin.deliveries.schemas import (
     SlipOut,
     StaffConfirmIn,
 )
-from nuanxin.errors import error_responses
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 
-__all__ = ("CONTROLLERS", "DeliveryController", "DeliveryReportController", "EmergencyController")
+__all__ = ("DeliveryController", "DeliveryReportController", "EmergencyController")
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
 CODE_ERRORS = error_responses(400, 401, 403, 404, 409, 423, 429)
@@ -197,11 +196,3 @@ class EmergencyController(Controller):
         return await emergencies.complete_paperwork(
             actor=current_user(request), allocation_id=allocation_id
         )
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (
-    DeliveryController,
-    DeliveryReportController,
-    EmergencyController,
-    *PAGES,
-)

@@ -14,14 +14,13 @@ from typing import Annotated, Any
 import msgspec
 
 from matching.geo import great_circle_km
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.allocations import allocate
 from nuanxin.deliveries.tables import Allocation, Delivery
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Page, Pagination
 
@@ -62,18 +61,15 @@ async def assist_first(
 ) -> EmergencyOut:
     """Allocate from the chosen (or nearest) stock to one household, now."""
     if actor.role is not Role.staff:
-        raise DomainError("Only civil affairs staff allocate in an emergency", status_code=403)
+        raise Forbidden("Only civil affairs staff allocate in an emergency")
     place = await demand.household_place(household_id=data.household_id)
     if place is None or not actor.covers(place.region_code):
-        raise DomainError(
-            "No such household in your jurisdiction", status_code=404, field="household_id"
-        )
+        raise NotFound("No such household in your jurisdiction", field="household_id")
     items = {item.code: item for item in await offers.list_items()}
     item = items.get(data.item_code)
     if item is None:
-        raise DomainError(
+        raise Invalid(
             f"No catalogue item has the code {data.item_code!r}",
-            status_code=400,
             field="item_code",
         )
     stock = [s for s in await offers.open_stock() if s.item_code == data.item_code]
@@ -95,7 +91,7 @@ async def assist_first(
         key=lambda pair: (pair[0], pair[1].offer_id),
     )
     if not reachable:
-        raise DomainError(
+        raise Conflict(
             "No open offer with enough units of this item reaches the household",
             error="no_stock_in_reach",
             field="offer_id" if data.offer_id is not None else "item_code",
@@ -221,7 +217,7 @@ async def complete_paperwork(*, actor: CurrentUser, allocation_id: int) -> Emerg
             .run()
         )
         if row is None:
-            raise DomainError("No such emergency allocation in your jurisdiction", status_code=404)
+            raise NotFound("No such emergency allocation in your jurisdiction")
         if row["paperwork_done_at"] is None:
             await (
                 Allocation.update({Allocation.paperwork_done_at: now})

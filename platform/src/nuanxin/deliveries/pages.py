@@ -12,21 +12,16 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.accounts.access import (
-    charity_members,
-    couriers_and_members,
-    current_user,
-    staff_and_admin,
-)
-from nuanxin.accounts.security import CurrentUser
 from nuanxin.deliveries import emergencies, progress, services
 from nuanxin.deliveries.schemas import DeliveryOut
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, Invalid
+from nuanxin.guards import charity_members, couriers_and_members, current_user, staff_and_admin
+from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
+__all__ = ("CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -145,9 +140,13 @@ class StaffDeliveryPages(PageController):
         return page(
             request,
             "staff/deliveries.html.j2",
-            {"groups": _by_township(found), "status": status, "count": len(found),
-             "items": {i.code: i for i in await offers.list_items()}},
-        )  # fmt: skip
+            {
+                "groups": _by_township(found),
+                "status": status,
+                "count": len(found),
+                "items": {i.code: i for i in await offers.list_items()},
+            },
+        )
 
     @post("/deliveries/{delivery_id:int}/slip", status_code=200)
     async def slip(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
@@ -206,10 +205,13 @@ class StaffDeliveryPages(PageController):
         return done(
             request,
             _("Allocated now: delivery #%(d)d (%(km).1f km). Paperwork due %(due)s.")
-            % {"d": made.delivery_id, "km": made.distance_km,
-               "due": made.paperwork_due_at.date().isoformat()},
+            % {
+                "d": made.delivery_id,
+                "km": made.distance_km,
+                "due": made.paperwork_due_at.date().isoformat(),
+            },
             "/staff/emergencies",
-        )  # fmt: skip
+        )
 
     @post("/emergencies/{allocation_id:int}/paperwork", status_code=303)
     async def paperwork(self, request: AnyRequest, allocation_id: FromPath[int]) -> Redirect:
@@ -232,9 +234,13 @@ class CharityDeliveryPages(PageController):
         return page(
             request,
             "charity/deliveries.html.j2",
-            {"groups": _by_township(found), "count": len(found), "points": _points(found),
-             "items": {i.code: i for i in await offers.list_items()}},
-        )  # fmt: skip
+            {
+                "groups": _by_township(found),
+                "count": len(found),
+                "points": _points(found),
+                "items": {i.code: i for i in await offers.list_items()},
+            },
+        )
 
 
 class CourierPages(PageController):
@@ -249,9 +255,12 @@ class CourierPages(PageController):
         return page(
             request,
             "courier/index.html.j2",
-            {"groups": _by_township(found), "count": len(found),
-             "items": {i.code: i for i in await offers.list_items()}},
-        )  # fmt: skip
+            {
+                "groups": _by_township(found),
+                "count": len(found),
+                "items": {i.code: i for i in await offers.list_items()},
+            },
+        )
 
     async def _one(
         self, request: AnyRequest, delivery_id: int, error: str | None = None, status: int = 200
@@ -260,10 +269,13 @@ class CourierPages(PageController):
         return page(
             request,
             "courier/delivery.html.j2",
-            {"d": delivery, "error": error,
-             "items": {i.code: i for i in await offers.list_items()}},
+            {
+                "d": delivery,
+                "error": error,
+                "items": {i.code: i for i in await offers.list_items()},
+            },
             status_code=status,
-        )  # fmt: skip
+        )
 
     @get("/deliveries/{delivery_id:int}")
     async def one(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
@@ -276,7 +288,7 @@ class CourierPages(PageController):
         code = str(form.get("code", "")).strip()
         try:
             if not code:
-                raise DomainError(_("Type the household's code"), status_code=400, field="code")
+                raise Invalid(_("Type the household's code"), field="code")
             await services.confirm(
                 actor=current_user(request), delivery_id=delivery_id, code=code[:32]
             )
@@ -293,13 +305,10 @@ class CourierPages(PageController):
         reason = str(form.get("reason", "")).strip()
         try:
             if not reason:
-                raise DomainError(_("Give a reason"), status_code=400, field="reason")
+                raise Invalid(_("Give a reason"), field="reason")
             await services.fail(
                 actor=current_user(request), delivery_id=delivery_id, reason=reason[:300]
             )
         except DomainError as exc:
             return await self._one(request, delivery_id, form_error(request, exc), 400)
         return done(request, _("Failure recorded; the stock returns to the pool."), "/courier")
-
-
-PAGES = (StaffDeliveryPages, CharityDeliveryPages, CourierPages)

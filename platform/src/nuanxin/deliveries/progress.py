@@ -12,12 +12,11 @@ from typing import Any
 
 import msgspec
 
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.deliveries import emergencies
 from nuanxin.deliveries.tables import Delivery
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.regions.services import get_region

@@ -14,14 +14,13 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from nuanxin.accounts.security import CurrentUser, digest
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, DeliveryOut, SlipOut
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, Role, digest
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Page, Pagination
 from nuanxin.privacy import mask_name
@@ -83,7 +82,7 @@ _COLUMNS = (
 async def _load(delivery_id: int) -> dict[str, Any]:
     row = await Delivery.select(*_COLUMNS).where(Delivery.id == delivery_id).first().run()
     if row is None:
-        raise DomainError("No such delivery", status_code=404)
+        raise NotFound("No such delivery")
     return row
 
 
@@ -96,7 +95,7 @@ def _check_access(actor: CurrentUser, row: dict[str, Any]) -> None:
             return
     elif actor.organization_id == int(row["organization"]):
         return
-    raise DomainError("No such delivery", status_code=404)
+    raise NotFound("No such delivery")
 
 
 def _out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
@@ -181,10 +180,10 @@ async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
         row = await _load(delivery_id)
         if actor.role is not Role.admin:
             if actor.role is not Role.staff:
-                raise DomainError("Only civil affairs staff print slips", status_code=403)
+                raise Forbidden("Only civil affairs staff print slips")
             _check_access(actor, row)
         if row["status"] != "pending":
-            raise DomainError(f"The delivery is {row['status']}: no slip to print")
+            raise Conflict(f"The delivery is {row['status']}: no slip to print")
         code = _new_code()
         await (
             Delivery.update({Delivery.code_hash: digest(code), Delivery.failed_attempts: 0})
@@ -225,7 +224,7 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
         current = await _load(delivery_id)
         if current["status"] == "delivered":
             return False
-        raise DomainError(f"The delivery was {current['status']} just now", error="delivery_closed")
+        raise Conflict(f"The delivery was {current['status']} just now", error="delivery_closed")
     await (
         Allocation.update({Allocation.status: "delivered"})
         .where(Allocation.id == int(row["allocation"]))
@@ -251,23 +250,20 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
         row = await _load(delivery_id)
         _check_access(actor, row)
         if actor.role not in (Role.charity, Role.courier):
-            raise DomainError(
-                "Couriers confirm with the code; staff use staff-confirm", status_code=403
-            )
+            raise Forbidden("Couriers confirm with the code; staff use staff-confirm")
         if row["status"] == "delivered":
             if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
                 return ConfirmOut(
                     delivery_id=delivery_id, status="delivered", already_confirmed=True
                 )
-            raise DomainError("The delivery is already confirmed", error="already_delivered")
+            raise Conflict("The delivery is already confirmed", error="already_delivered")
         if row["status"] == "locked":
-            raise DomainError(
+            raise Locked(
                 "Too many wrong codes: the delivery is locked; staff can print a new slip",
                 error="delivery_locked",
-                status_code=423,
             )
         if row["status"] != "pending":
-            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
             closed = await _close_delivered(actor, row, "code")
             return ConfirmOut(
@@ -293,11 +289,19 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
             after={"failed_attempts": attempts, "locked": locked},
         )
     left = MAX_ATTEMPTS - attempts
-    raise DomainError(
-        "Wrong code: the delivery is now locked" if locked else f"Wrong code: {left} attempts left",
-        status_code=423 if locked else 400,
-        error="delivery_locked" if locked else "wrong_code",
+    if locked:
+        raise Locked(
+            "Wrong code: the delivery is now locked",
+            error="delivery_locked",
+            field="code",
+            message_id="delivery_locked",
+        )
+    raise Invalid(
+        f"Wrong code: {left} attempts left",
+        error="wrong_code",
         field="code",
+        message_id="wrong_code",
+        params={"left": left},
     )
 
 
@@ -309,7 +313,7 @@ async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) ->
         if row["status"] == "delivered":
             return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=True)
         if row["status"] not in ("pending", "locked"):
-            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         if row["status"] == "locked":
             await (
                 Delivery.update({Delivery.status: "pending"})
@@ -332,7 +336,7 @@ async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> Delivery
             .run()
         )
         if not updated:
-            raise DomainError(f"The delivery is {row['status']}", error="delivery_closed")
+            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         quantity = int(row["allocation.quantity"])
         await (
             Allocation.update({Allocation.status: "failed"})
@@ -358,7 +362,7 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
     """The household reports, with its code, that the goods did not arrive."""
     normalised = _normalise(code)
     if len(normalised) != CODE_DIGITS:
-        raise DomainError("The code has 8 digits", status_code=400, field="code")
+        raise Invalid("The code has 8 digits", field="code")
     async with atomic():
         row = (
             await Delivery.select(
@@ -371,7 +375,7 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
             .run()
         )
         if row is None:
-            raise DomainError("No delivery has this code", status_code=404, field="code")
+            raise NotFound("No delivery has this code", field="code")
         now = datetime.now(UTC)
         case = (
             await DeliveryCase.insert(

@@ -11,11 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.accounts.access import charity_members, current_user
-from nuanxin.accounts.security import require_roles
-from nuanxin.accounts.tables import Role
 from nuanxin.donations import services, tracking, webhooks
-from nuanxin.donations.pages import PAGES
 from nuanxin.donations.schemas import (
     Campaign,
     CampaignCreate,
@@ -35,12 +31,14 @@ from nuanxin.donations.schemas import (
     WebhookAnswer,
 )
 from nuanxin.donations.tables import DonationKind, DonationStatus
-from nuanxin.errors import DomainError, error_responses
+from nuanxin.errors import Invalid
+from nuanxin.guards import charity_members, current_user, require_roles
+from nuanxin.identity import Role
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
 
 __all__ = (
-    "CONTROLLERS",
     "CampaignController",
     "DonationController",
     "PublicDonationController",
@@ -66,10 +64,11 @@ async def strictly(request: Request[Any, Any, Any], data: T) -> T:
         return msgspec.json.decode(await request.body(), type=type(data), strict=True)
     except msgspec.ValidationError as exc:
         match = _AT.search(str(exc))
-        raise DomainError(
-            str(exc), status_code=400, error="validation_error",
+        raise Invalid(
+            str(exc),
+            error="validation_error",
             field=match.group(1) if match else None,
-        ) from exc  # fmt: skip
+        ) from exc
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -99,21 +98,29 @@ class CampaignController(Controller):
         organization_id: Annotated[int | None, QueryParameter()] = None,
     ) -> Page[Campaign]:
         return await services.list_campaigns(
-            page=page, status=None if status == "all" else status, region_code=region_code,
+            page=page,
+            status=None if status == "all" else status,
+            region_code=region_code,
             organization_id=organization_id,
-        )  # fmt: skip
+        )
 
     @get(
-        "/{campaign_id:int}", operation_id="GetCampaign", responses=PUBLIC_ERRORS,
-        summary="A campaign and its books (public)", **PUBLIC,
-    )  # fmt: skip
+        "/{campaign_id:int}",
+        operation_id="GetCampaign",
+        responses=PUBLIC_ERRORS,
+        summary="A campaign and its books (public)",
+        **PUBLIC,
+    )
     async def get_campaign(self, campaign_id: FromPath[int]) -> Campaign:
         return await services.get_campaign(campaign_id=campaign_id)
 
     @post(
-        operation_id="CreateCampaign", guards=[charity_members], status_code=HTTP_201_CREATED,
-        responses=MEMBER_ERRORS, summary="A verified charity's member opens a campaign",
-    )  # fmt: skip
+        operation_id="CreateCampaign",
+        guards=[charity_members],
+        status_code=HTTP_201_CREATED,
+        responses=MEMBER_ERRORS,
+        summary="A verified charity's member opens a campaign",
+    )
     async def create_campaign(
         self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreate]
     ) -> Campaign:
@@ -121,20 +128,26 @@ class CampaignController(Controller):
         return await services.create_campaign(user=current_user(request), data=data)
 
     @post(
-        "/{campaign_id:int}/close", operation_id="CloseCampaign", guards=[charity_members],
-        status_code=HTTP_200_OK, responses=MEMBER_ERRORS, summary="Close one's own campaign",
-    )  # fmt: skip
+        "/{campaign_id:int}/close",
+        operation_id="CloseCampaign",
+        guards=[charity_members],
+        status_code=HTTP_200_OK,
+        responses=MEMBER_ERRORS,
+        summary="Close one's own campaign",
+    )
     async def close_campaign(
         self, request: Request[Any, Any, Any], campaign_id: FromPath[int]
     ) -> Campaign:
         return await services.close_campaign(user=current_user(request), campaign_id=campaign_id)
 
     @post(
-        "/{campaign_id:int}/donations", operation_id="CreateDonation",
-        status_code=HTTP_201_CREATED, responses=PUBLIC_ERRORS,
+        "/{campaign_id:int}/donations",
+        operation_id="CreateDonation",
+        status_code=HTTP_201_CREATED,
+        responses=PUBLIC_ERRORS,
         summary="Start a money donation: the donation, then its Stripe PaymentIntent (public)",
         **PUBLIC,
-    )  # fmt: skip
+    )
     async def create_donation(
         self,
         request: Request[Any, Any, Any],
@@ -147,19 +160,25 @@ class CampaignController(Controller):
         )
 
     @get(
-        "/{campaign_id:int}/purchases", operation_id="ListPurchases", responses=PUBLIC_ERRORS,
-        summary="What the campaign's money bought (public)", **PUBLIC,
-    )  # fmt: skip
+        "/{campaign_id:int}/purchases",
+        operation_id="ListPurchases",
+        responses=PUBLIC_ERRORS,
+        summary="What the campaign's money bought (public)",
+        **PUBLIC,
+    )
     async def list_purchases(
         self, campaign_id: FromPath[int], page: NamedDependency[Pagination]
     ) -> Page[Purchase]:
         return await services.list_purchases(campaign_id=campaign_id, page=page)
 
     @post(
-        "/{campaign_id:int}/purchases", operation_id="CreatePurchase", guards=[charity_members],
-        status_code=HTTP_201_CREATED, responses=MEMBER_ERRORS,
+        "/{campaign_id:int}/purchases",
+        operation_id="CreatePurchase",
+        guards=[charity_members],
+        status_code=HTTP_201_CREATED,
+        responses=MEMBER_ERRORS,
         summary="Spend campaign money on goods: they become an offer at a warehouse",
-    )  # fmt: skip
+    )
     async def create_purchase(
         self,
         request: Request[Any, Any, Any],
@@ -180,9 +199,11 @@ class DonationController(Controller):
     dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
 
     @get(
-        operation_id="ListDonations", guards=[members_and_admins], responses=MEMBER_ERRORS,
+        operation_id="ListDonations",
+        guards=[members_and_admins],
+        responses=MEMBER_ERRORS,
         summary="The charity's donations (admins: all)",
-    )  # fmt: skip
+    )
     async def list_donations(
         self,
         request: Request[Any, Any, Any],
@@ -192,15 +213,21 @@ class DonationController(Controller):
         campaign_id: Annotated[int | None, QueryParameter()] = None,
     ) -> Page[DonationRecord]:
         return await services.list_donations(
-            user=current_user(request), page=page, kind=kind, status=status,
+            user=current_user(request),
+            page=page,
+            kind=kind,
+            status=status,
             campaign_id=campaign_id,
-        )  # fmt: skip
+        )
 
     @post(
-        "/{donation_id:int}/refunds", operation_id="RefundDonation", guards=[charity_members],
-        status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
+        "/{donation_id:int}/refunds",
+        operation_id="RefundDonation",
+        guards=[charity_members],
+        status_code=HTTP_200_OK,
+        responses=MEMBER_ERRORS,
         summary="Refund all or part of a paid donation through Stripe",
-    )  # fmt: skip
+    )
     async def refund(
         self,
         request: Request[Any, Any, Any],
@@ -209,15 +236,20 @@ class DonationController(Controller):
     ) -> DonationRecord:
         data = await strictly(request, data)
         return await services.refund_donation(
-            settings=_settings(request), user=current_user(request), donation_id=donation_id,
+            settings=_settings(request),
+            user=current_user(request),
+            donation_id=donation_id,
             data=data,
-        )  # fmt: skip
+        )
 
     @post(
-        "/{donation_id:int}/accept", operation_id="AcceptGoodsDonation",
-        guards=[charity_members], status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
+        "/{donation_id:int}/accept",
+        operation_id="AcceptGoodsDonation",
+        guards=[charity_members],
+        status_code=HTTP_200_OK,
+        responses=MEMBER_ERRORS,
         summary="Take donated goods in: they join an offer at one of the charity's warehouses",
-    )  # fmt: skip
+    )
     async def accept(
         self,
         request: Request[Any, Any, Any],
@@ -229,10 +261,13 @@ class DonationController(Controller):
         )
 
     @post(
-        "/{donation_id:int}/decline", operation_id="DeclineGoodsDonation",
-        guards=[charity_members], status_code=HTTP_200_OK, responses=MEMBER_ERRORS,
+        "/{donation_id:int}/decline",
+        operation_id="DeclineGoodsDonation",
+        guards=[charity_members],
+        status_code=HTTP_200_OK,
+        responses=MEMBER_ERRORS,
         summary="Decline donated goods, with the reason",
-    )  # fmt: skip
+    )
     async def decline(
         self,
         request: Request[Any, Any, Any],
@@ -251,32 +286,42 @@ class PublicDonationController(Controller):
     tags = ("donations",)
 
     @post(
-        "/goods-donations", operation_id="CreateGoodsDonation", status_code=HTTP_201_CREATED,
-        responses=PUBLIC_ERRORS, summary="Register goods handed to a charity (public)", **PUBLIC,
-    )  # fmt: skip
+        "/goods-donations",
+        operation_id="CreateGoodsDonation",
+        status_code=HTTP_201_CREATED,
+        responses=PUBLIC_ERRORS,
+        summary="Register goods handed to a charity (public)",
+        **PUBLIC,
+    )
     async def register_goods(self, data: JSONBody[GoodsDonationCreate]) -> GoodsRegistered:
         return await services.register_goods(data=data)
 
     @get(
-        "/track/{code:str}", operation_id="TrackDonation", responses=TRACK_ERRORS,
+        "/track/{code:str}",
+        operation_id="TrackDonation",
+        responses=TRACK_ERRORS,
         summary="A donation's timeline by its tracking code (public; never a household)",
         **PUBLIC,
-    )  # fmt: skip
+    )
     async def track(self, code: FromPath[str]) -> Tracking:
         return await tracking.track(code=code)
 
     @get(
-        "/track/{code:str}/receipt", operation_id="GetDonationReceipt", responses=TRACK_ERRORS,
-        summary="The receipt of a donation, by its tracking code (public)", **PUBLIC,
-    )  # fmt: skip
+        "/track/{code:str}/receipt",
+        operation_id="GetDonationReceipt",
+        responses=TRACK_ERRORS,
+        summary="The receipt of a donation, by its tracking code (public)",
+        **PUBLIC,
+    )
     async def receipt(self, code: FromPath[str]) -> Receipt:
         return await tracking.get_receipt(code=code)
 
     @get(
-        "/donation-dashboard", operation_id="GetDonationDashboard",
+        "/donation-dashboard",
+        operation_id="GetDonationDashboard",
         summary="Money and goods given, bought and delivered, per county and kind (public)",
         **PUBLIC,
-    )  # fmt: skip
+    )
     async def dashboard(self) -> list[DashboardRow]:
         return await tracking.dashboard()
 
@@ -286,21 +331,15 @@ class StripeWebhookController(Controller):
     tags = ("donations",)
 
     @post(
-        operation_id="ReceiveStripeEvent", status_code=HTTP_200_OK, responses=PUBLIC_ERRORS,
+        operation_id="ReceiveStripeEvent",
+        status_code=HTTP_200_OK,
+        responses=PUBLIC_ERRORS,
         summary="Stripe's signed events (verified on the raw body; each event applied once)",
         **PUBLIC,
-    )  # fmt: skip
+    )
     async def receive(self, request: Request[Any, Any, Any]) -> WebhookAnswer:
         return await webhooks.handle_event(
-            settings=_settings(request), payload=await request.body(),
+            settings=_settings(request),
+            payload=await request.body(),
             signature=request.headers.get("stripe-signature", ""),
-        )  # fmt: skip
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (
-    CampaignController,
-    DonationController,
-    PublicDonationController,
-    StripeWebhookController,
-    *PAGES,
-)
+        )

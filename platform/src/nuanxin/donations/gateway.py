@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import stripe
 
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Invalid, Unavailable, Upstream
 from nuanxin.settings import Settings
 
 __all__ = (
@@ -64,7 +64,7 @@ class StripeEvent:
 def ensure_configured(settings: Settings) -> None:
     """Refuse (409) before anything is written when payments are not set up."""
     if not settings.stripe_secret_key or not settings.stripe_publishable_key:
-        raise DomainError(
+        raise Conflict(
             "Online payments are not configured on this platform (STRIPE_SECRET_KEY, "
             "STRIPE_PUBLISHABLE_KEY)",
             error="payments_unavailable",
@@ -110,14 +110,12 @@ async def _client_for(settings: Settings) -> AsyncIterator[stripe.StripeClient]:
 
 def _failed(exc: stripe.StripeError) -> DomainError:
     if isinstance(exc, stripe.APIConnectionError):
-        return DomainError(
+        return Unavailable(
             "The payment provider cannot be reached; try again shortly",
-            status_code=503,
             error="payments_unreachable",
         )
-    return DomainError(
+    return Upstream(
         f"The payment provider refused the request: {exc.user_message or exc.code or 'error'}",
-        status_code=502,
         error="payment_provider_error",
     )
 
@@ -184,7 +182,7 @@ async def create_refund(
 def verify_event(settings: Settings, *, payload: bytes, signature: str) -> StripeEvent:
     """The event, if ``signature`` signs the raw ``payload`` with the webhook secret (else 400)."""
     if not settings.stripe_webhook_secret:
-        raise DomainError(
+        raise Conflict(
             "Stripe webhooks are not configured on this platform (STRIPE_WEBHOOK_SECRET)",
             error="payments_unavailable",
         )
@@ -196,17 +194,20 @@ def verify_event(settings: Settings, *, payload: bytes, signature: str) -> Strip
             tolerance=TIMESTAMP_TOLERANCE_SECONDS,
         )
     except stripe.SignatureVerificationError as exc:
-        raise DomainError(
-            "The Stripe-Signature does not sign this body", status_code=400,
-            error="bad_signature", field="stripe-signature",
-        ) from exc  # fmt: skip
+        raise Invalid(
+            "The Stripe-Signature does not sign this body",
+            error="bad_signature",
+            field="stripe-signature",
+        ) from exc
     except ValueError as exc:
-        raise DomainError("The body is not a Stripe event", status_code=400, field="body") from exc
+        raise Invalid("The body is not a Stripe event", field="body") from exc
     data = event.to_dict()
     obj = data.get("data", {}).get("object")
     if not isinstance(data.get("id"), str) or not isinstance(obj, dict):
-        raise DomainError("The body is not a Stripe event", status_code=400, field="body")
+        raise Invalid("The body is not a Stripe event", field="body")
     return StripeEvent(
-        id=data["id"], type=str(data.get("type", "")), created=int(data.get("created", 0)),
+        id=data["id"],
+        type=str(data.get("type", "")),
+        created=int(data.get("created", 0)),
         object=obj,
-    )  # fmt: skip
+    )

@@ -19,13 +19,22 @@ from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "CampaignPages", "DonationPages", "PublicPages")
+__all__ = ("CampaignPages", "DonationPages", "PublicPages")
 
 AnyRequest = Request[Any, Any, Any]
 STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe requires Stripe.js to come from Stripe itself
 
-STEP_ICONS = {"received": "📝", "paid": "💳", "accepted": "📦", "goods": "🧺", "matched": "🤝",
-              "delivered": "🏠", "refunded": "↩️", "failed": "⚠️", "declined": "✖️"}  # fmt: skip
+STEP_ICONS = {
+    "received": "📝",
+    "paid": "💳",
+    "accepted": "📦",
+    "goods": "🧺",
+    "matched": "🤝",
+    "delivered": "🏠",
+    "refunded": "↩️",
+    "failed": "⚠️",
+    "declined": "✖️",
+}
 
 
 class DonationPages(PageController):
@@ -140,9 +149,11 @@ class PublicPages(PageController):
         _ = gettext_for(request)
         error = _("This is not a tracking code.") if code else None
         return page(
-            request, "donations/track.html.j2", {"error": error, "code": code},
+            request,
+            "donations/track.html.j2",
+            {"error": error, "code": code},
             status_code=400 if error else 200,
-        )  # fmt: skip
+        )
 
     @get("/dashboard", exclude_from_auth=True, security=[{}])
     async def dashboard(self, request: AnyRequest) -> Template:
@@ -175,6 +186,3 @@ class PublicPages(PageController):
             "donations/dashboard.html.j2",
             {"rows": rows, "chart": chart, "yuan": yuan, "kinds": kinds},
         )
-
-
-PAGES = (DonationPages, CampaignPages, PublicPages)

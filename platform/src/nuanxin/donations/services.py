@@ -28,8 +28,6 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.functions.aggregate import Count, Sum
 
 from nuanxin.accounts import charities
-from nuanxin.accounts.security import CurrentUser, digest
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic, engine
 from nuanxin.donations import gateway, hooks
@@ -51,7 +49,8 @@ from nuanxin.donations.schemas import (
 from nuanxin.donations.tables import Campaign as CampaignTable
 from nuanxin.donations.tables import Donation, DonationKind, DonationStatus, Payment
 from nuanxin.donations.tables import Purchase as PurchaseTable
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Upstream
+from nuanxin.identity import CurrentUser, Role, digest
 from nuanxin.offers import services as offers
 from nuanxin.offers.schemas import OfferCreate, OfferUpdate
 from nuanxin.pagination import Page, Pagination
@@ -184,21 +183,32 @@ async def campaign_books(campaign_ids: list[int]) -> dict[int, CampaignBooks]:
         raised, refunded = _int(m.get("raised")), _int(m.get("refunded"))
         spent_fen = _int(s.get("spent"))
         books[campaign_id] = CampaignBooks(
-            raised_fen=raised, refunded_fen=refunded, spent_fen=spent_fen,
-            left_fen=raised - refunded - spent_fen, donations=_int(m.get("donations")),
-            goods_bought=_int(s.get("bought")), units_delivered=delivered.get(campaign_id, 0),
-        )  # fmt: skip
+            raised_fen=raised,
+            refunded_fen=refunded,
+            spent_fen=spent_fen,
+            left_fen=raised - refunded - spent_fen,
+            donations=_int(m.get("donations")),
+            goods_bought=_int(s.get("bought")),
+            units_delivered=delivered.get(campaign_id, 0),
+        )
     return books
 
 
 def _campaign(row: dict[str, Any], books: CampaignBooks) -> Campaign:
     return Campaign(
-        id=row["id"], title=row["title"], organization_id=row["organization"],
-        organization_name=row["organization_name"], region_code=row["region_code"],
-        region_name=row["region_name"], item_codes=list(row["items"] or []),
-        target_fen=row["target_fen"], ends_on=row["ends_on"], status=row["status"],
-        created_at=row["created_at"], books=books,
-    )  # fmt: skip
+        id=row["id"],
+        title=row["title"],
+        organization_id=row["organization"],
+        organization_name=row["organization_name"],
+        region_code=row["region_code"],
+        region_name=row["region_name"],
+        item_codes=list(row["items"] or []),
+        target_fen=row["target_fen"],
+        ends_on=row["ends_on"],
+        status=row["status"],
+        created_at=row["created_at"],
+        books=books,
+    )
 
 
 async def _campaign_row(campaign_id: int) -> dict[str, Any]:
@@ -210,7 +220,7 @@ async def _campaign_row(campaign_id: int) -> dict[str, Any]:
         .run()
     )
     if row is None:
-        raise DomainError("No such campaign", status_code=404)
+        raise NotFound("No such campaign")
     return dict(row)
 
 
@@ -260,7 +270,7 @@ async def list_campaigns(
 
 def _member_of_charity(user: CurrentUser) -> int:
     if user.role is not Role.charity or user.organization_id is None:
-        raise DomainError("Only a charity's members may do this", status_code=403)
+        raise Forbidden("Only a charity's members may do this")
     return user.organization_id
 
 
@@ -268,40 +278,53 @@ async def create_campaign(*, user: CurrentUser, data: CampaignCreate) -> Campaig
     """A member of a verified charity opens a campaign for a county and catalogue items."""
     organization_id = _member_of_charity(user)
     if data.ends_on <= _now().date():
-        raise DomainError("The end date must be in the future", status_code=400, field="ends_on")
+        raise Invalid("The end date must be in the future", field="ends_on")
     region = await get_region(data.region_code)
     if region is None or region.level != "county":
-        raise DomainError(
-            f"No county has the code {data.region_code!r}", status_code=400, field="region_code"
-        )
+        raise Invalid(f"No county has the code {data.region_code!r}", field="region_code")
     known = await item_ids()
     unknown = [code for code in data.item_codes if code not in known]
     if unknown:
-        raise DomainError(
-            f"Not in the catalogue: {', '.join(unknown)}", status_code=400, field="item_codes"
-        )
+        raise Invalid(f"Not in the catalogue: {', '.join(unknown)}", field="item_codes")
     async with atomic():
         await charities.ensure_verified(organization_id=organization_id)
-        rows = await CampaignTable.insert(
-            CampaignTable(
-                organization=organization_id, title=data.title, region=region.id,
-                items=list(dict.fromkeys(data.item_codes)), target_fen=data.target_fen,
-                ends_on=data.ends_on, status="open", created_at=_now(),
+        rows = (
+            await CampaignTable.insert(
+                CampaignTable(
+                    organization=organization_id,
+                    title=data.title,
+                    region=region.id,
+                    items=list(dict.fromkeys(data.item_codes)),
+                    target_fen=data.target_fen,
+                    ends_on=data.ends_on,
+                    status="open",
+                    created_at=_now(),
+                )
             )
-        ).returning(CampaignTable.id).run()  # fmt: skip
+            .returning(CampaignTable.id)
+            .run()
+        )
         campaign_id = int(rows[0]["id"])
         await record(
-            actor=user, action="campaign.create", entity="campaign", entity_id=campaign_id,
-            after={"title": data.title, "region": data.region_code, "items": data.item_codes,
-                   "target_fen": data.target_fen, "ends_on": data.ends_on.isoformat()},
-        )  # fmt: skip
+            actor=user,
+            action="campaign.create",
+            entity="campaign",
+            entity_id=campaign_id,
+            after={
+                "title": data.title,
+                "region": data.region_code,
+                "items": data.item_codes,
+                "target_fen": data.target_fen,
+                "ends_on": data.ends_on.isoformat(),
+            },
+        )
     return await get_campaign(campaign_id=campaign_id)
 
 
 async def _own_campaign(user: CurrentUser, campaign_id: int) -> dict[str, Any]:
     row = await _campaign_row(campaign_id)
     if user.role is not Role.charity or user.organization_id != row["organization"]:
-        raise DomainError("No such campaign for your charity", status_code=404)
+        raise NotFound("No such campaign for your charity")
     return row
 
 
@@ -316,11 +339,15 @@ async def close_campaign(*, user: CurrentUser, campaign_id: int) -> Campaign:
             .run()
         )
         if not closed:
-            raise DomainError("The campaign is closed already", error="campaign_closed")
+            raise Conflict("The campaign is closed already", error="campaign_closed")
         await record(
-            actor=user, action="campaign.close", entity="campaign", entity_id=campaign_id,
-            before={"status": "open"}, after={"status": "closed"},
-        )  # fmt: skip
+            actor=user,
+            action="campaign.close",
+            entity="campaign",
+            entity_id=campaign_id,
+            before={"status": "open"},
+            after={"status": "closed"},
+        )
     return await get_campaign(campaign_id=campaign_id)
 
 
@@ -350,25 +377,31 @@ class _Gift:
 async def _gift_by_form_key(form_key: str) -> _Gift | None:
     row = await (
         Donation.select(
-            Donation.id, Donation.tracking_code, Donation.status, Donation.amount_fen,
+            Donation.id,
+            Donation.tracking_code,
+            Donation.status,
+            Donation.amount_fen,
             Donation.campaign,
         )
         .where(Donation.form_key == form_key)
         .first()
         .run()
-    )  # fmt: skip
+    )
     if row is None:
         return None
     return _Gift(
-        id=row["id"], tracking_code=row["tracking_code"], status=DonationStatus(row["status"]),
-        amount_fen=row["amount_fen"], campaign_id=row["campaign"],
-    )  # fmt: skip
+        id=row["id"],
+        tracking_code=row["tracking_code"],
+        status=DonationStatus(row["status"]),
+        amount_fen=row["amount_fen"],
+        campaign_id=row["campaign"],
+    )
 
 
 async def _open_campaign(campaign_id: int) -> dict[str, Any]:
     row = await _campaign_row(campaign_id)
     if row["status"] != "open" or row["ends_on"] < _now().date():
-        raise DomainError("The campaign takes no more donations", error="campaign_closed")
+        raise Conflict("The campaign takes no more donations", error="campaign_closed")
     return row
 
 
@@ -380,32 +413,48 @@ async def _write_donation(campaign_id: int, data: DonationCreate, form_key: str 
             found = await _gift_by_form_key(form_key)
             if found is not None:
                 if found.campaign_id != campaign_id or found.amount_fen != data.amount_fen:
-                    raise DomainError(
-                        "This form key belongs to another donation", status_code=409,
+                    raise Conflict(
+                        "This form key belongs to another donation",
                         field="idempotency_key",
-                    )  # fmt: skip
+                    )
                 return found
         code = await _unused_tracking_code()
         now = _now()
-        rows = await Donation.insert(
-            Donation(
-                tracking_code=code, kind=DonationKind.money.value,
-                organization=campaign["organization"], campaign=campaign_id,
-                donor_name=data.donor_name, donor_email=data.donor_email,
-                amount_fen=data.amount_fen, status=DonationStatus.created.value,
-                created_at=now, updated_at=now, form_key=form_key,
+        rows = (
+            await Donation.insert(
+                Donation(
+                    tracking_code=code,
+                    kind=DonationKind.money.value,
+                    organization=campaign["organization"],
+                    campaign=campaign_id,
+                    donor_name=data.donor_name,
+                    donor_email=data.donor_email,
+                    amount_fen=data.amount_fen,
+                    status=DonationStatus.created.value,
+                    created_at=now,
+                    updated_at=now,
+                    form_key=form_key,
+                )
             )
-        ).returning(Donation.id).run()  # fmt: skip
+            .returning(Donation.id)
+            .run()
+        )
         donation_id = int(rows[0]["id"])
         await record(
-            actor=None, actor_label="donor", action="donation.create", entity="donation",
+            actor=None,
+            actor_label="donor",
+            action="donation.create",
+            entity="donation",
             entity_id=donation_id,
             after={"kind": "money", "campaign": campaign_id, "amount_fen": data.amount_fen},
-        )  # fmt: skip
+        )
         return _Gift(
-            id=donation_id, tracking_code=code, status=DonationStatus.created,
-            amount_fen=data.amount_fen, campaign_id=campaign_id,
-        )  # fmt: skip
+            id=donation_id,
+            tracking_code=code,
+            status=DonationStatus.created,
+            amount_fen=data.amount_fen,
+            campaign_id=campaign_id,
+        )
 
 
 async def start_donation(
@@ -413,10 +462,10 @@ async def start_donation(
 ) -> DonationStarted:
     """Write the donation, then its PaymentIntent; the same form key gives the same donation."""
     if data.currency is not None and data.currency.lower() != settings.currency:
-        raise DomainError(
+        raise Invalid(
             f"Donations are taken in {settings.currency.upper()}, not {data.currency!r}",
-            status_code=400, field="currency",
-        )  # fmt: skip
+            field="currency",
+        )
     gateway.ensure_configured(settings)
     form_key = None if data.idempotency_key is None else digest(data.idempotency_key)
     try:
@@ -439,23 +488,32 @@ async def start_donation(
         intent = await gateway.retrieve_intent(settings, intent_id=payment["intent_id"])
     else:
         intent = await gateway.create_intent(
-            settings, donation_id=gift.id, amount_fen=gift.amount_fen,
+            settings,
+            donation_id=gift.id,
+            amount_fen=gift.amount_fen,
             tracking_code=gift.tracking_code,
-        )  # fmt: skip
+        )
         async with atomic():
             if not await Payment.exists().where(Payment.intent_id == intent.id).run():
                 await Payment.insert(
                     Payment(
-                        donation=gift.id, intent_id=intent.id, amount_fen=gift.amount_fen,
-                        status=intent.status, created_at=_now(),
+                        donation=gift.id,
+                        intent_id=intent.id,
+                        amount_fen=gift.amount_fen,
+                        status=intent.status,
+                        created_at=_now(),
                     )
-                ).run()  # fmt: skip
+                ).run()
     return DonationStarted(
-        donation_id=gift.id, tracking_code=gift.tracking_code, status=gift.status,
-        amount_fen=gift.amount_fen, currency=settings.currency,
-        client_secret=intent.client_secret, publishable_key=settings.stripe_publishable_key,
+        donation_id=gift.id,
+        tracking_code=gift.tracking_code,
+        status=gift.status,
+        amount_fen=gift.amount_fen,
+        currency=settings.currency,
+        client_secret=intent.client_secret,
+        publishable_key=settings.stripe_publishable_key,
         payment_methods=list(settings.payment_methods),
-    )  # fmt: skip
+    )
 
 
 # -- what a charity sees of its donations -----------------------------------------------------
@@ -468,13 +526,22 @@ _DONATION_COLUMNS = (
 
 def _donation(row: dict[str, Any]) -> DonationRecord:
     return DonationRecord(
-        id=row["id"], kind=DonationKind(row["kind"]), status=DonationStatus(row["status"]),
-        organization_id=row["organization"], campaign_id=row["campaign"],
-        amount_fen=row["amount_fen"], refunded_fen=row["refunded_fen"],
-        currency=row["currency"], item_code=row["item_code"], quantity=row["quantity"],
-        offer_id=row["offer"], donor_name=row["donor_name"], donor_email=row["donor_email"],
-        created_at=row["created_at"], settled_at=row["settled_at"],
-    )  # fmt: skip
+        id=row["id"],
+        kind=DonationKind(row["kind"]),
+        status=DonationStatus(row["status"]),
+        organization_id=row["organization"],
+        campaign_id=row["campaign"],
+        amount_fen=row["amount_fen"],
+        refunded_fen=row["refunded_fen"],
+        currency=row["currency"],
+        item_code=row["item_code"],
+        quantity=row["quantity"],
+        offer_id=row["offer"],
+        donor_name=row["donor_name"],
+        donor_email=row["donor_email"],
+        created_at=row["created_at"],
+        settled_at=row["settled_at"],
+    )
 
 
 async def _load_donation(donation_id: int) -> DonationRecord | None:
@@ -489,7 +556,7 @@ async def _own_donation(user: CurrentUser, donation_id: int) -> DonationRecord:
         or user.role is not Role.charity
         or user.organization_id != donation.organization_id
     ):
-        raise DomainError("No such donation for your charity", status_code=404)
+        raise NotFound("No such donation for your charity")
     return donation
 
 
@@ -550,17 +617,20 @@ async def _reserve_refund(
             DonationStatus.paid.value,
             DonationStatus.partially_refunded.value,
         ):
-            raise DomainError(
+            raise Conflict(
                 f"A {donation.kind.value} donation that is {donation.status.value} cannot be "
-                "refunded", error="not_refundable", field="status",
-            )  # fmt: skip
+                "refunded",
+                error="not_refundable",
+                field="status",
+            )
         refundable = donation.amount_fen - donation.refunded_fen
         amount = refundable if data.amount_fen is None else data.amount_fen
         if amount > refundable:
-            raise DomainError(
+            raise Conflict(
                 f"Only {yuan(refundable)} of this donation can still be refunded",
-                error="refund_too_large", field="amount_fen",
-            )  # fmt: skip
+                error="refund_too_large",
+                field="amount_fen",
+            )
         payment = (
             await Payment.select(Payment.intent_id)
             .where((Payment.donation == donation_id) & (Payment.status == "succeeded"))
@@ -568,34 +638,41 @@ async def _reserve_refund(
             .run()
         )
         if payment is None:
-            raise DomainError("No succeeded payment backs this donation", error="not_refundable")
+            raise Conflict("No succeeded payment backs this donation", error="not_refundable")
         if donation.campaign_id is not None:
             await _lock_campaign(donation.campaign_id)
             left = (await campaign_books([donation.campaign_id]))[donation.campaign_id].left_fen
             if amount > left:
-                raise DomainError(
+                raise Conflict(
                     f"Only {yuan(left)} of the campaign's money is unspent: the rest bought "
-                    "goods already", error="money_spent", field="amount_fen",
-                )  # fmt: skip
+                    "goods already",
+                    error="money_spent",
+                    field="amount_fen",
+                )
         refunded = donation.refunded_fen + amount
         status = refund_status(donation.amount_fen, refunded)
         changed = (
             await Donation.update(
-                {Donation.refunded_fen: refunded, Donation.status: status.value,
-                 Donation.updated_at: _now()}
+                {
+                    Donation.refunded_fen: refunded,
+                    Donation.status: status.value,
+                    Donation.updated_at: _now(),
+                }
             )
-            .where((Donation.id == donation_id)
-                   & (Donation.refunded_fen == donation.refunded_fen))
+            .where((Donation.id == donation_id) & (Donation.refunded_fen == donation.refunded_fen))
             .returning(Donation.id)
             .run()
-        )  # fmt: skip
+        )
         if not changed:
-            raise DomainError("The donation changed meanwhile; try again", error="conflict")
+            raise Conflict("The donation changed meanwhile; try again", error="conflict")
         await record(
-            actor=user, action="donation.refund", entity="donation", entity_id=donation_id,
+            actor=user,
+            action="donation.refund",
+            entity="donation",
+            entity_id=donation_id,
             before={"refunded_fen": donation.refunded_fen, "status": donation.status.value},
             after={"refunded_fen": refunded, "status": status.value, "reason": data.reason},
-        )  # fmt: skip
+        )
     return donation, str(payment["intent_id"]), amount
 
 
@@ -608,32 +685,45 @@ async def refund_donation(
     before, intent_id, amount = await _reserve_refund(user, donation_id, data)
     try:
         refund = await gateway.create_refund(
-            settings, intent_id=intent_id, amount_fen=amount,
+            settings,
+            intent_id=intent_id,
+            amount_fen=amount,
             idempotency_key=f"nuanxin-donation-{donation_id}-refund-{before.refunded_fen}-{amount}",
-        )  # fmt: skip
+        )
         if refund.status in ("failed", "canceled"):
-            raise DomainError(
-                f"Stripe did not refund: the refund is {refund.status}", status_code=502,
+            raise Upstream(
+                f"Stripe did not refund: the refund is {refund.status}",
                 error="refund_failed",
-            )  # fmt: skip
+            )
     except DomainError:
         async with atomic():
-            await Donation.update(
-                {Donation.refunded_fen: Donation.refunded_fen - amount,
-                 Donation.status: before.status.value, Donation.updated_at: _now()}
-            ).where(
-                (Donation.id == donation_id) & (Donation.refunded_fen >= amount)
-            ).run()  # fmt: skip
+            await (
+                Donation.update(
+                    {
+                        Donation.refunded_fen: Donation.refunded_fen - amount,
+                        Donation.status: before.status.value,
+                        Donation.updated_at: _now(),
+                    }
+                )
+                .where((Donation.id == donation_id) & (Donation.refunded_fen >= amount))
+                .run()
+            )
             await record(
-                actor=user, action="donation.refund_failed", entity="donation",
-                entity_id=donation_id, after={"amount_fen": amount},
-            )  # fmt: skip
+                actor=user,
+                action="donation.refund_failed",
+                entity="donation",
+                entity_id=donation_id,
+                after={"amount_fen": amount},
+            )
         raise
     async with atomic():
         await record(
-            actor=user, action="donation.refund_sent", entity="donation", entity_id=donation_id,
+            actor=user,
+            action="donation.refund_sent",
+            entity="donation",
+            entity_id=donation_id,
             after={"refund": refund.id, "amount_fen": refund.amount, "status": refund.status},
-        )  # fmt: skip
+        )
     after = await _load_donation(donation_id)
     assert after is not None
     return after
@@ -644,10 +734,14 @@ async def refund_donation(
 
 def _purchase(row: dict[str, Any]) -> Purchase:
     return Purchase(
-        id=row["id"], campaign_id=row["campaign"], offer_id=row["offer"],
-        item_code=row["item_code"], quantity=row["quantity"], cost_fen=row["cost_fen"],
+        id=row["id"],
+        campaign_id=row["campaign"],
+        offer_id=row["offer"],
+        item_code=row["item_code"],
+        quantity=row["quantity"],
+        cost_fen=row["cost_fen"],
         created_at=row["created_at"],
-    )  # fmt: skip
+    )
 
 
 _PURCHASE_COLUMNS = (*PurchaseTable.all_columns(), PurchaseTable.item.code.as_alias("item_code"))
@@ -681,40 +775,62 @@ async def record_purchase(*, user: CurrentUser, campaign_id: int, data: Purchase
     async with atomic():
         campaign = await _own_campaign(user, campaign_id)
         if data.item_code not in (campaign["items"] or []):
-            raise DomainError(
+            raise Invalid(
                 f"The campaign buys {', '.join(campaign['items'])}, not {data.item_code}",
-                status_code=400, field="item_code",
-            )  # fmt: skip
+                field="item_code",
+            )
         await _lock_campaign(campaign_id)
         left = (await campaign_books([campaign_id]))[campaign_id].left_fen
         if data.cost_fen > left:
-            raise DomainError(
+            raise Conflict(
                 f"The campaign has {yuan(left)} left, not {yuan(data.cost_fen)}",
-                error="insufficient_funds", field="cost_fen",
-            )  # fmt: skip
+                error="insufficient_funds",
+                field="cost_fen",
+            )
         today = _now().date()
         offer = await offers.create_offer(
             user=user,
             data=OfferCreate(
-                warehouse_id=data.warehouse_id, item_code=data.item_code,
-                quantity=data.quantity, radius_km=data.radius_km, available_from=today,
+                warehouse_id=data.warehouse_id,
+                item_code=data.item_code,
+                quantity=data.quantity,
+                radius_km=data.radius_km,
+                available_from=today,
                 available_until=data.available_until or today + timedelta(days=OFFER_DAYS),
                 note=f"campaign {campaign_id}",
             ),
-        )  # fmt: skip
+        )
         item_id = (await item_ids())[data.item_code][0]
-        rows = await PurchaseTable.insert(
-            PurchaseTable(
-                campaign=campaign_id, offer=offer.id, item=item_id, quantity=data.quantity,
-                cost_fen=data.cost_fen, recorded_by=user.id, created_at=_now(),
+        rows = (
+            await PurchaseTable.insert(
+                PurchaseTable(
+                    campaign=campaign_id,
+                    offer=offer.id,
+                    item=item_id,
+                    quantity=data.quantity,
+                    cost_fen=data.cost_fen,
+                    recorded_by=user.id,
+                    created_at=_now(),
+                )
             )
-        ).returning(PurchaseTable.id).run()  # fmt: skip
+            .returning(PurchaseTable.id)
+            .run()
+        )
         purchase_id = int(rows[0]["id"])
         await record(
-            actor=user, action="purchase.create", entity="purchase", entity_id=purchase_id,
-            after={"campaign": campaign_id, "offer": offer.id, "item": data.item_code,
-                   "quantity": data.quantity, "cost_fen": data.cost_fen, "left_fen": left},
-        )  # fmt: skip
+            actor=user,
+            action="purchase.create",
+            entity="purchase",
+            entity_id=purchase_id,
+            after={
+                "campaign": campaign_id,
+                "offer": offer.id,
+                "item": data.item_code,
+                "quantity": data.quantity,
+                "cost_fen": data.cost_fen,
+                "left_fen": left,
+            },
+        )
         row = (
             await PurchaseTable.select(*_PURCHASE_COLUMNS)
             .where(PurchaseTable.id == purchase_id)
@@ -732,37 +848,54 @@ async def register_goods(*, data: GoodsDonationCreate) -> GoodsRegistered:
     """A donor registers goods handed to a charity; the charity then accepts or declines."""
     items = await item_ids()
     if data.item_code not in items:
-        raise DomainError(
-            f"No catalogue item has the code {data.item_code!r}", status_code=400,
+        raise Invalid(
+            f"No catalogue item has the code {data.item_code!r}",
             field="item_code",
-        )  # fmt: skip
+        )
     async with atomic():
         await charities.ensure_verified(organization_id=data.organization_id)
         if data.campaign_id is not None:
             campaign = await _open_campaign(data.campaign_id)
             if campaign["organization"] != data.organization_id:
-                raise DomainError(
-                    "The campaign belongs to another charity", status_code=400,
+                raise Invalid(
+                    "The campaign belongs to another charity",
                     field="campaign_id",
-                )  # fmt: skip
+                )
         code = await _unused_tracking_code()
         now = _now()
-        rows = await Donation.insert(
-            Donation(
-                tracking_code=code, kind=DonationKind.goods.value,
-                organization=data.organization_id, campaign=data.campaign_id,
-                donor_name=data.donor_name, donor_email=data.donor_email,
-                item=items[data.item_code][0], quantity=data.quantity,
-                status=DonationStatus.created.value, created_at=now, updated_at=now,
+        rows = (
+            await Donation.insert(
+                Donation(
+                    tracking_code=code,
+                    kind=DonationKind.goods.value,
+                    organization=data.organization_id,
+                    campaign=data.campaign_id,
+                    donor_name=data.donor_name,
+                    donor_email=data.donor_email,
+                    item=items[data.item_code][0],
+                    quantity=data.quantity,
+                    status=DonationStatus.created.value,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        ).returning(Donation.id).run()  # fmt: skip
+            .returning(Donation.id)
+            .run()
+        )
         donation_id = int(rows[0]["id"])
         await record(
-            actor=None, actor_label="donor", action="donation.create", entity="donation",
+            actor=None,
+            actor_label="donor",
+            action="donation.create",
+            entity="donation",
             entity_id=donation_id,
-            after={"kind": "goods", "item": data.item_code, "quantity": data.quantity,
-                   "organization": data.organization_id},
-        )  # fmt: skip
+            after={
+                "kind": "goods",
+                "item": data.item_code,
+                "quantity": data.quantity,
+                "organization": data.organization_id,
+            },
+        )
     return GoodsRegistered(
         donation_id=donation_id, tracking_code=code, status=DonationStatus.created
     )
@@ -773,26 +906,30 @@ async def _settle_goods(
 ) -> None:
     settled = (
         await Donation.update(
-            {Donation.status: status.value, Donation.offer: offer_id,
-             Donation.settled_at: _now(), Donation.updated_at: _now()}
+            {
+                Donation.status: status.value,
+                Donation.offer: offer_id,
+                Donation.settled_at: _now(),
+                Donation.updated_at: _now(),
+            }
         )
-        .where((Donation.id == donation_id)
-               & (Donation.status == DonationStatus.created.value))
+        .where((Donation.id == donation_id) & (Donation.status == DonationStatus.created.value))
         .returning(Donation.id)
         .run()
-    )  # fmt: skip
+    )
     if not settled:
-        raise DomainError("The donation was decided already", error="already_decided")
+        raise Conflict("The donation was decided already", error="already_decided")
 
 
 def _undecided_goods(donation: DonationRecord) -> None:
     if donation.kind is not DonationKind.goods:
-        raise DomainError("Only goods donations are accepted or declined", error="not_goods")
+        raise Conflict("Only goods donations are accepted or declined", error="not_goods")
     if donation.status is not DonationStatus.created:
-        raise DomainError(
-            f"The donation is {donation.status.value} already", error="already_decided",
+        raise Conflict(
+            f"The donation is {donation.status.value} already",
+            error="already_decided",
             field="status",
-        )  # fmt: skip
+        )
 
 
 async def accept_goods(*, user: CurrentUser, donation_id: int, data: GoodsAccept) -> DonationRecord:
@@ -804,31 +941,38 @@ async def accept_goods(*, user: CurrentUser, donation_id: int, data: GoodsAccept
         if data.offer_id is not None:
             offer = await offers.get_offer(user=user, offer_id=data.offer_id)
             if offer.item_code != donation.item_code or offer.warehouse_id != data.warehouse_id:
-                raise DomainError(
-                    "The offer is not of this item at this warehouse", status_code=400,
+                raise Invalid(
+                    "The offer is not of this item at this warehouse",
                     field="offer_id",
-                )  # fmt: skip
+                )
             offer = await offers.update_offer(
-                user=user, offer_id=offer.id,
+                user=user,
+                offer_id=offer.id,
                 data=OfferUpdate(quantity=offer.quantity + donation.quantity),
-            )  # fmt: skip
+            )
         else:
             today = _now().date()
             offer = await offers.create_offer(
                 user=user,
                 data=OfferCreate(
-                    warehouse_id=data.warehouse_id, item_code=donation.item_code,
-                    quantity=donation.quantity, radius_km=data.radius_km, available_from=today,
+                    warehouse_id=data.warehouse_id,
+                    item_code=donation.item_code,
+                    quantity=donation.quantity,
+                    radius_km=data.radius_km,
+                    available_from=today,
                     available_until=data.available_until or today + timedelta(days=OFFER_DAYS),
                     note=f"goods donation {donation_id}",
                 ),
-            )  # fmt: skip
+            )
         await _settle_goods(user, donation_id, DonationStatus.accepted, offer.id)
         await record(
-            actor=user, action="donation.accept", entity="donation", entity_id=donation_id,
+            actor=user,
+            action="donation.accept",
+            entity="donation",
+            entity_id=donation_id,
             before={"status": "created"},
             after={"status": "accepted", "offer": offer.id, "quantity": donation.quantity},
-        )  # fmt: skip
+        )
     after = await _load_donation(donation_id)
     assert after is not None
     return after
@@ -842,9 +986,13 @@ async def decline_goods(
         _undecided_goods(donation)
         await _settle_goods(user, donation_id, DonationStatus.declined, None)
         await record(
-            actor=user, action="donation.decline", entity="donation", entity_id=donation_id,
-            before={"status": "created"}, after={"status": "declined", "reason": data.reason},
-        )  # fmt: skip
+            actor=user,
+            action="donation.decline",
+            entity="donation",
+            entity_id=donation_id,
+            before={"status": "created"},
+            after={"status": "declined", "reason": data.reason},
+        )
     after = await _load_donation(donation_id)
     assert after is not None
     return after

@@ -17,14 +17,26 @@ from nuanxin.donations.schemas import DashboardRow, Receipt, TimelineEvent, Trac
 from nuanxin.donations.services import PAID, campaign_books, yuan
 from nuanxin.donations.tables import Donation, DonationKind, DonationStatus
 from nuanxin.donations.tables import Purchase as PurchaseTable
-from nuanxin.errors import DomainError
+from nuanxin.errors import NotFound
 
 __all__ = ("dashboard", "get_receipt", "track", "valid_code")
 
-STEP_ORDER = {step: rank for rank, step in enumerate(
-    ("received", "paid", "failed", "accepted", "declined", "goods", "refunded", "matched",
-     "delivered")
-)}  # fmt: skip
+STEP_ORDER = {
+    step: rank
+    for rank, step in enumerate(
+        (
+            "received",
+            "paid",
+            "failed",
+            "accepted",
+            "declined",
+            "goods",
+            "refunded",
+            "matched",
+            "delivered",
+        )
+    )
+}
 _CODE_CHARS = frozenset("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
 
 
@@ -54,7 +66,7 @@ async def _by_code(code: str) -> dict[str, Any]:
             .run()
         )
     if row is None:
-        raise DomainError("No donation has this tracking code", status_code=404)
+        raise NotFound("No donation has this tracking code")
     return dict(row)
 
 
@@ -77,25 +89,29 @@ async def _contributions(row: dict[str, Any]) -> list[tuple[hooks.Contribution, 
         return []
     purchases = (
         await PurchaseTable.select(
-            PurchaseTable.offer, PurchaseTable.quantity, PurchaseTable.cost_fen,
-            PurchaseTable.created_at, PurchaseTable.item.code.as_alias("item_code"),
+            PurchaseTable.offer,
+            PurchaseTable.quantity,
+            PurchaseTable.cost_fen,
+            PurchaseTable.created_at,
+            PurchaseTable.item.code.as_alias("item_code"),
         )
         .where(PurchaseTable.campaign == campaign_id)
         .order_by(PurchaseTable.id)
         .run()
-    )  # fmt: skip
+    )
     # Pooled money: each purchase is this gift's in proportion to its part of the pool.
     return [
         (
             hooks.Contribution(
-                offer_id=p["offer"], item_code=p["item_code"],
+                offer_id=p["offer"],
+                item_code=p["item_code"],
                 units=round(p["quantity"] * net / pool, 3),
             ),
             p["cost_fen"] * net // pool,
             p["created_at"],
         )
         for p in purchases
-    ]  # fmt: skip
+    ]
 
 
 async def track(*, code: str) -> Tracking:
@@ -105,70 +121,109 @@ async def track(*, code: str) -> Tracking:
     money = row["kind"] == DonationKind.money.value
     events = [
         TimelineEvent(
-            step="received", at=row["created_at"], label_zh="已收到捐赠登记",
+            step="received",
+            at=row["created_at"],
+            label_zh="已收到捐赠登记",
             label_en="Donation received",
             amount_fen=row["amount_fen"] if money else None,
             item_code=None if money else row["item_code"],
             units=None if money else float(row["quantity"]),
         )
-    ]  # fmt: skip
+    ]
     settled = row["settled_at"] or row["updated_at"]
     if money and status.value in PAID:
         events.append(
-            TimelineEvent(step="paid", at=settled, label_zh="已支付", label_en="Paid",
-                          amount_fen=row["amount_fen"])
-        )  # fmt: skip
+            TimelineEvent(
+                step="paid",
+                at=settled,
+                label_zh="已支付",
+                label_en="Paid",
+                amount_fen=row["amount_fen"],
+            )
+        )
     if status is DonationStatus.failed:
         events.append(
-            TimelineEvent(step="failed", at=row["updated_at"], label_zh="支付未成功",
-                          label_en="Payment failed")
-        )  # fmt: skip
+            TimelineEvent(
+                step="failed",
+                at=row["updated_at"],
+                label_zh="支付未成功",
+                label_en="Payment failed",
+            )
+        )
     if status is DonationStatus.accepted:
         events.append(
-            TimelineEvent(step="accepted", at=settled, label_zh="慈善组织已接收",
-                          label_en="Accepted by the charity", item_code=row["item_code"],
-                          units=float(row["quantity"]))
-        )  # fmt: skip
+            TimelineEvent(
+                step="accepted",
+                at=settled,
+                label_zh="慈善组织已接收",
+                label_en="Accepted by the charity",
+                item_code=row["item_code"],
+                units=float(row["quantity"]),
+            )
+        )
     if status is DonationStatus.declined:
         events.append(
-            TimelineEvent(step="declined", at=settled, label_zh="慈善组织未接收",
-                          label_en="Declined by the charity")
-        )  # fmt: skip
+            TimelineEvent(
+                step="declined",
+                at=settled,
+                label_zh="慈善组织未接收",
+                label_en="Declined by the charity",
+            )
+        )
     if row["refunded_fen"] > 0:
         events.append(
-            TimelineEvent(step="refunded", at=row["updated_at"], label_zh="已退款",
-                          label_en="Refunded", amount_fen=row["refunded_fen"])
-        )  # fmt: skip
+            TimelineEvent(
+                step="refunded",
+                at=row["updated_at"],
+                label_zh="已退款",
+                label_en="Refunded",
+                amount_fen=row["refunded_fen"],
+            )
+        )
     contributions = await _contributions(row)
     for contribution, cost_share, at in contributions:
         events.append(
             TimelineEvent(
-                step="goods", at=at, label_zh="已转化为物资", label_en="Turned into goods",
-                amount_fen=cost_share if money else None, item_code=contribution.item_code,
+                step="goods",
+                at=at,
+                label_zh="已转化为物资",
+                label_en="Turned into goods",
+                amount_fen=cost_share if money else None,
+                item_code=contribution.item_code,
                 units=contribution.units,
             )
-        )  # fmt: skip
+        )
     for delivery in await hooks.delivery_events_for(
         donation_id=row["id"], contributions=[c for c, _, _ in contributions]
     ):
         events.append(
             TimelineEvent(
-                step=delivery.step, at=delivery.at,
+                step=delivery.step,
+                at=delivery.at,
                 label_zh="已匹配到受助家庭" if delivery.step == "matched" else "已送达",
                 label_en="Matched to a household" if delivery.step == "matched" else "Delivered",
-                item_code=delivery.item_code, units=delivery.units,
-                county_code=delivery.county_code, county_name=delivery.county_name,
+                item_code=delivery.item_code,
+                units=delivery.units,
+                county_code=delivery.county_code,
+                county_name=delivery.county_name,
                 household_category=delivery.household_category,
             )
-        )  # fmt: skip
+        )
     events.sort(key=lambda event: (event.at, STEP_ORDER.get(event.step, len(STEP_ORDER))))
     return Tracking(
-        tracking_code=row["tracking_code"], kind=DonationKind(row["kind"]), status=status,
-        organization_name=row["organization_name"], campaign_id=row["campaign"],
-        campaign_title=row["campaign_title"], amount_fen=row["amount_fen"],
-        refunded_fen=row["refunded_fen"], currency=row["currency"], item_code=row["item_code"],
-        quantity=row["quantity"], timeline=events,
-    )  # fmt: skip
+        tracking_code=row["tracking_code"],
+        kind=DonationKind(row["kind"]),
+        status=status,
+        organization_name=row["organization_name"],
+        campaign_id=row["campaign"],
+        campaign_title=row["campaign_title"],
+        amount_fen=row["amount_fen"],
+        refunded_fen=row["refunded_fen"],
+        currency=row["currency"],
+        item_code=row["item_code"],
+        quantity=row["quantity"],
+        timeline=events,
+    )
 
 
 async def get_receipt(*, code: str) -> Receipt:
@@ -177,15 +232,25 @@ async def get_receipt(*, code: str) -> Receipt:
     created: datetime = row["created_at"]
     return Receipt(
         receipt_number=f"NX-{created:%Y%m%d}-{row['id']:06d}",
-        tracking_code=row["tracking_code"], kind=DonationKind(row["kind"]),
-        status=DonationStatus(row["status"]), organization_name=row["organization_name"],
+        tracking_code=row["tracking_code"],
+        kind=DonationKind(row["kind"]),
+        status=DonationStatus(row["status"]),
+        organization_name=row["organization_name"],
         organization_credit_code=row["organization_credit_code"],
-        campaign_title=row["campaign_title"], donor_name=row["donor_name"],
-        amount_fen=row["amount_fen"], refunded_fen=row["refunded_fen"], net_fen=net,
-        currency=row["currency"], amount_text=yuan(net), item_code=row["item_code"],
-        item_name_zh=row["item_name_zh"], item_name_en=row["item_name_en"],
-        quantity=row["quantity"], received_at=created, settled_at=row["settled_at"],
-    )  # fmt: skip
+        campaign_title=row["campaign_title"],
+        donor_name=row["donor_name"],
+        amount_fen=row["amount_fen"],
+        refunded_fen=row["refunded_fen"],
+        net_fen=net,
+        currency=row["currency"],
+        amount_text=yuan(net),
+        item_code=row["item_code"],
+        item_name_zh=row["item_name_zh"],
+        item_name_en=row["item_name_en"],
+        quantity=row["quantity"],
+        received_at=created,
+        settled_at=row["settled_at"],
+    )
 
 
 async def dashboard() -> list[DashboardRow]:
@@ -224,11 +289,12 @@ async def dashboard() -> list[DashboardRow]:
             & (Donation.status == DonationStatus.accepted.value)
         )
         .group_by(
-            Donation.offer._.warehouse._.region._.code, Donation.offer._.warehouse._.region._.name,
+            Donation.offer._.warehouse._.region._.code,
+            Donation.offer._.warehouse._.region._.name,
             Donation.item.kind,
         )
         .run()
-    )  # fmt: skip
+    )
     for row in goods:
         entry = rows[(row["county"], row["kind"])]
         entry["name"] = row["name"]
@@ -241,11 +307,12 @@ async def dashboard() -> list[DashboardRow]:
             Sum(PurchaseTable.quantity).as_alias("units"),
         )
         .group_by(
-            PurchaseTable.campaign._.region._.code, PurchaseTable.campaign._.region._.name,
+            PurchaseTable.campaign._.region._.code,
+            PurchaseTable.campaign._.region._.name,
             PurchaseTable.item.kind,
         )
         .run()
-    )  # fmt: skip
+    )
     for row in bought:
         entry = rows[(row["county"], row["kind"])]
         entry["name"] = row["name"]
@@ -253,9 +320,13 @@ async def dashboard() -> list[DashboardRow]:
     delivered = await hooks.delivered_units_by_county_kind()
     return [
         DashboardRow(
-            county_code=county, county_name=entry["name"], kind=kind,
-            donated_fen=entry["donated_fen"], donated_units=entry["donated_units"],
-            bought_units=entry["bought_units"], delivered_units=delivered.get((county, kind), 0),
+            county_code=county,
+            county_name=entry["name"],
+            kind=kind,
+            donated_fen=entry["donated_fen"],
+            donated_units=entry["donated_units"],
+            bought_units=entry["bought_units"],
+            delivered_units=delivered.get((county, kind), 0),
         )
         for (county, kind), entry in sorted(rows.items())
-    ]  # fmt: skip
+    ]

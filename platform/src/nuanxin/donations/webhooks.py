@@ -49,10 +49,12 @@ async def handle_event(*, settings: Settings, payload: bytes, signature: str) ->
                 return WebhookAnswer(event_id=event.id, outcome="duplicate")
             await WebhookEvent.insert(
                 WebhookEvent(
-                    event_id=event.id, type=event.type[:80], created=event.created,
+                    event_id=event.id,
+                    type=event.type[:80],
+                    created=event.created,
                     received_at=datetime.now(UTC),
                 )
-            ).run()  # fmt: skip
+            ).run()
             outcome = await _apply(event)
     except Exception as exc:
         # The same event, delivered twice at once: the other delivery recorded it.
@@ -89,17 +91,23 @@ async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, 
     amount = event.object.get("amount")
     if not donation_id.isdigit() or not isinstance(amount, int):
         return None
-    donation = await Donation.select(Donation.id, Donation.amount_fen).where(
-        (Donation.id == int(donation_id)) & (Donation.kind == DonationKind.money.value)
-    ).first().run()  # fmt: skip
+    donation = (
+        await Donation.select(Donation.id, Donation.amount_fen)
+        .where((Donation.id == int(donation_id)) & (Donation.kind == DonationKind.money.value))
+        .first()
+        .run()
+    )
     if donation is None or donation["amount_fen"] != amount:
         return None
     await Payment.insert(
         Payment(
-            donation=donation["id"], intent_id=intent_id, amount_fen=amount,
-            status="requires_payment_method", created_at=datetime.now(UTC),
+            donation=donation["id"],
+            intent_id=intent_id,
+            amount_fen=amount,
+            status="requires_payment_method",
+            created_at=datetime.now(UTC),
         )
-    ).run()  # fmt: skip
+    ).run()
     row = await Payment.select().where(Payment.intent_id == intent_id).first().run()
     return None if row is None else dict(row)
 
@@ -155,15 +163,21 @@ async def _apply(event: gateway.StripeEvent) -> str:
     changes[Donation.updated_at] = datetime.now(UTC)
     await Donation.update(changes).where(Donation.id == donation["id"]).run()
     await _touch(payment["id"], at, payment_status)
-    after = await Donation.select(Donation.status, Donation.refunded_fen).where(
-        Donation.id == donation["id"]
-    ).first().run()  # fmt: skip
+    after = (
+        await Donation.select(Donation.status, Donation.refunded_fen)
+        .where(Donation.id == donation["id"])
+        .first()
+        .run()
+    )
     await record(
-        actor=None, actor_label="stripe", action=f"donation.{event.type}", entity="donation",
+        actor=None,
+        actor_label="stripe",
+        action=f"donation.{event.type}",
+        entity="donation",
         entity_id=donation["id"],
         before={"status": before.value, "refunded_fen": donation["refunded_fen"]},
         after={**(after or {}), "event": event.id},
-    )  # fmt: skip
+    )
     return "applied"
 
 

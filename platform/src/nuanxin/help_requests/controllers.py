@@ -11,10 +11,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import error_responses
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.help_requests import services
-from nuanxin.help_requests.pages import PAGES
 from nuanxin.help_requests.schemas import (
     CloseRequest,
     Conversion,
@@ -26,9 +24,10 @@ from nuanxin.help_requests.schemas import (
 )
 from nuanxin.help_requests.tables import HelpRequestStatus, Source
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
 
-__all__ = ("CONTROLLERS", "HelpRequestController", "PublicHelpRequestController")
+__all__ = ("HelpRequestController", "PublicHelpRequestController")
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
 IMPORT_ERRORS = error_responses(400, 401, 403, 404, 409, 413)
@@ -210,10 +209,3 @@ class HelpRequestController(Controller):
         return await services.close_request(
             user=current_user(request), request_id=request_id, data=data
         )
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (
-    PublicHelpRequestController,
-    HelpRequestController,
-    *PAGES,
-)

@@ -11,8 +11,8 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.accounts.access import current_user, staff_and_admin
 from nuanxin.errors import DomainError
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.help_requests import services
 from nuanxin.help_requests.schemas import CloseRequest, HelpRequestConversion, ImportReport
 from nuanxin.help_requests.tables import HelpRequestStatus, Source
@@ -20,7 +20,7 @@ from nuanxin.households.schemas import Tag
 from nuanxin.households.tables import Category
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "HelpRequestPages")
+__all__ = "HelpRequestPages"
 
 AnyRequest = Request[Any, Any, Any]
 PER_PAGE = 50
@@ -75,11 +75,18 @@ class HelpRequestPages(PageController):
         return page(
             request,
             "staff/help_requests.html.j2",
-            {"items": items, "total": total, "status": status, "source": source,
-             "statuses": list(HelpRequestStatus), "sources": list(Source),
-             "report": report, "error": error},
+            {
+                "items": items,
+                "total": total,
+                "status": status,
+                "source": source,
+                "statuses": list(HelpRequestStatus),
+                "sources": list(Source),
+                "report": report,
+                "error": error,
+            },
             status_code=status_code,
-        )  # fmt: skip
+        )
 
     @get("/")
     async def index(self, request: AnyRequest) -> Template:
@@ -156,6 +163,3 @@ class HelpRequestPages(PageController):
         return done(
             request, _("Request #%(id)d closed.") % {"id": request_id}, "/staff/help-requests"
         )
-
-
-PAGES = (HelpRequestPages,)

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nuanxin.accounts.access import ensure_covers, jurisdiction_filter
-from nuanxin.accounts.security import CurrentUser
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 from nuanxin.help_requests.schemas import (
     CloseRequest,
     Conversion,
@@ -38,6 +36,7 @@ from nuanxin.help_requests.tables import HelpRequest, HelpRequestStatus, Source
 from nuanxin.households import services as households
 from nuanxin.households.locate import candidate_divisions
 from nuanxin.households.tables import Category
+from nuanxin.identity import CurrentUser, ensure_visible, jurisdiction_where
 from nuanxin.privacy import mask_id, mask_name, mask_phone
 from nuanxin.regions.services import RegionRecord, get_region
 
@@ -88,7 +87,7 @@ def _now() -> datetime:
 
 
 def _invalid(field: str, detail: str) -> DomainError:
-    return DomainError(f"{field}: {detail}", status_code=400, error="validation_error", field=field)
+    return Invalid(f"{field}: {detail}", error="validation_error", field=field)
 
 
 # -- where the person is ------------------------------------------------------------------------
@@ -167,8 +166,8 @@ def _out(row: dict[str, Any], user: CurrentUser | None) -> HelpRequestOut:
 async def _row(request_id: int, user: CurrentUser) -> dict[str, Any]:
     row = await HelpRequest.select(*_COLUMNS).where(HelpRequest.id == request_id).first().run()
     if row is None:
-        raise DomainError("No such help request in your jurisdiction", status_code=404)
-    ensure_covers(user, str(row["region.code"]), what="help request")
+        raise NotFound("No such help request in your jurisdiction")
+    ensure_visible(user, what="help request", region_codes=[str(row["region.code"])])
     return dict(row)
 
 
@@ -186,7 +185,7 @@ async def list_requests(
 ) -> tuple[list[HelpRequestOut], int]:
     """The triage queue of the user's jurisdiction, oldest first."""
     conditions: list[Any] = []
-    inside = jurisdiction_filter(user, HelpRequest.region.code)
+    inside = jurisdiction_where(user, HelpRequest.region.code)
     if inside is not None:
         conditions.append(inside)
     if status is not None:
@@ -262,9 +261,8 @@ async def create_request(
 
 def _ensure_open(row: dict[str, Any]) -> None:
     if row["status"] != HelpRequestStatus.open.value:
-        raise DomainError(
+        raise Conflict(
             f"This help request is already {row['status']}",
-            status_code=409,
             error="not_open",
         )
 
@@ -387,9 +385,13 @@ def _region_code_of(raw: str) -> str:
 
 
 async def _candidate(
-    user: CurrentUser, number: int, cells: dict[str, str], secret_key: str,
-    errors: list[RowError], regions: dict[str, RegionRecord | DomainError],
-) -> _Candidate | None:  # fmt: skip
+    user: CurrentUser,
+    number: int,
+    cells: dict[str, str],
+    secret_key: str,
+    errors: list[RowError],
+    regions: dict[str, RegionRecord | DomainError],
+) -> _Candidate | None:
     before = len(errors)
 
     def error(field: str, message: str) -> None:
@@ -447,9 +449,16 @@ async def _candidate(
     if len(errors) > before or region is None:
         return None
     return _Candidate(
-        row=number, region=region, name=name, identity=identity, phone=phone, address=address,
-        category=category, size=size, description=description,
-    )  # fmt: skip
+        row=number,
+        region=region,
+        name=name,
+        identity=identity,
+        phone=phone,
+        address=address,
+        category=category,
+        size=size,
+        description=description,
+    )
 
 
 async def import_candidates(*, user: CurrentUser, content: bytes, secret_key: str) -> ImportReport:
@@ -460,9 +469,8 @@ async def import_candidates(*, user: CurrentUser, content: bytes, secret_key: st
     ``import.run`` audit entry.
     """
     if len(content) > MAX_IMPORT_BYTES:
-        raise DomainError(
+        raise TooLarge(
             f"file: the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB",
-            status_code=413,
             field="file",
         )
     try:
@@ -479,9 +487,8 @@ async def import_candidates(*, user: CurrentUser, content: bytes, secret_key: st
     ]
     rows = len(numbered)
     if rows > MAX_IMPORT_ROWS:
-        raise DomainError(
+        raise TooLarge(
             f"file: {rows} rows, more than {MAX_IMPORT_ROWS}; split the file",
-            status_code=413,
             field="file",
         )
     errors: list[RowError] = []

@@ -9,11 +9,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import error_responses
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.households import services
 from nuanxin.households.escalations import EscalationController
-from nuanxin.households.pages import PAGES
 from nuanxin.households.schemas import (
     AddressLookup,
     HouseholdCreate,
@@ -25,9 +23,10 @@ from nuanxin.households.schemas import (
 )
 from nuanxin.households.tables import Category, VerificationStatus
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
 
-__all__ = ("CONTROLLERS", "EscalationController", "HouseholdController")
+__all__ = ("EscalationController", "HouseholdController")
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
 
@@ -198,6 +197,3 @@ class HouseholdController(Controller):
         return await services.override_need(
             user=current_user(request), household_id=household_id, data=data
         )
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (HouseholdController, EscalationController, *PAGES)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from piccolo.columns.combination import WhereRaw
 
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict
 from nuanxin.households.tables import Household, Need
 
 __all__ = (
@@ -137,7 +137,7 @@ async def allocate(*, need_id: int, quantity: int) -> None:
         .run()
     )
     if not updated:
-        raise DomainError(
+        raise Conflict(
             "The household's need is already met by other allocations",
             error="need_already_met",
         )
@@ -152,7 +152,7 @@ async def release(*, need_id: int, quantity: int) -> None:
         .run()
     )
     if not updated:
-        raise DomainError("Cannot release more units than were allocated", error="need_release")
+        raise Conflict("Cannot release more units than were allocated", error="need_release")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,17 +18,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError, error_responses
+from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.households import demand
 from nuanxin.households.tables import Escalation, Need
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.regions.services import get_region_by_id
+from nuanxin.responses import error_responses
 
 __all__ = ("EscalationController", "decide", "list_escalations", "request_escalation")
 
@@ -115,23 +115,18 @@ async def _out(row: dict[str, Any]) -> EscalationOut:
 async def request_escalation(*, actor: CurrentUser, data: EscalationIn) -> EscalationOut:
     """File a case-by-case request; it goes to the region one level up."""
     if actor.role is not Role.staff or actor.jurisdiction_id is None:
-        raise DomainError("Only civil affairs staff file case-by-case requests", status_code=403)
+        raise Forbidden("Only civil affairs staff file case-by-case requests")
     place = await demand.household_place(household_id=data.household_id)
     if place is None or not actor.covers(place.region_code):
-        raise DomainError(
-            "No such household in your jurisdiction", status_code=404, field="household_id"
-        )
+        raise NotFound("No such household in your jurisdiction", field="household_id")
     items = {item.code: item for item in await offers.list_items()}
     item = items.get(data.item_code)
     if item is None:
-        raise DomainError(
-            f"No catalogue item has the code {data.item_code!r}", status_code=400, field="item_code"
-        )
+        raise Invalid(f"No catalogue item has the code {data.item_code!r}", field="item_code")
     current = await _current_quantity(place.household_id, item.id)
     if data.quantity <= current:
-        raise DomainError(
+        raise Invalid(
             f"The household's need is already {current}: a case-by-case request asks for more",
-            status_code=400,
             field="quantity",
         )
     own = await get_region_by_id(actor.jurisdiction_id)
@@ -148,7 +143,7 @@ async def request_escalation(*, actor: CurrentUser, data: EscalationIn) -> Escal
             .run()
         )
         if pending:
-            raise DomainError(
+            raise Conflict(
                 "A case-by-case request for this household and item is already pending",
                 error="escalation_pending",
             )
@@ -182,7 +177,7 @@ async def request_escalation(*, actor: CurrentUser, data: EscalationIn) -> Escal
 async def _get(escalation_id: int) -> EscalationOut:
     row = await Escalation.select(*_COLUMNS).where(Escalation.id == escalation_id).first().run()
     if row is None:
-        raise DomainError("No such case-by-case request", status_code=404)
+        raise NotFound("No such case-by-case request")
     return await _out(row)
 
 
@@ -200,19 +195,18 @@ async def decide(
             _may_decide(actor, str(row["decide_at.code"]))
             or actor.covers(str(row["household.region.code"]))
         ):
-            raise DomainError("No such case-by-case request", status_code=404)
+            raise NotFound("No such case-by-case request")
         if (
             not _may_decide(actor, str(row["decide_at.code"]))
             or int(row["requested_by"]) == actor.id
         ):
-            raise DomainError(
+            raise Forbidden(
                 "Staff one level up decide this request, not the requester's level",
-                status_code=403,
             )
         if row["status"] != "pending":
             if row["status"] == ("approved" if approve else "rejected"):
                 return await _out(row)  # the same decision again is harmless
-            raise DomainError(f"The request was already {row['status']}", error="already_decided")
+            raise Conflict(f"The request was already {row['status']}", error="already_decided")
         status: Literal["approved", "rejected"] = "approved" if approve else "rejected"
         await (
             Escalation.update(

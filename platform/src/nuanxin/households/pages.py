@@ -12,8 +12,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, Invalid
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.households import escalations, services
 from nuanxin.households.schemas import VerificationFilter
 from nuanxin.households.tables import Category
@@ -21,7 +21,7 @@ from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "EscalationPages", "HouseholdPages")
+__all__ = ("EscalationPages", "HouseholdPages")
 
 AnyRequest = Request[Any, Any, Any]
 PER_PAGE = 50
@@ -107,12 +107,18 @@ class HouseholdPages(PageController):
                 "h": household,
                 "needs": needs,
                 "items": {i.code: i for i in await offers.list_items()},
-                "points": [{"lat": household.lat, "lon": household.lon, "kind": "household",
-                            "label": household.reference}],
+                "points": [
+                    {
+                        "lat": household.lat,
+                        "lon": household.lon,
+                        "kind": "household",
+                        "label": household.reference,
+                    }
+                ],
                 "error": error,
             },
             status_code=status,
-        )  # fmt: skip
+        )
 
     @post("/{household_id:int}/verify", status_code=303)
     async def verify(self, request: AnyRequest, household_id: FromPath[int]) -> Redirect:
@@ -127,10 +133,14 @@ class HouseholdPages(PageController):
         return done(
             request,
             _("%(ref)s verified until %(date)s.")
-            % {"ref": household.reference, "date": household.verification_expires_at.date()
-               if household.verification_expires_at else "—"},
+            % {
+                "ref": household.reference,
+                "date": household.verification_expires_at.date()
+                if household.verification_expires_at
+                else "—",
+            },
             back,
-        )  # fmt: skip
+        )
 
 
 class EscalationPages(PageController):
@@ -197,7 +207,7 @@ class EscalationPages(PageController):
         reason = str(form.get("reason", "")).strip()
         try:
             if not reason:
-                raise DomainError(_("Give a reason"), status_code=400, field="reason")
+                raise Invalid(_("Give a reason"), field="reason")
             await escalations.decide(
                 actor=current_user(request),
                 escalation_id=escalation_id,
@@ -207,6 +217,3 @@ class EscalationPages(PageController):
         except DomainError as exc:
             return await self._index(request, form_error(request, exc), 400)
         return done(request, _("Decision recorded."), "/staff/escalations")
-
-
-PAGES = (HouseholdPages, EscalationPages)

@@ -29,11 +29,9 @@ from typing import Any
 
 from piccolo.columns.combination import Or
 
-from nuanxin.accounts.access import ensure_covers, jurisdiction_filter
-from nuanxin.accounts.security import CurrentUser, keyed_hash
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Invalid, NotFound
 from nuanxin.households import needs as rules
 from nuanxin.households.identity import IdNumberError, normalise_id_number
 from nuanxin.households.locate import candidate_divisions
@@ -50,6 +48,7 @@ from nuanxin.households.schemas import (
     VerificationFilter,
 )
 from nuanxin.households.tables import Category, Household, Member, Need, VerificationStatus
+from nuanxin.identity import CurrentUser, ensure_visible, jurisdiction_where, keyed_hash
 from nuanxin.offers import services as offers
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.privacy import mask_id, mask_name, mask_phone
@@ -86,9 +85,7 @@ def identity_of(id_number: str, *, secret_key: str, field: str = "id_number") ->
     try:
         number = normalise_id_number(id_number)
     except IdNumberError as invalid:
-        raise DomainError(
-            f"{field}: {invalid}", status_code=400, error="validation_error", field=field
-        ) from None
+        raise Invalid(f"{field}: {invalid}", error="validation_error", field=field) from None
     return Identity(id_hash=keyed_hash(secret_key, number), id_last4=number[-4:])
 
 
@@ -110,7 +107,7 @@ def _winter(now: datetime) -> int:
 
 
 def _invalid(field: str, detail: str) -> DomainError:
-    return DomainError(f"{field}: {detail}", status_code=400, error="validation_error", field=field)
+    return Invalid(f"{field}: {detail}", error="validation_error", field=field)
 
 
 async def resolve_region(
@@ -123,7 +120,7 @@ async def resolve_region(
     if region.level not in HOUSEHOLD_LEVELS:
         raise _invalid(field, "pick a county or township, not a province or city")
     if not user.covers(region.code):
-        raise DomainError("No such region in your jurisdiction", status_code=404, field=field)
+        raise NotFound("No such region in your jurisdiction", field=field)
     return region
 
 
@@ -148,11 +145,15 @@ async def locate_address(*, user: CurrentUser, address: str) -> AddressLookup:
         if region is not None:
             choices.append(
                 RegionChoice(
-                    code=region.code, name=region.name, full_name=region.full_name,
-                    level=region.level, lat=region.lat, lon=region.lon,
+                    code=region.code,
+                    name=region.name,
+                    full_name=region.full_name,
+                    level=region.level,
+                    lat=region.lat,
+                    lon=region.lon,
                     in_jurisdiction=user.covers(region.code),
                 )
-            )  # fmt: skip
+            )
     choices.sort(key=lambda choice: (not choice.in_jurisdiction, choice.code))
     single = choices[0] if division is not None and choices else None
     if division is not None and single is None:
@@ -193,17 +194,15 @@ async def check_duplicate(
             continue
         what = "this ID number" if field == "id_number" else "this name and current address"
         if user.covers(str(found["region.code"])):
-            raise DomainError(
+            raise Conflict(
                 f"A household with {what} is already registered: {found['reference']}",
-                status_code=409,
                 error="duplicate_household",
                 field=field,
             )
         county = await _county_name(str(found["region.code"]))
-        raise DomainError(
+        raise Conflict(
             f"A household with {what} is already registered in another jurisdiction; "
             f"contact the civil affairs of {county}",
-            status_code=409,
             error="duplicate_household",
             field=field,
         )
@@ -226,9 +225,14 @@ def _is_current(row: dict[str, Any], now: datetime) -> bool:
 
 
 def _facts(
-    *, category: str, members: Sequence[MemberIn | MemberOut], lives_alone: bool,
-    tags: Sequence[str], latitude: float, now: datetime,
-) -> rules.HouseholdFacts:  # fmt: skip
+    *,
+    category: str,
+    members: Sequence[MemberIn | MemberOut],
+    lives_alone: bool,
+    tags: Sequence[str],
+    latitude: float,
+    now: datetime,
+) -> rules.HouseholdFacts:
     return rules.HouseholdFacts(
         category=category,
         members=tuple(
@@ -277,17 +281,25 @@ async def _region_lat(region_id: int) -> float:
 
 
 def _out(
-    row: dict[str, Any], members: list[MemberOut], user: CurrentUser, *, latitude: float,
+    row: dict[str, Any],
+    members: list[MemberOut],
+    user: CurrentUser,
+    *,
+    latitude: float,
     now: datetime,
-) -> HouseholdOut:  # fmt: skip
+) -> HouseholdOut:
     code = str(row["region.code"])
     tags = _tags(row["tags"])
     weight = rules.priority(
         _facts(
-            category=row["category"], members=members, lives_alone=bool(row["lives_alone"]),
-            tags=tags, latitude=latitude, now=now,
+            category=row["category"],
+            members=members,
+            lives_alone=bool(row["lives_alone"]),
+            tags=tags,
+            latitude=latitude,
+            now=now,
         )
-    )  # fmt: skip
+    )
     return HouseholdOut(
         id=int(row["id"]),
         reference=str(row["reference"]),
@@ -321,8 +333,8 @@ def _out(
 async def _row(household_id: int, user: CurrentUser) -> dict[str, Any]:
     row = await Household.select(*_COLUMNS).where(Household.id == household_id).first().run()
     if row is None:
-        raise DomainError("No such household in your jurisdiction", status_code=404)
-    ensure_covers(user, str(row["region.code"]), what="household")
+        raise NotFound("No such household in your jurisdiction")
+    ensure_visible(user, what="household", region_codes=[str(row["region.code"])])
     return dict(row)
 
 
@@ -352,7 +364,7 @@ async def list_households(
     """Households of the user's jurisdiction, newest first, filtered; and the total."""
     now = _now()
     conditions: list[Any] = []
-    inside = jurisdiction_filter(user, Household.region.code)
+    inside = jurisdiction_where(user, Household.region.code)
     if inside is not None:
         conditions.append(inside)
     if category is not None:
@@ -537,9 +549,13 @@ async def create_household(
         household_id = int(rows[0]["id"])
         await _insert_members(household_id, data.members)
         facts = _facts(
-            category=data.category.value, members=data.members, lives_alone=data.lives_alone,
-            tags=[tag.value for tag in data.tags], latitude=region.lat, now=now,
-        )  # fmt: skip
+            category=data.category.value,
+            members=data.members,
+            lives_alone=data.lives_alone,
+            tags=[tag.value for tag in data.tags],
+            latitude=region.lat,
+            now=now,
+        )
         await _recompute_needs(household_id, facts, now)
         created = await _row(household_id, user)
         await record(
@@ -602,9 +618,12 @@ async def update_household(
             or address != row["current_address"]
         ):
             await check_duplicate(
-                user=user, id_hash=id_hash, head_name=head_name, current_address=address,
+                user=user,
+                id_hash=id_hash,
+                head_name=head_name,
+                current_address=address,
                 exclude_id=household_id,
-            )  # fmt: skip
+            )
         simple: dict[Any, Any] = {
             Household.category: None if data.category is None else data.category.value,
             Household.head_name: None if data.head_name is None else head_name,
@@ -626,9 +645,13 @@ async def update_household(
             tags = _tags(row["tags"]) if data.tags is None else [t.value for t in data.tags]
             category = row["category"] if data.category is None else data.category.value
             facts = _facts(
-                category=category, members=new_members, lives_alone=lives_alone, tags=tags,
-                latitude=latitude, now=now,
-            )  # fmt: skip
+                category=category,
+                members=new_members,
+                lives_alone=lives_alone,
+                tags=tags,
+                latitude=latitude,
+                now=now,
+            )
             await _recompute_needs(household_id, facts, now)
         after_row = (
             await Household.select(*_COLUMNS).where(Household.id == household_id).first().run()
@@ -728,10 +751,9 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
             .run()
         )
         if existing is not None and data.quantity < int(existing["allocated"]):
-            raise DomainError(
+            raise Conflict(
                 f"quantity: {existing['allocated']} units are already allocated; "
                 "a need cannot be set below what is allocated",
-                status_code=409,
                 error="below_allocated",
                 field="quantity",
             )

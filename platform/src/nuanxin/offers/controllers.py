@@ -9,15 +9,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from nuanxin.accounts.access import charity_members, current_user
-from nuanxin.errors import error_responses
+from nuanxin.guards import charity_members, current_user
 from nuanxin.offers import services
-from nuanxin.offers.pages import PAGES
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate, OfferWithdraw
 from nuanxin.offers.tables import OfferStatus
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 
-__all__ = ("CONTROLLERS", "ItemController", "OfferController")
+__all__ = ("ItemController", "OfferController")
 
 PAGINATED: dict[str, Provide] = {"page": Provide(provide_pagination)}
 
@@ -127,6 +126,3 @@ class OfferController(Controller):
             reason=data.reason,
             quantity=data.quantity,
         )
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (ItemController, OfferController, *PAGES)

@@ -12,15 +12,15 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.accounts import charities
-from nuanxin.accounts.access import charity_members, current_user
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, NotFound
+from nuanxin.guards import charity_members, current_user
+from nuanxin.identity import CurrentUser
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "CharityPages")
+__all__ = "CharityPages"
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -50,9 +50,18 @@ async def _warehouses(user: CurrentUser) -> list[Any]:
 
 def _fields(form: Any) -> dict[str, Any]:
     """The offer form as the API's DTO fields (blank fields left out)."""
-    raw = {key: str(form.get(key, "")).strip() for key in (
-        "warehouse_id", "item_code", "quantity", "radius_km", "available_from",
-        "available_until", "note")}  # fmt: skip
+    raw = {
+        key: str(form.get(key, "")).strip()
+        for key in (
+            "warehouse_id",
+            "item_code",
+            "quantity",
+            "radius_km",
+            "available_from",
+            "available_until",
+            "note",
+        )
+    }
     fields: dict[str, Any] = {}
     for key, value in raw.items():
         if value == "" and key != "note":
@@ -114,10 +123,15 @@ class CharityPages(PageController):
     ) -> Template:
         warehouses = await _warehouses(current_user(request))
         points = [
-            {"lat": w.lat, "lon": w.lon, "kind": "warehouse", "label": w.name,
-             "radius_km": offer.radius_km if offer and offer.warehouse_id == w.id else None}
+            {
+                "lat": w.lat,
+                "lon": w.lon,
+                "kind": "warehouse",
+                "label": w.name,
+                "radius_km": offer.radius_km if offer and offer.warehouse_id == w.id else None,
+            }
             for w in warehouses
-        ]  # fmt: skip
+        ]
         return page(
             request,
             "charity/offer_form.html.j2",
@@ -162,12 +176,15 @@ class CharityPages(PageController):
         user = current_user(request)
         offer = await services.get_offer(user=user, offer_id=offer_id)
         if offer.organization_id != user.organization_id:
-            raise DomainError("No such offer for your charity", status_code=404)
+            raise NotFound("No such offer for your charity")
         values = {
-            "warehouse_id": offer.warehouse_id, "quantity": offer.quantity,
-            "radius_km": offer.radius_km, "available_from": offer.available_from.isoformat(),
-            "available_until": offer.available_until.isoformat(), "note": offer.note,
-        }  # fmt: skip
+            "warehouse_id": offer.warehouse_id,
+            "quantity": offer.quantity,
+            "radius_km": offer.radius_km,
+            "available_from": offer.available_from.isoformat(),
+            "available_until": offer.available_until.isoformat(),
+            "note": offer.note,
+        }
         return await self._form(request, offer=offer, values=values)
 
     @post("/offers/{offer_id:int}", status_code=303)
@@ -187,6 +204,3 @@ class CharityPages(PageController):
                 request, offer=offer, values=values, error=form_error(request, exc), status_code=400
             )
         return done(request, _("Offer #%(id)d saved.") % {"id": offer_id}, "/charity")
-
-
-PAGES = (CharityPages,)

@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from nuanxin.accounts import charities
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import OrganizationStatus, Role
+from nuanxin.accounts.tables import OrganizationStatus
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
 from nuanxin.offers.tables import Item as ItemTable
 from nuanxin.offers.tables import Offer as OfferTable
@@ -78,9 +78,7 @@ async def list_items(*, kind: str | None = None) -> list[Item]:
 async def _item_id(code: str) -> int:
     row = await ItemTable.select(ItemTable.id).where(ItemTable.code == code).first().run()
     if row is None:
-        raise DomainError(
-            f"No catalogue item has the code {code!r}", status_code=400, field="item_code"
-        )
+        raise Invalid(f"No catalogue item has the code {code!r}", field="item_code")
     return int(row["id"])
 
 
@@ -144,7 +142,7 @@ async def get_offer(*, user: CurrentUser, offer_id: int) -> Offer:
     """The offer, for its charity, admins, and staff over its warehouse (else 404)."""
     offer = await _load(offer_id)
     if offer is None or not _may_see(user, offer):
-        raise DomainError("No such offer within your reach", status_code=404)
+        raise NotFound("No such offer within your reach")
     return offer
 
 
@@ -220,11 +218,9 @@ def _view(offer: Offer) -> dict[str, Any]:
 
 def _check_window(available_from: date, available_until: date) -> None:
     if available_until < available_from:
-        raise DomainError(
-            "The window ends before it starts", status_code=400, field="available_until"
-        )
+        raise Invalid("The window ends before it starts", field="available_until")
     if available_until < _today():
-        raise DomainError("The window has ended already", status_code=400, field="available_until")
+        raise Invalid("The window has ended already", field="available_until")
 
 
 async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
@@ -235,36 +231,55 @@ async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
         await charities.ensure_verified(organization_id=warehouse.organization_id)
         item = await _item_id(data.item_code)
         now = datetime.now(UTC)
-        rows = await OfferTable.insert(
-            OfferTable(
-                organization=warehouse.organization_id, warehouse=warehouse.id, item=item,
-                quantity=data.quantity, available=data.quantity, lat=warehouse.lat,
-                lon=warehouse.lon, radius_km=data.radius_km, available_from=data.available_from,
-                available_until=data.available_until, status=OfferStatus.open, note=data.note,
-                created_by=user.id, created_at=now, updated_at=now,
+        rows = (
+            await OfferTable.insert(
+                OfferTable(
+                    organization=warehouse.organization_id,
+                    warehouse=warehouse.id,
+                    item=item,
+                    quantity=data.quantity,
+                    available=data.quantity,
+                    lat=warehouse.lat,
+                    lon=warehouse.lon,
+                    radius_km=data.radius_km,
+                    available_from=data.available_from,
+                    available_until=data.available_until,
+                    status=OfferStatus.open,
+                    note=data.note,
+                    created_by=user.id,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        ).returning(OfferTable.id).run()  # fmt: skip
+            .returning(OfferTable.id)
+            .run()
+        )
         offer = await get_offer(user=user, offer_id=int(rows[0]["id"]))
         await record(
-            actor=user, action="offer.create", entity="offer", entity_id=offer.id,
-            after=_view(offer), region_code=offer.region_code,
-        )  # fmt: skip
+            actor=user,
+            action="offer.create",
+            entity="offer",
+            entity_id=offer.id,
+            after=_view(offer),
+            region_code=offer.region_code,
+        )
     return offer
 
 
 async def _own(user: CurrentUser, offer_id: int) -> Offer:
     offer = await get_offer(user=user, offer_id=offer_id)
     if user.role is not Role.charity or user.organization_id != offer.organization_id:
-        raise DomainError("Only the charity's own members may change its offers", status_code=403)
+        raise Forbidden("Only the charity's own members may change its offers")
     return offer
 
 
 def _open(offer: Offer) -> None:
     if offer.status is not OfferStatus.open:
-        raise DomainError(
-            f"The offer is {offer.status.value}: it cannot change", error="offer_not_open",
+        raise Conflict(
+            f"The offer is {offer.status.value}: it cannot change",
+            error="offer_not_open",
             field="status",
-        )  # fmt: skip
+        )
 
 
 async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -> Offer:
@@ -285,7 +300,7 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
         if data.warehouse_id is not None and data.warehouse_id != before.warehouse_id:
             warehouse = await charities.own_warehouse(user=user, warehouse_id=data.warehouse_id)
             if before.reserved:
-                raise DomainError(
+                raise Conflict(
                     "Units of this offer are reserved from its warehouse: it cannot move",
                     field="warehouse_id",
                 )
@@ -307,15 +322,21 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
             current = await get_offer(user=user, offer_id=offer_id)
             _open(current)
             taken = current.reserved + current.delivered + current.withdrawn
-            raise DomainError(
-                f"The quantity cannot be below the {taken} units reserved, delivered or "
-                "withdrawn", error="below_reserved", field="quantity",
-            )  # fmt: skip
+            raise Conflict(
+                f"The quantity cannot be below the {taken} units reserved, delivered or withdrawn",
+                error="below_reserved",
+                field="quantity",
+            )
         after = await get_offer(user=user, offer_id=offer_id)
         await record(
-            actor=user, action="offer.update", entity="offer", entity_id=offer_id,
-            before=_view(before), after=_view(after), region_code=after.region_code,
-        )  # fmt: skip
+            actor=user,
+            action="offer.update",
+            entity="offer",
+            entity_id=offer_id,
+            before=_view(before),
+            after=_view(after),
+            region_code=after.region_code,
+        )
     return after
 
 
@@ -351,19 +372,23 @@ async def withdraw_offer(
             raise _short(await get_offer(user=user, offer_id=offer_id), take)
         after = await get_offer(user=user, offer_id=offer_id)
         await record(
-            actor=user, action="offer.withdraw", entity="offer", entity_id=offer_id,
-            before=_view(before), after={**_view(after), "reason": reason},
+            actor=user,
+            action="offer.withdraw",
+            entity="offer",
+            entity_id=offer_id,
+            before=_view(before),
+            after={**_view(after), "reason": reason},
             region_code=after.region_code,
-        )  # fmt: skip
+        )
     return after
 
 
 def _short(offer: Offer, wanted: int) -> DomainError:
     if offer.status is not OfferStatus.open:
-        return DomainError(
+        return Conflict(
             f"The offer is {offer.status.value}", error="offer_not_open", field="status"
         )
-    return DomainError(
+    return Conflict(
         f"Only {offer.available} units are available, not {wanted}",
         error="insufficient_stock",
         field="quantity",
@@ -384,11 +409,11 @@ async def _move(
     reason: str = "",
 ) -> Offer:
     if quantity < 1:
-        raise DomainError("The quantity must be at least 1", status_code=400, field="quantity")
+        raise Invalid("The quantity must be at least 1", field="quantity")
     async with atomic():
         before = await _load(offer_id)
         if before is None:
-            raise DomainError("No such offer", status_code=404)
+            raise NotFound("No such offer")
         changes[OfferTable.updated_at] = datetime.now(UTC)
         updated = (
             await OfferTable.update(changes)
@@ -401,7 +426,7 @@ async def _move(
             assert current is not None
             if action == "offer.reserve":
                 raise _short(current, quantity)
-            raise DomainError(
+            raise Conflict(
                 f"Only {current.reserved} units are reserved, not {quantity}",
                 error="insufficient_reserved",
                 field="quantity",
@@ -422,14 +447,27 @@ async def _move(
             after = await _load(offer_id)
             assert after is not None
         await record(
-            actor=actor, action=action, entity="offer", entity_id=offer_id,
-            before={"available": before.available, "reserved": before.reserved,
-                    "delivered": before.delivered, "withdrawn": before.withdrawn},
-            after={"available": after.available, "reserved": after.reserved,
-                   "delivered": after.delivered, "withdrawn": after.withdrawn,
-                   "status": after.status.value, "quantity": quantity, "reason": reason},
+            actor=actor,
+            action=action,
+            entity="offer",
+            entity_id=offer_id,
+            before={
+                "available": before.available,
+                "reserved": before.reserved,
+                "delivered": before.delivered,
+                "withdrawn": before.withdrawn,
+            },
+            after={
+                "available": after.available,
+                "reserved": after.reserved,
+                "delivered": after.delivered,
+                "withdrawn": after.withdrawn,
+                "status": after.status.value,
+                "quantity": quantity,
+                "reason": reason,
+            },
             region_code=after.region_code,
-        )  # fmt: skip
+        )
     return after
 
 
@@ -437,7 +475,7 @@ async def reserve(*, offer_id: int, quantity: int, actor: CurrentUser | None) ->
     """Reserve available units of an open offer of a verified charity (409 if short)."""
     offer = await _load(offer_id)
     if offer is None:
-        raise DomainError("No such offer", status_code=404)
+        raise NotFound("No such offer")
     await charities.ensure_verified(organization_id=offer.organization_id)
     return await _move(
         offer_id=offer_id,
@@ -460,7 +498,7 @@ async def release(*, offer_id: int, quantity: int, actor: CurrentUser | None, re
     """
     offer = await _load(offer_id)
     if offer is None:
-        raise DomainError("No such offer", status_code=404)
+        raise NotFound("No such offer")
     back_to = OfferTable.available if offer.status is OfferStatus.open else OfferTable.withdrawn
     return await _move(
         offer_id=offer_id,
@@ -540,13 +578,19 @@ async def open_stock(
     rows = await query.order_by(OfferTable.id).output(load_json=True).run()
     return [
         StockRecord(
-            offer_id=row["id"], organization_id=row["organization"], item_code=row["item_code"],
-            item_kind=row["item_kind"], requires=tuple(row["requires"] or ()),
-            available=row["available"], lat=row["lat"], lon=row["lon"],
-            radius_km=row["radius_km"], available_until=row["available_until"],
+            offer_id=row["id"],
+            organization_id=row["organization"],
+            item_code=row["item_code"],
+            item_kind=row["item_kind"],
+            requires=tuple(row["requires"] or ()),
+            available=row["available"],
+            lat=row["lat"],
+            lon=row["lon"],
+            radius_km=row["radius_km"],
+            available_until=row["available_until"],
         )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 async def move_offers(*, warehouse_id: int, lat: float, lon: float) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nuanxin.db import atomic
+from nuanxin.identity import PREFIX_LENGTH, subtree_prefix
 from nuanxin.regions.gazetteer import LEVELS, Division, Gazetteer, Level, load_gazetteer
 from nuanxin.regions.tables import Region
 
@@ -34,7 +35,6 @@ __all__ = (
     "within",
 )
 
-PREFIX_LENGTH: dict[str, int] = {"province": 2, "city": 4, "county": 6, "township": 9}
 """How many leading digits of a code a division shares with everything under it."""
 
 _BATCH = 500
@@ -53,11 +53,6 @@ class RegionRecord:
     parent_id: int | None
     lat: float
     lon: float
-
-
-def subtree_prefix(code: str, level: str) -> str:
-    """The code prefix shared by a division and every division under it."""
-    return code[: PREFIX_LENGTH[level]]
 
 
 def within(code: str, ancestor_code: str, ancestor_level: str) -> bool:

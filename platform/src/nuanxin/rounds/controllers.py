@@ -11,14 +11,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import error_responses
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.pagination import Page, Pagination, provide_pagination
+from nuanxin.responses import error_responses
 from nuanxin.rounds import proposals, services
-from nuanxin.rounds.pages import PAGES
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, RejectIn, RoundIn, RoundOut
 
-__all__ = ("CONTROLLERS", "RoundController")
+__all__ = "RoundController"
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
 Status = Annotated[
@@ -130,6 +129,3 @@ class RoundController(Controller):
             proposal_ids=data.proposal_ids,
             reason=data.reason,
         )
-
-
-CONTROLLERS: tuple[type[Controller], ...] = (RoundController, *PAGES)

@@ -10,16 +10,17 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.accounts.access import current_user, staff_and_admin
-from nuanxin.errors import DomainError
+from nuanxin.errors import DomainError, Invalid
+from nuanxin.guards import current_user, staff_and_admin
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
+from nuanxin.responses import status_of
 from nuanxin.rounds import proposals as decisions
 from nuanxin.rounds import services
 from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = ("PAGES", "RoundPages")
+__all__ = "RoundPages"
 
 AnyRequest = Request[Any, Any, Any]
 PROPOSALS_SHOWN = 200
@@ -94,7 +95,7 @@ class RoundPages(PageController):
                     "items": await offers.list_items(),
                     "error": form_error(request, exc),
                 },
-                status_code=exc.status_code,
+                status_code=status_of(exc),
             )
         return Redirect(
             f"/staff/rounds/{round_id}",
@@ -155,9 +156,9 @@ class RoundPages(PageController):
         reason = str(form.get("reason", "")).strip()
         try:
             if not chosen:
-                raise DomainError(_("Tick the proposals to reject"), status_code=400)
+                raise Invalid(_("Tick the proposals to reject"))
             if not reason:
-                raise DomainError(_("Give a reason"), status_code=400, field="reason")
+                raise Invalid(_("Give a reason"), field="reason")
             rejected = await decisions.reject(
                 actor=current_user(request),
                 round_id=round_id,
@@ -171,6 +172,3 @@ class RoundPages(PageController):
         return done(
             request, _("Rejected: %(n)d.") % {"n": len(rejected)}, f"/staff/rounds/{round_id}"
         )
-
-
-PAGES = (RoundPages,)

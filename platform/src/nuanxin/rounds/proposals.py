@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record, record_many
 from nuanxin.db import atomic
 from nuanxin.deliveries import allocations as deliveries
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Page, Pagination
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, StaleProposal
@@ -99,15 +98,14 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     """Approve all, some or edited proposals; each one all-or-nothing."""
     current = await round_row(actor, round_id)
     if actor.role is not Role.staff:
-        raise DomainError("Only civil affairs staff approve proposals", status_code=403)
+        raise Forbidden("Only civil affairs staff approve proposals")
     if current["status"] != "proposed":
-        raise DomainError(f"The round is {current['status']}: nothing to approve")
+        raise Conflict(f"The round is {current['status']}: nothing to approve")
     edits = {edit.proposal_id: edit.quantity for edit in data.edits}
     wanted = set(data.proposal_ids) | set(edits)
     if not data.all and not wanted:
-        raise DomainError(
+        raise Invalid(
             "Say which proposals to approve: all, proposal_ids or edits",
-            status_code=400,
             field="proposal_ids",
         )
     where: Any = Proposal.round == round_id
@@ -116,9 +114,8 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     rows = await Proposal.select(*_PROPOSAL_COLUMNS).where(where).order_by(Proposal.id).run()
     missing = wanted - {int(row["id"]) for row in rows}
     if missing:
-        raise DomainError(
+        raise Invalid(
             f"Proposals {sorted(missing)} are not in this round",
-            status_code=400,
             field="proposal_ids",
         )
     result = ApprovalOut(approved=[], already_approved=[], stale=[], delivery_ids=[])
@@ -339,7 +336,7 @@ async def reject(
     """Reject proposals with a reason; returns those that were still open."""
     await round_row(actor, round_id)
     if actor.role is not Role.staff:
-        raise DomainError("Only civil affairs staff reject proposals", status_code=403)
+        raise Forbidden("Only civil affairs staff reject proposals")
     async with atomic():
         rows = (
             await Proposal.update(

@@ -22,12 +22,11 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 
 import matching
-from nuanxin.accounts.security import CurrentUser
-from nuanxin.accounts.tables import Role
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
 from nuanxin.offers.catalogue import CATALOGUE
 from nuanxin.pagination import Page, Pagination
@@ -55,14 +54,10 @@ PROGRESS_INTERVAL = 0.5
 async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
     """Record a round over the actor's jurisdiction; :func:`run_round` does the work."""
     if actor.role is not Role.staff or actor.jurisdiction_id is None:
-        raise DomainError(
-            "Only civil affairs staff with a jurisdiction run rounds", status_code=403
-        )
+        raise Forbidden("Only civil affairs staff with a jurisdiction run rounds")
     unknown = sorted(set(item_codes) - ITEM_CODES)
     if unknown:
-        raise DomainError(
-            f"Unknown item codes: {', '.join(unknown)}", status_code=400, field="item_codes"
-        )
+        raise Invalid(f"Unknown item codes: {', '.join(unknown)}", field="item_codes")
     async with atomic():
         running = (
             await MatchingRound.exists()
@@ -73,7 +68,7 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
             .run()
         )
         if running:
-            raise DomainError(
+            raise Conflict(
                 "A round is already running for this jurisdiction", error="round_running"
             )
         rows = (
@@ -184,7 +179,7 @@ async def _run(round_id: int) -> None:
         .run()
     )
     if round_row is None:
-        raise DomainError(f"No round {round_id}", status_code=404)
+        raise NotFound(f"No round {round_id}")
     item_codes = list(round_row["kinds"] or [])
     await _set_progress(round_id, 5, "snapshot")
 
@@ -307,7 +302,7 @@ async def round_row(actor: CurrentUser, round_id: int) -> dict[str, Any]:
         .run()
     )
     if row is None or not actor.covers(str(row["region.code"])):
-        raise DomainError("No such round in your jurisdiction", status_code=404)
+        raise NotFound("No such round in your jurisdiction")
     return row
 
 
@@ -316,7 +311,7 @@ async def retry_round(*, actor: CurrentUser, round_id: int) -> int:
     async with atomic():
         row = await round_row(actor, round_id)
         if row["status"] != "failed":
-            raise DomainError(f"The round is {row['status']}; only a failed round is retried")
+            raise Conflict(f"The round is {row['status']}; only a failed round is retried")
         await (
             MatchingRound.update(
                 {

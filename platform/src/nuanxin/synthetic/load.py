@@ -15,10 +15,10 @@ from typing import Any
 
 from piccolo.table import Table
 
-from nuanxin.accounts.security import digest
 from nuanxin.accounts.tables import Organization, Warehouse
 from nuanxin.db import atomic
 from nuanxin.households.tables import Household, Member, Need
+from nuanxin.identity import digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region

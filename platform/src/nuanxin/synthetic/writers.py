@@ -78,9 +78,13 @@ def write_instance(dataset: Dataset, path: Path) -> None:
         out.write('{"offers":[\n')
         kinds = o.kind.tolist()
         rows = zip(
-            kinds, o.quantity.tolist(), o.lat.tolist(), o.lon.tolist(), o.radius_km.tolist(),
+            kinds,
+            o.quantity.tolist(),
+            o.lat.tolist(),
+            o.lon.tolist(),
+            o.radius_km.tolist(),
             strict=True,
-        )  # fmt: skip
+        )
         out.write(
             ",\n".join(
                 f'{{"id":"o{j}","kind":"{KINDS[k]}","quantity":{q},"lat":{lat},"lon":{lon},'
@@ -158,24 +162,37 @@ def write_csv(dataset: Dataset, directory: Path) -> None:
             for i, (cat, sur, giv, county, address, lat, lon, size, alone, coal, power, bits) in (
                 enumerate(
                     zip(
-                        h.category.tolist(), h.surname.tolist(), h.given_name.tolist(),
-                        h.county.tolist(), _addresses(dataset), h.lat.tolist(), h.lon.tolist(),
-                        h.size.tolist(), h.lives_alone.tolist(), h.coal_stove.tolist(),
-                        h.electricity.tolist(), h.priority_reasons.tolist(), strict=True,
+                        h.category.tolist(),
+                        h.surname.tolist(),
+                        h.given_name.tolist(),
+                        h.county.tolist(),
+                        _addresses(dataset),
+                        h.lat.tolist(),
+                        h.lon.tolist(),
+                        h.size.tolist(),
+                        h.lives_alone.tolist(),
+                        h.coal_stove.tolist(),
+                        h.electricity.tolist(),
+                        h.priority_reasons.tolist(),
+                        strict=True,
                     )
                 )
             )
-        )  # fmt: skip
+        )
     with _csv(directory / "members.csv") as out:
         out.writerow(["household_id", "relation", "birth_year", "sex", "disability_level"])
         sexes = ("F", "M")
         out.writerows(
             [f"h{hh}", RELATIONS[rel], year, sexes[sex], dis]
             for hh, rel, year, sex, dis in zip(
-                m.household.tolist(), m.relation.tolist(), m.birth_year.tolist(),
-                m.sex.tolist(), m.disability_level.tolist(), strict=True,
+                m.household.tolist(),
+                m.relation.tolist(),
+                m.birth_year.tolist(),
+                m.sex.tolist(),
+                m.disability_level.tolist(),
+                strict=True,
             )
-        )  # fmt: skip
+        )
     with _csv(directory / "needs.csv") as out:
         out.writerow(["household_id", "kind", "quantity", "weight", "unit_decay"])
         rows, kinds = np.nonzero(h.need_quantity)
@@ -183,10 +200,13 @@ def write_csv(dataset: Dataset, directory: Path) -> None:
         out.writerows(
             [f"h{i}", KINDS[k], q, w, decay[k]]
             for i, k, q, w in zip(
-                rows.tolist(), kinds.tolist(), h.need_quantity[rows, kinds].tolist(),
-                h.need_weight[rows, kinds].tolist(), strict=True,
+                rows.tolist(),
+                kinds.tolist(),
+                h.need_quantity[rows, kinds].tolist(),
+                h.need_weight[rows, kinds].tolist(),
+                strict=True,
             )
-        )  # fmt: skip
+        )
     with _csv(directory / "charities.csv") as out:
         out.writerow(["id", "name"])
         out.writerows([f"c{k}", dataset.charity_name(k)] for k in range(len(c)))
@@ -211,11 +231,16 @@ def write_csv(dataset: Dataset, directory: Path) -> None:
             [f"o{j}", f"c{charity_of[w]}", f"w{w}", KINDS[k], q, lat, lon, r, requires[k]]
             for j, (w, k, q, lat, lon, r) in enumerate(
                 zip(
-                    o.warehouse.tolist(), o.kind.tolist(), o.quantity.tolist(), o.lat.tolist(),
-                    o.lon.tolist(), o.radius_km.tolist(), strict=True,
+                    o.warehouse.tolist(),
+                    o.kind.tolist(),
+                    o.quantity.tolist(),
+                    o.lat.tolist(),
+                    o.lon.tolist(),
+                    o.radius_km.tolist(),
+                    strict=True,
                 )
             )
-        )  # fmt: skip
+        )
     with _csv(directory / "donors.csv") as out:
         out.writerow(["id", "name", "email", "amount_cny"])
         out.writerows(
@@ -238,25 +263,35 @@ def write_jsonl(dataset: Dataset, directory: Path) -> None:
     """
     h, m = dataset.households, dataset.members
     member_json = [
-        f'{{"relation":"{RELATIONS[r]}","birth_year":{y},"sex":"{"FM"[s]}",'
-        f'"disability_level":{d}}}'
+        f'{{"relation":"{RELATIONS[r]}","birth_year":{y},"sex":"{"FM"[s]}","disability_level":{d}}}'
         for r, y, s, d in zip(
-            m.relation.tolist(), m.birth_year.tolist(), m.sex.tolist(),
-            m.disability_level.tolist(), strict=True,
+            m.relation.tolist(),
+            m.birth_year.tolist(),
+            m.sex.tolist(),
+            m.disability_level.tolist(),
+            strict=True,
         )
-    ]  # fmt: skip
+    ]
     starts = h.member_start.tolist()
     codes = [county.code for county in dataset.counties]
     tags = {key: json.dumps(value) for key, value in _TAG_SETS.items()}
     with (directory / "households.jsonl").open("w", encoding="utf-8") as out:
         for i, (cat, sur, giv, county, address, lat, lon, alone, coal, power, needs) in enumerate(
             zip(
-                h.category.tolist(), h.surname.tolist(), h.given_name.tolist(),
-                h.county.tolist(), _addresses(dataset), h.lat.tolist(), h.lon.tolist(),
-                h.lives_alone.tolist(), h.coal_stove.tolist(), h.electricity.tolist(),
-                _household_needs(dataset), strict=True,
+                h.category.tolist(),
+                h.surname.tolist(),
+                h.given_name.tolist(),
+                h.county.tolist(),
+                _addresses(dataset),
+                h.lat.tolist(),
+                h.lon.tolist(),
+                h.lives_alone.tolist(),
+                h.coal_stove.tolist(),
+                h.electricity.tolist(),
+                _household_needs(dataset),
+                strict=True,
             )
-        ):  # fmt: skip
+        ):
             members = ",".join(member_json[starts[i] : starts[i + 1]])
             out.write(
                 f'{{"id":"h{i}","category":"{CATEGORIES[cat]}",'

@@ -1,9 +1,0 @@
-"""The JSON API of the regions area."""
-
-from __future__ import annotations
-
-from litestar import Controller
-
-__all__ = ("CONTROLLERS",)
-
-CONTROLLERS: tuple[type[Controller], ...] = ()
