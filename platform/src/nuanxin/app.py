@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Controller, Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
@@ -52,6 +53,7 @@ from nuanxin.donations.controllers import (
     StripeWebhookController,
 )
 from nuanxin.donations.pages import CampaignPages, DonationPages, PublicPages
+from nuanxin.guards import current_user
 from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpRequestController
 from nuanxin.help_requests.pages import HelpRequestPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
@@ -151,6 +153,12 @@ class BearerAwareCSRFMiddleware(CSRFMiddleware):
         await super().__call__(scope, receive, send)
 
 
+def _settings_of(state: State) -> Settings:
+    """The :class:`Settings` given to :func:`create_app` (a dependency named ``settings``)."""
+    settings: Settings = state.settings
+    return settings
+
+
 POOL_CLOSE_SECONDS = 10.0
 
 
@@ -246,6 +254,11 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
             security=[{"BearerToken": []}, {"SessionCookie": []}],
         ),
+        # Request-scoped things a handler may ask for by name: who is asking, and the settings.
+        dependencies={
+            "actor": Provide(current_user, sync_to_thread=False),
+            "settings": Provide(_settings_of, sync_to_thread=False),
+        },
         exception_handlers=exception_handlers,
         lifespan=[_lifespan(manage_pool)],
         state=State({"settings": settings}),
