@@ -57,7 +57,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     from nuanxin.cli import migrate
     from nuanxin.households import demand
     from nuanxin.identity import Role, digest
-    from nuanxin.offers import services as offers
+    from nuanxin.offers import stock as offers
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.rounds.services import _problem
     from nuanxin.settings import Settings

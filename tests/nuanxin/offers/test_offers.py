@@ -2,78 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from nuanxin.accounts.tables import Organization
-from nuanxin.audit.tables import AuditEntry
-from nuanxin.errors import DomainError
-from nuanxin.identity import CurrentUser, Role
-from nuanxin.offers import services
+from nuanxin.offers import stock as ledger
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
-from tests.nuanxin.authz.world import World, build_world
+from tests.nuanxin.authz.world import build_world
+from tests.nuanxin.offers.helpers import TODAY, fresh_offer, offer_body, staff_of, stock
 from tests.nuanxin.test_app import assert_error
-
-TODAY = datetime.now(UTC).date()
-
-
-def offer_body(warehouse_id: int, **changes: Any) -> dict[str, Any]:
-    return {
-        "warehouse_id": warehouse_id,
-        "item_code": "electric_blanket",
-        "quantity": 10,
-        "radius_km": 25.5,
-        "available_from": TODAY.isoformat(),
-        "available_until": (TODAY + timedelta(days=30)).isoformat(),
-        **changes,
-    }
-
-
-async def stock(offer_id: int) -> dict[str, Any]:
-    row = (
-        await Offer.select(
-            Offer.quantity,
-            Offer.available,
-            Offer.reserved,
-            Offer.delivered,
-            Offer.withdrawn,
-            Offer.status,
-        )
-        .where(Offer.id == offer_id)
-        .first()
-        .run()
-    )
-    assert row is not None
-    parts = row["available"] + row["reserved"] + row["delivered"] + row["withdrawn"]
-    assert parts == row["quantity"], row
-    return dict(row)
-
-
-async def fresh_offer(client: httpx.AsyncClient, world: World, quantity: int = 20) -> int:
-    """A new offer of charity X: 20 quilts, none reserved (the world's may be, by other areas)."""
-    posted = await client.post(
-        "/api/offers",
-        json=offer_body(world.warehouse_x_id, item_code="quilt", quantity=quantity),
-        headers=world.headers(Caller.CHARITY),
-    )
-    assert posted.status_code == 201, posted.text
-    return int(posted.json()["id"])
-
-
-def staff_of(world: World) -> CurrentUser:
-    return CurrentUser(
-        id=world.user_ids[Caller.STAFF],
-        username="w_staff",
-        role=Role.staff,
-        jurisdiction_id=world.county_a_id,
-        organization_id=None,
-        jurisdiction_code="230111",
-        jurisdiction_level="county",
-    )
 
 
 async def test_the_catalogue_is_public(client: httpx.AsyncClient) -> None:
@@ -170,85 +109,6 @@ async def test_each_caller_sees_only_the_offers_within_reach(client: httpx.Async
     assert none.json()["total"] == 0
 
 
-async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncClient) -> None:
-    world = await build_world()
-    offer_id, staff = await fresh_offer(client, world), staff_of(world)
-    await services.reserve(offer_id=offer_id, quantity=15, actor=staff)
-    with pytest.raises(DomainError) as short:
-        await services.reserve(offer_id=offer_id, quantity=6, actor=staff)
-    assert short.value.error == "insufficient_stock"
-    assert await stock(offer_id) == {
-        "quantity": 20,
-        "available": 5,
-        "reserved": 15,
-        "delivered": 0,
-        "withdrawn": 0,
-        "status": "open",
-    }
-
-    member = world.headers(Caller.CHARITY)
-    url = f"/api/offers/{offer_id}"
-    below = await client.patch(url, json={"quantity": 14, "note": "改少"}, headers=member)
-    assert assert_error(below, 409, "below_reserved")["field"] == "quantity"
-    assert (await stock(offer_id))["quantity"] == 20
-    note = await Offer.select(Offer.note).where(Offer.id == offer_id).first()
-    assert note == {"note": ""}  # the refused edit wrote nothing
-    down = await client.patch(url, json={"quantity": 15}, headers=member)
-    assert (down.json()["available"], down.json()["reserved"]) == (0, 15)
-    up = await client.patch(url, json={"quantity": 30}, headers=member)
-    assert up.json()["available"] == 15
-
-    too_much = await client.post(
-        f"{url}/withdraw", json={"reason": "调拨", "quantity": 16}, headers=member
-    )
-    assert_error(too_much, 409, "insufficient_stock")
-    await client.post(f"{url}/withdraw", json={"reason": "调拨", "quantity": 5}, headers=member)
-    await services.deliver(offer_id=offer_id, quantity=10, actor=staff)
-    with pytest.raises(DomainError) as over:
-        await services.deliver(offer_id=offer_id, quantity=6, actor=staff)
-    assert over.value.error == "insufficient_reserved"
-    await services.release(offer_id=offer_id, quantity=2, actor=staff, reason="户主外出")
-    assert await stock(offer_id) == {
-        "quantity": 30,
-        "available": 12,
-        "reserved": 3,
-        "delivered": 10,
-        "withdrawn": 5,
-        "status": "open",
-    }
-
-    withdrawn = await client.post(f"{url}/withdraw", json={"reason": "停止"}, headers=member)
-    assert withdrawn.json()["status"] == "withdrawn"
-    assert (withdrawn.json()["available"], withdrawn.json()["reserved"]) == (0, 3)
-    with pytest.raises(DomainError):
-        await services.reserve(offer_id=offer_id, quantity=1, actor=staff)
-    await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="送达失败")
-    await services.deliver(offer_id=offer_id, quantity=2, actor=staff)
-    assert await stock(offer_id) == {
-        "quantity": 30,
-        "available": 0,
-        "reserved": 0,
-        "delivered": 12,
-        "withdrawn": 18,
-        "status": "withdrawn",
-    }
-    edit = await client.patch(url, json={"note": "晚了"}, headers=member)
-    assert_error(edit, 409, "offer_not_open")
-    moves = await AuditEntry.count().where(
-        (AuditEntry.entity == "offer") & (AuditEntry.entity_id == str(offer_id))
-    )
-    assert moves == 10  # every change that happened, none that was refused
-
-
-async def test_an_offer_whose_units_are_all_delivered_closes(client: httpx.AsyncClient) -> None:
-    world = await build_world()
-    staff, offer_id = staff_of(world), await fresh_offer(client, world)
-    await services.reserve(offer_id=offer_id, quantity=20, actor=staff)
-    closed = await services.deliver(offer_id=offer_id, quantity=20, actor=staff)
-    assert closed.status.value == "closed"
-    assert (await stock(offer_id))["delivered"] == 20
-
-
 async def test_only_the_charitys_own_members_change_its_offers(client: httpx.AsyncClient) -> None:
     world = await build_world()
     url = f"/api/offers/{world.offer_x_id}"
@@ -286,25 +146,6 @@ async def test_an_offer_moves_to_another_own_warehouse_only_while_nothing_is_res
     assert (moved.json()["lat"], moved.json()["lon"]) == (45.7, 126.4)
     foreign = await client.patch(url, json={"warehouse_id": world.warehouse_y_id}, headers=member)
     assert_error(foreign, 404, "not_found")
-    await services.reserve(offer_id=offer_id, quantity=1, actor=staff_of(world))
+    await ledger.reserve(offer_id=offer_id, quantity=1, actor=staff_of(world))
     back = await client.patch(url, json={"warehouse_id": world.warehouse_x_id}, headers=member)
     assert assert_error(back, 409, "conflict")["field"] == "warehouse_id"
-
-
-async def test_open_stock_is_what_verified_charities_can_give_now(
-    client: httpx.AsyncClient,
-) -> None:
-    world = await build_world()
-    everything = await services.open_stock()
-    assert {s.offer_id for s in everything} == {world.offer_x_id, world.offer_y_id}
-    county_a = await services.open_stock(region_code="230111")
-    available = (await stock(world.offer_x_id))["available"]
-    assert [(s.offer_id, s.item_code, s.available) for s in county_a] == [
-        (world.offer_x_id, "quilt", available)
-    ]
-    await Organization.update({Organization.status: "suspended"}).where(
-        Organization.id == world.charity_y_id
-    )
-    assert {s.offer_id for s in await services.open_stock()} == {world.offer_x_id}
-    later = await services.open_stock(on=TODAY + timedelta(days=365))
-    assert later == []

@@ -1,10 +1,19 @@
 """Allocations: approved units of an offer reserved for one household's need.
 
-* :func:`allocate` reserves stock (offers service), counts the need as allocated (households
-  service) and creates the allocation and its delivery, all in one transaction: a unit is
-  never allocated twice, and a refused step leaves nothing behind.
-* :func:`create_allocations` writes many at once for units the caller already reserved and
-  counted (approving a round in bulk).
+The one allocation path. Every allocation (a round's bulk approval, an edited approval, an
+emergency) goes through :func:`allocate` or :func:`allocate_many`, which reserve the stock
+(the ledger, :mod:`nuanxin.offers.stock`), count the need as allocated (the need ledger,
+:mod:`nuanxin.households.demand`) and write the allocation with its delivery, in that order
+and in one transaction: a unit is never allocated twice, and a refused step leaves nothing
+behind. Locks are always taken in one order: offers, then needs, each by id.
+
+* :func:`allocate` makes one allocation, writes its audit entry, and raises the ledgers'
+  refusal (the caller's savepoint rolls back with it).
+* :func:`allocate_many` makes many with a few statements per offer (approving a round):
+  each offer's units are reserved in one conditional update (one request at a time when the
+  offer is short), then each need is counted; a request that cannot be honoured is returned
+  as refused, with the reason, its reservation undone. The caller audits the decision the
+  allocations carry out (``proposal.approve`` names each allocation and delivery).
 * :func:`allocation_events` tells the donor's timeline what became of an offer's units:
   when, how many, the county and the household category, never who.
 """
@@ -12,23 +21,27 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.tables import Allocation, Delivery
+from nuanxin.deliveries.vocabulary import AllocationStatus, DeliveryStatus
+from nuanxin.errors import DomainError
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, digest
-from nuanxin.offers import services as offers
+from nuanxin.offers import stock
 
 __all__ = (
     "Allocated",
     "AllocationEvent",
-    "AllocationRow",
+    "AllocationRequest",
+    "Allocations",
     "allocate",
+    "allocate_many",
     "allocation_events",
-    "create_allocations",
 )
 
 
@@ -36,6 +49,29 @@ __all__ = (
 class Allocated:
     allocation_id: int
     delivery_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllocationRequest:
+    """Units of one offer for one household's need (``proposal_id``: the round's proposal)."""
+
+    offer_id: int
+    organization_id: int
+    household_id: int
+    need_id: int
+    quantity: int
+    distance_km: float
+    proposal_id: int | None = None
+    emergency: bool = False
+    paperwork_due_at: datetime | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Allocations:
+    """What :func:`allocate_many` did: the allocations made (in the order asked), the refused."""
+
+    made: list[tuple[AllocationRequest, Allocated]] = field(default_factory=list)
+    refused: list[tuple[AllocationRequest, str]] = field(default_factory=list)
 
 
 async def allocate(
@@ -51,49 +87,30 @@ async def allocate(
     emergency: bool = False,
     paperwork_due_at: datetime | None = None,
 ) -> Allocated:
-    """Reserve ``quantity`` units of the offer for the household's need, with a delivery."""
-    now = datetime.now(UTC)
+    """Reserve ``quantity`` units of the offer for the household's need, with a delivery.
+
+    Raises the ledgers' refusal (short stock, a met need, an offer not open).
+    """
+    request = AllocationRequest(
+        offer_id=offer_id,
+        organization_id=organization_id,
+        household_id=household_id,
+        need_id=need_id,
+        quantity=quantity,
+        distance_km=distance_km,
+        proposal_id=proposal_id,
+        emergency=emergency,
+        paperwork_due_at=paperwork_due_at,
+    )
     async with atomic():
-        await offers.reserve(offer_id=offer_id, quantity=quantity, actor=actor)
+        await stock.reserve(offer_id=offer_id, quantity=quantity, actor=actor)
         await demand.allocate(need_id=need_id, quantity=quantity)
-        rows = (
-            await Allocation.insert(
-                Allocation(
-                    proposal=proposal_id,
-                    offer=offer_id,
-                    household=household_id,
-                    need=need_id,
-                    quantity=quantity,
-                    distance_km=distance_km,
-                    emergency=emergency,
-                    paperwork_due_at=paperwork_due_at,
-                    approved_by=actor.id,
-                    created_at=now,
-                )
-            )
-            .returning(Allocation.id)
-            .run()
-        )
-        allocation_id = int(rows[0]["id"])
-        # No code is known until staff print the slip: the stored digest matches nothing.
-        delivery = (
-            await Delivery.insert(
-                Delivery(
-                    allocation=allocation_id,
-                    organization=organization_id,
-                    code_hash=digest("unissued:" + secrets.token_hex(16)),
-                    created_at=now,
-                )
-            )
-            .returning(Delivery.id)
-            .run()
-        )
-        delivery_id = int(delivery[0]["id"])
+        (made,) = await _write(actor, [request])
         await record(
             actor=actor,
             action="allocation.create",
             entity="allocation",
-            entity_id=allocation_id,
+            entity_id=made.allocation_id,
             after={
                 "offer": offer_id,
                 "household": household_id,
@@ -101,35 +118,74 @@ async def allocate(
                 "quantity": quantity,
                 "proposal": proposal_id,
                 "emergency": emergency,
-                "delivery": delivery_id,
+                "delivery": made.delivery_id,
             },
         )
-    return Allocated(allocation_id=allocation_id, delivery_id=delivery_id)
+    return made
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AllocationRow:
-    """An allocation whose stock and need the caller has already reserved and counted."""
+async def allocate_many(
+    *, actor: CurrentUser, requests: Sequence[AllocationRequest]
+) -> Allocations:
+    """Allocate what can be honoured of ``requests``, in bulk; report the rest as refused."""
+    result = Allocations()
+    if not requests:
+        return result
+    async with atomic():
+        by_offer: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_offer.setdefault(request.offer_id, []).append(index)
+        reserved: list[int] = []
+        for offer_id in sorted(by_offer):
+            group = by_offer[offer_id]
+            try:
+                async with atomic():
+                    total = sum(requests[i].quantity for i in group)
+                    await stock.reserve(offer_id=offer_id, quantity=total, actor=actor)
+                reserved.extend(group)
+            except DomainError:
+                for i in group:
+                    try:
+                        async with atomic():
+                            await stock.reserve(
+                                offer_id=offer_id, quantity=requests[i].quantity, actor=actor
+                            )
+                        reserved.append(i)
+                    except DomainError as short:
+                        result.refused.append((requests[i], short.detail))
+        counted: list[int] = []
+        for i in sorted(reserved, key=lambda i: (requests[i].need_id, i)):
+            request = requests[i]
+            try:
+                async with atomic():
+                    await demand.allocate(need_id=request.need_id, quantity=request.quantity)
+                counted.append(i)
+            except DomainError as met:
+                await stock.release(
+                    offer_id=request.offer_id,
+                    quantity=request.quantity,
+                    actor=actor,
+                    reason=_refusal(request, met.detail),
+                )
+                result.refused.append((request, met.detail))
+        counted.sort()
+        honoured = [requests[i] for i in counted]
+        result.made.extend(zip(honoured, await _write(actor, honoured), strict=True))
+    return result
 
-    offer_id: int
-    organization_id: int
-    household_id: int
-    need_id: int
-    quantity: int
-    distance_km: float
-    proposal_id: int | None = None
+
+def _refusal(request: AllocationRequest, detail: str) -> str:
+    if request.proposal_id is not None:
+        return f"proposal {request.proposal_id} not approved: {detail}"
+    return f"allocation not made: {detail}"
 
 
-async def create_allocations(*, actor: CurrentUser, rows: list[AllocationRow]) -> list[Allocated]:
-    """Allocations and their deliveries for already reserved units, in bulk.
-
-    The caller reserves the stock (offers service) and counts the needs (households
-    service) in the same transaction; this writes the rows, in order, and returns their ids.
-    """
+async def _write(actor: CurrentUser, requests: Sequence[AllocationRequest]) -> list[Allocated]:
+    """The allocation rows and their deliveries, for units already reserved and counted."""
     now = datetime.now(UTC)
     allocated: list[Allocated] = []
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
+    for start in range(0, len(requests), 500):
+        chunk = requests[start : start + 500]
         allocation_ids = [
             int(r["id"])
             for r in await Allocation.insert(
@@ -141,6 +197,8 @@ async def create_allocations(*, actor: CurrentUser, rows: list[AllocationRow]) -
                         need=row.need_id,
                         quantity=row.quantity,
                         distance_km=row.distance_km,
+                        emergency=row.emergency,
+                        paperwork_due_at=row.paperwork_due_at,
                         approved_by=actor.id,
                         created_at=now,
                     )
@@ -150,6 +208,7 @@ async def create_allocations(*, actor: CurrentUser, rows: list[AllocationRow]) -
             .returning(Allocation.id)
             .run()
         ]
+        # No code is known until staff print the slip: the stored digest matches nothing.
         delivery_ids = [
             int(r["id"])
             for r in await Delivery.insert(
@@ -216,7 +275,7 @@ async def allocation_events(*, offer_ids: list[int]) -> list[AllocationEvent]:
         )
         .where(
             Allocation.offer.is_in(sorted(set(offer_ids)))
-            & Allocation.status.is_in(["reserved", "delivered"])
+            & Allocation.status.is_in([AllocationStatus.reserved, AllocationStatus.delivered])
         )
         .order_by(Allocation.id)
         .run()
@@ -225,7 +284,7 @@ async def allocation_events(*, offer_ids: list[int]) -> list[AllocationEvent]:
         int(row["allocation"]): row["confirmed_at"]
         for row in await Delivery.select(Delivery.allocation, Delivery.confirmed_at)
         .where(
-            (Delivery.status == "delivered")
+            (Delivery.status == DeliveryStatus.delivered)
             & Delivery.allocation._.offer.is_in(sorted(set(offer_ids)))
         )
         .run()

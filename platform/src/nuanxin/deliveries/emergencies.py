@@ -22,6 +22,7 @@ from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers import services as offers
+from nuanxin.offers import stock as ledger
 from nuanxin.pagination import Page, Pagination
 
 __all__ = (
@@ -72,7 +73,7 @@ async def assist_first(
             f"No catalogue item has the code {data.item_code!r}",
             field="item_code",
         )
-    stock = [s for s in await offers.open_stock() if s.item_code == data.item_code]
+    stock = [s for s in await ledger.open_stock() if s.item_code == data.item_code]
     if data.offer_id is not None:
         stock = [s for s in stock if s.offer_id == data.offer_id]
     distances: list[float] = (

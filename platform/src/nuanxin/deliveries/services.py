@@ -21,7 +21,7 @@ from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
 from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, digest
-from nuanxin.offers import services as offers
+from nuanxin.offers import stock
 from nuanxin.pagination import Page, Pagination
 from nuanxin.privacy import mask_name
 
@@ -230,7 +230,7 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
         .where(Allocation.id == int(row["allocation"]))
         .run()
     )
-    await offers.deliver(
+    await stock.deliver(
         offer_id=int(row["allocation.offer"]), quantity=int(row["allocation.quantity"]), actor=actor
     )
     await record(
@@ -343,7 +343,7 @@ async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> Delivery
             .where(Allocation.id == int(row["allocation"]))
             .run()
         )
-        await offers.release(
+        await stock.release(
             offer_id=int(row["allocation.offer"]), quantity=quantity, reason=reason, actor=actor
         )
         await demand.release(need_id=int(row["allocation.need"]), quantity=quantity)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import (
     Boolean,
     DoublePrecision,
@@ -18,23 +16,10 @@ from piccolo.constraints import Check
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User
+from nuanxin.deliveries.vocabulary import AllocationStatus, CaseStatus, DeliveryStatus
 from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Offer
 from nuanxin.rounds.tables import Proposal
-
-
-class AllocationStatus(StrEnum):
-    reserved = "reserved"
-    delivered = "delivered"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"
-    delivered = "delivered"
-    failed = "failed"
-    locked = "locked"  # too many wrong codes
 
 
 class Allocation(Table, tablename="allocation"):
@@ -76,11 +61,6 @@ class Delivery(Table, tablename="delivery"):
     created_at = Timestamptz()
 
     attempts_not_negative = Check("failed_attempts >= 0")
-
-
-class CaseStatus(StrEnum):
-    open = "open"
-    resolved = "resolved"
 
 
 class DeliveryCase(Table, tablename="delivery_case"):

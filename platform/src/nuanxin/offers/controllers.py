@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from nuanxin.guards import charity_members, current_user
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate, OfferWithdraw
-from nuanxin.offers.tables import OfferStatus
+from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 

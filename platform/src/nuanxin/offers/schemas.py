@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 
-from nuanxin.offers.tables import OfferStatus
+from nuanxin.offers.vocabulary import OfferStatus
 
 __all__ = ("Item", "Offer", "OfferCreate", "OfferUpdate", "OfferWithdraw")
 

@@ -1,46 +1,36 @@
-"""Offers and their stock: the one place where stock is counted.
-
-An offer's units are always ``available + reserved + delivered + withdrawn = quantity`` (the
-table checks it too). Every stock change here is one conditional ``UPDATE`` (``... WHERE
-available >= n``), so two concurrent reservations can never take the same unit, and no count
-ever goes negative: a change that would is refused with a 409.
+"""The charity's editing of offers, and reading them within the caller's reach.
 
 * Charity members post offers from their own warehouses, edit them (never below what is
   reserved, delivered or withdrawn) and withdraw them. Only a verified charity posts or edits.
-* Other areas move stock only through :func:`reserve`, :func:`release` and :func:`deliver`,
-  and read the open stock through :func:`open_stock`.
+* Stock moves (reserve, release, deliver, withdraw) are the ledger's,
+  :mod:`nuanxin.offers.stock`; other areas move stock only through it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from nuanxin.accounts import charities
-from nuanxin.accounts.tables import OrganizationStatus
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
 from nuanxin.identity import CurrentUser, Role
+from nuanxin.offers import stock
+from nuanxin.offers.reading import OFFER_COLUMNS, load_offer, offer_from_row
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
 from nuanxin.offers.tables import Item as ItemTable
 from nuanxin.offers.tables import Offer as OfferTable
-from nuanxin.offers.tables import OfferStatus
+from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import get_region, subtree_prefix
 
 __all__ = (
-    "StockRecord",
     "create_offer",
-    "deliver",
     "get_offer",
     "list_items",
     "list_offers",
     "move_offers",
-    "open_stock",
-    "release",
-    "reserve",
     "update_offer",
     "warehouse_has_offers",
     "withdraw_offer",
@@ -84,46 +74,6 @@ async def _item_id(code: str) -> int:
 
 # -- reading offers ---------------------------------------------------------------------------
 
-_COLUMNS = (
-    *OfferTable.all_columns(exclude=[OfferTable.created_by]),
-    OfferTable.organization.name.as_alias("organization_name"),
-    OfferTable.warehouse.name.as_alias("warehouse_name"),
-    OfferTable.warehouse._.region._.code.as_alias("region_code"),
-    OfferTable.item.code.as_alias("item_code"),
-    OfferTable.item.kind.as_alias("item_kind"),
-    OfferTable.item.name_zh.as_alias("item_name_zh"),
-    OfferTable.item.name_en.as_alias("item_name_en"),
-)
-
-
-def _offer(row: dict[str, Any]) -> Offer:
-    return Offer(
-        id=row["id"],
-        organization_id=row["organization"],
-        organization_name=row["organization_name"],
-        warehouse_id=row["warehouse"],
-        warehouse_name=row["warehouse_name"],
-        region_code=row["region_code"],
-        item_code=row["item_code"],
-        item_kind=row["item_kind"],
-        item_name_zh=row["item_name_zh"],
-        item_name_en=row["item_name_en"],
-        quantity=row["quantity"],
-        available=row["available"],
-        reserved=row["reserved"],
-        delivered=row["delivered"],
-        withdrawn=row["withdrawn"],
-        lat=row["lat"],
-        lon=row["lon"],
-        radius_km=row["radius_km"],
-        available_from=row["available_from"],
-        available_until=row["available_until"],
-        status=OfferStatus(row["status"]),
-        note=row["note"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
 
 def _may_see(user: CurrentUser, offer: Offer) -> bool:
     if user.role is Role.admin:
@@ -133,14 +83,9 @@ def _may_see(user: CurrentUser, offer: Offer) -> bool:
     return user.organization_id == offer.organization_id
 
 
-async def _load(offer_id: int) -> Offer | None:
-    row = await OfferTable.select(*_COLUMNS).where(OfferTable.id == offer_id).first().run()
-    return None if row is None else _offer(row)
-
-
 async def get_offer(*, user: CurrentUser, offer_id: int) -> Offer:
     """The offer, for its charity, admins, and staff over its warehouse (else 404)."""
-    offer = await _load(offer_id)
+    offer = await load_offer(offer_id)
     if offer is None or not _may_see(user, offer):
         raise NotFound("No such offer within your reach")
     return offer
@@ -181,14 +126,14 @@ async def list_offers(
         where.append(OfferTable.warehouse._.region._.code.like(prefix + "%"))
     if available_only:
         where.append(OfferTable.available > 0)
-    query = OfferTable.select(*_COLUMNS)
+    query = OfferTable.select(*OFFER_COLUMNS)
     count = OfferTable.count()
     for condition in where:
         query = query.where(condition)
         count = count.where(condition)
     rows = await query.order_by(OfferTable.id).limit(page.limit).offset(page.offset).run()
     return Page(
-        items=[_offer(row) for row in rows],
+        items=[offer_from_row(row) for row in rows],
         total=await count.run(),
         limit=page.limit,
         offset=page.offset,
@@ -350,26 +295,7 @@ async def withdraw_offer(
     async with atomic():
         before = await _own(user, offer_id)
         _open(before)
-        take = before.available if quantity is None else quantity
-        changes: dict[Any, Any] = {
-            OfferTable.available: OfferTable.available - take,
-            OfferTable.withdrawn: OfferTable.withdrawn + take,
-            OfferTable.updated_at: datetime.now(UTC),
-        }
-        if quantity is None:
-            changes[OfferTable.status] = OfferStatus.withdrawn.value
-        updated = (
-            await OfferTable.update(changes)
-            .where(
-                (OfferTable.id == offer_id)
-                & (OfferTable.status == OfferStatus.open.value)
-                & (OfferTable.available >= take)
-            )
-            .returning(OfferTable.id)
-            .run()
-        )
-        if not updated:
-            raise _short(await get_offer(user=user, offer_id=offer_id), take)
+        await stock.withdraw(offer_id=offer_id, quantity=quantity)
         after = await get_offer(user=user, offer_id=offer_id)
         await record(
             actor=user,
@@ -381,216 +307,6 @@ async def withdraw_offer(
             region_code=after.region_code,
         )
     return after
-
-
-def _short(offer: Offer, wanted: int) -> DomainError:
-    if offer.status is not OfferStatus.open:
-        return Conflict(
-            f"The offer is {offer.status.value}", error="offer_not_open", field="status"
-        )
-    return Conflict(
-        f"Only {offer.available} units are available, not {wanted}",
-        error="insufficient_stock",
-        field="quantity",
-    )
-
-
-# -- stock moves for other areas --------------------------------------------------------------
-
-
-async def _move(
-    *,
-    offer_id: int,
-    changes: dict[Any, Any],
-    condition: Any,
-    actor: CurrentUser | None,
-    action: str,
-    quantity: int,
-    reason: str = "",
-) -> Offer:
-    if quantity < 1:
-        raise Invalid("The quantity must be at least 1", field="quantity")
-    async with atomic():
-        before = await _load(offer_id)
-        if before is None:
-            raise NotFound("No such offer")
-        changes[OfferTable.updated_at] = datetime.now(UTC)
-        updated = (
-            await OfferTable.update(changes)
-            .where((OfferTable.id == offer_id) & condition)
-            .returning(OfferTable.id)
-            .run()
-        )
-        if not updated:
-            current = await _load(offer_id)
-            assert current is not None
-            if action == "offer.reserve":
-                raise _short(current, quantity)
-            raise Conflict(
-                f"Only {current.reserved} units are reserved, not {quantity}",
-                error="insufficient_reserved",
-                field="quantity",
-            )
-        after = await _load(offer_id)
-        assert after is not None
-        if (
-            after.status is OfferStatus.open
-            and after.available == 0
-            and after.reserved == 0
-            and after.delivered > 0
-        ):
-            await (
-                OfferTable.update({OfferTable.status: OfferStatus.closed.value})
-                .where(OfferTable.id == offer_id)
-                .run()
-            )
-            after = await _load(offer_id)
-            assert after is not None
-        await record(
-            actor=actor,
-            action=action,
-            entity="offer",
-            entity_id=offer_id,
-            before={
-                "available": before.available,
-                "reserved": before.reserved,
-                "delivered": before.delivered,
-                "withdrawn": before.withdrawn,
-            },
-            after={
-                "available": after.available,
-                "reserved": after.reserved,
-                "delivered": after.delivered,
-                "withdrawn": after.withdrawn,
-                "status": after.status.value,
-                "quantity": quantity,
-                "reason": reason,
-            },
-            region_code=after.region_code,
-        )
-    return after
-
-
-async def reserve(*, offer_id: int, quantity: int, actor: CurrentUser | None) -> Offer:
-    """Reserve available units of an open offer of a verified charity (409 if short)."""
-    offer = await _load(offer_id)
-    if offer is None:
-        raise NotFound("No such offer")
-    await charities.ensure_verified(organization_id=offer.organization_id)
-    return await _move(
-        offer_id=offer_id,
-        changes={
-            OfferTable.available: OfferTable.available - quantity,
-            OfferTable.reserved: OfferTable.reserved + quantity,
-        },
-        condition=(OfferTable.status == OfferStatus.open.value)
-        & (OfferTable.available >= quantity),
-        actor=actor,
-        action="offer.reserve",
-        quantity=quantity,
-    )
-
-
-async def release(*, offer_id: int, quantity: int, actor: CurrentUser | None, reason: str) -> Offer:
-    """Return reserved units (a failed delivery, a cancelled allocation).
-
-    They become available again while the offer is open; otherwise they count as withdrawn.
-    """
-    offer = await _load(offer_id)
-    if offer is None:
-        raise NotFound("No such offer")
-    back_to = OfferTable.available if offer.status is OfferStatus.open else OfferTable.withdrawn
-    return await _move(
-        offer_id=offer_id,
-        changes={
-            OfferTable.reserved: OfferTable.reserved - quantity,
-            back_to: back_to + quantity,
-        },
-        condition=(OfferTable.reserved >= quantity) & (OfferTable.status == offer.status.value),
-        actor=actor,
-        action="offer.release",
-        quantity=quantity,
-        reason=reason,
-    )
-
-
-async def deliver(*, offer_id: int, quantity: int, actor: CurrentUser | None) -> Offer:
-    """Count reserved units as delivered; an offer with nothing left to give closes."""
-    return await _move(
-        offer_id=offer_id,
-        changes={
-            OfferTable.reserved: OfferTable.reserved - quantity,
-            OfferTable.delivered: OfferTable.delivered + quantity,
-        },
-        condition=OfferTable.reserved >= quantity,
-        actor=actor,
-        action="offer.deliver",
-        quantity=quantity,
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StockRecord:
-    """One open offer's available stock, as a matching round sees it."""
-
-    offer_id: int
-    organization_id: int
-    item_code: str
-    item_kind: str
-    requires: tuple[str, ...]
-    available: int
-    lat: float
-    lon: float
-    radius_km: float
-    available_until: date
-
-
-async def open_stock(
-    *, region_code: str | None = None, on: date | None = None
-) -> list[StockRecord]:
-    """Available units of open offers of verified charities, whose window covers ``on``.
-
-    ``region_code`` keeps offers from warehouses in that region and below it.
-    """
-    day = on or _today()
-    query = OfferTable.select(
-        OfferTable.id,
-        OfferTable.organization,
-        OfferTable.item.code.as_alias("item_code"),
-        OfferTable.item.kind.as_alias("item_kind"),
-        OfferTable.item.requires.as_alias("requires"),
-        OfferTable.available,
-        OfferTable.lat,
-        OfferTable.lon,
-        OfferTable.radius_km,
-        OfferTable.available_until,
-    ).where(
-        (OfferTable.status == OfferStatus.open.value)
-        & (OfferTable.available > 0)
-        & (OfferTable.available_from <= day)
-        & (OfferTable.available_until >= day)
-        & (OfferTable.organization._.status == OrganizationStatus.verified.value)
-    )
-    if region_code is not None:
-        region = await get_region(region_code)
-        prefix = "-" if region is None else subtree_prefix(region.code, region.level)
-        query = query.where(OfferTable.warehouse._.region._.code.like(prefix + "%"))
-    rows = await query.order_by(OfferTable.id).output(load_json=True).run()
-    return [
-        StockRecord(
-            offer_id=row["id"],
-            organization_id=row["organization"],
-            item_code=row["item_code"],
-            item_kind=row["item_kind"],
-            requires=tuple(row["requires"] or ()),
-            available=row["available"],
-            lat=row["lat"],
-            lon=row["lon"],
-            radius_km=row["radius_km"],
-            available_until=row["available_until"],
-        )
-        for row in rows
-    ]
 
 
 async def move_offers(*, warehouse_id: int, lat: float, lon: float) -> None:

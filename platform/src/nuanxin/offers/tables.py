@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import (
     JSON,
     Date,
@@ -19,12 +17,7 @@ from piccolo.constraints import Check
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User, Warehouse
-
-
-class OfferStatus(StrEnum):
-    open = "open"
-    withdrawn = "withdrawn"
-    closed = "closed"
+from nuanxin.offers.vocabulary import OfferStatus
 
 
 class Item(Table, tablename="item"):

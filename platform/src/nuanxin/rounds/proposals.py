@@ -1,11 +1,11 @@
 """Deciding on a round's proposals: read them, approve (all, some, edited), reject.
 
 :func:`approve` turns proposals into allocations in one transaction: edited proposals one by
-one, each in a savepoint; the others in bulk, reserving each offer's units with one
-conditional update (one proposal at a time when the offer is short) and then counting each
-need, locking offers then needs in id order. Stock is reserved through the offers service,
-so a unit is never allocated twice; a proposal whose stock or need is gone is reported as
-stale, not half-applied. Approving the same proposal twice is harmless.
+one, each in a savepoint (:func:`nuanxin.deliveries.allocations.allocate`); the others in
+bulk (:func:`nuanxin.deliveries.allocations.allocate_many`: a few statements per offer,
+locking offers then needs in id order). The allocation path reserves the stock and counts
+the needs, so a unit is never allocated twice; a proposal whose stock or need is gone is
+reported as stale, not half-applied. Approving the same proposal twice is harmless.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from typing import Any
 
 from nuanxin.audit.services import record, record_many
 from nuanxin.db import atomic
-from nuanxin.deliveries import allocations as deliveries
+from nuanxin.deliveries import allocations
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid
-from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role
-from nuanxin.offers import services as offers
 from nuanxin.pagination import Page, Pagination
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, StaleProposal
 from nuanxin.rounds.services import round_row
 from nuanxin.rounds.tables import Proposal
+from nuanxin.rounds.vocabulary import ProposalStatus, RoundStatus
 
 __all__ = ("approve", "list_proposals", "reject")
 
@@ -99,7 +98,7 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     current = await round_row(actor, round_id)
     if actor.role is not Role.staff:
         raise Forbidden("Only civil affairs staff approve proposals")
-    if current["status"] != "proposed":
+    if current["status"] != RoundStatus.proposed:
         raise Conflict(f"The round is {current['status']}: nothing to approve")
     edits = {edit.proposal_id: edit.quantity for edit in data.edits}
     wanted = set(data.proposal_ids) | set(edits)
@@ -149,12 +148,12 @@ async def _approve_bulk(
         answer = (
             await Proposal.update(
                 {
-                    Proposal.status: "approved",
+                    Proposal.status: ProposalStatus.approved,
                     Proposal.decided_by: actor.id,
                     Proposal.decided_at: now,
                 }
             )
-            .where(Proposal.id.is_in(chunk) & (Proposal.status == "proposed"))
+            .where(Proposal.id.is_in(chunk) & (Proposal.status == ProposalStatus.proposed))
             .returning(Proposal.id)
             .run()
         )
@@ -166,71 +165,38 @@ async def _approve_bulk(
             .where(Proposal.id.is_in(unclaimed))
             .run()
         ):
-            if row["status"] == "approved":
+            if row["status"] == ProposalStatus.approved:
                 result.already_approved.append(int(row["id"]))
             else:
                 result.stale.append(
                     StaleProposal(proposal_id=int(row["id"]), reason=f"it is {row['status']}")
                 )
-    by_offer: dict[int, list[dict[str, Any]]] = {}
-    for pid in sorted(claimed):
-        by_offer.setdefault(int(by_id[pid]["offer"]), []).append(by_id[pid])
-    reserved: list[dict[str, Any]] = []
-    failed: list[tuple[dict[str, Any], str]] = []
-    for offer_id in sorted(by_offer):
-        group = by_offer[offer_id]
-        try:
-            async with atomic():
-                total = sum(int(row["quantity"]) for row in group)
-                await offers.reserve(offer_id=offer_id, quantity=total, actor=actor)
-            reserved.extend(group)
-        except DomainError:
-            for row in group:
-                try:
-                    async with atomic():
-                        await offers.reserve(
-                            offer_id=offer_id, quantity=int(row["quantity"]), actor=actor
-                        )
-                    reserved.append(row)
-                except DomainError as short:
-                    failed.append((row, short.detail))
-    counted: list[dict[str, Any]] = []
-    for row in sorted(reserved, key=lambda r: (int(r["need"]), int(r["id"]))):
-        try:
-            async with atomic():
-                await demand.allocate(need_id=int(row["need"]), quantity=int(row["quantity"]))
-            counted.append(row)
-        except DomainError as met:
-            await offers.release(
-                offer_id=int(row["offer"]),
-                quantity=int(row["quantity"]),
-                actor=actor,
-                reason=f"proposal {row['id']} not approved: {met.detail}",
-            )
-            failed.append((row, met.detail))
-    for row, reason in failed:
-        await (
-            Proposal.update({Proposal.status: "stale", Proposal.decision_reason: reason[:300]})
-            .where(Proposal.id == int(row["id"]))
-            .run()
-        )
-        result.stale.append(StaleProposal(proposal_id=int(row["id"]), reason=reason))
-    counted.sort(key=lambda r: int(r["id"]))
-    allocated = await deliveries.create_allocations(
+    outcome = await allocations.allocate_many(
         actor=actor,
-        rows=[
-            deliveries.AllocationRow(
-                offer_id=int(row["offer"]),
-                organization_id=int(row["offer.organization"]),
-                household_id=int(row["household"]),
-                need_id=int(row["need"]),
-                quantity=int(row["quantity"]),
-                distance_km=float(row["distance_km"]),
-                proposal_id=int(row["id"]),
+        requests=[
+            allocations.AllocationRequest(
+                offer_id=int(by_id[pid]["offer"]),
+                organization_id=int(by_id[pid]["offer.organization"]),
+                household_id=int(by_id[pid]["household"]),
+                need_id=int(by_id[pid]["need"]),
+                quantity=int(by_id[pid]["quantity"]),
+                distance_km=float(by_id[pid]["distance_km"]),
+                proposal_id=pid,
             )
-            for row in counted
+            for pid in sorted(claimed)
         ],
     )
+    for request, reason in outcome.refused:
+        assert request.proposal_id is not None
+        await (
+            Proposal.update(
+                {Proposal.status: ProposalStatus.stale, Proposal.decision_reason: reason[:300]}
+            )
+            .where(Proposal.id == request.proposal_id)
+            .run()
+        )
+        result.stale.append(StaleProposal(proposal_id=request.proposal_id, reason=reason))
+    counted = [(by_id[int(request.proposal_id or 0)], made) for request, made in outcome.made]
     await record_many(
         actor=actor,
         action="proposal.approve",
@@ -247,11 +213,11 @@ async def _approve_bulk(
                 },
                 str(row["household.region.code"]),
             )
-            for row, made in zip(counted, allocated, strict=True)
+            for row, made in counted
         ],
     )
-    result.approved.extend(int(row["id"]) for row in counted)
-    result.delivery_ids.extend(made.delivery_id for made in allocated)
+    result.approved.extend(int(row["id"]) for row, _ in counted)
+    result.delivery_ids.extend(made.delivery_id for _, made in counted)
 
 
 async def _approve_one(
@@ -271,13 +237,13 @@ async def _approve_one(
             claimed = (
                 await Proposal.update(
                     {
-                        Proposal.status: "approved",
+                        Proposal.status: ProposalStatus.approved,
                         Proposal.quantity: quantity,
                         Proposal.decided_by: actor.id,
                         Proposal.decided_at: datetime.now(UTC),
                     }
                 )
-                .where((Proposal.id == proposal_id) & (Proposal.status == "proposed"))
+                .where((Proposal.id == proposal_id) & (Proposal.status == ProposalStatus.proposed))
                 .returning(Proposal.id)
                 .run()
             )
@@ -289,14 +255,14 @@ async def _approve_one(
                     .run()
                 )
                 status = current["status"] if current else "gone"
-                if status == "approved":
+                if status == ProposalStatus.approved:
                     result.already_approved.append(proposal_id)
                 else:
                     result.stale.append(
                         StaleProposal(proposal_id=proposal_id, reason=f"it is {status}")
                     )
                 return
-            allocated = await deliveries.allocate(
+            allocated = await allocations.allocate(
                 actor=actor,
                 offer_id=int(row["offer"]),
                 organization_id=int(row["offer.organization"]),
@@ -319,9 +285,12 @@ async def _approve_one(
         async with atomic():
             await (
                 Proposal.update(
-                    {Proposal.status: "stale", Proposal.decision_reason: refused.detail[:300]}
+                    {
+                        Proposal.status: ProposalStatus.stale,
+                        Proposal.decision_reason: refused.detail[:300],
+                    }
                 )
-                .where((Proposal.id == proposal_id) & (Proposal.status == "proposed"))
+                .where((Proposal.id == proposal_id) & (Proposal.status == ProposalStatus.proposed))
                 .run()
             )
         result.stale.append(StaleProposal(proposal_id=proposal_id, reason=refused.detail))
@@ -341,7 +310,7 @@ async def reject(
         rows = (
             await Proposal.update(
                 {
-                    Proposal.status: "rejected",
+                    Proposal.status: ProposalStatus.rejected,
                     Proposal.decision_reason: reason,
                     Proposal.decided_by: actor.id,
                     Proposal.decided_at: datetime.now(UTC),
@@ -350,7 +319,7 @@ async def reject(
             .where(
                 (Proposal.round == round_id)
                 & Proposal.id.is_in(list(proposal_ids))
-                & (Proposal.status == "proposed")
+                & (Proposal.status == ProposalStatus.proposed)
             )
             .returning(Proposal.id)
             .run()

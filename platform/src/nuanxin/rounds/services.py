@@ -27,7 +27,7 @@ from nuanxin.db import atomic
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role
-from nuanxin.offers import services as offers
+from nuanxin.offers import stock as ledger
 from nuanxin.offers.catalogue import CATALOGUE
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import subtree_prefix
@@ -107,7 +107,7 @@ async def _set_progress(round_id: int, percent: int, phase: str) -> None:
 
 
 def _problem(
-    households: Sequence[demand.HouseholdDemand], stock: Sequence[offers.StockRecord]
+    households: Sequence[demand.HouseholdDemand], stock: Sequence[ledger.StockRecord]
 ) -> matching.Problem:
     wanted = {need.item_code for household in households for need in household.needs}
     return matching.Problem(
@@ -188,7 +188,7 @@ async def _run(round_id: int) -> None:
         households = await demand.unmet_demand(region_prefix=prefix, item_codes=item_codes or None)
         stock = [
             offer
-            for offer in await offers.open_stock()
+            for offer in await ledger.open_stock()
             if not item_codes or offer.item_code in item_codes
         ]
     problem = _problem(households, stock)
@@ -220,7 +220,7 @@ async def _run(round_id: int) -> None:
 async def _store(
     round_id: int,
     households: Sequence[demand.HouseholdDemand],
-    stock: Sequence[offers.StockRecord],
+    stock: Sequence[ledger.StockRecord],
     solution: matching.Solution,
 ) -> None:
     need_ids = {

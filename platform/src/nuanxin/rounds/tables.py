@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import (
     JSON,
     DoublePrecision,
@@ -21,21 +19,7 @@ from nuanxin.accounts.tables import User
 from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Offer
 from nuanxin.regions.tables import Region
-
-
-class RoundStatus(StrEnum):
-    pending = "pending"
-    running = "running"
-    proposed = "proposed"
-    closed = "closed"
-    failed = "failed"
-
-
-class ProposalStatus(StrEnum):
-    proposed = "proposed"
-    approved = "approved"
-    rejected = "rejected"
-    stale = "stale"  # its stock or need was gone at approval
+from nuanxin.rounds.vocabulary import ProposalStatus, RoundStatus
 
 
 class MatchingRound(Table, tablename="matching_round"):

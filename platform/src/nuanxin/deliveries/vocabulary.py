@@ -1,0 +1,33 @@
+"""The deliveries area's words: an allocation's, a delivery's and a case's status.
+
+Tables, schemas, services and faces import these from here, never from tables.py.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = (
+    "AllocationStatus",
+    "CaseStatus",
+    "DeliveryStatus",
+)
+
+
+class AllocationStatus(StrEnum):
+    reserved = "reserved"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    locked = "locked"  # too many wrong codes
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"

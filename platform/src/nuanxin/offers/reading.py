@@ -1,0 +1,60 @@
+"""Reading offers: the columns an offer is shown with, and loading one without a reach check.
+
+The charity's editing (:mod:`nuanxin.offers.services`) and the stock ledger
+(:mod:`nuanxin.offers.stock`) both read offers through here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nuanxin.offers.schemas import Offer
+from nuanxin.offers.tables import Offer as OfferTable
+from nuanxin.offers.vocabulary import OfferStatus
+
+__all__ = ("OFFER_COLUMNS", "load_offer", "offer_from_row")
+
+OFFER_COLUMNS = (
+    *OfferTable.all_columns(exclude=[OfferTable.created_by]),
+    OfferTable.organization.name.as_alias("organization_name"),
+    OfferTable.warehouse.name.as_alias("warehouse_name"),
+    OfferTable.warehouse._.region._.code.as_alias("region_code"),
+    OfferTable.item.code.as_alias("item_code"),
+    OfferTable.item.kind.as_alias("item_kind"),
+    OfferTable.item.name_zh.as_alias("item_name_zh"),
+    OfferTable.item.name_en.as_alias("item_name_en"),
+)
+
+
+def offer_from_row(row: dict[str, Any]) -> Offer:
+    return Offer(
+        id=row["id"],
+        organization_id=row["organization"],
+        organization_name=row["organization_name"],
+        warehouse_id=row["warehouse"],
+        warehouse_name=row["warehouse_name"],
+        region_code=row["region_code"],
+        item_code=row["item_code"],
+        item_kind=row["item_kind"],
+        item_name_zh=row["item_name_zh"],
+        item_name_en=row["item_name_en"],
+        quantity=row["quantity"],
+        available=row["available"],
+        reserved=row["reserved"],
+        delivered=row["delivered"],
+        withdrawn=row["withdrawn"],
+        lat=row["lat"],
+        lon=row["lon"],
+        radius_km=row["radius_km"],
+        available_from=row["available_from"],
+        available_until=row["available_until"],
+        status=OfferStatus(row["status"]),
+        note=row["note"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def load_offer(offer_id: int) -> Offer | None:
+    row = await OfferTable.select(*OFFER_COLUMNS).where(OfferTable.id == offer_id).first().run()
+    return None if row is None else offer_from_row(row)
