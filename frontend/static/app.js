@@ -46,7 +46,23 @@
     }
   });
 
+  // The navigation menu: open (its button hidden by the stylesheet) on wide screens, folded on
+  // phones; the button says whether it is open.
+  function navMenu(menu) {
+    var summary = menu.querySelector("summary");
+    var wide = window.matchMedia("(min-width: 48.01rem)");
+    function sync() { summary.setAttribute("aria-expanded", menu.open ? "true" : "false"); }
+    function fit() { menu.open = wide.matches; menu.classList.toggle("always-open", wide.matches); sync(); }
+    menu.addEventListener("toggle", sync);
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open && !wide.matches) { menu.open = false; summary.focus(); }
+    });
+    if (wide.addEventListener) { wide.addEventListener("change", fit); }
+    fit();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-nav-menu]").forEach(navMenu);
     if (!window.htmx) {
       document.querySelectorAll("[hx-get][hx-trigger*='every']").forEach(pollWithoutHtmx);
     }
