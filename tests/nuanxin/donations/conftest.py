@@ -29,7 +29,7 @@ from litestar import Litestar
 
 from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
 from nuanxin.app import create_app
-from nuanxin.donations.services import new_tracking_code
+from nuanxin.donations.records import new_tracking_code
 from nuanxin.donations.tables import Donation
 from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nuanxin.accounts.tables import User
-from nuanxin.donations import services
+from nuanxin.donations import campaigns, purchases
 from nuanxin.donations.schemas import PurchaseCreate
 from nuanxin.donations.tables import Campaign, Purchase
 from nuanxin.errors import DomainError
@@ -67,7 +67,7 @@ async def test_concurrent_purchases_never_overspend_a_campaign(committed: None) 
 
     async def buy() -> str:
         try:
-            await services.record_purchase(
+            await purchases.record_purchase(
                 user=user,
                 campaign_id=campaign_id,
                 data=PurchaseCreate(
@@ -82,5 +82,5 @@ async def test_concurrent_purchases_never_overspend_a_campaign(committed: None) 
     assert sorted(outcomes) == ["bought"] * 2 + ["insufficient_funds"] * (BUYERS - 2)
     assert await Purchase.count().run() == 2
     assert await Offer.count().run() == 2  # a refused purchase leaves no offer behind
-    books = (await services.campaign_books([campaign_id]))[campaign_id]
+    books = (await campaigns.campaign_books([campaign_id]))[campaign_id]
     assert (books.spent_fen, books.left_fen) == (2 * COST, RAISED - 2 * COST)

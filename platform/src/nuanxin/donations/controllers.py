@@ -11,7 +11,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.donations import services, tracking, webhooks
+from nuanxin.donations import (
+    campaigns,
+    goods,
+    payments,
+    purchases,
+    records,
+    refunds,
+    tracking,
+    webhooks,
+)
 from nuanxin.donations.schemas import (
     Campaign,
     CampaignCreate,
@@ -30,10 +39,10 @@ from nuanxin.donations.schemas import (
     Tracking,
     WebhookAnswer,
 )
-from nuanxin.donations.tables import DonationKind, DonationStatus
+from nuanxin.donations.vocabulary import CampaignStatus, DonationKind, DonationStatus
 from nuanxin.errors import Invalid
-from nuanxin.guards import charity_members, current_user, require_roles
-from nuanxin.identity import Role
+from nuanxin.guards import charity_members, require_roles
+from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
@@ -71,11 +80,6 @@ async def strictly(request: Request[Any, Any, Any], data: T) -> T:
         ) from exc
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 class CampaignController(Controller):
     path = "/api/campaigns"
     tags = ("donations",)
@@ -97,9 +101,9 @@ class CampaignController(Controller):
         region_code: Annotated[str | None, QueryParameter(max_length=12)] = None,
         organization_id: Annotated[int | None, QueryParameter()] = None,
     ) -> Page[Campaign]:
-        return await services.list_campaigns(
+        return await campaigns.list_campaigns(
             page=page,
-            status=None if status == "all" else status,
+            status=None if status == "all" else CampaignStatus(status),
             region_code=region_code,
             organization_id=organization_id,
         )
@@ -112,7 +116,7 @@ class CampaignController(Controller):
         **PUBLIC,
     )
     async def get_campaign(self, campaign_id: FromPath[int]) -> Campaign:
-        return await services.get_campaign(campaign_id=campaign_id)
+        return await campaigns.get_campaign(campaign_id=campaign_id)
 
     @post(
         operation_id="CreateCampaign",
@@ -122,10 +126,13 @@ class CampaignController(Controller):
         summary="A verified charity's member opens a campaign",
     )
     async def create_campaign(
-        self, request: Request[Any, Any, Any], data: JSONBody[CampaignCreate]
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
+        data: JSONBody[CampaignCreate],
     ) -> Campaign:
         data = await strictly(request, data)
-        return await services.create_campaign(user=current_user(request), data=data)
+        return await campaigns.create_campaign(user=actor, data=data)
 
     @post(
         "/{campaign_id:int}/close",
@@ -136,9 +143,9 @@ class CampaignController(Controller):
         summary="Close one's own campaign",
     )
     async def close_campaign(
-        self, request: Request[Any, Any, Any], campaign_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], campaign_id: FromPath[int]
     ) -> Campaign:
-        return await services.close_campaign(user=current_user(request), campaign_id=campaign_id)
+        return await campaigns.close_campaign(user=actor, campaign_id=campaign_id)
 
     @post(
         "/{campaign_id:int}/donations",
@@ -151,13 +158,12 @@ class CampaignController(Controller):
     async def create_donation(
         self,
         request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
         campaign_id: FromPath[int],
         data: JSONBody[DonationCreate],
     ) -> DonationStarted:
         data = await strictly(request, data)
-        return await services.start_donation(
-            settings=_settings(request), campaign_id=campaign_id, data=data
-        )
+        return await payments.start_donation(settings=settings, campaign_id=campaign_id, data=data)
 
     @get(
         "/{campaign_id:int}/purchases",
@@ -169,7 +175,7 @@ class CampaignController(Controller):
     async def list_purchases(
         self, campaign_id: FromPath[int], page: NamedDependency[Pagination]
     ) -> Page[Purchase]:
-        return await services.list_purchases(campaign_id=campaign_id, page=page)
+        return await purchases.list_purchases(campaign_id=campaign_id, page=page)
 
     @post(
         "/{campaign_id:int}/purchases",
@@ -182,13 +188,12 @@ class CampaignController(Controller):
     async def create_purchase(
         self,
         request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         campaign_id: FromPath[int],
         data: JSONBody[PurchaseCreate],
     ) -> Purchase:
         data = await strictly(request, data)
-        return await services.record_purchase(
-            user=current_user(request), campaign_id=campaign_id, data=data
-        )
+        return await purchases.record_purchase(user=actor, campaign_id=campaign_id, data=data)
 
 
 class DonationController(Controller):
@@ -206,14 +211,14 @@ class DonationController(Controller):
     )
     async def list_donations(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         kind: Annotated[DonationKind | None, QueryParameter()] = None,
         status: Annotated[DonationStatus | None, QueryParameter()] = None,
         campaign_id: Annotated[int | None, QueryParameter()] = None,
     ) -> Page[DonationRecord]:
-        return await services.list_donations(
-            user=current_user(request),
+        return await records.list_donations(
+            user=actor,
             page=page,
             kind=kind,
             status=status,
@@ -231,15 +236,14 @@ class DonationController(Controller):
     async def refund(
         self,
         request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         donation_id: FromPath[int],
         data: JSONBody[RefundCreate],
     ) -> DonationRecord:
         data = await strictly(request, data)
-        return await services.refund_donation(
-            settings=_settings(request),
-            user=current_user(request),
-            donation_id=donation_id,
-            data=data,
+        return await refunds.refund_donation(
+            settings=settings, user=actor, donation_id=donation_id, data=data
         )
 
     @post(
@@ -252,13 +256,11 @@ class DonationController(Controller):
     )
     async def accept(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         donation_id: FromPath[int],
         data: JSONBody[GoodsAccept],
     ) -> DonationRecord:
-        return await services.accept_goods(
-            user=current_user(request), donation_id=donation_id, data=data
-        )
+        return await goods.accept_goods(user=actor, donation_id=donation_id, data=data)
 
     @post(
         "/{donation_id:int}/decline",
@@ -270,13 +272,11 @@ class DonationController(Controller):
     )
     async def decline(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         donation_id: FromPath[int],
         data: JSONBody[GoodsDecline],
     ) -> DonationRecord:
-        return await services.decline_goods(
-            user=current_user(request), donation_id=donation_id, data=data
-        )
+        return await goods.decline_goods(user=actor, donation_id=donation_id, data=data)
 
 
 class PublicDonationController(Controller):
@@ -294,7 +294,7 @@ class PublicDonationController(Controller):
         **PUBLIC,
     )
     async def register_goods(self, data: JSONBody[GoodsDonationCreate]) -> GoodsRegistered:
-        return await services.register_goods(data=data)
+        return await goods.register_goods(data=data)
 
     @get(
         "/track/{code:str}",
@@ -337,9 +337,11 @@ class StripeWebhookController(Controller):
         summary="Stripe's signed events (verified on the raw body; each event applied once)",
         **PUBLIC,
     )
-    async def receive(self, request: Request[Any, Any, Any]) -> WebhookAnswer:
+    async def receive(
+        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+    ) -> WebhookAnswer:
         return await webhooks.handle_event(
-            settings=_settings(request),
+            settings=settings,
             payload=await request.body(),
             signature=request.headers.get("stripe-signature", ""),
         )

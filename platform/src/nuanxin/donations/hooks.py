@@ -27,6 +27,7 @@ from datetime import datetime
 
 from nuanxin.deliveries import allocations as deliveries
 from nuanxin.donations.tables import Donation, Purchase
+from nuanxin.donations.vocabulary import TimelineStep
 
 __all__ = (
     "Contribution",
@@ -50,7 +51,7 @@ class Contribution:
 class DeliveryEvent:
     """A "matched" or "delivered" step; only the county and the household category show."""
 
-    step: str  # "matched" or "delivered"
+    step: TimelineStep  # matched or delivered
     at: datetime
     item_code: str
     units: float  # this gift's share of the allocation's units
@@ -71,8 +72,8 @@ async def delivery_events_for(
         if units <= 0:
             continue
         for step, at in (
-            ("matched", allocation.approved_at),
-            ("delivered", allocation.delivered_at),
+            (TimelineStep.matched, allocation.approved_at),
+            (TimelineStep.delivered, allocation.delivered_at),
         ):
             if at is None:
                 continue
@@ -87,7 +88,7 @@ async def delivery_events_for(
                     household_category=allocation.household_category,
                 )
             )
-    events.sort(key=lambda event: (event.at, event.step != "matched"))
+    events.sort(key=lambda event: (event.at, event.step is not TimelineStep.matched))
     return events
 
 

@@ -4,19 +4,23 @@ its tracking code as a timeline, its printable receipt, and what was delivered w
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.donations import services, tracking
+from nuanxin.donations import campaigns, goods, tracking
+from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import GoodsDonationCreate
-from nuanxin.donations.services import yuan
+from nuanxin.donations.vocabulary import DonationKind, TimelineStep
 from nuanxin.errors import DomainError
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
 __all__ = ("CampaignPages", "DonationPages", "PublicPages")
@@ -25,16 +29,25 @@ AnyRequest = Request[Any, Any, Any]
 STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe requires Stripe.js to come from Stripe itself
 
 STEP_ICONS = {
-    "received": "📝",
-    "paid": "💳",
-    "accepted": "📦",
-    "goods": "🧺",
-    "matched": "🤝",
-    "delivered": "🏠",
-    "refunded": "↩️",
-    "failed": "⚠️",
-    "declined": "✖️",
+    TimelineStep.received: "📝",
+    TimelineStep.paid: "💳",
+    TimelineStep.accepted: "📦",
+    TimelineStep.goods: "🧺",
+    TimelineStep.matched: "🤝",
+    TimelineStep.delivered: "🏠",
+    TimelineStep.refunded: "↩️",
+    TimelineStep.failed: "⚠️",
+    TimelineStep.declined: "✖️",
 }
+
+
+class GoodsForm(msgspec.Struct, kw_only=True):
+    """The campaign page's goods form as typed (then checked as a `GoodsDonationCreate`)."""
+
+    item_code: str = ""
+    quantity: str = ""
+    donor_name: str = ""
+    donor_email: str = ""
 
 
 class DonationPages(PageController):
@@ -66,10 +79,14 @@ class DonationPages(PageController):
 
 
 async def _campaign_page(
-    request: AnyRequest, campaign_id: int, *, error: str | None = None, status_code: int = 200
+    request: AnyRequest,
+    settings: Settings,
+    campaign_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Template:
-    settings = request.app.state.settings
-    campaign = await services.get_campaign(campaign_id=campaign_id)
+    campaign = await campaigns.get_campaign(campaign_id=campaign_id)
     base = settings.stripe_api_base.rstrip("/")
     items = [item for item in await offers.list_items() if item.code in campaign.item_codes]
     return page(
@@ -78,7 +95,7 @@ async def _campaign_page(
         {
             "c": campaign,
             "yuan": yuan,
-            "today": services.today(),
+            "today": campaigns.today(),
             "payments": bool(settings.stripe_secret_key and settings.stripe_publishable_key),
             "publishable_key": settings.stripe_publishable_key,
             # A Stripe-compatible test server (localstripe) serves its own Stripe.js.
@@ -95,34 +112,39 @@ class CampaignPages(PageController):
     path = "/campaigns"
 
     @get("/{campaign_id:int}", exclude_from_auth=True, security=[{}])
-    async def give(self, request: AnyRequest, campaign_id: FromPath[int]) -> Template:
+    async def give(
+        self, request: AnyRequest, settings: NamedDependency[Settings], campaign_id: FromPath[int]
+    ) -> Template:
         """A campaign's progress, its card form (Stripe.js) and its goods form."""
-        return await _campaign_page(request, campaign_id)
+        return await _campaign_page(request, settings, campaign_id)
 
     @post("/{campaign_id:int}/goods", status_code=303, exclude_from_auth=True, security=[{}])
     async def give_goods(
-        self, request: AnyRequest, campaign_id: FromPath[int]
+        self,
+        request: AnyRequest,
+        settings: NamedDependency[Settings],
+        campaign_id: FromPath[int],
+        data: Annotated[GoodsForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         """Register goods handed to the campaign's charity; the donor gets a tracking code."""
         _ = gettext_for(request)
-        campaign = await services.get_campaign(campaign_id=campaign_id)
-        form = await request.form()
+        campaign = await campaigns.get_campaign(campaign_id=campaign_id)
         try:
-            data = msgspec.convert(
+            gift = msgspec.convert(
                 {
                     "organization_id": campaign.organization_id,
                     "campaign_id": campaign_id,
-                    "item_code": str(form.get("item_code", "")),
-                    "quantity": int(str(form.get("quantity", "0")).strip() or 0),
-                    "donor_name": str(form.get("donor_name", "")).strip(),
-                    "donor_email": str(form.get("donor_email", "")).strip(),
+                    "item_code": data.item_code,
+                    "quantity": int(data.quantity.strip() or 0),
+                    "donor_name": data.donor_name.strip(),
+                    "donor_email": data.donor_email.strip(),
                 },
                 GoodsDonationCreate,
             )
-            registered = await services.register_goods(data=data)
+            registered = await goods.register_goods(data=gift)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
             return await _campaign_page(
-                request, campaign_id, error=form_error(request, exc), status_code=400
+                request, settings, campaign_id, error=form_error(request, exc), status_code=400
             )
         return done(
             request,
@@ -138,7 +160,7 @@ class PublicPages(PageController):
 
     @get("/give", exclude_from_auth=True, security=[{}])
     async def campaigns(self, request: AnyRequest) -> Template:
-        found = await services.list_campaigns(page=Pagination(limit=50, offset=0))
+        found = await campaigns.list_campaigns(page=Pagination(limit=50, offset=0))
         return page(request, "donations/give.html.j2", {"campaigns": found, "yuan": yuan})
 
     @get("/track", exclude_from_auth=True, security=[{}])
@@ -160,7 +182,7 @@ class PublicPages(PageController):
         """What was given and delivered, per county and kind (never a household)."""
         _ = gettext_for(request)
         rows = await tracking.dashboard()
-        kinds = sorted({row.kind for row in rows if row.kind != "money"})
+        kinds = sorted({row.kind for row in rows if row.kind != DonationKind.money})
         counties: dict[str, dict[str, Any]] = defaultdict(lambda: {"name": "", "kinds": {}})
         for row in rows:
             county = counties[row.county_code]

@@ -10,7 +10,13 @@ from typing import Annotated
 
 import msgspec
 
-from nuanxin.donations.tables import DonationKind, DonationStatus
+from nuanxin.donations.vocabulary import (
+    CampaignStatus,
+    DonationKind,
+    DonationStatus,
+    TimelineStep,
+    WebhookOutcome,
+)
 
 __all__ = (
     "Campaign",
@@ -89,7 +95,7 @@ class Campaign(msgspec.Struct, kw_only=True):
     item_codes: list[str]
     target_fen: int
     ends_on: date
-    status: str
+    status: CampaignStatus
     created_at: datetime
     books: CampaignBooks
 
@@ -189,13 +195,13 @@ class GoodsDecline(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class WebhookAnswer(msgspec.Struct, kw_only=True):
     event_id: str
-    outcome: str  # applied, duplicate, stale, ignored
+    outcome: WebhookOutcome
 
 
 class TimelineEvent(msgspec.Struct, kw_only=True):
     """One step of a gift's way: never who received it, only where (county) and what kind."""
 
-    step: str  # received, paid, failed, refunded, accepted, declined, goods, matched, delivered
+    step: TimelineStep
     at: datetime
     label_zh: str
     label_en: str

@@ -1,8 +1,9 @@
-"""Campaigns, money and goods donations, payments, purchases and Stripe events."""
+"""Campaigns, money and goods donations, payments, purchases and Stripe events.
+
+Their enums live in :mod:`nuanxin.donations.vocabulary`.
+"""
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from piccolo.columns import (
     JSON,
@@ -19,23 +20,9 @@ from piccolo.constraints import Check
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User
+from nuanxin.donations.vocabulary import CampaignStatus, DonationKind, DonationStatus
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
-
-
-class DonationKind(StrEnum):
-    money = "money"
-    goods = "goods"
-
-
-class DonationStatus(StrEnum):
-    created = "created"
-    paid = "paid"
-    failed = "failed"
-    refunded = "refunded"
-    partially_refunded = "partially_refunded"
-    accepted = "accepted"  # goods taken in by the charity
-    declined = "declined"
 
 
 class Campaign(Table, tablename="campaign"):
@@ -49,7 +36,7 @@ class Campaign(Table, tablename="campaign"):
     items = JSON(default=[])  # item codes the money buys
     target_fen = BigInt()
     ends_on = Date()
-    status = Varchar(length=10, default="open", index=True)
+    status = Varchar(length=10, default=CampaignStatus.open.value, index=True)
     created_at = Timestamptz()
 
     target_positive = Check("target_fen > 0")
@@ -74,7 +61,9 @@ class Donation(Table, tablename="donation"):
     offer = ForeignKey(
         Offer, null=True, default=None, on_delete=OnDelete.restrict
     )  # where accepted goods went
-    status = Varchar(length=20, choices=DonationStatus, default="created", index=True)
+    status = Varchar(
+        length=20, choices=DonationStatus, default=DonationStatus.created.value, index=True
+    )
     created_at = Timestamptz()
     updated_at = Timestamptz()
     # The digest of the donation form's one-time key: the same form submitted twice finds the

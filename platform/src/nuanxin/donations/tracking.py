@@ -13,31 +13,18 @@ from typing import Any
 from piccolo.query.functions.aggregate import Sum
 
 from nuanxin.donations import hooks
+from nuanxin.donations.campaigns import campaign_books, yuan
+from nuanxin.donations.records import TRACKING_ALPHABET
 from nuanxin.donations.schemas import DashboardRow, Receipt, TimelineEvent, Tracking
-from nuanxin.donations.services import PAID, campaign_books, yuan
-from nuanxin.donations.tables import Donation, DonationKind, DonationStatus
+from nuanxin.donations.tables import Donation
 from nuanxin.donations.tables import Purchase as PurchaseTable
+from nuanxin.donations.vocabulary import PAID, DonationKind, DonationStatus, TimelineStep
 from nuanxin.errors import NotFound
 
 __all__ = ("dashboard", "get_receipt", "track", "valid_code")
 
-STEP_ORDER = {
-    step: rank
-    for rank, step in enumerate(
-        (
-            "received",
-            "paid",
-            "failed",
-            "accepted",
-            "declined",
-            "goods",
-            "refunded",
-            "matched",
-            "delivered",
-        )
-    )
-}
-_CODE_CHARS = frozenset("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
+STEP_ORDER = {step: rank for rank, step in enumerate(TimelineStep)}
+_CODE_CHARS = frozenset(TRACKING_ALPHABET)
 
 
 def valid_code(code: str) -> bool:
@@ -72,8 +59,8 @@ async def _by_code(code: str) -> dict[str, Any]:
 
 async def _contributions(row: dict[str, Any]) -> list[tuple[hooks.Contribution, int, datetime]]:
     """(contribution, share of the cost in fen, when) for each offer the gift went into."""
-    if row["kind"] == DonationKind.goods.value:
-        if row["status"] != DonationStatus.accepted.value or row["offer"] is None:
+    if row["kind"] == DonationKind.goods:
+        if row["status"] != DonationStatus.accepted or row["offer"] is None:
             return []
         contribution = hooks.Contribution(
             offer_id=row["offer"], item_code=row["item_code"], units=float(row["quantity"])
@@ -118,10 +105,10 @@ async def track(*, code: str) -> Tracking:
     """A gift's way, by its code: received → paid/accepted → goods → matched → delivered."""
     row = await _by_code(code)
     status = DonationStatus(row["status"])
-    money = row["kind"] == DonationKind.money.value
+    money = row["kind"] == DonationKind.money
     events = [
         TimelineEvent(
-            step="received",
+            step=TimelineStep.received,
             at=row["created_at"],
             label_zh="已收到捐赠登记",
             label_en="Donation received",
@@ -131,10 +118,10 @@ async def track(*, code: str) -> Tracking:
         )
     ]
     settled = row["settled_at"] or row["updated_at"]
-    if money and status.value in PAID:
+    if money and status in PAID:
         events.append(
             TimelineEvent(
-                step="paid",
+                step=TimelineStep.paid,
                 at=settled,
                 label_zh="已支付",
                 label_en="Paid",
@@ -144,7 +131,7 @@ async def track(*, code: str) -> Tracking:
     if status is DonationStatus.failed:
         events.append(
             TimelineEvent(
-                step="failed",
+                step=TimelineStep.failed,
                 at=row["updated_at"],
                 label_zh="支付未成功",
                 label_en="Payment failed",
@@ -153,7 +140,7 @@ async def track(*, code: str) -> Tracking:
     if status is DonationStatus.accepted:
         events.append(
             TimelineEvent(
-                step="accepted",
+                step=TimelineStep.accepted,
                 at=settled,
                 label_zh="慈善组织已接收",
                 label_en="Accepted by the charity",
@@ -164,7 +151,7 @@ async def track(*, code: str) -> Tracking:
     if status is DonationStatus.declined:
         events.append(
             TimelineEvent(
-                step="declined",
+                step=TimelineStep.declined,
                 at=settled,
                 label_zh="慈善组织未接收",
                 label_en="Declined by the charity",
@@ -173,7 +160,7 @@ async def track(*, code: str) -> Tracking:
     if row["refunded_fen"] > 0:
         events.append(
             TimelineEvent(
-                step="refunded",
+                step=TimelineStep.refunded,
                 at=row["updated_at"],
                 label_zh="已退款",
                 label_en="Refunded",
@@ -184,7 +171,7 @@ async def track(*, code: str) -> Tracking:
     for contribution, cost_share, at in contributions:
         events.append(
             TimelineEvent(
-                step="goods",
+                step=TimelineStep.goods,
                 at=at,
                 label_zh="已转化为物资",
                 label_en="Turned into goods",
@@ -196,12 +183,13 @@ async def track(*, code: str) -> Tracking:
     for delivery in await hooks.delivery_events_for(
         donation_id=row["id"], contributions=[c for c, _, _ in contributions]
     ):
+        matched = delivery.step is TimelineStep.matched
         events.append(
             TimelineEvent(
                 step=delivery.step,
                 at=delivery.at,
-                label_zh="已匹配到受助家庭" if delivery.step == "matched" else "已送达",
-                label_en="Matched to a household" if delivery.step == "matched" else "Delivered",
+                label_zh="已匹配到受助家庭" if matched else "已送达",
+                label_en="Matched to a household" if matched else "Delivered",
                 item_code=delivery.item_code,
                 units=delivery.units,
                 county_code=delivery.county_code,
@@ -209,7 +197,7 @@ async def track(*, code: str) -> Tracking:
                 household_category=delivery.household_category,
             )
         )
-    events.sort(key=lambda event: (event.at, STEP_ORDER.get(event.step, len(STEP_ORDER))))
+    events.sort(key=lambda event: (event.at, STEP_ORDER[event.step]))
     return Tracking(
         tracking_code=row["tracking_code"],
         kind=DonationKind(row["kind"]),
@@ -269,12 +257,12 @@ async def dashboard() -> list[DashboardRow]:
             Sum(Donation.amount_fen).as_alias("amount"),
             Sum(Donation.refunded_fen).as_alias("refunded"),
         )
-        .where((Donation.kind == DonationKind.money.value) & Donation.status.is_in(list(PAID)))
+        .where((Donation.kind == DonationKind.money) & Donation.status.is_in(list(PAID)))
         .group_by(Donation.campaign._.region._.code, Donation.campaign._.region._.name)
         .run()
     )
     for row in money:
-        entry = rows[(row["county"], "money")]
+        entry = rows[(row["county"], DonationKind.money.value)]
         entry["name"] = row["name"]
         entry["donated_fen"] += int(row["amount"] or 0) - int(row["refunded"] or 0)
     goods = await (
@@ -284,10 +272,7 @@ async def dashboard() -> list[DashboardRow]:
             Donation.item.kind.as_alias("kind"),
             Sum(Donation.quantity).as_alias("units"),
         )
-        .where(
-            (Donation.kind == DonationKind.goods.value)
-            & (Donation.status == DonationStatus.accepted.value)
-        )
+        .where((Donation.kind == DonationKind.goods) & (Donation.status == DonationStatus.accepted))
         .group_by(
             Donation.offer._.warehouse._.region._.code,
             Donation.offer._.warehouse._.region._.name,

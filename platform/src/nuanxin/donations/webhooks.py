@@ -23,9 +23,18 @@ from piccolo.engine.postgres import PostgresEngine
 from nuanxin.audit.services import record
 from nuanxin.db import atomic, engine
 from nuanxin.donations import gateway
+from nuanxin.donations.records import is_unique_violation
+from nuanxin.donations.refunds import refund_status
 from nuanxin.donations.schemas import WebhookAnswer
-from nuanxin.donations.services import refund_status
-from nuanxin.donations.tables import Donation, DonationKind, DonationStatus, Payment, WebhookEvent
+from nuanxin.donations.tables import Donation, Payment, WebhookEvent
+from nuanxin.donations.vocabulary import (
+    PAID,
+    DonationKind,
+    DonationStatus,
+    PaymentStatus,
+    StripeEventType,
+    WebhookOutcome,
+)
 from nuanxin.settings import Settings
 
 __all__ = ("handle_event",)
@@ -33,11 +42,11 @@ __all__ = ("handle_event",)
 logger = logging.getLogger("nuanxin.donations")
 
 INTENT_EVENTS = {
-    "payment_intent.succeeded": "succeeded",
-    "payment_intent.payment_failed": "failed",
-    "payment_intent.canceled": "canceled",
+    StripeEventType.payment_succeeded: PaymentStatus.succeeded,
+    StripeEventType.payment_failed: PaymentStatus.failed,
+    StripeEventType.payment_canceled: PaymentStatus.canceled,
 }
-REFUND_EVENT = "charge.refunded"
+REFUND_EVENT = StripeEventType.charge_refunded
 UNPAID = (DonationStatus.created, DonationStatus.failed)
 
 
@@ -46,7 +55,7 @@ async def handle_event(*, settings: Settings, payload: bytes, signature: str) ->
     try:
         async with atomic():
             if await WebhookEvent.exists().where(WebhookEvent.event_id == event.id).run():
-                return WebhookAnswer(event_id=event.id, outcome="duplicate")
+                return WebhookAnswer(event_id=event.id, outcome=WebhookOutcome.duplicate)
             await WebhookEvent.insert(
                 WebhookEvent(
                     event_id=event.id,
@@ -58,9 +67,8 @@ async def handle_event(*, settings: Settings, payload: bytes, signature: str) ->
             outcome = await _apply(event)
     except Exception as exc:
         # The same event, delivered twice at once: the other delivery recorded it.
-        text = f"{type(exc).__name__} {exc}".lower()
-        if "unique" in text or "duplicate key" in text:
-            return WebhookAnswer(event_id=event.id, outcome="duplicate")
+        if is_unique_violation(exc):
+            return WebhookAnswer(event_id=event.id, outcome=WebhookOutcome.duplicate)
         raise
     return WebhookAnswer(event_id=event.id, outcome=outcome)
 
@@ -93,7 +101,7 @@ async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, 
         return None
     donation = (
         await Donation.select(Donation.id, Donation.amount_fen)
-        .where((Donation.id == int(donation_id)) & (Donation.kind == DonationKind.money.value))
+        .where((Donation.id == int(donation_id)) & (Donation.kind == DonationKind.money))
         .first()
         .run()
     )
@@ -104,7 +112,7 @@ async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, 
             donation=donation["id"],
             intent_id=intent_id,
             amount_fen=amount,
-            status="requires_payment_method",
+            status=PaymentStatus.requires_payment_method,
             created_at=datetime.now(UTC),
         )
     ).run()
@@ -112,54 +120,59 @@ async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, 
     return None if row is None else dict(row)
 
 
-async def _apply(event: gateway.StripeEvent) -> str:
+async def _apply(event: gateway.StripeEvent) -> WebhookOutcome:
     intent_id = _intent_id(event)
     if intent_id is None:
-        return "ignored"
+        return WebhookOutcome.ignored
     payment = await _payment_for(intent_id, event)
     if payment is None:
         logger.info("Stripe event %s about unknown intent %s ignored", event.id, intent_id)
-        return "ignored"
+        return WebhookOutcome.ignored
     at = datetime.fromtimestamp(event.created, UTC)
     last = payment["last_event_at"]
     if last is not None and at < last:
-        return "stale"
+        return WebhookOutcome.stale
     donation = await Donation.select().where(Donation.id == payment["donation"]).first().run()
     assert donation is not None  # a payment always belongs to a donation
     before = DonationStatus(donation["status"])
     changes: dict[Any, Any] = {}
     payment_status = payment["status"]
-    if event.type == "payment_intent.succeeded":
+    if event.type == StripeEventType.payment_succeeded:
         if before not in UNPAID:
-            return "stale"
+            return WebhookOutcome.stale
         if event.object.get("amount") != donation["amount_fen"]:
-            logger.error("Stripe event %s: amount differs from donation %s", event.id, donation)
-            return "ignored"
+            # Ids and statuses only: never the donor's name or the gift's tracking code.
+            logger.error(
+                "Stripe event %s: its amount differs from donation %s (%s, payment %s)",
+                event.id,
+                donation["id"],
+                before.value,
+                payment["id"],
+            )
+            return WebhookOutcome.ignored
         # Stripe stamps events in whole seconds: never before the donation was written.
         settled = max(at, donation["created_at"])
-        changes = {Donation.status: DonationStatus.paid.value, Donation.settled_at: settled}
-        payment_status = "succeeded"
+        changes = {Donation.status: DonationStatus.paid, Donation.settled_at: settled}
+        payment_status = PaymentStatus.succeeded
     elif event.type in INTENT_EVENTS:
         if before not in UNPAID:
-            return "stale"
-        changes = {Donation.status: DonationStatus.failed.value}
-        payment_status = str(event.object.get("status") or INTENT_EVENTS[event.type])
+            return WebhookOutcome.stale
+        changes = {Donation.status: DonationStatus.failed}
+        payment_status = str(
+            event.object.get("status") or INTENT_EVENTS[StripeEventType(event.type)]
+        )
     else:  # charge.refunded
-        if before.value not in (
-            DonationStatus.paid,
-            DonationStatus.partially_refunded,
-            DonationStatus.refunded,
-        ):
-            return "stale"
+        if before not in PAID:
+            return WebhookOutcome.stale
         reported = event.object.get("amount_refunded")
         if not isinstance(reported, int):
-            return "ignored"
+            return WebhookOutcome.ignored
         refunded = min(donation["amount_fen"], max(donation["refunded_fen"], reported))
         if refunded == donation["refunded_fen"]:
             await _touch(payment["id"], at, payment_status)
-            return "applied"  # already counted when the charity asked for the refund
+            return WebhookOutcome.applied  # already counted when the charity asked for the refund
         status = refund_status(donation["amount_fen"], refunded)
-        changes = {Donation.refunded_fen: refunded, Donation.status: status.value}
+        changes = {Donation.refunded_fen: refunded, Donation.status: status}
     changes[Donation.updated_at] = datetime.now(UTC)
     await Donation.update(changes).where(Donation.id == donation["id"]).run()
     await _touch(payment["id"], at, payment_status)
@@ -178,7 +191,7 @@ async def _apply(event: gateway.StripeEvent) -> str:
         before={"status": before.value, "refunded_fen": donation["refunded_fen"]},
         after={**(after or {}), "event": event.id},
     )
-    return "applied"
+    return WebhookOutcome.applied
 
 
 async def _touch(payment_id: int, at: datetime, status: str) -> None:
