@@ -57,6 +57,9 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         ({"CURRENCY": "yuan"}, "CURRENCY"),
         ({"GEOCODER_MIN_DELAY_SECONDS": "soon"}, "GEOCODER_MIN_DELAY_SECONDS"),
         ({"PAYMENT_METHODS": " , "}, "PAYMENT_METHODS"),
+        ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
+        ({"REDIS_NAMESPACE": "two words"}, "REDIS_NAMESPACE"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(
@@ -90,3 +93,18 @@ def test_the_command_line_names_a_bad_variable(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
+
+
+def test_a_bad_redis_url_is_not_repeated_in_the_error_it_may_hold_a_password(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_from(tmp_path, REDIS_URL="http://user:hunter2@cache:6379/0")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_without_redis_the_shared_state_is_embedded(tmp_path: Path) -> None:
+    assert settings_from(tmp_path).redis_url == ""
+    assert settings_from(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0").redis_url.startswith(
+        "redis://"
+    )

@@ -21,8 +21,6 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.file import FileStore
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -58,6 +56,7 @@ from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpR
 from nuanxin.help_requests.pages import HelpRequestPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
 from nuanxin.households.pages import EscalationPages, HouseholdPages
+from nuanxin.limits import RateLimitMiddleware
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
@@ -66,13 +65,12 @@ from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
 from nuanxin.rounds.services import recover_interrupted
 from nuanxin.security import (
-    RateLimiter,
-    RateLimitMiddleware,
     install_log_redaction,
     reject_unstorable,
     security_headers,
 )
 from nuanxin.settings import ROOT, Settings
+from nuanxin.stores import shared_state
 from nuanxin.system.controllers import HealthController
 
 #: The JSON API, area by area (the order of the OpenAPI document).
@@ -199,11 +197,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     settings = settings or Settings.from_env()
     install_log_redaction()  # no ID number, phone, token or tracking code reaches a log
     secure = settings.is_production
-    session_store = (
-        MemoryStore()
-        if settings.env == "test"
-        else FileStore(settings.var_dir / "sessions", create_directories=True)
-    )
+    shared = shared_state(settings)  # sessions and limit counters: Redis, or embedded
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name=CSRF_COOKIE,
@@ -231,11 +225,11 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             sessions.middleware,
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
             DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),
-            DefineMiddleware(RateLimitMiddleware, limiter=RateLimiter()),  # after auth: knows who
+            DefineMiddleware(RateLimitMiddleware, limiter=shared.limiter),  # after auth: knows who
         ],
         before_send=[security_headers(settings)],  # every answer, errors and the admin too
         before_request=reject_unstorable,  # ids beyond int4, NUL bytes: 400 before the database
-        stores=StoreRegistry(stores={"sessions": session_store}),
+        stores=StoreRegistry(stores={"sessions": shared.sessions}),
         template_config=TemplateConfig(
             directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine
         ),

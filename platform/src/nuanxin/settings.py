@@ -6,6 +6,7 @@ A wrong or missing value fails at start with a :class:`SettingsError` that names
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Settings:
     stripe_api_base: str = ""
     currency: str = "cny"
     payment_methods: tuple[str, ...] = field(default=("card",))
+    redis_url: str = ""
+    redis_namespace: str = "nuanxin"
 
     @property
     def is_production(self) -> bool:
@@ -99,6 +102,8 @@ class Settings:
             stripe_api_base=env_vars.get("STRIPE_API_BASE", ""),
             currency=_currency(env_vars.get("CURRENCY", "cny")),
             payment_methods=_list(env_vars, "PAYMENT_METHODS", ("card",)),
+            redis_url=_redis_url(env_vars.get("REDIS_URL", "")),
+            redis_namespace=_name(env_vars, "REDIS_NAMESPACE", "nuanxin"),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -129,6 +134,31 @@ def _database_url(value: str | None, var_dir: Path) -> str:
         "DATABASE_URL",
         f"unsupported URL {value!r}: use sqlite:///path/to/file or postgresql://user@host/db",
     )
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _redis_url(value: str) -> str:
+    if value == "":
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in REDIS_SCHEMES or not (parts.hostname or parts.path):
+        raise SettingsError(
+            "REDIS_URL",  # the value is not repeated: it may hold a password
+            "unsupported URL: use redis://host:6379/0, rediss://host/0 or unix:///path",
+        )
+    return value
+
+
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _name(env: Mapping[str, str], variable: str, default: str) -> str:
+    value = env.get(variable) or default
+    if not NAME.match(value):
+        raise SettingsError(variable, f"letters, digits, '_', '.' or '-' only, got {value!r}")
+    return value
 
 
 def _secret_key(value: str | None, *, env: str, var_dir: Path) -> str:

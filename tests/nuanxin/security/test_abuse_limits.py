@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from nuanxin.deliveries.tables import DeliveryCase
 from nuanxin.identity import Role
-from nuanxin.security import Limit, SlidingWindow
+from nuanxin.limits import Limit, SlidingWindow
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import DELIVERY_CODE, build_world
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_user
