@@ -60,6 +60,7 @@ from nuanxin.limits import RateLimitMiddleware
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
+from nuanxin.regions.controllers import OutlineController
 from nuanxin.responses import exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
@@ -95,6 +96,7 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     PublicDonationController,
     StripeWebhookController,
     AuditController,
+    OutlineController,
 )
 
 #: The HTML pages, over the same services (never over the API).
