@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import httpx
@@ -12,7 +13,7 @@ from nuanxin.regions.outlines import MAX_AREAS, Bounds, areas_for, cell
 
 def _contains(ring: tuple[tuple[float, float], ...], lon: float, lat: float) -> bool:
     inside = False
-    for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
         if (y0 > lat) != (y1 > lat) and lon < x0 + (lat - y0) * (x1 - x0) / (y1 - y0):
             inside = not inside
     return inside

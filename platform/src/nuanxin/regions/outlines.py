@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,9 +33,9 @@ __all__ = ("MAX_AREAS", "Area", "Bounds", "areas_for", "cell")
 #: Above this many units in view, the next level up is drawn instead (a province's ~100
 #: counties are fine; a whole country's 2,800 are not).
 MAX_AREAS = 400
-#: The disc that bounds an open cell: a share of the median distance to the nearest seat in
+#: The disc that bounds an open cell: a share of the largest distance to the nearest seat in
 #: each of :data:`_SECTORS` directions, within limits per level (kilometres).
-_REACH = 0.6
+_REACH = 0.9
 _SECTORS = 8
 _RADIUS_KM: dict[Level, tuple[float, float]] = {
     "county": (6.0, 90.0),
@@ -176,9 +175,10 @@ def _clip(polygon: Sequence[Point], towards: Point) -> list[Point]:
 
 
 def _radius(neighbours: Sequence[Point], smallest: float, largest: float) -> float:
-    """How far an open side reaches: a share of the typical distance to the nearest seat in
-    each of eight directions (so that a district at a city's edge, close to its sister districts
-    on one side, still reaches the far counties on the other)."""
+    """How far an open side reaches: a share of the largest of the distances to the nearest
+    seat in each of eight directions (so that a district at a city's edge, close to its sister
+    districts on one side, still reaches the far counties on the other, and two neighbours'
+    areas meet instead of leaving a gap between their discs)."""
     nearest: dict[int, float] = {}
     for x, y in neighbours:
         sector = int((math.atan2(y, x) + math.pi) / (2 * math.pi) * _SECTORS) % _SECTORS
@@ -186,8 +186,8 @@ def _radius(neighbours: Sequence[Point], smallest: float, largest: float) -> flo
         nearest[sector] = min(nearest.get(sector, distance), distance)
     if len(nearest) < 2:
         return largest
-    typical = statistics.median(nearest.values())
-    return min(max(_REACH * typical, smallest), largest)
+    farthest = max(nearest.values())
+    return min(max(_REACH * farthest, smallest), largest)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -262,7 +262,7 @@ def areas_for(
                 west=unit.lon, south=unit.lat, east=unit.lon, north=unit.lat
             ).padded(0.5)
     if bounds is not None:
-        level, found = _level_in_view(gazetteer, bounds.padded(0.3))
+        level, found = _level_in_view(gazetteer, bounds.padded(0.8))
         if not chosen or level == "county" or unit is None:
             for division in found:
                 chosen.setdefault(division.code, division)
