@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matching import solve
+from matching import problem_to_arrays, solve
 from matching.flow import _layout, _min_cost_flow, level_counts
 from matching.network import build_network
 from matching.reference import feasibility_errors, lp_optimum, random_problem
@@ -20,7 +20,7 @@ seeds = st.integers(0, 2**32 - 1)
 @given(seeds)
 def test_level_counts_from_max_flows_equal_those_of_the_rank_cost_min_cost_flow(seed: int) -> None:
     problem = random_problem(np.random.default_rng(seed), offers=12, households=40)
-    for part in build_network(problem).parts:
+    for part in build_network(problem_to_arrays(problem)).parts:
         layout = _layout(part)
         costs = np.zeros(len(layout.tails), dtype=np.int64)
         costs[layout.demand_levels] = -(layout.level_of_arc + 1)

@@ -5,9 +5,12 @@ maximising the priority-weighted units delivered and then, among all such assign
 minimising the total unit-kilometres. See ``matching/README.md`` for the file format.
 """
 
-from matching.engine import solve
+from matching.arrays import problem_to_arrays, solution_from_arrays
+from matching.engine import solve, solve_arrays
 from matching.instance import Instance, parse_instance, solution_to_json
 from matching.model import (
+    ArrayProblem,
+    ArraySolution,
     Assignment,
     Household,
     Need,
@@ -22,6 +25,8 @@ from matching.model import (
 from matching.validate import InvalidProblemError
 
 __all__ = (
+    "ArrayProblem",
+    "ArraySolution",
     "Assignment",
     "Household",
     "Instance",
@@ -35,6 +40,9 @@ __all__ = (
     "Totals",
     "Unmet",
     "parse_instance",
+    "problem_to_arrays",
+    "solution_from_arrays",
     "solution_to_json",
     "solve",
+    "solve_arrays",
 )

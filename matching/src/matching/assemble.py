@@ -13,11 +13,7 @@ overlaying two partitions of the same run of units (see :func:`_overlay`):
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matching.flow import PartFlow
-from matching.model import Assignment, Problem, Totals, Unmet
+from matching.model import Totals
 from matching.network import Network, Part
 from matching.sums import exact_dot, int_bincount
 
@@ -37,10 +33,24 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    """Assignments, unmet needs and totals of a set of part flows."""
+    """Assignment and unmet columns of a set of part flows (see ``ArraySolution``)."""
 
-    assignments: tuple[Assignment, ...]
-    unmet: tuple[Unmet, ...]
+    assignment_offer: IntArray
+    assignment_household: IntArray
+    assignment_kind: IntArray
+    assignment_quantity: IntArray
+    assignment_km: FloatArray
+    assignment_priority_start: IntArray
+    priority_weight: FloatArray
+    priority_first: IntArray
+    priority_stop: IntArray
+    need_served: IntArray
+    unmet_need: IntArray
+    unmet_household: IntArray
+    unmet_kind: IntArray
+    unmet_quantity: IntArray
+    unmet_cause: IntArray
+    unmet_weight: FloatArray
     totals: Totals
 
 
@@ -58,44 +68,25 @@ class _Pieces:
     kind: int
 
 
-def assemble(problem: Problem, network: Network, flows: list[tuple[Part, PartFlow]]) -> Outcome:
-    """Decompose every part's flow into per-offer, per-household assignments."""
+def assemble(network: Network, flows: list[tuple[Part, PartFlow]]) -> Outcome:
+    """Decompose every part's flow into per-offer, per-household assignment rows."""
     run_start = np.searchsorted(network.run_need, np.arange(len(network.need_quantity) + 1))
     kind_id = {kind: k for k, kind in enumerate(network.kinds)}
     pieces = [_part_pieces(network, run_start, part, flow, kind_id) for part, flow in flows]
     served = np.zeros(len(network.need_quantity), dtype=np.int64)
     for piece in pieces:
         np.add.at(served, piece.need, piece.units)
-    with _no_cyclic_gc():
-        assignments, unit_km = _assignments(problem, network, pieces)
-        unmet = _unmet(problem, network, served)
+    rows = _assignments(network, pieces)
+    unmet = _unmet(network, served)
     weighted = exact_dot(
         np.concatenate([p.weight for p in pieces]) if pieces else np.empty(0),
         np.concatenate([p.units for p in pieces]) if pieces else np.empty(0, np.int64),
     )
-    totals = Totals(
-        weighted_units=weighted,
-        unit_km=unit_km,
-        units=int(served.sum()),
+    unit_km = math.fsum(
+        (rows["assignment_quantity"].astype(np.float64) * rows["assignment_km"]).tolist()
     )
-    return Outcome(assignments=assignments, unmet=unmet, totals=totals)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of result objects are made.
-
-    Those objects hold no cycles, but every allocation counts towards a collection that
-    walks all of them again: at a million rows that doubles the time. The collector's
-    previous state is restored, whatever happens.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    totals = Totals(weighted_units=weighted, unit_km=unit_km, units=int(served.sum()))
+    return Outcome(**rows, **unmet, need_served=served, totals=totals)
 
 
 def _overlay(a_length: IntArray, b_length: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -210,27 +201,32 @@ def _offset_within(item: IntArray, units: IntArray) -> IntArray:
     return offset
 
 
-def _assignments(
-    problem: Problem, network: Network, pieces: list[_Pieces]
-) -> tuple[tuple[Assignment, ...], float]:
-    if not pieces:
-        return (), 0.0
-    need = np.concatenate([p.need for p in pieces])
+def _assignments(network: Network, pieces: list[_Pieces]) -> dict[str, npt.NDArray[Any]]:
+    need = np.concatenate([p.need for p in pieces]) if pieces else np.empty(0, np.int64)
     if len(need) == 0:
-        return (), 0.0
+        empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+        return {
+            "assignment_offer": empty_i,
+            "assignment_household": empty_i,
+            "assignment_kind": empty_i,
+            "assignment_quantity": empty_i,
+            "assignment_km": empty_f,
+            "assignment_priority_start": np.zeros(1, np.int64),
+            "priority_weight": empty_f,
+            "priority_first": empty_i,
+            "priority_stop": empty_i,
+        }
     first = np.concatenate([p.first for p in pieces])
     units = np.concatenate([p.units for p in pieces])
     weight = np.concatenate([p.weight for p in pieces])
     offer = np.concatenate([p.offer for p in pieces])
     km = np.concatenate([p.km for p in pieces])
-    radius = np.concatenate([p.radius for p in pieces])
     kind = np.concatenate([np.full(len(p.need), p.kind, dtype=np.int64) for p in pieces])
     kind_order = np.argsort(np.argsort(np.asarray(network.kinds, dtype=object)))
     household = network.need_household[need]
     order = np.lexsort((weight, units, first, offer, kind_order[kind], household))
     household, kind, offer = household[order], kind[order], offer[order]
-    first, units, weight = first[order], units[order], weight[order]
-    km, radius = km[order], radius[order]
+    first, units, weight, km = first[order], units[order], weight[order], km[order]
     new_row = np.ones(len(order), dtype=np.bool_)
     new_row[1:] = (
         (household[1:] != household[:-1]) | (kind[1:] != kind[:-1]) | (offer[1:] != offer[:-1])
@@ -241,111 +237,21 @@ def _assignments(
     new_group[1:] |= (weight[1:] != weight[:-1]) | (first[1:] != first[:-1] + units[:-1])
     group_start = np.flatnonzero(new_group)
     group_end = np.append(group_start[1:], len(order))
-    group_row = row_of[group_start]
-    group_weight = weight[group_start]
-    group_first = first[group_start]
-    group_stop = first[group_end - 1] + units[group_end - 1]
     heads = np.flatnonzero(new_row)
-    row_units = np.add.reduceat(units, heads)
-    row_km, row_radius = km[heads], radius[heads]
-    groups_of_row = np.bincount(group_row, minlength=len(heads))
-    offer_ids = [o.id for o in problem.offers]
-    household_ids = [h.id for h in problem.households]
-    kinds = network.kinds
-    priorities = _row_priorities(groups_of_row, group_weight, group_first, group_stop)
-    radii = _radius_texts(row_radius)
-    km_list = row_km.tolist()
-    reasons = [
-        f"距离 {k} km（服务半径 {r} km 内）；优先级 {p[0]} / "
-        f"{k} km away (within {r} km); priority {p[1]}"
-        for k, r, p in zip((f"{d:.1f}" for d in km_list), radii, priorities, strict=True)
-    ]
-    rows = [
-        Assignment(
-            offer=offer_ids[o],
-            household=household_ids[h],
-            kind=kinds[k],
-            quantity=q,
-            distance_km=d,
-            reason=why,
-        )
-        for h, k, o, q, d, why in zip(
-            household[heads].tolist(),
-            kind[heads].tolist(),
-            offer[heads].tolist(),
-            row_units.tolist(),
-            km_list,
-            reasons,
-            strict=True,
-        )
-    ]
-    unit_km = math.fsum((row_units.astype(np.float64) * row_km).tolist())
-    return tuple(rows), unit_km
-
-
-def _row_priorities(
-    groups_of_row: IntArray, weight: FloatArray, first: IntArray, stop: IntArray
-) -> list[tuple[str, str]]:
-    """The priority half of each row's reason; rows with the same one group share it."""
-    starts = np.cumsum(groups_of_row) - groups_of_row
-    texts: list[tuple[str, str]] = [("", "")] * len(starts)
-    single = np.flatnonzero(groups_of_row == 1)
-    at = starts[single]
-    order, which = _groups_of(weight[at], first[at], stop[at])
-    heads = order[np.flatnonzero(np.diff(np.concatenate([[-1], which[order]])))]
-    made = [
-        _priority(((w, a, b),))
-        for w, a, b in zip(
-            weight[at][heads].tolist(),
-            first[at][heads].tolist(),
-            stop[at][heads].tolist(),
-            strict=True,
-        )
-    ]
-    for row, index in zip(single.tolist(), which.tolist(), strict=True):
-        texts[row] = made[index]
-    g_weight, g_first, g_stop = weight.tolist(), first.tolist(), stop.tolist()
-    for row in np.flatnonzero(groups_of_row > 1).tolist():
-        a, b = int(starts[row]), int(starts[row] + groups_of_row[row])
-        texts[row] = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
-    return texts
-
-
-def _groups_of(*keys: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
-    """(sort order, group of each row) for rows grouped by equal keys."""
-    order = np.lexsort(keys)
-    change = np.zeros(len(order), dtype=np.bool_)
-    if len(order):
-        change[0] = True
-    for key in keys:
-        ordered = key[order]
-        change[1:] |= ordered[1:] != ordered[:-1]
-    which = np.empty(len(order), dtype=np.int64)
-    which[order] = np.cumsum(change) - 1
-    return order, which
-
-
-def _radius_texts(radius: FloatArray) -> list[str]:
-    """``f"{radius:g}"`` of each row, formatted once per distinct radius."""
-    distinct, which = np.unique(radius, return_inverse=True)
-    texts = [f"{r:g}" for r in distinct.tolist()]
-    return [texts[i] for i in which.reshape(-1).tolist()]
-
-
-@functools.lru_cache(maxsize=65536)
-def _priority(groups: tuple[tuple[float, int, int], ...]) -> tuple[str, str]:
-    """The priority half of a reason: the weight of each group of units, Chinese and English."""
-    shown, more = groups[:3], len(groups) > 3
-    zh = "、".join(f"{w:g}（第{_span(a, b, '–')}件）" for w, a, b in shown)
-    en = ", ".join(
-        f"{w:g} ({'unit' if b - a == 1 else 'units'} {_span(a, b, '–')})" for w, a, b in shown
-    )
-    tail_zh, tail_en = ("等", " etc.") if more else ("", "")
-    return zh + tail_zh, en + tail_en
-
-
-def _span(first: int, end: int, dash: str) -> str:
-    return f"{first + 1}" if end - first == 1 else f"{first + 1}{dash}{end}"
+    groups_of_row = np.bincount(row_of[group_start], minlength=len(heads))
+    return {
+        "assignment_offer": offer[heads],
+        "assignment_household": household[heads],
+        "assignment_kind": kind[heads],
+        "assignment_quantity": np.add.reduceat(units, heads),
+        "assignment_km": km[heads],
+        "assignment_priority_start": np.concatenate([[0], np.cumsum(groups_of_row)]).astype(
+            np.int64
+        ),
+        "priority_weight": weight[group_start],
+        "priority_first": first[group_start],
+        "priority_stop": first[group_end - 1] + units[group_end - 1],
+    }
 
 
 def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray:
@@ -364,43 +270,18 @@ def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray
     return network.run_weight[answer]
 
 
-def _unmet(problem: Problem, network: Network, served: IntArray) -> tuple[Unmet, ...]:
+def _unmet(network: Network, served: IntArray) -> dict[str, npt.NDArray[Any]]:
     short = np.flatnonzero(served < network.need_quantity)
-    if len(short) == 0:
-        return ()
-    weight = _unit_weight(network, short, served[short])
-    category = np.where(
+    cause = np.where(
         ~network.kind_offered[network.need_kind[short]],
         0,
         np.where(network.need_reachable[short], 2, 1),
     )
-    household_ids = [h.id for h in problem.households]
-    kinds = network.kinds
-    return tuple(
-        Unmet(household=household_ids[h], kind=kinds[k], quantity=q, reason=_why(c, w))
-        for h, k, q, c, w in zip(
-            network.need_household[short].tolist(),
-            network.need_kind[short].tolist(),
-            (network.need_quantity[short] - served[short]).tolist(),
-            category.tolist(),
-            weight.tolist(),
-            strict=True,
-        )
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _why(category: int, weight: float) -> str:
-    if category == 0:
-        return (
-            f"暂无此类物资的捐赠（优先级 {weight:g}）/ no offer of this kind (priority {weight:g})"
-        )
-    if category == 1:
-        return (
-            f"服务半径内没有符合条件的捐赠（优先级 {weight:g}）/ "
-            f"no eligible offer within reach (priority {weight:g})"
-        )
-    return (
-        f"附近的捐赠已分给优先级更高或更近的需求（优先级 {weight:g}）/ "
-        f"offers in reach went to higher-priority or nearer needs (priority {weight:g})"
-    )
+    return {
+        "unmet_need": short.astype(np.int64),
+        "unmet_household": network.need_household[short],
+        "unmet_kind": network.need_kind[short],
+        "unmet_quantity": network.need_quantity[short] - served[short],
+        "unmet_cause": cause.astype(np.int64),
+        "unmet_weight": _unit_weight(network, short, served[short]),
+    }

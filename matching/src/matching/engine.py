@@ -8,15 +8,16 @@ import os
 import time
 from collections.abc import Callable
 
+from matching.arrays import check_arrays, problem_to_arrays, solution_from_arrays
 from matching.assemble import assemble
 from matching.flow import RESOLUTIONS_KM, PartFlow, solve_part
 from matching.greedy import greedy_part, weight_bound, weight_of
-from matching.model import Problem, Progress, Solution, Stats
+from matching.model import ArrayProblem, ArraySolution, Problem, Progress, Solution, Stats
 from matching.network import Network, Part, build_network
 from matching.validate import check_problem
 from matching.workers import solve_in_workers
 
-__all__ = ("solve",)
+__all__ = ("solve", "solve_arrays")
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -40,9 +41,51 @@ def solve(
     solve goes on, including a feasible interim answer when one is computed. ``workers``
     sets the number of worker processes (0: solve in this process); by default large
     problems use one per CPU and small ones none.
+
+    This is :func:`solve_arrays` on the problem's columns, with the answer turned back
+    into dataclasses: the two can never disagree.
     """
     started = time.perf_counter()
     check_problem(problem)
+    arrays = problem_to_arrays(problem)
+    relay: ProgressCallback | None = None
+    if progress is not None:
+        report = progress
+
+        def relay(update: Progress) -> None:
+            if update.interim_arrays is not None:
+                interim = solution_from_arrays(arrays, update.interim_arrays)
+                update = dataclasses.replace(update, interim=interim)
+            report(update)
+
+    solution = _solve(arrays, started, time_limit, relay, workers)
+    return solution_from_arrays(arrays, solution)
+
+
+def solve_arrays(
+    problem: ArrayProblem,
+    *,
+    time_limit: float | None = None,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> ArraySolution:
+    """:func:`solve` for a problem given as numpy columns, answering in columns.
+
+    The interim answer reaches ``progress`` as ``Progress.interim_arrays``. Raises
+    :class:`InvalidProblemError` naming every faulty item and field.
+    """
+    started = time.perf_counter()
+    return _solve(check_arrays(problem), started, time_limit, progress, workers)
+
+
+def _solve(
+    problem: ArrayProblem,
+    started: float,
+    time_limit: float | None,
+    progress: ProgressCallback | None,
+    workers: int | None,
+) -> ArraySolution:
+    """The one core of both faces: ``problem`` is valid and normalized."""
     report = progress or _ignore
     report(Progress(stage="candidates", done=0, total=1, message="finding candidate pairs"))
     network = build_network(problem)
@@ -60,7 +103,7 @@ def solve(
     deadline = None if time_limit is None else started + time_limit
     if time_limit is not None or progress is not None:
         # First, on every core: staff see a feasible answer before the exact solve starts.
-        greedy, interim = _interim(problem, network, seconds, report)
+        greedy, interim = _interim(network, seconds, report)
         if deadline is not None and time.perf_counter() >= deadline:
             seconds["total"] = time.perf_counter() - started
             return dataclasses.replace(
@@ -72,7 +115,7 @@ def solve(
     flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
     optimal = [flow is not None for flow in exact]
     seconds["total"] = time.perf_counter() - started
-    return _solution(problem, network, flows, optimal, dict(seconds))
+    return _solution(network, flows, optimal, dict(seconds))
 
 
 def _ignore(_: Progress) -> None:
@@ -95,16 +138,15 @@ def _worker_count(workers: int | None, parts: tuple[Part, ...], deadline: float 
 
 
 def _interim(
-    problem: Problem,
     network: Network,
     seconds: dict[str, float],
     report: ProgressCallback,
-) -> tuple[list[PartFlow], Solution]:
+) -> tuple[list[PartFlow], ArraySolution]:
     """The greedy answer, reported with its proven gap; its flows are the fallback."""
     mark = time.perf_counter()
     greedy = [greedy_part(part) for part in network.parts]
     seconds["greedy"] = time.perf_counter() - mark
-    interim = _solution(problem, network, greedy, [False] * len(greedy), dict(seconds))
+    interim = _solution(network, greedy, [False] * len(greedy), dict(seconds))
     seconds["interim"] = time.perf_counter() - mark
     report(
         Progress(
@@ -112,7 +154,7 @@ def _interim(
             done=0,
             total=len(network.parts),
             message=f"greedy answer, proven gap {interim.stats.relative_gap:.2%}",
-            interim=interim,
+            interim_arrays=interim,
         )
     )
     return greedy, interim
@@ -145,13 +187,12 @@ def _exact_progress(done: int, total: int) -> Progress:
 
 
 def _solution(
-    problem: Problem,
     network: Network,
     flows: list[PartFlow],
     optimal: list[bool],
     seconds: dict[str, float],
-) -> Solution:
-    outcome = assemble(problem, network, list(zip(network.parts, flows, strict=True)))
+) -> ArraySolution:
+    outcome = assemble(network, list(zip(network.parts, flows, strict=True)))
     bound = math.fsum(
         weight_of(part, flow) if exact else weight_bound(part)
         for part, flow, exact in zip(network.parts, flows, optimal, strict=True)
@@ -176,6 +217,5 @@ def _solution(
         parts_optimal=sum(optimal),
         seconds=seconds,
     )
-    return Solution(
-        assignments=outcome.assignments, totals=outcome.totals, unmet=outcome.unmet, stats=stats
-    )
+    columns = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(outcome)}
+    return ArraySolution(**columns, stats=stats)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = (
+    "ArrayProblem",
+    "ArraySolution",
     "Assignment",
     "Household",
     "Need",
@@ -150,3 +155,76 @@ class Progress:
     total: int
     message: str
     interim: Solution | None = None
+    interim_arrays: ArraySolution | None = None
+
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayProblem:
+    """A :class:`Problem` as numpy columns: one row per offer, per household, per need.
+
+    Kinds and tags are codes into ``kinds`` and ``tags``. Lists per row are CSR: the
+    tags of household ``h`` are ``household_tags[household_tags_start[h]:
+    household_tags_start[h + 1]]``, likewise ``offer_requires``. Needs are listed
+    household by household (``need_household`` never decreases); need ``i`` has either
+    one weight for every unit or one weight per unit (non-increasing):
+    ``need_weights[need_weights_start[i]:need_weights_start[i + 1]]``.
+    Integer columns are any integer dtype, the others any real dtype.
+    """
+
+    kinds: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    offer_id: tuple[str, ...]
+    offer_kind: IntArray
+    offer_quantity: IntArray
+    offer_lat: FloatArray
+    offer_lon: FloatArray
+    offer_radius_km: FloatArray
+    offer_requires_start: IntArray
+    offer_requires: IntArray
+    household_id: tuple[str, ...]
+    household_lat: FloatArray
+    household_lon: FloatArray
+    household_tags_start: IntArray
+    household_tags: IntArray
+    need_household: IntArray
+    need_kind: IntArray
+    need_quantity: IntArray
+    need_weights_start: IntArray
+    need_weights: FloatArray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArraySolution:
+    """A :class:`Solution` as numpy columns, indices into its :class:`ArrayProblem`.
+
+    One assignment row per (household, kind, offer), in the order of ``Solution``. The
+    units a row serves are described by its priority groups (CSR over ``priority_*``):
+    units ``priority_first`` to ``priority_stop - 1`` (0-based) of the household's need,
+    each of weight ``priority_weight``; they make the row's reason. One unmet row per
+    need not served in full; ``unmet_cause`` is 0 (no offer of the kind), 1 (no eligible
+    offer within reach) or 2 (the offers in reach went to higher-priority or nearer
+    needs), ``unmet_weight`` the weight of its first unserved unit.
+    """
+
+    assignment_offer: IntArray
+    assignment_household: IntArray
+    assignment_kind: IntArray
+    assignment_quantity: IntArray
+    assignment_km: FloatArray
+    assignment_priority_start: IntArray
+    priority_weight: FloatArray
+    priority_first: IntArray
+    priority_stop: IntArray
+    need_served: IntArray
+    unmet_need: IntArray
+    unmet_household: IntArray
+    unmet_kind: IntArray
+    unmet_quantity: IntArray
+    unmet_cause: IntArray
+    unmet_weight: FloatArray
+    totals: Totals
+    stats: Stats

@@ -17,11 +17,7 @@ Exactness-preserving reductions, each explained where it is made:
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,15 +25,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from matching.candidates import pairs_within
-from matching.model import Problem
+from matching.model import ArrayProblem
 from matching.sums import int_bincount
 
 __all__ = ("Network", "Part", "build_network")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-T = TypeVar("T", bound=Hashable)
 
 PART_MIN_ARCS = 200_000
 """Small components are batched into parts of at least this many pair arcs."""
@@ -100,8 +94,7 @@ class _Table:
 
     household_lat: FloatArray
     household_lon: FloatArray
-    household_tags: IntArray  # index into ``tag_sets``
-    tag_sets: list[frozenset[str]]
+    household_mask: IntArray  # (households, words): bits of the tags some offer requires
     need_household: IntArray
     need_number: IntArray
     need_kind: IntArray
@@ -117,12 +110,11 @@ class _Table:
     offer_lat: FloatArray
     offer_lon: FloatArray
     offer_radius: FloatArray
-    offer_requires: IntArray  # index into ``requirements``
-    requirements: list[frozenset[str]]
+    offer_mask: IntArray  # (offers, words): bits of the tags the offer requires
 
 
-def build_network(problem: Problem) -> Network:
-    """Group, index and split ``problem`` into parts."""
+def build_network(problem: ArrayProblem) -> Network:
+    """Group, index and split ``problem`` (valid, normalized) into parts."""
     table = _tabulate(problem)
     reachable = np.zeros(len(table.need_household), dtype=np.bool_)
     parts: list[Part] = []
@@ -155,52 +147,50 @@ def build_network(problem: Problem) -> Network:
     )
 
 
-def _codes(values: list[T]) -> tuple[IntArray, list[T]]:
-    """Each value's index among the distinct values (first seen first), and those values."""
-    distinct = list(dict.fromkeys(values))
-    index = {value: i for i, value in enumerate(distinct)}
-    return np.fromiter(map(index.__getitem__, values), np.int64, len(values)), distinct
+_BITS = 62
+"""Tag bits per int64 word of a mask (the sign bit stays clear)."""
 
 
-def _column(items: Sequence[object], name: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
-    """One attribute of every item as an array."""
-    return np.fromiter(map(attrgetter(name), items), dtype, len(items))
+def _masks(starts: IntArray, codes: IntArray, bit_of_tag: IntArray, words: int) -> IntArray:
+    """One row of bits per item: the relevant tags among its CSR list of tag codes."""
+    n = len(starts) - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(starts))
+    bit = bit_of_tag[codes]
+    keep = bit >= 0
+    mask = np.zeros((n, words), dtype=np.int64)
+    np.bitwise_or.at(mask, (owner[keep], bit[keep] // _BITS), np.left_shift(1, bit[keep] % _BITS))
+    return mask
 
 
-def _tabulate(problem: Problem) -> _Table:
-    """One pass over the items into flat arrays; everything after it is numpy."""
-    households, offers = problem.households, problem.offers
-    n_h = len(households)
-    need_lists = list(map(attrgetter("needs"), households))
-    counts = np.fromiter(map(len, need_lists), np.int64, n_h)
-    needs = list(itertools.chain.from_iterable(need_lists))
-    n = len(needs)
-    need_household = np.repeat(np.arange(n_h, dtype=np.int64), counts)
-    need_number = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    kind_codes, kinds = _codes(
-        list(map(attrgetter("kind"), needs)) + list(map(attrgetter("kind"), offers))
+def _row_codes(rows: IntArray) -> tuple[IntArray, IntArray]:
+    """Each row's index among the distinct rows (ascending), and those rows."""
+    if rows.shape[1] == 1:
+        distinct, inverse = np.unique(rows[:, 0], return_inverse=True)
+        return inverse.reshape(-1).astype(np.int64), distinct.reshape(-1, 1)
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), distinct
+
+
+def _tabulate(problem: ArrayProblem) -> _Table:
+    """The columns the network is built from; everything here is numpy."""
+    p = problem
+    n = len(p.need_household)
+    need_household = p.need_household
+    need_number = np.arange(n, dtype=np.int64) - np.searchsorted(
+        need_household, need_household, side="left"
     )
-    need_kind, offer_kind = kind_codes[:n], kind_codes[n:]
-    need_quantity = _column(needs, "quantity", np.int64)
+    need_quantity = p.need_quantity
     # Weight runs: one per need with one weight; per-unit weights split where they change.
-    weight_lists = list(map(attrgetter("weights"), needs))
-    listed = np.fromiter((w is not None for w in weight_lists), np.bool_, n)
-    single = np.flatnonzero(~listed)
-    single_weight = np.fromiter(
-        (x.weight for x in needs if x.weights is None), np.float64, len(single)
+    count = np.diff(p.need_weights_start)
+    single = np.flatnonzero(count == 1)
+    per_unit = np.flatnonzero(count > 1)
+    unit_index, unit_need = _ranges(
+        p.need_weights_start[per_unit], p.need_weights_start[per_unit + 1]
     )
-    per_unit = np.flatnonzero(listed)
-    unit_count = need_quantity[per_unit]
-    total = int(unit_count.sum())
-    unit_weight = np.fromiter(
-        itertools.chain.from_iterable(w for w in weight_lists if w is not None),
-        np.float64,
-        total,
-    )
-    unit_need = np.repeat(per_unit, unit_count)
-    unit_index = np.arange(total, dtype=np.int64) - np.repeat(
-        np.cumsum(unit_count) - unit_count, unit_count
-    )
+    unit_need = per_unit[unit_need]
+    unit_weight = p.need_weights[unit_index]
+    unit_index = unit_index - p.need_weights_start[unit_need]
+    total = len(unit_index)
     boundary = np.ones(total, dtype=np.bool_)
     boundary[1:] = (unit_need[1:] != unit_need[:-1]) | (unit_weight[1:] != unit_weight[:-1])
     run_start = np.flatnonzero(boundary)
@@ -208,36 +198,39 @@ def _tabulate(problem: Problem) -> _Table:
     run_need = np.concatenate([single, unit_need[run_start]])
     run_first = np.concatenate([np.zeros(len(single), np.int64), unit_index[run_start]])
     run_units = np.concatenate([need_quantity[single], run_end - run_start])
-    run_weight = np.concatenate([single_weight, unit_weight[run_start]])
+    run_weight = np.concatenate(
+        [p.need_weights[p.need_weights_start[single]], unit_weight[run_start]]
+    )
     keep = run_units > 0
     order = np.lexsort((run_first[keep], run_need[keep]))
     run_need, run_first = run_need[keep][order], run_first[keep][order]
     run_units, run_weight = run_units[keep][order], run_weight[keep][order]
     _, run_rank = np.unique(run_weight, return_inverse=True)
-    household_tags, tag_sets = _codes(list(map(attrgetter("tags"), households)))
-    offer_requires, requirements = _codes(list(map(attrgetter("requires"), offers)))
+    # Tags: only those some offer requires matter, as bits.
+    required = np.unique(p.offer_requires)
+    bit_of_tag = np.full(len(p.tags), -1, dtype=np.int64)
+    bit_of_tag[required] = np.arange(len(required))
+    words = max(1, -(-len(required) // _BITS))
     return _Table(
-        household_lat=_column(households, "lat", np.float64),
-        household_lon=_column(households, "lon", np.float64),
-        household_tags=household_tags,
-        tag_sets=tag_sets,
+        household_lat=p.household_lat,
+        household_lon=p.household_lon,
+        household_mask=_masks(p.household_tags_start, p.household_tags, bit_of_tag, words),
         need_household=need_household,
         need_number=need_number,
-        need_kind=need_kind,
+        need_kind=p.need_kind,
         need_quantity=need_quantity,
-        kinds=kinds,
+        kinds=list(p.kinds),
         run_need=run_need,
         run_first=run_first,
         run_units=run_units,
         run_weight=run_weight,
         run_rank=run_rank.reshape(-1).astype(np.int64) + 1,
-        offer_kind=offer_kind,
-        offer_quantity=_column(offers, "quantity", np.int64),
-        offer_lat=_column(offers, "lat", np.float64),
-        offer_lon=_column(offers, "lon", np.float64),
-        offer_radius=_column(offers, "radius_km", np.float64),
-        offer_requires=offer_requires,
-        requirements=requirements,
+        offer_kind=p.offer_kind,
+        offer_quantity=p.offer_quantity,
+        offer_lat=p.offer_lat,
+        offer_lon=p.offer_lon,
+        offer_radius=p.offer_radius_km,
+        offer_mask=_masks(p.offer_requires_start, p.offer_requires, bit_of_tag, words),
     )
 
 
@@ -272,17 +265,9 @@ def _first_of_groups(*keys: npt.NDArray[np.generic]) -> tuple[IntArray, IntArray
     return order, group
 
 
-def _merge_demand(
-    table: _Table, needs: IntArray, relevant: frozenset[str]
-) -> tuple[_Demand, list[frozenset[str]]]:
+def _merge_demand(table: _Table, needs: IntArray, relevant: IntArray) -> tuple[_Demand, IntArray]:
     household = table.need_household[needs]
-    tag_set, tag_of_need = np.unique(table.household_tags[household], return_inverse=True)
-    signatures: dict[frozenset[str], int] = {}
-    sig_of_set = np.asarray(
-        [signatures.setdefault(table.tag_sets[t] & relevant, len(signatures)) for t in tag_set],
-        dtype=np.int64,
-    )
-    signature = sig_of_set[tag_of_need.reshape(-1)]
+    signature, signatures = _row_codes(table.household_mask[household] & relevant)
     lat, lon = table.household_lat[household], table.household_lon[household]
     order, node = _first_of_groups(signature, lon, lat)
     n_nodes = int(node.max()) + 1 if len(node) else 0
@@ -316,7 +301,7 @@ def _merge_demand(
         level_weight=weight_of_rank[level_rank],
         node_of_need=node,
     )
-    return demand, list(signatures)
+    return demand, signatures
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -334,9 +319,8 @@ class _Chains:
     requirement: IntArray  # per chain, index into the list of requirement sets
 
 
-def _chain_offers(table: _Table, offers: IntArray) -> tuple[_Chains, list[frozenset[str]]]:
-    requires_id, requirement_of = np.unique(table.offer_requires[offers], return_inverse=True)
-    requirement_of = requirement_of.reshape(-1).astype(np.int64)
+def _chain_offers(table: _Table, offers: IntArray) -> tuple[_Chains, IntArray]:
+    requirement_of, requirements = _row_codes(table.offer_mask[offers])
     lat, lon = table.offer_lat[offers], table.offer_lon[offers]
     radius = table.offer_radius[offers]
     _, chain_of_offer = _first_of_groups(requirement_of, lon, lat)
@@ -361,7 +345,7 @@ def _chain_offers(table: _Table, offers: IntArray) -> tuple[_Chains, list[frozen
         lon=lon[head],
         requirement=requirement_of[head],
     )
-    return chains, [table.requirements[r] for r in requires_id.tolist()]
+    return chains, requirements
 
 
 def _unique_points(lat: FloatArray, lon: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -394,7 +378,7 @@ def _kind_parts(
     reachable: npt.NDArray[np.bool_],
 ) -> tuple[list[Part], int]:
     chains, requirements = _chain_offers(table, offers)
-    relevant = frozenset().union(*requirements)
+    relevant = np.bitwise_or.reduce(requirements, axis=0)
     demand, signatures = _merge_demand(table, needs, relevant)
     # Distances between distinct chain points and distinct demand points.
     chain_first, chain_point, chain_order = _unique_points(chains.lat, chains.lon)
@@ -412,9 +396,8 @@ def _kind_parts(
     dst, km = dst[pair], km[pair]
     pair, dem = _expand(dst, demand_point, demand_order)
     chain, km = chain[pair], km[pair]
-    compatible = np.array(
-        [[req <= sig for req in requirements] for sig in signatures], dtype=np.bool_
-    ).reshape(len(signatures), len(requirements))
+    # A chain serves a signature when every tag the chain requires is among its bits.
+    compatible = np.all((requirements[None, :, :] & ~signatures[:, None, :]) == 0, axis=2)
     keep = compatible[demand.signature[dem], chains.requirement[chain]]
     keep &= km <= chains.radius[chains.start[chain + 1] - 1]
     chain, dem, km = chain[keep], dem[keep], km[keep]
