@@ -1,4 +1,8 @@
-"""The command line: solve an instance file, write the result file."""
+"""The command line: solve an instance file, write the result file.
+
+The instance is decoded straight into numpy columns and the result written from them
+(``read_instance``, ``solve_arrays``, ``write_result``): no dataclass per household.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ import math
 import sys
 from pathlib import Path
 
-from matching.engine import solve
-from matching.instance import parse_instance, solution_to_json
+from matching.engine import solve_arrays
+from matching.instance import read_instance, write_result
 from matching.model import Progress
 from matching.validate import InvalidProblemError
 
@@ -45,30 +49,27 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --time-limit must be a positive number of seconds", file=sys.stderr)
         return 2
     try:
-        text = sys.stdin.read() if str(args.instance) == "-" else args.instance.read_text("utf-8")
+        raw = sys.stdin.buffer.read() if str(args.instance) == "-" else args.instance.read_bytes()
+        instance = read_instance(raw)
     except (OSError, UnicodeDecodeError) as error:
         print(f"error: cannot read {args.instance}: {error}", file=sys.stderr)
         return 2
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as error:
         print(f"error: {args.instance} is not valid JSON: {error}", file=sys.stderr)
         return 2
-    try:
-        instance = parse_instance(data)
     except InvalidProblemError as error:
         print(f"error: {args.instance}: {error}", file=sys.stderr)
         return 2
-    solution = solve(
+    del raw
+    solution = solve_arrays(
         instance.problem,
         time_limit=args.time_limit,
         progress=_progress if args.progress else None,
     )
-    result = json.dumps(
-        solution_to_json(solution, instance.original_ids), ensure_ascii=False, indent=1
-    )
     if args.output is None:
-        print(result)
+        write_result(sys.stdout.buffer, instance.problem, solution, instance.original_ids)
+        sys.stdout.buffer.flush()
     else:
-        args.output.write_text(result + "\n", encoding="utf-8")
+        with args.output.open("wb") as out:
+            write_result(out, instance.problem, solution, instance.original_ids)
     return 0

@@ -1,16 +1,44 @@
-"""The JSON file format: instances in, results out (see matching/README.md)."""
+"""The JSON file format: instances in, results out (see matching/README.md).
+
+Two faces: ``parse_instance`` / ``solution_to_json`` between decoded JSON and the
+dataclasses, and ``read_instance`` / ``write_result`` between JSON bytes and numpy columns
+(msgspec decodes straight into typed structs, the result is encoded row by row from the
+columns). Bad input is explained by the same messages either way: when the fast decoder
+refuses an instance, the instance is read again the plain way, which names every fault.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from matching.model import Household, Need, Offer, Problem, Solution
+import msgspec
+
+from matching.arrays import array_errors, items_to_arrays, no_cyclic_gc
+from matching.model import (
+    ArrayProblem,
+    ArraySolution,
+    Household,
+    Need,
+    Offer,
+    Problem,
+    Solution,
+    Stats,
+)
+from matching.reasons import assignment_reasons, unmet_reasons
 from matching.validate import InvalidProblemError, check_problem, describe
 
-__all__ = ("Instance", "parse_instance", "solution_to_json")
+__all__ = (
+    "ArrayInstance",
+    "Instance",
+    "parse_instance",
+    "read_instance",
+    "solution_to_json",
+    "write_result",
+)
 
 _OFFER_FIELDS = ("id", "kind", "quantity", "lat", "lon", "radius_km")
 _HOUSEHOLD_FIELDS = ("id", "lat", "lon", "needs")
@@ -194,7 +222,6 @@ def solution_to_json(
     def echo(item_id: str) -> str | int:
         return ids.get(item_id, item_id)
 
-    stats = solution.stats
     return {
         "assignments": [
             {
@@ -221,22 +248,182 @@ def solution_to_json(
             }
             for u in solution.unmet
         ],
-        "stats": {
-            "status": stats.status,
-            "optimal": stats.optimal,
-            "weighted_units_bound": stats.weighted_units_bound,
-            "gap": stats.gap,
-            "relative_gap": stats.relative_gap,
-            "distance_resolution_km": stats.distance_resolution_km,
-            "candidate_pairs": stats.candidate_pairs,
-            "arcs": stats.arcs,
-            "parts": stats.parts,
-            "parts_optimal": stats.parts_optimal,
-            "seconds": {k: round(v, 4) for k, v in stats.seconds.items()},
-        },
+        "stats": _stats_json(solution.stats),
+    }
+
+
+def _stats_json(stats: Stats) -> dict[str, Any]:
+    return {
+        "status": stats.status,
+        "optimal": stats.optimal,
+        "weighted_units_bound": stats.weighted_units_bound,
+        "gap": stats.gap,
+        "relative_gap": stats.relative_gap,
+        "distance_resolution_km": stats.distance_resolution_km,
+        "candidate_pairs": stats.candidate_pairs,
+        "arcs": stats.arcs,
+        "parts": stats.parts,
+        "parts_optimal": stats.parts_optimal,
+        "seconds": {k: round(v, 4) for k, v in stats.seconds.items()},
     }
 
 
 def finite_or_none(value: float) -> float | None:
     """JSON has no infinity: write it as null."""
     return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrayInstance:
+    """An instance read into columns; ``original_ids`` maps the ids given as integers back."""
+
+    problem: ArrayProblem
+    original_ids: Mapping[str, int]
+
+
+class _NeedIn(msgspec.Struct, gc=False):
+    kind: str
+    quantity: int
+    weight: float | None = None
+    weights: list[float] | None = None
+
+
+class _HouseholdIn(msgspec.Struct, gc=False):
+    id: str | int
+    lat: float
+    lon: float
+    needs: list[_NeedIn]
+    tags: list[str] = []
+
+
+class _OfferIn(msgspec.Struct, gc=False):
+    id: str | int
+    kind: str
+    quantity: int
+    lat: float
+    lon: float
+    radius_km: float
+    requires: list[str] = []
+
+
+class _InstanceIn(msgspec.Struct, gc=False):
+    offers: list[_OfferIn]
+    households: list[_HouseholdIn]
+    kinds: list[str] | None = None
+    tags: list[str] | None = None
+
+
+_DECODER = msgspec.json.Decoder(_InstanceIn)
+
+
+def read_instance(raw: bytes | str) -> ArrayInstance:
+    """Decode instance JSON straight into an :class:`ArrayProblem`.
+
+    Raises :class:`InvalidProblemError` listing every fault, or ``json.JSONDecodeError``
+    when ``raw`` is not JSON at all.
+    """
+    try:
+        with no_cyclic_gc():
+            decoded = _DECODER.decode(raw)
+            arrays, original_ids, malformed = items_to_arrays(decoded.offers, decoded.households)
+            del decoded.offers[:], decoded.households[:]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _read_slowly(raw)
+    if (
+        malformed
+        or not _known(decoded.kinds, arrays.kinds)
+        or not _known(decoded.tags, arrays.tags)
+    ):
+        return _read_slowly(raw)
+    if array_errors(arrays):
+        return _read_slowly(raw)
+    return ArrayInstance(problem=arrays, original_ids=original_ids)
+
+
+def _known(vocabulary: list[str] | None, used: tuple[str, ...]) -> bool:
+    return vocabulary is None or set(used) <= set(vocabulary)
+
+
+def _read_slowly(raw: bytes | str) -> ArrayInstance:
+    """The plain reader, whose messages name every fault; it may also accept what the
+    fast one refused (an integer id beyond 64 bits, say)."""
+    instance = parse_instance(json.loads(raw))
+    problem = instance.problem
+    arrays, _, _ = items_to_arrays(problem.offers, problem.households)
+    return ArrayInstance(problem=arrays, original_ids=instance.original_ids)
+
+
+class _AssignmentOut(msgspec.Struct, gc=False):
+    offer: str | int
+    household: str | int
+    kind: str
+    quantity: int
+    distance_km: float
+    reason: str
+
+
+class _UnmetOut(msgspec.Struct, gc=False):
+    household: str | int
+    kind: str
+    quantity: int
+    reason: str
+
+
+_CHUNK = 100_000
+
+
+def write_result(
+    stream: IO[bytes],
+    problem: ArrayProblem,
+    solution: ArraySolution,
+    original_ids: Mapping[str, int] | None = None,
+) -> None:
+    """Write the result document of ``solution`` (the format of :func:`solution_to_json`),
+    one assignment or unmet row per line."""
+    encoder = msgspec.json.Encoder()
+    ids: Mapping[str, int] = original_ids or {}
+    offer_ids: list[str | int] = (
+        [ids.get(i, i) for i in problem.offer_id] if ids else list(problem.offer_id)
+    )
+    household_ids: list[str | int] = (
+        [ids.get(i, i) for i in problem.household_id] if ids else list(problem.household_id)
+    )
+    kinds = problem.kinds
+    stream.write(b'{"assignments":[\n')
+    with no_cyclic_gc():
+        rows = list(
+            map(
+                _AssignmentOut,
+                map(offer_ids.__getitem__, solution.assignment_offer.tolist()),
+                map(household_ids.__getitem__, solution.assignment_household.tolist()),
+                map(kinds.__getitem__, solution.assignment_kind.tolist()),
+                solution.assignment_quantity.tolist(),
+                solution.assignment_km.tolist(),
+                assignment_reasons(problem, solution),
+            )
+        )
+        _write_rows(stream, encoder, rows)
+        del rows
+        stream.write(b'],\n"totals":')
+        stream.write(encoder.encode(solution.totals))
+        stream.write(b',\n"unmet":[\n')
+        unmet = list(
+            map(
+                _UnmetOut,
+                map(household_ids.__getitem__, solution.unmet_household.tolist()),
+                map(kinds.__getitem__, solution.unmet_kind.tolist()),
+                solution.unmet_quantity.tolist(),
+                unmet_reasons(solution),
+            )
+        )
+        _write_rows(stream, encoder, unmet)
+    stream.write(b'],\n"stats":')
+    stream.write(encoder.encode(_stats_json(solution.stats)))
+    stream.write(b"}\n")
+
+
+def _write_rows(stream: IO[bytes], encoder: msgspec.json.Encoder, rows: list[Any]) -> None:
+    """Rows separated by a comma and a newline (a newline byte never occurs inside JSON)."""
+    for start in range(0, len(rows), _CHUNK):
+        lines = encoder.encode_lines(rows[start : start + _CHUNK]).replace(b"\n", b",\n")
+        stream.write(lines[:-2] + b"\n" if start + _CHUNK >= len(rows) else lines)
