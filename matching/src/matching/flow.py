@@ -172,6 +172,12 @@ def _merge_neighbourhoods(part: Part) -> Part:
     )
 
 
+BISECTION_MAX_LEVELS = 64
+"""Above this many levels, phase one is one min-cost flow with rank costs instead."""
+BISECTION_MAX_FLOWS = 32
+"""A bisection that needs more maximum flows than this gives way to the min-cost flow."""
+
+
 def level_counts(part: Part) -> IntArray:
     """c_t, the units served at each level (rank ascending) by every max-weight flow.
 
@@ -179,9 +185,29 @@ def level_counts(part: Part) -> IntArray:
     the level's units per step. So when F differs between two levels by exactly the
     units of the levels between, each of those is served in full, and when it does not
     differ at all, none of them is served: only the levels in between that are neither
-    need a maximum flow of their own (bisection).
+    need a maximum flow of their own (bisection). With many levels served in part (coal
+    by the bag, each bag weighing a little less), that is a maximum flow per level: then
+    one min-cost flow with the rank as the gain of a unit finds the same counts (every
+    max-weight flow serves the same count at every level, whatever order-preserving
+    weights are used, since the served sets form a matroid).
     """
-    layout = _layout(_merge_neighbourhoods(part))
+    merged = _merge_neighbourhoods(part)
+    layout = _layout(merged)
+    if layout.levels <= BISECTION_MAX_LEVELS:
+        counts = _bisected_counts(layout)
+        if counts is not None:
+            return counts
+    costs = np.zeros(len(layout.tails), dtype=np.int64)
+    costs[layout.demand_levels] = -(layout.level_of_arc + 1)
+    flows = _min_cost_flow(layout, layout.capacities, costs, int(merged.offer_supply.sum()))
+    if flows is None:
+        raise SolverError("rank costs out of range")
+    ranked: IntArray = flows[layout.level_sinks]
+    return ranked
+
+
+def _bisected_counts(layout: _Layout) -> IntArray | None:
+    """The counts by bisection, or None when it takes too many maximum flows."""
     solver = max_flow.SimpleMaxFlow()
     solver.add_arcs_with_capacity(layout.tails, layout.heads, layout.capacities)
     sink_arcs = np.arange(layout.level_sinks.start, layout.level_sinks.stop)
@@ -189,6 +215,7 @@ def level_counts(part: Part) -> IntArray:
     above = np.concatenate([np.cumsum(totals[::-1])[::-1], [0]])  # units of levels >= t
     most = np.full(layout.levels + 1, -1, dtype=np.int64)
     most[layout.levels] = 0
+    flows = [0]
 
     def max_units(level: int) -> int:
         if most[level] < 0:
@@ -199,10 +226,13 @@ def level_counts(part: Part) -> IntArray:
             if status != solver.OPTIMAL:
                 raise SolverError(f"max flow ended with status {status}")
             most[level] = solver.optimal_flow()
+            flows[0] += 1
         return int(most[level])
 
     pending = [(0, layout.levels)]
     while pending:
+        if flows[0] > BISECTION_MAX_FLOWS:
+            return None
         low, high = pending.pop()
         gained = max_units(low) - max_units(high)
         if high - low <= 1:
