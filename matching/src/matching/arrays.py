@@ -71,7 +71,8 @@ def items_to_arrays(
 ) -> tuple[ArrayProblem, dict[str, int], bool]:
     """Columns from items with the attributes of :class:`Offer`, :class:`Household` and
     :class:`Need` (dataclasses or decoded structs), the ids given as integers, and whether
-    some need had neither ``weight`` nor ``weights``, or both (it then gets no weight).
+    some need had neither ``weight`` nor ``weights``, or both (it then gets no weight), or
+    ``weights`` not one per unit.
     """
     n_o, n_h = len(offers), len(households)
     need_lists = list(map(attrgetter("needs"), households))
@@ -100,6 +101,10 @@ def items_to_arrays(
         singles = [w if k else None for w, k in zip(singles, keep, strict=True)]
         listed = [ws if k else () for ws, k in zip(listed, keep, strict=True)]
     weight_lists = [(w,) if ws is None else ws for w, ws in zip(singles, listed, strict=True)]
+    need_quantity = _column(needs, "quantity", np.int64)
+    need_weights_start = _starts(weight_lists)
+    # A list of weights has one per unit, even for a single unit (a list is not a weight).
+    malformed |= bool(np.any(has_list & (np.diff(need_weights_start) != need_quantity)))
     original: dict[str, int] = {}
     return (
         ArrayProblem(
@@ -120,8 +125,8 @@ def items_to_arrays(
             household_tags=_codes(tag_lists, tag_code),
             need_household=np.repeat(np.arange(n_h, dtype=np.int64), counts),
             need_kind=np.fromiter(map(kind_code.__getitem__, need_kinds), np.int64, n),
-            need_quantity=_column(needs, "quantity", np.int64),
-            need_weights_start=_starts(weight_lists),
+            need_quantity=need_quantity,
+            need_weights_start=need_weights_start,
             need_weights=np.fromiter(itertools.chain.from_iterable(weight_lists), np.float64),
         ),
         original,

@@ -197,17 +197,22 @@ def level_counts(part: Part) -> IntArray:
         counts = _bisected_counts(layout)
         if counts is not None:
             return counts
+    return _ranked_counts(layout, int(merged.offer_supply.sum()))
+
+
+def _ranked_counts(layout: _Layout, supply: int) -> IntArray:
+    """The counts by one min-cost flow in which a unit of level t gains t + 1."""
     costs = np.zeros(len(layout.tails), dtype=np.int64)
     costs[layout.demand_levels] = -(layout.level_of_arc + 1)
-    flows = _min_cost_flow(layout, layout.capacities, costs, int(merged.offer_supply.sum()))
+    flows = _min_cost_flow(layout, layout.capacities, costs, supply)
     if flows is None:
         raise SolverError("rank costs out of range")
     ranked: IntArray = flows[layout.level_sinks]
     return ranked
 
 
-def _bisected_counts(layout: _Layout) -> IntArray | None:
-    """The counts by bisection, or None when it takes too many maximum flows."""
+def _bisected_counts(layout: _Layout, max_flows: int = BISECTION_MAX_FLOWS) -> IntArray | None:
+    """The counts by bisection, or None when it takes more than ``max_flows``."""
     solver = max_flow.SimpleMaxFlow()
     solver.add_arcs_with_capacity(layout.tails, layout.heads, layout.capacities)
     sink_arcs = np.arange(layout.level_sinks.start, layout.level_sinks.stop)
@@ -231,7 +236,7 @@ def _bisected_counts(layout: _Layout) -> IntArray | None:
 
     pending = [(0, layout.levels)]
     while pending:
-        if flows[0] > BISECTION_MAX_FLOWS:
+        if flows[0] > max_flows:
             return None
         low, high = pending.pop()
         gained = max_units(low) - max_units(high)
