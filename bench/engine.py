@@ -1,22 +1,34 @@
-"""``make bench``: the engine against a greedy baseline, HiGHS' LP and networkx.
+"""``make bench``: the engine step by step, with ratios against baselines run in the same process.
 
-Each size runs in its own process so that peak memory is its own. Default sizes finish in
-a few minutes; ``--province`` adds 1,000,000 households x 50,000 offers (about three
-minutes more, several GiB), or give ``--sizes 10000x500,100000x5000,1000000x50000``.
+Each size runs in its own process. Instances come from ``nuanxin.synthetic`` (seed 1),
+written as the engine's ``instance.json`` into a temporary directory. For each size:
 
-"quick s" is when the progress callback received the feasible interim answer, with its
-proven gap; "= before" compares both objectives with the exact optimum the engine found
-before its performance work (commit 8b0d489), where that finished.
+* **command line**: ``python -m matching solve instance.json -o result.json --progress``
+  in a child process; each step (read, candidates, feasible answer, exact solve, write)
+  is timed by the progress lines as they arrive, and the resident memory of the child and
+  its worker processes is sampled from /proc every 0.1 s and charged to the step then
+  running. "peak" is the largest total.
+* **ratios** in this process: the plain JSON reader (``json.loads`` + ``parse_instance``
+  into dataclasses) against ``read_instance`` (msgspec into columns); ``solve`` on the
+  dataclasses against ``solve_arrays`` on the columns (time to the feasible answer, and
+  to the exact one up to ``EXACT_RATIO_MAX``); ``json.dumps(solution_to_json(...))``
+  against ``write_result``. Both solve paths must give the same totals.
+* at up to ``LP_MAX_HOUSEHOLDS``, HiGHS' LP checks the optimum (networkx' network
+  simplex, in the tests, took 225 s at 10k on these instances: it is left out here).
+
+Default sizes finish in a few minutes; ``--province`` adds 1,000,000 households x 50,000
+offers (several minutes, a few GiB), or give ``--sizes 10000x500,100000x5000``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
-import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,34 +36,35 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baselines import highs_lp, network_simplex, plain_pairs
-from bench.generate import generate
-from matching import Progress, solve
-from matching.engine import _solution
-from matching.greedy import greedy_part
-from matching.network import build_network
+from bench.baselines import highs_lp, plain_pairs
+from matching import (
+    Progress,
+    parse_instance,
+    solution_from_arrays,
+    solution_to_json,
+    solve,
+    solve_arrays,
+)
+from matching.instance import read_instance, write_result
+from nuanxin.synthetic import generate, write_instance
 
 DEFAULT_SIZES = "10000x500,100000x5000"
 PROVINCE = "1000000x50000"
-BEFORE = {
-    # (weighted units, unit-km) of the exact optimum at commit 8b0d489, same generator.
-    "10000x500": (85780.08, 493387.64375935035),
-    "100000x5000": (891586.64, 5735504.899681562),
-}
 LP_MAX_HOUSEHOLDS = 10_000
-NX_MAX_HOUSEHOLDS = 10_000
+EXACT_RATIO_MAX = 100_000
+"""Above this many households, the two solve paths are compared up to the feasible answer
+only (the exact solve after it is the same code on the same columns)."""
+STEPS = ("read", "candidates", "feasible", "exact", "assemble", "write")
 
 
 class _Sampler:
-    """The largest resident memory of this process and its worker processes together.
+    """Resident memory of a process and its children, sampled from /proc every 0.1 s and
+    charged to the step named in ``step`` at the time of the sample."""
 
-    ``ru_maxrss`` of children is no use here: a child forked from a large parent counts
-    the parent's pages until it execs. So /proc is sampled (Linux): this process's VmRSS
-    plus that of every child, every 0.1 s; elsewhere the peak of this process only.
-    """
-
-    def __init__(self) -> None:
-        self.peak_kib = 0
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.step = STEPS[0]
+        self.peak_kib: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -62,123 +75,191 @@ class _Sampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.peak_kib = max(self.peak_kib, own)
 
     def _run(self) -> None:
         while not self._stop.wait(0.1):
-            try:
-                self.peak_kib = max(self.peak_kib, self._total_kib())
-            except OSError:
-                return
+            total = _tree_kib(self.pid)
+            if total:
+                step = self.step
+                self.peak_kib[step] = max(self.peak_kib.get(step, 0), total)
 
-    @staticmethod
-    def _total_kib() -> int:
-        pids = ["self"]
-        for task in Path("/proc/self/task").iterdir():
-            pids.extend((task / "children").read_text().split())
-        total = 0
-        for pid in pids:
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue  # a worker that just ended
-            for line in status.splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        return total
+
+def _tree_kib(pid: int) -> int:
+    pids = [str(pid)]
+    total = 0
+    while pids:
+        current = pids.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids.extend((task / "children").read_text().split())
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue  # a worker that just ended
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def command_line(instance: Path, result: Path) -> dict[str, Any]:
+    """Run the command line once; seconds and peak MiB per step, from its progress lines."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "matching", "solve", str(instance), "-o", str(result), "--progress"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stderr is not None
+    marks: dict[str, float] = {}
+    with _Sampler(child.pid) as sampler:
+        for line in child.stderr:
+            now = time.perf_counter() - started
+            if line.startswith("[read]"):
+                marks["read"], sampler.step = now, "candidates"
+            elif line.startswith("[candidates]") and "parts" in line:
+                marks["candidates"], sampler.step = now, "feasible"
+            elif line.startswith("[feasible]"):
+                marks["feasible"], sampler.step = now, "exact"
+                marks["gap"] = float(line.rsplit(" ", 1)[-1].rstrip("%\n")) / 100
+            elif line.startswith("[exact]"):
+                marks["exact"] = now
+                done, total = line.split()[1].split("/")
+                if done == total:
+                    sampler.step = "assemble"
+            elif line.startswith("[write] writing"):
+                marks["assemble"], sampler.step = now, "write"
+        child.wait()
+        marks["write"] = time.perf_counter() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"the command line failed with status {child.returncode}")
+    seconds, previous = {}, 0.0
+    for step in STEPS:
+        if step in marks:
+            seconds[step] = marks[step] - previous
+            previous = marks[step]
+    peaks = {step: kib / 1024 for step, kib in sampler.peak_kib.items()}
+    return {
+        "cli_s": marks["write"],
+        "cli_feasible_s": marks.get("feasible", math.nan),
+        "cli_gap": marks.get("gap", math.nan),
+        "cli_step_s": seconds,
+        "cli_step_peak_mib": peaks,
+        "cli_peak_mib": max(peaks.values(), default=math.nan),
+    }
+
+
+def _feasible_clock(started: float, seen: dict[str, float]) -> Any:
+    def on_progress(report: Progress) -> None:
+        interim = report.interim_arrays or report.interim
+        if interim is not None and "feasible_s" not in seen:
+            seen["feasible_s"] = time.perf_counter() - started
+            seen["gap"] = interim.stats.relative_gap
+
+    return on_progress
 
 
 def measure(households: int, offers: int) -> dict[str, Any]:
     """Every figure for one size."""
-    problem = generate(households, offers)
     row: dict[str, Any] = {"size": f"{households}x{offers}"}
-    started = time.perf_counter()
-    feasible_at: list[float] = []
-
-    def seen(report: Progress) -> None:
-        if report.interim is not None and not feasible_at:
-            feasible_at.append(time.perf_counter() - started)
-            row["quick_gap"] = report.interim.stats.relative_gap
-
-    with _Sampler() as sampler:
-        solution = solve(problem, progress=seen)
-    row["engine_s"] = time.perf_counter() - started
-    row["candidates_s"] = solution.stats.seconds["candidates"]
-    row["solve_s"] = solution.stats.seconds["solve"]
-    row["quick_s"] = feasible_at[0] if feasible_at else math.nan
-    row["pairs"] = solution.stats.candidate_pairs
-    row["weighted"] = solution.totals.weighted_units
-    row["unit_km"] = solution.totals.unit_km
-    row["optimal"] = solution.stats.optimal
-    row["resolution_km"] = solution.stats.distance_resolution_km
-    # Greedy baseline: the same candidates, highest priority first, nearest first.
+    with tempfile.TemporaryDirectory() as tmp:
+        instance_path, result_path = Path(tmp) / "instance.json", Path(tmp) / "result.json"
+        write_instance(generate(households=households, offers=offers, seed=1), instance_path)
+        row["instance_mib"] = instance_path.stat().st_size / 2**20
+        row |= command_line(instance_path, result_path)
+        result = json.loads(result_path.read_bytes())
+        row["weighted"] = result["totals"]["weighted_units"]
+        row["unit_km"] = result["totals"]["unit_km"]
+        row["optimal"] = result["stats"]["optimal"]
+        row["pairs"] = result["stats"]["candidate_pairs"]
+        del result
+        raw = instance_path.read_bytes()
+    # Reading: the plain reader into dataclasses against msgspec into columns.
     mark = time.perf_counter()
-    network = build_network(problem)
-    flows = [greedy_part(part) for part in network.parts]
-    greedy = _solution(problem, network, flows, [False] * len(flows), {})
-    row["greedy_s"] = time.perf_counter() - mark
-    row["greedy_weighted"] = greedy.totals.weighted_units
-    row["greedy_unit_km"] = greedy.totals.unit_km
+    problem = parse_instance(json.loads(raw)).problem
+    row["old_read_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    arrays = read_instance(raw).problem
+    row["new_read_s"] = time.perf_counter() - mark
+    del raw
+    # Solving: the dataclass face against the array face (the same core underneath).
+    exact = households <= EXACT_RATIO_MAX
+    limit = None if exact else 1e-9  # past the deadline once the feasible answer is made
+    seen: dict[str, float] = {}
+    mark = time.perf_counter()
+    by_dataclasses = solve(problem, time_limit=limit, progress=_feasible_clock(mark, seen))
+    row["dataclass_s"] = time.perf_counter() - mark
+    row["dataclass_feasible_s"], row["dataclass_gap"] = seen["feasible_s"], seen["gap"]
+    row["dataclass_totals"] = [by_dataclasses.totals.weighted_units, by_dataclasses.totals.unit_km]
+    del by_dataclasses
+    seen = {}
+    mark = time.perf_counter()
+    solution = solve_arrays(arrays, time_limit=limit, progress=_feasible_clock(mark, seen))
+    row["array_s"] = time.perf_counter() - mark
+    row["array_feasible_s"], row["array_gap"] = seen["feasible_s"], seen["gap"]
+    row["array_totals"] = [solution.totals.weighted_units, solution.totals.unit_km]
+    row["same_totals"] = row["dataclass_totals"] == row["array_totals"]
+    row["exact_compared"] = exact
+    # Writing: json.dumps of the dataclass document against write_result from columns.
+    mark = time.perf_counter()
+    dataclass_solution = solution_from_arrays(arrays, solution)
+    row["to_dataclasses_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    old = json.dumps(solution_to_json(dataclass_solution), ensure_ascii=False, indent=1)
+    row["old_write_s"] = time.perf_counter() - mark
+    del old, dataclass_solution
+    mark = time.perf_counter()
+    write_result(io.BytesIO(), arrays, solution)
+    row["new_write_s"] = time.perf_counter() - mark
     if households <= LP_MAX_HOUSEHOLDS:
-        mark = time.perf_counter()
         plain = plain_pairs(problem)
-        row["plain_pairs"] = len(plain.offer)
-        row["plain_pairs_s"] = time.perf_counter() - mark
         mark = time.perf_counter()
         row["lp_weighted"], row["lp_unit_km"] = highs_lp(problem, plain)
         row["lp_s"] = time.perf_counter() - mark
-        if households <= NX_MAX_HOUSEHOLDS:
-            mark = time.perf_counter()
-            row["nx_weighted"], row["nx_unit_km"] = network_simplex(problem, plain)
-            row["nx_s"] = time.perf_counter() - mark
-    row["peak_mib"] = sampler.peak_kib / 1024  # the engine's solve, workers included
     return row
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _upto(row: dict[str, Any]) -> str:
+    return "" if row["exact_compared"] else " to feasible"
+
+
+def _same(a: float, b: float | None, tol: float) -> str:
+    return "-" if b is None else str(math.isclose(a, b, rel_tol=tol))
+
+
+def _tables(rows: list[dict[str, Any]]) -> str:
+    steps = " | ".join(f"{s} s (MiB)" for s in STEPS)
     lines = [
-        "| size | pairs | cand s | solve s | engine s | quick s (gap) | peak MiB | weighted | "
-        "unit-km | = before | greedy s | greedy weighted | greedy unit-km | LP s | = LP | "
-        "nx s | = nx |",
-        "|" + "---|" * 17,
+        f"| size | {steps} | end to end s | peak MiB | feasible after s (gap) | optimal |",
+        "|" + "---|" * (len(STEPS) + 5),
     ]
     for r in rows:
-        lp = r.get("lp_weighted")
-        same_lp = (
-            "-"
-            if lp is None
-            else str(
-                math.isclose(r["weighted"], lp, rel_tol=1e-9)
-                and math.isclose(r["unit_km"], r["lp_unit_km"], rel_tol=1e-6)
-            )
-        )
-        nx = r.get("nx_weighted")
-        same_nx = (
-            "-"
-            if nx is None
-            else str(
-                math.isclose(r["weighted"], nx, rel_tol=1e-9)
-                and math.isclose(r["unit_km"], r["nx_unit_km"], rel_tol=1e-7)
-            )
-        )
-        before = BEFORE.get(r["size"])
-        same_before = (
-            "-"
-            if before is None
-            else str(
-                r["weighted"] == before[0] and math.isclose(r["unit_km"], before[1], rel_tol=1e-9)
-            )
+        cells = " | ".join(
+            f"{r['cli_step_s'].get(s, math.nan):.2f} ({r['cli_step_peak_mib'].get(s, 0):.0f})"
+            for s in STEPS
         )
         lines.append(
-            f"| {r['size']} | {r['pairs']} | {r['candidates_s']:.2f} | {r['solve_s']:.2f} | "
-            f"{r['engine_s']:.2f} | {r['quick_s']:.2f} ({r.get('quick_gap', math.nan):.2%}) | "
-            f"{r['peak_mib']:.0f} | {r['weighted']:.2f} | {r['unit_km']:.1f} | {same_before} | "
-            f"{r['greedy_s']:.2f} | {r['greedy_weighted']:.2f} "
-            f"({r['greedy_weighted'] / r['weighted']:.4f}x) | {r['greedy_unit_km']:.1f} | "
-            f"{r.get('lp_s', math.nan):.2f} ({r.get('lp_s', math.nan) / r['engine_s']:.1f}x) | "
-            f"{same_lp} | {r.get('nx_s', math.nan):.2f} "
-            f"({r.get('nx_s', math.nan) / r['engine_s']:.1f}x) | {same_nx} |"
+            f"| {r['size']} | {cells} | {r['cli_s']:.1f} | {r['cli_peak_mib']:.0f} | "
+            f"{r['cli_feasible_s']:.1f} ({r['cli_gap']:.2%}) | {r['optimal']} |"
+        )
+    lines += [
+        "",
+        "| size | read: plain / msgspec s | feasible: dataclasses / arrays s (gap) | "
+        "solve: dataclasses / arrays s | same totals | write: json / msgspec s | "
+        "= LP |",
+        "|" + "---|" * 7,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['old_read_s']:.2f} / {r['new_read_s']:.2f} "
+            f"({r['old_read_s'] / r['new_read_s']:.1f}x) | "
+            f"{r['dataclass_feasible_s']:.2f} / {r['array_feasible_s']:.2f} "
+            f"({r['dataclass_feasible_s'] / r['array_feasible_s']:.1f}x, "
+            f"{r['array_gap']:.2%}) | "
+            f"{r['dataclass_s']:.2f} / {r['array_s']:.2f} "
+            f"({r['dataclass_s'] / r['array_s']:.1f}x{_upto(r)}) | {r['same_totals']} | "
+            f"{r['old_write_s']:.2f} / {r['new_write_s']:.2f} "
+            f"({r['old_write_s'] / r['new_write_s']:.1f}x) | "
+            f"{_same(r['weighted'], r.get('lp_weighted'), 1e-9)} |"
         )
     return "\n".join(lines)
 
@@ -203,7 +284,7 @@ def main() -> int:
         )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    print(_table(rows))
+    print(_tables(rows))
     return 0
 
 

@@ -61,15 +61,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.instance}: {error}", file=sys.stderr)
         return 2
     del raw
+    problem = instance.problem
+    if args.progress:
+        households, offers = len(problem.household_id), len(problem.offer_id)
+        _progress(
+            Progress(
+                stage="read", done=1, total=1, message=f"{households} households, {offers} offers"
+            )
+        )
     solution = solve_arrays(
-        instance.problem,
+        problem,
         time_limit=args.time_limit,
         progress=_progress if args.progress else None,
     )
+    if args.progress:
+        _progress(Progress(stage="write", done=0, total=1, message="writing the result"))
     if args.output is None:
         write_result(sys.stdout.buffer, instance.problem, solution, instance.original_ids)
         sys.stdout.buffer.flush()
     else:
         with args.output.open("wb") as out:
             write_result(out, instance.problem, solution, instance.original_ids)
+    if args.progress:
+        _progress(Progress(stage="write", done=1, total=1, message="done"))
     return 0
