@@ -256,18 +256,12 @@ def _assignments(network: Network, pieces: list[_Pieces]) -> dict[str, npt.NDArr
 
 def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray:
     """The weight of unit ``unit`` (0-based) of each ``need``: the last run starting at or
-    before it."""
-    n_runs = len(network.run_need)
-    keys_need = np.concatenate([network.run_need, need])
-    keys_unit = np.concatenate([network.run_first, unit])
-    is_query = np.concatenate([np.zeros(n_runs, np.bool_), np.ones(len(need), np.bool_)])
-    order = np.lexsort((is_query, keys_unit, keys_need))
-    seen = np.where(order < n_runs, order, -1)
-    last_run = np.maximum.accumulate(seen) if len(seen) else seen
-    answer = np.empty(len(need), dtype=np.int64)
-    queries = order >= n_runs
-    answer[order[queries] - n_runs] = last_run[queries]
-    return network.run_weight[answer]
+    before it. Runs are numbered by the units of all needs laid end to end."""
+    base = np.concatenate([[0], np.cumsum(network.need_quantity)])
+    run_start = base[network.run_need] + network.run_first  # ascending
+    at = np.searchsorted(run_start, base[need] + unit, side="right") - 1
+    weight: FloatArray = network.run_weight[at]
+    return weight
 
 
 def _unmet(network: Network, served: IntArray) -> dict[str, npt.NDArray[Any]]:

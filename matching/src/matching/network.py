@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from matching.candidates import pairs_within
 from matching.model import ArrayProblem
-from matching.sums import int_bincount
+from matching.sums import int_bincount, unique_inverse
 
 __all__ = ("Network", "Part", "build_network")
 
@@ -165,8 +165,8 @@ def _masks(starts: IntArray, codes: IntArray, bit_of_tag: IntArray, words: int) 
 def _row_codes(rows: IntArray) -> tuple[IntArray, IntArray]:
     """Each row's index among the distinct rows (ascending), and those rows."""
     if rows.shape[1] == 1:
-        distinct, inverse = np.unique(rows[:, 0], return_inverse=True)
-        return inverse.reshape(-1).astype(np.int64), distinct.reshape(-1, 1)
+        distinct, inverse = unique_inverse(rows[:, 0])
+        return inverse, distinct.reshape(-1, 1)
     distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), distinct
 
@@ -202,10 +202,11 @@ def _tabulate(problem: ArrayProblem) -> _Table:
         [p.need_weights[p.need_weights_start[single]], unit_weight[run_start]]
     )
     keep = run_units > 0
-    order = np.lexsort((run_first[keep], run_need[keep]))
+    # Runs by need, then unit: the runs of one need are already in unit order.
+    order = np.argsort(run_need[keep], kind="stable")
     run_need, run_first = run_need[keep][order], run_first[keep][order]
     run_units, run_weight = run_units[keep][order], run_weight[keep][order]
-    _, run_rank = np.unique(run_weight, return_inverse=True)
+    _, run_rank = unique_inverse(run_weight)
     # Tags: only those some offer requires matter, as bits.
     required = np.unique(p.offer_requires)
     bit_of_tag = np.full(len(p.tags), -1, dtype=np.int64)
@@ -224,7 +225,7 @@ def _tabulate(problem: ArrayProblem) -> _Table:
         run_first=run_first,
         run_units=run_units,
         run_weight=run_weight,
-        run_rank=run_rank.reshape(-1).astype(np.int64) + 1,
+        run_rank=run_rank + 1,
         offer_kind=p.offer_kind,
         offer_quantity=p.offer_quantity,
         offer_lat=p.offer_lat,
@@ -282,8 +283,8 @@ def _merge_demand(table: _Table, needs: IntArray, relevant: IntArray) -> tuple[_
     runs = np.flatnonzero(run_node >= 0)
     ranks = int(table.run_rank.max(initial=0)) + 1
     key = run_node[runs] * ranks + (ranks - 1 - table.run_rank[runs])
-    levels, level_of_run = np.unique(key, return_inverse=True)
-    counts = int_bincount(level_of_run.reshape(-1), table.run_units[runs], len(levels))
+    levels, level_of_run = unique_inverse(key)
+    counts = int_bincount(level_of_run, table.run_units[runs], len(levels))
     level_node = levels // ranks
     level_rank = ranks - 1 - levels % ranks
     weight_of_rank = np.zeros(ranks, dtype=np.float64)
@@ -350,10 +351,10 @@ def _chain_offers(table: _Table, offers: IntArray) -> tuple[_Chains, IntArray]:
 
 def _unique_points(lat: FloatArray, lon: FloatArray) -> tuple[IntArray, IntArray, IntArray]:
     """(first item of each distinct point, item -> point, points' items CSR order)."""
-    keys = np.stack([lat, lon], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1).astype(np.int64)
-    return first.astype(np.int64), inverse, np.argsort(inverse, kind="stable").astype(np.int64)
+    order, inverse = _first_of_groups(lon, lat)
+    new = np.ones(len(order), dtype=np.bool_)
+    new[1:] = inverse[order][1:] != inverse[order][:-1]
+    return order[new], inverse, order
 
 
 def _expand(
@@ -402,9 +403,9 @@ def _kind_parts(
     keep &= km <= chains.radius[chains.start[chain + 1] - 1]
     chain, dem, km = chain[keep], dem[keep], km[keep]
     # Entry position: the first offer of the chain whose radius reaches the household.
-    radii, radius_rank = np.unique(chains.radius, return_inverse=True)
+    radii, radius_rank = unique_inverse(chains.radius)
     stride = len(radii) + 1
-    position_key = chains.chain * stride + radius_rank.reshape(-1)
+    position_key = chains.chain * stride + radius_rank
     position = np.searchsorted(position_key, chain * stride + np.searchsorted(radii, km))
     reached = np.zeros(len(demand.lat), dtype=np.bool_)
     reached[dem] = True

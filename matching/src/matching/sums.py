@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ("exact_dot", "int_bincount")
+__all__ = ("exact_dot", "int_bincount", "unique_inverse")
 
 _SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
 _SAFE = 1e290  # below this the split cannot overflow
@@ -44,3 +45,15 @@ def int_bincount(
     total = np.zeros(size, dtype=np.int64)
     np.add.at(total, index, counts)
     return total
+
+
+def unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)`` by a stable sort, which is several times
+    faster than the default one on long columns with many repeated values."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.ones(len(ordered), dtype=np.bool_)
+    new[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
