@@ -119,7 +119,14 @@ def _part_pieces(
     # Offers of a chain for the arcs into it: highest entry first, largest radius first.
     flowing = np.flatnonzero(flow.pair_flow)
     entry = part.pair_offer[flowing]
-    arcs = flowing[np.lexsort((part.pair_demand[flowing], -entry, chain_of[entry]))]
+    # Chains are contiguous runs of positions, so chain ascending then entry descending
+    # is one integer key; the demand node breaks ties.
+    n_demand = len(part.demand_quantity)
+    if (n_positions + 1) ** 2 * (n_demand + 1) < 2**62:
+        key = (chain_of[entry] * n_positions + (n_positions - 1 - entry)) * n_demand
+        arcs = flowing[np.argsort(key + part.pair_demand[flowing], kind="stable")]
+    else:
+        arcs = flowing[np.lexsort((part.pair_demand[flowing], -entry, chain_of[entry]))]
     stock = np.lexsort((-np.arange(n_positions), chain_of))
     arc_units = flow.pair_flow[arcs]
     # Pad each chain's arcs up to the chain's supply so that chains line up.
@@ -128,7 +135,7 @@ def _part_pieces(
     padded = np.concatenate([arc_units, chain_supply - chain_used])
     owner = np.concatenate([np.arange(len(arcs)), np.full(len(chain_supply), -1)])
     pad_chain = np.concatenate([chain_of[part.pair_offer[arcs]], np.arange(len(chain_supply))])
-    pad_order = np.lexsort((owner < 0, pad_chain))
+    pad_order = np.argsort(pad_chain * 2 + (owner < 0), kind="stable")
     a_item, b_item, units = _overlay(padded[pad_order], part.offer_supply[stock])
     arc_of = owner[pad_order][a_item]
     real = (arc_of >= 0) & (units > 0)
@@ -224,7 +231,7 @@ def _assignments(network: Network, pieces: list[_Pieces]) -> dict[str, npt.NDArr
     kind = np.concatenate([np.full(len(p.need), p.kind, dtype=np.int64) for p in pieces])
     kind_order = np.argsort(np.argsort(np.asarray(network.kinds, dtype=object)))
     household = network.need_household[need]
-    order = np.lexsort((weight, units, first, offer, kind_order[kind], household))
+    order = _row_order(household, kind_order[kind], offer, first, units, weight)
     household, kind, offer = household[order], kind[order], offer[order]
     first, units, weight, km = first[order], units[order], weight[order], km[order]
     new_row = np.ones(len(order), dtype=np.bool_)
@@ -252,6 +259,27 @@ def _assignments(network: Network, pieces: list[_Pieces]) -> dict[str, npt.NDArr
         "priority_first": first[group_start],
         "priority_stop": first[group_end - 1] + units[group_end - 1],
     }
+
+
+def _row_order(
+    household: IntArray,
+    kind: IntArray,
+    offer: IntArray,
+    first: IntArray,
+    units: IntArray,
+    weight: FloatArray,
+) -> IntArray:
+    """``np.lexsort((weight, units, first, offer, kind, household))``, by one sort of a
+    combined integer key when it fits in int64 and has no ties (the usual case)."""
+    sizes = [int(x.max(initial=0)) + 1 for x in (household, kind, offer, first)]
+    if math.prod(sizes) < 2**62:
+        key = ((household * sizes[1] + kind) * sizes[2] + offer) * sizes[3] + first
+        order: IntArray = np.argsort(key, kind="stable")
+        ordered = key[order]
+        if not np.any(ordered[1:] == ordered[:-1]):
+            return order
+    fallback: IntArray = np.lexsort((weight, units, first, offer, kind, household))
+    return fallback
 
 
 def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray:

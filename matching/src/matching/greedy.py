@@ -17,15 +17,21 @@ from matching.sums import exact_dot, int_bincount
 
 IntArray = npt.NDArray[np.int64]
 
-__all__ = ("greedy_part", "weight_bound", "weight_of")
+__all__ = ("GREEDY_BANDS", "greedy_part", "weight_bound", "weight_of")
+
+
+GREEDY_BANDS = 32
+"""The greedy serves at most this many bands of priority levels one after the other;
+with more levels, neighbouring levels share a band (higher ones first within it)."""
 
 
 def greedy_part(part: Part) -> PartFlow:
     """Serve units highest priority first, each demand from its nearest offers with stock.
 
-    Array work, in rounds: within one priority level, every demand still wanting units
-    claims its nearest chain entry not yet tried; claims on one chain are granted from
-    the farthest entry down as far as the chain's stock allows (see :func:`_grant`).
+    Array work, in rounds: within one band of priority levels, every demand still wanting
+    units claims its nearest chain entry not yet tried; claims on one chain are granted
+    from the farthest entry down as far as the chain's stock allows (see :func:`_grant`),
+    the higher level first between claims on the same entry at the same distance.
     """
     n_positions = len(part.offer_supply)
     chain = _chain_of(part)
@@ -36,9 +42,9 @@ def greedy_part(part: Part) -> PartFlow:
     entry_flow = np.zeros(n_positions, dtype=np.int64)
     pair_flow = np.zeros(len(part.pair_offer), dtype=np.int64)
     level_flow = np.zeros(len(part.level_rank), dtype=np.int64)
-    for rank in np.unique(part.level_rank)[::-1].tolist():
-        items = np.flatnonzero(part.level_rank == rank)
+    for items in _bands(part.level_rank):
         want = part.level_count[items].copy()
+        rank = part.level_rank[items]
         pointer = arc_start[part.level_demand[items]]
         end = arc_start[part.level_demand[items] + 1]
         active = np.flatnonzero(pointer < end)
@@ -46,16 +52,28 @@ def greedy_part(part: Part) -> PartFlow:
             arcs = by_demand[pointer[active]]
             entries = part.pair_offer[arcs]
             slack = _slack(part, chain, entry_flow)[entries]
-            order = np.lexsort((part.pair_km[arcs], -entries, chain[entries]))
+            order = np.lexsort((-rank[active], part.pair_km[arcs], -entries, chain[entries]))
             granted = np.empty(len(active), dtype=np.int64)
             granted[order] = _grant(chain[entries][order], slack[order], want[active][order])
             np.add.at(entry_flow, entries, granted)
-            pair_flow[arcs] += granted
+            np.add.at(pair_flow, arcs, granted)  # levels of one node may share an arc
             level_flow[items[active]] += granted
             want[active] -= granted
             pointer[active] += 1
             active = active[(want[active] > 0) & (pointer[active] < end[active])]
     return PartFlow(pair_flow=pair_flow, level_flow=level_flow, resolution_km=0.0)
+
+
+def _bands(level_rank: IntArray) -> list[IntArray]:
+    """Level items in bands of neighbouring ranks, the highest band first."""
+    distinct = np.unique(level_rank)[::-1]
+    size = max(1, -(-len(distinct) // GREEDY_BANDS))
+    band_of_rank = np.zeros(int(distinct.max(initial=0)) + 1, dtype=np.int64)
+    band_of_rank[distinct] = np.arange(len(distinct)) // size
+    band = band_of_rank[level_rank]
+    order = np.argsort(band, kind="stable")
+    bounds = np.flatnonzero(np.diff(band[order])) + 1
+    return np.split(order, bounds) if len(order) else []
 
 
 def _chain_of(part: Part) -> IntArray:

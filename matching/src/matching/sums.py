@@ -13,6 +13,7 @@ __all__ = ("exact_dot", "int_bincount", "unique_inverse")
 _SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
 _SAFE = 1e290  # below this the split cannot overflow
 _LOW_BITS = 21
+_GROUP_ABOVE = 4096
 
 
 def exact_dot(values: npt.NDArray[np.float64], counts: npt.NDArray[np.int64]) -> float:
@@ -26,6 +27,12 @@ def exact_dot(values: npt.NDArray[np.float64], counts: npt.NDArray[np.int64]) ->
     counts = np.asarray(counts, dtype=np.int64)
     if len(values) == 0:
         return 0.0
+    if len(values) > _GROUP_ABOVE and int(counts.max()) * len(values) < 2**62:
+        # Few distinct values: add the counts of each first (integers, exact).
+        distinct = np.unique(values)
+        if len(distinct) * 8 < len(values):
+            which = np.searchsorted(distinct, values)
+            return exact_dot(distinct, int_bincount(which, counts, len(distinct)))
     if float(np.abs(values).max()) >= _SAFE or int(counts.max()) >= 2**42:
         return math.fsum(v * c for v, c in zip(values.tolist(), counts.tolist(), strict=True))
     scaled = values * _SPLITTER
