@@ -254,7 +254,8 @@ def _vocabulary_errors(name: str, words: tuple[str, ...]) -> list[str]:
 
 
 def _id_errors(collection: str, ids: tuple[str, ...]) -> list[str]:
-    if all(type(i) is str and i for i in ids) and len(set(ids)) == len(ids):
+    distinct = set(ids)
+    if len(distinct) == len(ids) and set(map(type, ids)) <= {str} and "" not in distinct:
         return []
     errors: list[str] = []
     seen: dict[str, str] = {}

@@ -42,6 +42,14 @@ def greedy_part(part: Part) -> PartFlow:
     entry_flow = np.zeros(n_positions, dtype=np.int64)
     pair_flow = np.zeros(len(part.pair_offer), dtype=np.int64)
     level_flow = np.zeros(len(part.level_rank), dtype=np.int64)
+    # Claims are granted by chain, entry from the farthest down, then distance, then the
+    # higher level: one integer key per (arc, level) when it fits in int64.
+    n_arcs = len(part.pair_offer)
+    km_rank = np.empty(n_arcs, dtype=np.int64)
+    km_rank[np.argsort(part.pair_km, kind="stable")] = np.arange(n_arcs)
+    ranks = int(part.level_rank.max(initial=0)) + 1
+    mirror = _mirror(part, chain)
+    combined = (n_positions + 1) * (n_arcs + 1) * ranks < 2**62
     for items in _bands(part.level_rank):
         want = part.level_count[items].copy()
         rank = part.level_rank[items]
@@ -52,7 +60,11 @@ def greedy_part(part: Part) -> PartFlow:
             arcs = by_demand[pointer[active]]
             entries = part.pair_offer[arcs]
             slack = _slack(part, chain, entry_flow)[entries]
-            order = np.lexsort((-rank[active], part.pair_km[arcs], -entries, chain[entries]))
+            if combined:
+                key = (mirror[entries] * n_arcs + km_rank[arcs]) * ranks + (ranks - 1)
+                order = np.argsort(key - rank[active], kind="stable")
+            else:
+                order = np.lexsort((-rank[active], part.pair_km[arcs], -entries, chain[entries]))
             granted = np.empty(len(active), dtype=np.int64)
             granted[order] = _grant(chain[entries][order], slack[order], want[active][order])
             np.add.at(entry_flow, entries, granted)
@@ -62,6 +74,16 @@ def greedy_part(part: Part) -> PartFlow:
             pointer[active] += 1
             active = active[(want[active] > 0) & (pointer[active] < end[active])]
     return PartFlow(pair_flow=pair_flow, level_flow=level_flow, resolution_km=0.0)
+
+
+def _mirror(part: Part, chain: IntArray) -> IntArray:
+    """Positions renumbered so that ascending order is chain ascending, then position
+    descending within the chain (chains are contiguous runs of positions)."""
+    n = len(chain)
+    starts = np.flatnonzero(np.concatenate([[True], chain[1:] != chain[:-1]])) if n else chain
+    ends = np.append(starts[1:], n)
+    mirror: IntArray = starts[chain] + ends[chain] - 1 - np.arange(n)
+    return mirror
 
 
 def _bands(level_rank: IntArray) -> list[IntArray]:
