@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from piccolo.table import Table
 
-from nuanxin.accounts.tables import ApiToken, Organization, User, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.db import atomic
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
@@ -19,6 +19,7 @@ from nuanxin.households.tables import Escalation, Household, Member, Need
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import GeocodeCache, Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.warehouses.tables import Warehouse
 
 NOW = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
 TODAY = date(2026, 11, 29)

@@ -16,7 +16,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 
-from nuanxin.accounts.tables import ApiToken, Organization, User, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
@@ -28,6 +28,7 @@ from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import GeocodeCache, Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.settings import Settings
+from nuanxin.warehouses.tables import Warehouse
 
 __all__ = ("admin_mount",)
 

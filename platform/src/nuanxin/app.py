@@ -31,7 +31,6 @@ from nuanxin.accounts.controllers import (
     AccountController,
     AuthController,
     OrganizationController,
-    WarehouseController,
 )
 from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
@@ -73,6 +72,7 @@ from nuanxin.security import (
 from nuanxin.settings import ROOT, Settings
 from nuanxin.stores import shared_state
 from nuanxin.system.controllers import HealthController
+from nuanxin.warehouses.controllers import OrganizationWarehouseController, WarehouseController
 
 #: The JSON API, area by area (the order of the OpenAPI document).
 API_CONTROLLERS: tuple[type[Controller], ...] = (
@@ -80,6 +80,7 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     AuthController,
     AccountController,
     OrganizationController,
+    OrganizationWarehouseController,
     WarehouseController,
     HouseholdController,
     EscalationController,

@@ -13,7 +13,7 @@ import numpy as np
 
 from nuanxin.accounts.security import hash_password, user_by_id
 from nuanxin.accounts.services import create_admin, create_user
-from nuanxin.accounts.tables import Organization, User, Warehouse
+from nuanxin.accounts.tables import Organization, User
 from nuanxin.db import atomic
 from nuanxin.deliveries import services as deliveries
 from nuanxin.households.tables import Household, Member, Need
@@ -25,6 +25,7 @@ from nuanxin.rounds import proposals as approval
 from nuanxin.rounds import services as rounds
 from nuanxin.rounds.schemas import ApproveIn
 from nuanxin.settings import Settings
+from nuanxin.warehouses.tables import Warehouse
 
 __all__ = ("DemoLogin", "load_demo")
 

@@ -14,6 +14,7 @@ __all__ = ("APP_REGISTRY", "DB", "engine_for")
 APPS = (
     "nuanxin.regions.piccolo_app",
     "nuanxin.accounts.piccolo_app",
+    "nuanxin.warehouses.piccolo_app",
     "nuanxin.households.piccolo_app",
     "nuanxin.offers.piccolo_app",
     "nuanxin.rounds.piccolo_app",

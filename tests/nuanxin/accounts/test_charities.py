@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 
-from nuanxin.accounts.charities import credit_code_is_valid
-from nuanxin.accounts.tables import ApiToken, Organization, User, Warehouse
+from nuanxin.accounts.organizations import credit_code_is_valid
+from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.offers.tables import Offer
+from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World, build_world
 from tests.nuanxin.conftest import csrf_headers

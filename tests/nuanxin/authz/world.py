@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.donations import build_donations
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.conftest import make_user

@@ -27,13 +27,14 @@ import pytest
 import stripe
 from litestar import Litestar
 
-from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.app import create_app
 from nuanxin.donations.records import new_tracking_code
 from nuanxin.donations.tables import Donation
 from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.settings import Settings
+from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.conftest import make_region, make_user
 from tests.stripe_server import DeliveredWebhook, LocalStripe, WebhookReceiver
 

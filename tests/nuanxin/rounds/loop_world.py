@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from nuanxin.accounts.tables import ApiToken, Organization, Warehouse
+from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.households.tables import Household, Need
 from nuanxin.identity import Role, digest
 from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.conftest import make_user
 
 # Hulan district (呼兰区) and its neighbour Acheng (阿城区), about 40 km apart.

@@ -1,4 +1,6 @@
-"""The JSON API of the accounts area: logging in, accounts, charities and their warehouses.
+"""The JSON API of the accounts area: logging in, accounts, charities and their members.
+
+A charity's warehouses: :mod:`nuanxin.warehouses.controllers`.
 
 Guards admit roles; the services check the record (jurisdiction, own charity) and answer 404
 for what lies outside one's reach.
@@ -13,7 +15,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from nuanxin.accounts import charities, services
+from nuanxin.accounts import members, organizations, services
 from nuanxin.accounts.schemas import (
     Account,
     AccountCreate,
@@ -29,13 +31,10 @@ from nuanxin.accounts.schemas import (
     StatusChange,
     TokenCreated,
     TokenRevoke,
-    Warehouse,
-    WarehouseCreate,
-    WarehouseUpdate,
 )
 from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
-from nuanxin.accounts.tables import OrganizationStatus
-from nuanxin.guards import admin_only, current_user, require_roles, staff_and_admin
+from nuanxin.accounts.vocabulary import OrganizationStatus
+from nuanxin.guards import admin_only, require_roles, staff_and_admin
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
@@ -44,7 +43,6 @@ __all__ = (
     "AccountController",
     "AuthController",
     "OrganizationController",
-    "WarehouseController",
 )
 
 members_and_admin = require_roles(Role.charity, Role.admin)
@@ -102,8 +100,10 @@ class AuthController(Controller):
         responses=error_responses(400, 401, 403),
         summary="Revoke one of one's bearer tokens (API clients log out with it)",
     )
-    async def revoke(self, request: Request[Any, Any, Any], data: JSONBody[TokenRevoke]) -> None:
-        await services.revoke_token(user=current_user(request), token=data.token)
+    async def revoke(
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[TokenRevoke]
+    ) -> None:
+        await services.revoke_token(user=actor, token=data.token)
 
     @post(
         "/token",
@@ -120,8 +120,8 @@ class AuthController(Controller):
         return TokenCreated(token=token, token_type="bearer", expires_at=expires_at)
 
     @get("/me", operation_id="GetMe", responses=error_responses(401), summary="Who am I?")
-    async def me(self, request: Request[CurrentUser, Any, Any]) -> Me:
-        return _me(request.user)
+    async def me(self, actor: NamedDependency[CurrentUser]) -> Me:
+        return _me(actor)
 
 
 class AccountController(Controller):
@@ -161,9 +161,9 @@ class AccountController(Controller):
         summary="Create a staff account with its jurisdiction (or an admin account)",
     )
     async def create_account(
-        self, request: Request[Any, Any, Any], data: JSONBody[AccountCreate]
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[AccountCreate]
     ) -> Account:
-        return await services.create_account(actor=current_user(request), data=data)
+        return await services.create_account(actor=actor, data=data)
 
     @get(
         "/{account_id:int}",
@@ -182,13 +182,11 @@ class AccountController(Controller):
     )
     async def update_account(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         account_id: FromPath[int],
         data: JSONBody[AccountUpdate],
     ) -> Account:
-        return await services.update_account(
-            actor=current_user(request), account_id=account_id, data=data
-        )
+        return await services.update_account(actor=actor, account_id=account_id, data=data)
 
 
 class OrganizationController(Controller):
@@ -207,7 +205,7 @@ class OrganizationController(Controller):
         summary="A charity signs up with its first member's account; it waits for verification",
     )
     async def sign_up(self, data: JSONBody[OrganizationSignUp]) -> SignedUp:
-        return await charities.sign_up(data=data)
+        return await organizations.sign_up(data=data)
 
     @get(
         operation_id="ListOrganizations",
@@ -217,14 +215,14 @@ class OrganizationController(Controller):
     )
     async def list_organizations(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         status: FromQuery[OrganizationStatus | None] = None,
         region_code: RegionFilter = None,
         q: TextFilter = None,
     ) -> Page[Organization]:
-        return await charities.list_organizations(
-            user=current_user(request), page=page, status=status, region_code=region_code, q=q
+        return await organizations.list_organizations(
+            user=actor, page=page, status=status, region_code=region_code, q=q
         )
 
     @get(
@@ -234,11 +232,9 @@ class OrganizationController(Controller):
         summary="One charity (its own members, staff over its region, admins)",
     )
     async def get_organization(
-        self, request: Request[Any, Any, Any], organization_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], organization_id: FromPath[int]
     ) -> Organization:
-        return await charities.get_organization(
-            user=current_user(request), organization_id=organization_id
-        )
+        return await organizations.get_organization(user=actor, organization_id=organization_id)
 
     @patch(
         "/{organization_id:int}",
@@ -249,12 +245,12 @@ class OrganizationController(Controller):
     )
     async def update_organization(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         data: JSONBody[OrganizationUpdate],
     ) -> Organization:
-        return await charities.update_organization(
-            user=current_user(request), organization_id=organization_id, data=data
+        return await organizations.update_organization(
+            user=actor, organization_id=organization_id, data=data
         )
 
     @post(
@@ -267,12 +263,12 @@ class OrganizationController(Controller):
     )
     async def verify(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         data: JSONBody[StatusChange],
     ) -> Organization:
-        return await charities.verify_organization(
-            user=current_user(request), organization_id=organization_id, reason=data.reason
+        return await organizations.verify_organization(
+            user=actor, organization_id=organization_id, reason=data.reason
         )
 
     @post(
@@ -285,12 +281,12 @@ class OrganizationController(Controller):
     )
     async def suspend(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         data: JSONBody[StatusChange],
     ) -> Organization:
-        return await charities.suspend_organization(
-            user=current_user(request), organization_id=organization_id, reason=data.reason
+        return await organizations.suspend_organization(
+            user=actor, organization_id=organization_id, reason=data.reason
         )
 
     @get(
@@ -302,14 +298,14 @@ class OrganizationController(Controller):
     )
     async def list_members(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         page: NamedDependency[Pagination],
         role: FromQuery[Role | None] = None,
         is_active: ActiveFilter = None,
     ) -> Page[Member]:
-        return await charities.list_members(
-            user=current_user(request),
+        return await members.list_members(
+            user=actor,
             organization_id=organization_id,
             page=page,
             role=role,
@@ -325,13 +321,11 @@ class OrganizationController(Controller):
     )
     async def add_member(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         data: JSONBody[MemberCreate],
     ) -> Member:
-        return await charities.add_member(
-            user=current_user(request), organization_id=organization_id, data=data
-        )
+        return await members.add_member(user=actor, organization_id=organization_id, data=data)
 
     @delete(
         "/{organization_id:int}/members/{account_id:int}",
@@ -342,92 +336,10 @@ class OrganizationController(Controller):
     )
     async def remove_member(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         organization_id: FromPath[int],
         account_id: FromPath[int],
     ) -> None:
-        await charities.remove_member(
-            user=current_user(request), organization_id=organization_id, account_id=account_id
+        await members.remove_member(
+            user=actor, organization_id=organization_id, account_id=account_id
         )
-
-    @get(
-        "/{organization_id:int}/warehouses",
-        operation_id="ListWarehouses",
-        responses=error_responses(400, 401, 404),
-        summary="The charity's warehouses",
-    )
-    async def list_warehouses(
-        self,
-        request: Request[Any, Any, Any],
-        organization_id: FromPath[int],
-        page: NamedDependency[Pagination],
-        region_code: RegionFilter = None,
-    ) -> Page[Warehouse]:
-        return await charities.list_warehouses(
-            user=current_user(request),
-            organization_id=organization_id,
-            page=page,
-            region_code=region_code,
-        )
-
-    @post(
-        "/{organization_id:int}/warehouses",
-        operation_id="CreateWarehouse",
-        guards=[members_and_admin],
-        responses=error_responses(400, 401, 403, 404, 409),
-        summary="Add a warehouse in a county or township (at its point, or the region's)",
-    )
-    async def create_warehouse(
-        self,
-        request: Request[Any, Any, Any],
-        organization_id: FromPath[int],
-        data: JSONBody[WarehouseCreate],
-    ) -> Warehouse:
-        return await charities.create_warehouse(
-            user=current_user(request), organization_id=organization_id, data=data
-        )
-
-
-class WarehouseController(Controller):
-    path = "/api/warehouses"
-    tags = ("charities",)
-
-    @get(
-        "/{warehouse_id:int}",
-        operation_id="GetWarehouse",
-        responses=error_responses(400, 401, 404),
-        summary="One warehouse",
-    )
-    async def get_warehouse(
-        self, request: Request[Any, Any, Any], warehouse_id: FromPath[int]
-    ) -> Warehouse:
-        return await charities.get_warehouse(user=current_user(request), warehouse_id=warehouse_id)
-
-    @patch(
-        "/{warehouse_id:int}",
-        operation_id="UpdateWarehouse",
-        guards=[members_and_admin],
-        responses=error_responses(400, 401, 403, 404, 409),
-        summary="Rename or move a warehouse (its open offers move with it)",
-    )
-    async def update_warehouse(
-        self,
-        request: Request[Any, Any, Any],
-        warehouse_id: FromPath[int],
-        data: JSONBody[WarehouseUpdate],
-    ) -> Warehouse:
-        return await charities.update_warehouse(
-            user=current_user(request), warehouse_id=warehouse_id, data=data
-        )
-
-    @delete(
-        "/{warehouse_id:int}",
-        operation_id="DeleteWarehouse",
-        guards=[members_and_admin],
-        responses=error_responses(400, 401, 403, 404, 409),
-        summary="Remove a warehouse no offer was ever posted from",
-    )
-    async def delete_warehouse(
-        self, request: Request[Any, Any, Any], warehouse_id: FromPath[int]
-    ) -> None:
-        await charities.delete_warehouse(user=current_user(request), warehouse_id=warehouse_id)

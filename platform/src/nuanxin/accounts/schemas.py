@@ -8,12 +8,11 @@ Inputs forbid unknown fields and carry their limits (``msgspec.Meta``), so a bad
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 import msgspec
 
-from nuanxin.accounts.tables import OrganizationStatus
+from nuanxin.accounts.vocabulary import MemberRole, OrganizationStatus, StaffRole
 from nuanxin.identity import Role
 
 __all__ = (
@@ -33,9 +32,6 @@ __all__ = (
     "StatusChange",
     "TokenCreated",
     "TokenRevoke",
-    "Warehouse",
-    "WarehouseCreate",
-    "WarehouseUpdate",
 )
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -64,24 +60,7 @@ CreditCode = Annotated[
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
-Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-
-
-class StaffRole(StrEnum):
-    """The roles an admin gives directly (charity accounts come with their charity)."""
-
-    admin = "admin"
-    staff = "staff"
-
-
-class MemberRole(StrEnum):
-    """The roles inside a charity."""
-
-    charity = "charity"
-    courier = "courier"
 
 
 class Credentials(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -208,33 +187,3 @@ class Member(msgspec.Struct, kw_only=True):
 class SignedUp(msgspec.Struct, kw_only=True):
     organization: Organization
     account: Member
-
-
-class WarehouseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A warehouse; without a point it stands at its county's or township's point."""
-
-    name: Name
-    address: Address
-    region_code: RegionCode
-    lat: Latitude | None = None
-    lon: Longitude | None = None
-
-
-class WarehouseUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: Name | None = None
-    address: Address | None = None
-    region_code: RegionCode | None = None
-    lat: Latitude | None = None
-    lon: Longitude | None = None
-
-
-class Warehouse(msgspec.Struct, kw_only=True):
-    id: int
-    organization_id: int
-    name: str
-    address: str
-    region_id: int
-    region_code: str
-    region_name: str
-    lat: float
-    lon: float

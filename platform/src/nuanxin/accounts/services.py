@@ -13,7 +13,7 @@ from typing import Any
 from piccolo.columns import Varchar
 from piccolo.columns.combination import Where
 
-from nuanxin.accounts.schemas import Account, AccountCreate, AccountUpdate, StaffRole
+from nuanxin.accounts.schemas import Account, AccountCreate, AccountUpdate, Member
 from nuanxin.accounts.security import (
     USER_COLUMNS,
     hash_password,
@@ -22,6 +22,7 @@ from nuanxin.accounts.security import (
     verify_password,
 )
 from nuanxin.accounts.tables import ApiToken, User
+from nuanxin.accounts.vocabulary import StaffRole
 from nuanxin.audit.services import record
 from nuanxin.db import atomic, engine
 from nuanxin.errors import Conflict, Invalid, NotAuthenticated, NotFound
@@ -36,6 +37,8 @@ __all__ = (
     "get_account",
     "issue_token",
     "list_accounts",
+    "load_member",
+    "member_of",
     "revoke_token",
     "revoke_tokens",
     "text_matches",
@@ -337,3 +340,38 @@ async def update_account(*, actor: CurrentUser, account_id: int, data: AccountUp
             region_code=after.jurisdiction_code,
         )
     return after
+
+
+# -- a charity's members, as they are read --------------------------------------------------
+
+MEMBER_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.role,
+    User.phone,
+    User.is_active,
+    User.created_at,
+    User.last_login_at,
+    User.organization,
+)
+
+
+def member_of(row: dict[str, Any]) -> Member:
+    return Member(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        phone=row["phone"],
+        is_active=bool(row["is_active"]),
+        created_at=row["created_at"],
+        last_login_at=row["last_login_at"],
+    )
+
+
+async def load_member(account_id: int) -> Member:
+    """A charity's member or courier, by account id."""
+    row = await User.select(*MEMBER_COLUMNS).where(User.id == account_id).first().run()
+    assert row is not None
+    return member_of(row)

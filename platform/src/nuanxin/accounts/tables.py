@@ -1,12 +1,9 @@
-"""Charities (organizations) with their warehouses, user accounts and API tokens."""
+"""Charities (organizations), user accounts and API tokens (warehouses: ``nuanxin.warehouses``)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import (
     Boolean,
-    DoublePrecision,
     ForeignKey,
     Serial,
     Timestamptz,
@@ -16,14 +13,9 @@ from piccolo.columns.base import OnDelete
 from piccolo.constraints import Check
 from piccolo.table import Table
 
+from nuanxin.accounts.vocabulary import OrganizationStatus
 from nuanxin.identity import Role
 from nuanxin.regions.tables import Region
-
-
-class OrganizationStatus(StrEnum):
-    pending = "pending"
-    verified = "verified"
-    suspended = "suspended"
 
 
 class Organization(Table, tablename="organization"):
@@ -33,28 +25,14 @@ class Organization(Table, tablename="organization"):
 
     name = Varchar(length=200, unique=True)
     credit_code = Varchar(length=18, unique=True)  # 统一社会信用代码
-    status = Varchar(length=10, choices=OrganizationStatus, default="pending", index=True)
+    status = Varchar(
+        length=10, choices=OrganizationStatus, default=OrganizationStatus.pending, index=True
+    )
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
     contact_name = Varchar(length=100)
     contact_phone = Varchar(length=20)
     created_at = Timestamptz()
     verified_at = Timestamptz(null=True, default=None)
-
-
-class Warehouse(Table, tablename="warehouse"):
-    """A place a charity keeps stock and ships from."""
-
-    id = Serial(primary_key=True)
-
-    organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
-    name = Varchar(length=200)
-    address = Varchar(length=300)
-    region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
-    lat = DoublePrecision()
-    lon = DoublePrecision()
-
-    lat_in_range = Check("lat >= -90 AND lat <= 90")
-    lon_in_range = Check("lon >= -180 AND lon <= 180")
 
 
 class User(Table, tablename="account"):

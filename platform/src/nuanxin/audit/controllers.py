@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from nuanxin.audit import services
 from nuanxin.audit.schemas import AuditEntryOut
-from nuanxin.guards import current_user, staff_and_admin
+from nuanxin.guards import staff_and_admin
+from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 
-__all__ = "AuditController"
+__all__ = ("AuditController",)
 
 
 class AuditController(Controller):
@@ -36,7 +37,7 @@ class AuditController(Controller):
     )
     async def list_entries(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         entity: Annotated[str | None, QueryParameter(name="entity", max_length=40)] = None,
         action: Annotated[str | None, QueryParameter(name="action", max_length=60)] = None,
@@ -44,7 +45,7 @@ class AuditController(Controller):
         until: Annotated[datetime | None, QueryParameter(name="until")] = None,
     ) -> Page[AuditEntryOut]:
         records, total = await services.list_entries(
-            user=current_user(request),
+            user=actor,
             entity=entity,
             action=action,
             since=since,

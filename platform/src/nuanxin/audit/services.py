@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.identity import CurrentUser, Role
+from nuanxin.identity import CurrentUser, jurisdiction_where
 
 __all__ = ("AuditRecord", "list_entries", "record", "record_many")
 
@@ -121,12 +121,10 @@ async def list_entries(
     without a region, e.g. about accounts, are the admins' only).
     """
     conditions: list[Any] = []
-    if user.role is not Role.admin:
-        prefix = user.jurisdiction_prefix
-        conditions.append(AuditEntry.region_code.like((prefix or "") + "%"))
+    reach = jurisdiction_where(user, AuditEntry.region_code)
+    if reach is not None:
+        conditions.append(reach)
         conditions.append(AuditEntry.region_code.is_not_null())
-        if prefix is None:
-            conditions.append(AuditEntry.id < 0)
     if entity:
         conditions.append(AuditEntry.entity == entity)
     if action:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from piccolo.columns import JSON, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
-from nuanxin.accounts.tables import User
+# The audit trail lies below every area and imports none: the account that acted is named
+# lazily (the accounts app's ``User``, table ``account``); the column is what it always was.
+_ACCOUNT = LazyTableReference(table_class_name="User", app_name="accounts")
 
 
 class AuditEntry(Table, tablename="audit_entry"):
@@ -14,7 +17,9 @@ class AuditEntry(Table, tablename="audit_entry"):
 
     id = Serial(primary_key=True)
 
-    actor = ForeignKey(User, null=True, default=None, index=True, on_delete=OnDelete.restrict)
+    actor: ForeignKey[Table] = ForeignKey(
+        _ACCOUNT, null=True, default=None, index=True, on_delete=OnDelete.restrict
+    )
     actor_label = Varchar(length=100)  # username, or "public" / "system" / "stripe"
     action = Varchar(length=60, index=True)  # e.g. household.verify
     entity = Varchar(length=40, index=True)

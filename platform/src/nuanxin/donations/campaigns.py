@@ -20,7 +20,7 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.functions.aggregate import Count, Sum
 
-from nuanxin.accounts import charities
+from nuanxin.accounts import organizations as charities
 from nuanxin.audit.services import record
 from nuanxin.db import atomic, engine
 from nuanxin.donations import hooks

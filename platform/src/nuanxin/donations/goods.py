@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nuanxin.accounts import charities
+from nuanxin.accounts import organizations as charities
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.donations.campaigns import item_ids, now, open_campaign

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nuanxin.accounts import charities
+from nuanxin.accounts import organizations as charities
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.donations import gateway

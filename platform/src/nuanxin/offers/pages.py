@@ -11,13 +11,13 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.accounts import charities
 from nuanxin.errors import DomainError, NotFound
 from nuanxin.guards import charity_members, current_user
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
 from nuanxin.pagination import MAX_LIMIT, Pagination
+from nuanxin.warehouses import services as warehouses
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
 __all__ = "CharityPages"
@@ -40,7 +40,7 @@ async def _warehouses(user: CurrentUser) -> list[Any]:
     if user.organization_id is None:
         return []
     return (
-        await charities.list_warehouses(
+        await warehouses.list_warehouses(
             user=user,
             organization_id=user.organization_id,
             page=Pagination(limit=MAX_LIMIT, offset=0),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nuanxin.accounts import charities
+from nuanxin.accounts import organizations
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
@@ -24,6 +24,7 @@ from nuanxin.offers.tables import Offer as OfferTable
 from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import get_region, subtree_prefix
+from nuanxin.warehouses import services as warehouses
 
 __all__ = (
     "create_offer",
@@ -172,8 +173,8 @@ async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
     """A member of a verified charity posts an offer from one of its warehouses."""
     _check_window(data.available_from, data.available_until)
     async with atomic():
-        warehouse = await charities.own_warehouse(user=user, warehouse_id=data.warehouse_id)
-        await charities.ensure_verified(organization_id=warehouse.organization_id)
+        warehouse = await warehouses.own_warehouse(user=user, warehouse_id=data.warehouse_id)
+        await organizations.ensure_verified(organization_id=warehouse.organization_id)
         item = await _item_id(data.item_code)
         now = datetime.now(UTC)
         rows = (
@@ -231,7 +232,7 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
     """Edit an open offer; its quantity never drops below what is reserved or handed out."""
     async with atomic():
         before = await _own(user, offer_id)
-        await charities.ensure_verified(organization_id=before.organization_id)
+        await organizations.ensure_verified(organization_id=before.organization_id)
         _open(before)
         _check_window(
             data.available_from or before.available_from,
@@ -243,7 +244,7 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
             if value is not None:
                 changes[getattr(OfferTable, name)] = value
         if data.warehouse_id is not None and data.warehouse_id != before.warehouse_id:
-            warehouse = await charities.own_warehouse(user=user, warehouse_id=data.warehouse_id)
+            warehouse = await warehouses.own_warehouse(user=user, warehouse_id=data.warehouse_id)
             if before.reserved:
                 raise Conflict(
                     "Units of this offer are reserved from its warehouse: it cannot move",
@@ -324,3 +325,7 @@ async def move_offers(*, warehouse_id: int, lat: float, lon: float) -> None:
 
 async def warehouse_has_offers(*, warehouse_id: int) -> bool:
     return bool(await OfferTable.exists().where(OfferTable.warehouse == warehouse_id).run())
+
+
+# Offers rest on warehouses: they follow a warehouse that moves, and keep it on the list.
+warehouses.add_dependent(moved=move_offers, in_use=warehouse_has_offers)

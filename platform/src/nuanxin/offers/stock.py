@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nuanxin.accounts import charities
-from nuanxin.accounts.tables import OrganizationStatus
+from nuanxin.accounts import organizations as charities
+from nuanxin.accounts.vocabulary import OrganizationStatus
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, DomainError, Invalid, NotFound

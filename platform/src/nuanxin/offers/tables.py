@@ -16,8 +16,9 @@ from piccolo.columns.base import OnDelete
 from piccolo.constraints import Check
 from piccolo.table import Table
 
-from nuanxin.accounts.tables import Organization, User, Warehouse
+from nuanxin.accounts.tables import Organization, User
 from nuanxin.offers.vocabulary import OfferStatus
+from nuanxin.warehouses.tables import Warehouse
 
 
 class Item(Table, tablename="item"):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nuanxin.db import atomic
+from nuanxin.errors import Invalid
 from nuanxin.identity import PREFIX_LENGTH, subtree_prefix
 from nuanxin.regions.gazetteer import LEVELS, Division, Gazetteer, Level, load_gazetteer
 from nuanxin.regions.tables import Region
@@ -31,7 +32,9 @@ __all__ = (
     "get_region",
     "get_region_by_id",
     "load_regions",
+    "region_named",
     "subtree_prefix",
+    "subtree_where",
     "within",
 )
 
@@ -143,6 +146,25 @@ async def get_region(code: str) -> RegionRecord | None:
     """The region with this official code, if loaded."""
     row = await Region.select().where(Region.code == code).first().run()
     return None if row is None else _record(row)
+
+
+async def region_named(
+    code: str, *, field: str, levels: Sequence[str] | None = None
+) -> RegionRecord:
+    """The region with this code, for an input ``field``; 400 if unknown or of another level."""
+    region = await get_region(code)
+    if region is None:
+        raise Invalid(f"No region has the code {code}", field=field)
+    if levels is not None and region.level not in levels:
+        raise Invalid(f"Pick a {' or '.join(levels)}, not a {region.level}", field=field)
+    return region
+
+
+async def subtree_where(code: str, region_code_column: Any) -> Any:
+    """A ``where`` keeping rows in the region ``code`` and below it (nothing if unknown)."""
+    region = await get_region(code)
+    prefix = "-" if region is None else subtree_prefix(region.code, region.level)
+    return region_code_column.like(prefix + "%")
 
 
 async def get_region_by_id(region_id: int) -> RegionRecord | None:

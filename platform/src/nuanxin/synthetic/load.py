@@ -15,7 +15,7 @@ from typing import Any
 
 from piccolo.table import Table
 
-from nuanxin.accounts.tables import Organization, Warehouse
+from nuanxin.accounts.tables import Organization
 from nuanxin.db import atomic
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import digest
@@ -23,6 +23,7 @@ from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.synthetic.model import CATEGORIES, KINDS, RELATIONS, Dataset
+from nuanxin.warehouses.tables import Warehouse
 
 __all__ = ("ITEM_OF_KIND", "Loaded", "load_dataset")
 

@@ -1,0 +1,1 @@
+"""Warehouses: the places a charity keeps stock and ships from."""
