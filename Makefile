@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install vendor demo test lint types unit bench bench-round bench-load fuzz fault-pg migrate e2e messages clean
+.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-load fuzz fault-pg migrate messages clean
 
 install: $(STAMP) vendor
 
@@ -33,10 +33,15 @@ lint: install
 types: install
 	$(VENV)/bin/mypy
 
+# Unit and integration tests (the browser tests and the fault scenarios have targets of their own).
 unit: install
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/e2e --ignore=tests/faults
 
-test: lint types unit
+# Fault scenarios: real server processes killed, racing or cut off from their peers.
+faults: install
+	$(PY) -m pytest tests/faults -p no:cacheprovider
+
+test: lint types unit e2e faults
 
 bench: install
 	$(PY) bench/engine.py
@@ -57,9 +62,9 @@ fuzz: install
 fault-pg: install
 	$(PY) tests/faults/pg_restart.py
 
-# Browser tests: Debian's chromium (+ a CJK font) when missing, then Playwright drives it.
+# Browser tests: Debian's chromium and a CJK font, installed when missing; Playwright drives it.
 e2e: install
-	test -x /usr/bin/chromium || (apt-get install -y chromium fonts-wqy-zenhei || sudo apt-get install -y chromium fonts-wqy-zenhei)
+	test -x /usr/bin/chromium && dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y chromium fonts-wqy-zenhei; } || { sudo apt-get update -qq && sudo apt-get install -y chromium fonts-wqy-zenhei; }
 	$(PY) -m pytest tests/e2e -p no:cacheprovider
 
 # Refresh the message catalogues (frontend/locales/*/LC_MESSAGES/messages.po) from the code.

@@ -1,5 +1,10 @@
 """piccolo-admin, built once and mounted at ``/admin`` for admins only.
 
+Tables whose changes must go through the services (offer stock, allocations, deliveries,
+donations and their payments, the audit trail) are read-only here: a write through
+``/admin/api`` to one of them is refused (403), so that no stock moves, no money is booked and
+no history is rewritten without the service's checks and audit entries.
+
 The admin keeps its own login (piccolo's ``BaseUser`` and session tables, its own CSRF cookie
 ``csrftoken``); in front of it the app's own guard admits only accounts with the admin role.
 ``python -m nuanxin create-admin`` creates both logins with one password.
@@ -13,8 +18,13 @@ from typing import Any
 from litestar.handlers import asgi
 from litestar.types import Receive, Scope, Send
 from piccolo.apps.user.tables import BaseUser
-from piccolo_admin.endpoints import create_admin
+from piccolo.table import Table
+from piccolo_admin.endpoints import TableConfig, create_admin
+from piccolo_api.crud.endpoints import PiccoloCRUD
+from piccolo_api.crud.validators import Validators
 from piccolo_api.session_auth.tables import SessionsBase
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
@@ -30,7 +40,7 @@ from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.settings import Settings
 from nuanxin.warehouses.tables import Warehouse
 
-__all__ = ("admin_mount",)
+__all__ = ("READ_ONLY", "admin_mount")
 
 TABLES = [
     Region,
@@ -60,11 +70,47 @@ TABLES = [
 ]
 
 
+#: Changed only through their services (stock, money, history): read-only in the admin.
+READ_ONLY: tuple[type[Table], ...] = (
+    Offer,
+    Allocation,
+    Delivery,
+    DeliveryCase,
+    Donation,
+    Payment,
+    Purchase,
+    WebhookEvent,
+    AuditEntry,
+)
+
+
+def _refuse_writes(piccolo_crud: PiccoloCRUD, request: Request) -> None:
+    raise HTTPException(
+        status_code=403,
+        detail=f"{piccolo_crud.table._meta.tablename} changes only through the platform's services",
+    )
+
+
+_READ_ONLY_VALIDATORS = Validators(
+    post_single=[_refuse_writes],
+    put_single=[_refuse_writes],
+    patch_single=[_refuse_writes],
+    delete_single=[_refuse_writes],
+    delete_all=[_refuse_writes],
+)
+
+
+def _config(table: type[Table]) -> TableConfig | type[Table]:
+    if table in READ_ONLY:
+        return TableConfig(table, validators=_READ_ONLY_VALIDATORS)
+    return table
+
+
 @functools.cache
 def _admin_app(production: bool) -> Any:
     """piccolo-admin's ASGI app, built once per process."""
     return create_admin(
-        tables=TABLES,
+        tables=[_config(table) for table in TABLES],
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name="暖心 Nuanxin admin",

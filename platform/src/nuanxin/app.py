@@ -36,7 +36,7 @@ from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
 from nuanxin.audit.controllers import AuditController
-from nuanxin.db import engine
+from nuanxin.db import configure, engine
 from nuanxin.deliveries.controllers import (
     DeliveryController,
     DeliveryReportController,
@@ -196,8 +196,14 @@ def _lifespan(manage_pool: bool) -> Any:
 
 
 def create_app(settings: Settings | None = None, *, manage_pool: bool = True) -> Litestar:
-    """Build the app. ``manage_pool=False`` when a test owns the database pool."""
+    """Build the app on ``settings`` (its database engine too, see :func:`nuanxin.db.configure`).
+
+    ``manage_pool=False`` when a test owns the database pool. Without settings (uvicorn's
+    ``nuanxin.app:create_app --factory``, the entry point of a server process) they are read
+    from the environment, once, here.
+    """
     settings = settings or Settings.from_env()
+    configure(settings)
     install_log_redaction()  # no ID number, phone, token or tracking code reaches a log
     secure = settings.is_production
     shared = shared_state(settings)  # sessions and limit counters: Redis, or embedded

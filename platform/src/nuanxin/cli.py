@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from nuanxin import db
 from nuanxin.settings import Settings, SettingsError
 
 __all__ = ("main",)
@@ -69,9 +70,10 @@ async def _prepare_demo(settings: Settings) -> None:
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from nuanxin.app import create_app
+
     uvicorn.run(
-        "nuanxin.app:create_app",
-        factory=True,
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -94,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"nuanxin: bad setting {exc}", file=sys.stderr)
         return 2
+    db.configure(settings)
     if args.command == "migrate":
         asyncio.run(migrate())
     elif args.command == "load-regions":

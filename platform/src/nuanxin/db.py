@@ -1,4 +1,11 @@
-"""Transactions for services: one ``atomic()`` block per unit of work.
+"""The database engine, built from the settings given to the app, and transactions.
+
+The engine: :func:`configure` builds it from a :class:`~nuanxin.settings.Settings` (``create_app``
+and the CLI call it with the settings they were given) and binds every table to it. Piccolo's
+own command line, which knows no settings, finds it through ``piccolo_conf.DB``: that is the one
+place that reads the environment for it.
+
+Transactions for services: one ``atomic()`` block per unit of work.
 
 * Outside any transaction it opens one: ``BEGIN IMMEDIATE`` on SQLite, so that concurrent
   writers queue for the lock instead of failing on the upgrade from a read lock.
@@ -16,14 +23,51 @@ from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
-__all__ = ("atomic", "engine")
+from nuanxin.settings import Settings
+
+__all__ = ("atomic", "configure", "configured", "engine", "engine_for")
+
+_configured: dict[str, Any] = {}
+
+
+def engine_for(settings: Settings) -> Engine:  # type: ignore[type-arg]
+    """A new Piccolo engine for ``settings.database_url``."""
+    if settings.is_postgres:
+        return PostgresEngine(config={"dsn": settings.database_url})
+    path = settings.sqlite_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A busy timeout lets writers queue for the lock instead of failing at once.
+    return SQLiteEngine(path=str(path), timeout=30)
+
+
+def configure(settings: Settings) -> Engine:  # type: ignore[type-arg]
+    """The engine for ``settings``, bound to every table (kept if the URL is the same)."""
+    current = _configured.get("engine")
+    if current is not None and _configured.get("url") == settings.database_url:
+        return current  # type: ignore[no-any-return]
+    built = engine_for(settings)
+    _configured.update(engine=built, url=settings.database_url)
+    # Tables imported so far are bound now; those imported later find it through piccolo_conf.
+    pending = list(Table.__subclasses__())
+    while pending:
+        table = pending.pop()
+        table._meta.db = built
+        pending.extend(table.__subclasses__())
+    return built
+
+
+def configured() -> Engine | None:  # type: ignore[type-arg]
+    """The engine :func:`configure` built last, if any."""
+    return _configured.get("engine")
 
 
 def engine() -> Engine:  # type: ignore[type-arg]
-    """The configured Piccolo engine."""
-    found = engine_finder()
+    """The configured engine (else the one ``piccolo_conf.DB`` builds from the environment)."""
+    found = configured() or engine_finder()
     if found is None:  # pragma: no cover - piccolo_conf always defines DB
         raise RuntimeError("Piccolo found no engine: is PICCOLO_CONF set?")
     return found

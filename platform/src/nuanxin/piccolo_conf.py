@@ -1,15 +1,20 @@
-"""Piccolo's configuration: the engine from :class:`~nuanxin.settings.Settings`, and the apps."""
+"""Piccolo's configuration: the apps, and ``DB`` for Piccolo's own command line.
+
+The app and ``python -m nuanxin`` build the engine from the settings they were given
+(:func:`nuanxin.db.configure`); ``DB`` answers with that engine. Only when nothing configured one
+(the ``piccolo`` command) does ``DB`` read the settings from the environment, here and only here.
+"""
 
 from __future__ import annotations
 
-from piccolo.conf.apps import AppRegistry
-from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from typing import Any
 
+from piccolo.conf.apps import AppRegistry
+
+from nuanxin import db
 from nuanxin.settings import Settings
 
-__all__ = ("APP_REGISTRY", "DB", "engine_for")
+__all__ = ("APP_REGISTRY",)  # and DB, answered by __getattr__
 
 APPS = (
     "nuanxin.regions.piccolo_app",
@@ -26,16 +31,11 @@ APPS = (
     "piccolo_api.session_auth.piccolo_app",
 )
 
-
-def engine_for(settings: Settings) -> Engine:  # type: ignore[type-arg]
-    """The Piccolo engine that ``settings.database_url`` names."""
-    if settings.is_postgres:
-        return PostgresEngine(config={"dsn": settings.database_url})
-    path = settings.sqlite_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A busy timeout lets writers queue for the lock instead of failing at once.
-    return SQLiteEngine(path=str(path), timeout=30)
-
-
-DB = engine_for(Settings.from_env())
 APP_REGISTRY = AppRegistry(apps=list(APPS))
+
+
+def __getattr__(name: str) -> Any:
+    """``DB``: the configured engine, or one configured from the environment."""
+    if name != "DB":
+        raise AttributeError(name)
+    return db.configured() or db.configure(Settings.from_env())
