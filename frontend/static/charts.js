@@ -1,7 +1,13 @@
-/* Chart.js charts from data-chart (JSON {type, labels, datasets, stacked}); the table beside stays. */
+/* Chart.js charts from data-chart (JSON {type, labels, datasets, stacked}), axis titles from
+   data-y-title / data-x-title; the table beside stays. Counts are whole: no 0.5 on an axis.
+   No red beside green: the palette holds one of them only. */
 (function () {
   "use strict";
-  var PALETTE = ["#a4221b", "#0b4fa8", "#1d6b38", "#6b4e00", "#6a1b9a", "#00695c", "#ad1457", "#37474f"];
+  var PALETTE = ["#0b4fa8", "#a34a00", "#6a1b9a", "#37474f", "#ad1457", "#6b4e00", "#a4221b"];
+
+  function axisTitle(text) {
+    return text ? {display: true, text: text, color: "#4d5560", font: {size: 13}} : {display: false};
+  }
 
   function draw(box) {
     var spec = JSON.parse(box.getAttribute("data-chart"));
@@ -22,7 +28,9 @@
       type: spec.type || "bar",
       data: {labels: spec.labels, datasets: spec.datasets},
       options: {responsive: true, maintainAspectRatio: false, animation: false,
-                scales: {x: {stacked: !!spec.stacked}, y: {stacked: !!spec.stacked, beginAtZero: true}}}
+                scales: {x: {stacked: !!spec.stacked, title: axisTitle(box.getAttribute("data-x-title"))},
+                         y: {stacked: !!spec.stacked, beginAtZero: true, ticks: {precision: 0},
+                             title: axisTitle(box.getAttribute("data-y-title"))}}}
     });
     box.setAttribute("data-ready", "true");
   }

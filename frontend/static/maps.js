@@ -88,7 +88,9 @@
           feature.geometry.coordinates[0].forEach(function (xy) { view.extend([xy[1], xy[0]]); });
         }
       });
-      if (view.isValid()) { map.fitBounds(view, {padding: [10, 10], maxZoom: 11}); }
+      if (view.isValid() && (mine.length || points.length > 1)) {
+        map.fitBounds(view, {padding: [10, 10], maxZoom: 11});
+      }
       if (!view.isValid() && !points.length) { finish(); return; }
       return fetchAreas(url + join + "bbox=" + map.getBounds().toBBoxString()).then(function (more) {
         if (more.length) { outlinesLayer(map, node, tiles, more); }
@@ -112,7 +114,7 @@
       node.classList.add("offline");
     }
     var bounds = pointsLayer(map, points);
-    if (bounds.length === 1) { map.setView(bounds[0], 10); }
+    if (bounds.length === 1) { map.setView(bounds[0], 9); }
     else if (bounds.length) { map.fitBounds(bounds, {padding: [20, 20]}); }
     else { map.fitBounds(CHINA); }
     base(map, node, bounds, tiles);

@@ -33,6 +33,8 @@ def test_a_charity_posts_an_offer_from_its_warehouse(page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/charity$"))
     expect(page.get_by_test_id("stock")).to_be_visible()
     expect(page.locator(".map[data-ready=true]")).to_have_count(1)  # Leaflet, no tiles offline
+    expect(page.locator(".map path").first).to_be_attached()  # the county areas
+    expect(page.locator("[data-chart] canvas").first).to_be_visible()  # six kinds: a chart
     shoot(page, "03-charity-dashboard")
     page.get_by_test_id("new-offer").click()
     page.select_option("#item_code", "quilt")
@@ -47,7 +49,10 @@ def test_a_charity_posts_an_offer_from_its_warehouse(page: Page) -> None:
 def test_staff_verify_a_household_run_a_round_and_approve(page: Page) -> None:
     log_in(page, "staff_hulan")
     expect(page).to_have_url(re.compile(r"/staff$"))
-    expect(page.locator("[data-chart] canvas").first).to_be_visible()
+    # One week, one township, one place: each chart gives way to its figures; the map has
+    # the county areas under its marker (never a grey box)
+    expect(page.locator("[data-chart-figures]").first).to_be_visible()
+    expect(page.locator(".map[data-ready=true] .leaflet-tooltip.outline-label").first).to_be_visible()
     shoot(page, "05-staff-dashboard")
     page.goto("/staff/households?verification=unverified")
     first = page.locator("[data-testid^=verify-]").first
@@ -159,10 +164,13 @@ def test_without_the_vendor_files_the_pages_still_work_and_say_so(page: Page) ->
     page.route(re.compile(r"/static/vendor/"), lambda route: route.abort())
     log_in(page, "staff_hulan")
     expect(page.locator(".map.missing")).to_contain_text("未安装地图组件")
-    expect(page.locator(".chart.missing").first).to_contain_text("未安装图表组件")
     expect(page.get_by_test_id("stale")).to_be_visible()  # the figures are still there
+    expect(page.locator(".map-block .legend")).to_be_visible()
     page.goto("/staff/rounds")
     page.click("form[data-testid=start-round] button[type=submit]")
     # app.js polls the progress partial itself when htmx is missing, then reloads the page
     expect(page.locator("h2", has_text="匹配建议")).to_be_visible(timeout=60_000)
     shoot(page, "15-staff-without-vendor-files")
+    log_in(page, "charity_warmth")
+    expect(page.locator(".chart.missing").first).to_contain_text("未安装图表组件")
+    expect(page.get_by_test_id("stock")).to_be_visible()
