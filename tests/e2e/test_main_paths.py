@@ -52,7 +52,7 @@ def test_staff_verify_a_household_run_a_round_and_approve(page: Page) -> None:
     # One week, one township, one place: each chart gives way to its figures; the map has
     # the county areas under its marker (never a grey box)
     expect(page.locator("[data-chart-figures]").first).to_be_visible()
-    expect(page.locator(".map[data-ready=true] .leaflet-tooltip.outline-label").first).to_be_visible()
+    expect(page.locator(".map[data-ready=true] .outline-label").first).to_be_visible()
     shoot(page, "05-staff-dashboard")
     page.goto("/staff/households?verification=unverified")
     first = page.locator("[data-testid^=verify-]").first
