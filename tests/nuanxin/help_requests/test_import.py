@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.help_requests import services
+from nuanxin.help_requests import imports
 from nuanxin.help_requests.tables import HelpRequest
 from tests.nuanxin.conftest import csrf_headers
 from tests.nuanxin.households.helpers import build_place, id_number
@@ -117,7 +117,7 @@ async def test_an_import_with_too_many_rows_is_a_413_and_imports_nothing(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     place = await build_place()
-    monkeypatch.setattr(services, "MAX_IMPORT_ROWS", 2)
+    monkeypatch.setattr(imports, "MAX_IMPORT_ROWS", 2)
     csv_text = "name,region_code\n" + "".join(f"户{i},230111\n" for i in range(3))
     response = await client.post(IMPORT, files=upload(csv_text), headers=place.staff)
     body = assert_error(response, 413, "payload_too_large")

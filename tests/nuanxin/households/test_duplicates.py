@@ -109,7 +109,7 @@ async def test_an_edit_to_an_id_already_registered_is_refused(client: httpx.Asyn
 async def test_phones_are_masked_outside_the_jurisdiction_and_ids_always(
     client: httpx.AsyncClient,
 ) -> None:
-    from nuanxin.households.services import _out  # the one place DTOs are built
+    from nuanxin.households.read_model import household_out as _out  # where DTOs are built
     from nuanxin.identity import CurrentUser, Role
 
     place = await build_place()

@@ -255,7 +255,7 @@ async def test_an_expired_verification_counts_as_unverified_until_renewed(
 
 
 def test_a_verification_lasts_calendar_months() -> None:
-    from nuanxin.households.services import add_months
+    from nuanxin.households.verification import add_months
 
     start = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
     assert add_months(start, 1) == datetime(2026, 2, 28, 9, 0, tzinfo=UTC)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.guards import current_user, staff_and_admin
-from nuanxin.help_requests import services
+from nuanxin.guards import staff_and_admin
+from nuanxin.help_requests import imports, services
 from nuanxin.help_requests.schemas import (
     CloseRequest,
     Conversion,
@@ -22,7 +22,8 @@ from nuanxin.help_requests.schemas import (
     HelpRequestReceived,
     ImportReport,
 )
-from nuanxin.help_requests.tables import HelpRequestStatus, Source
+from nuanxin.help_requests.vocabulary import HelpRequestStatus, Source
+from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
@@ -53,14 +54,9 @@ Columns (Chinese or English header; order free; other columns are ignored):
 
 Every row is checked; a row with any error (reported with its row number — the header is
 row 1 —, the field and the message) is not imported at all, the good rows are. Rows outside
-the importer's jurisdiction are errors. Limits: {services.MAX_IMPORT_BYTES // (1024 * 1024)} MB
-and {services.MAX_IMPORT_ROWS:,} rows (413 beyond).
+the importer's jurisdiction are errors. Limits: {imports.MAX_IMPORT_BYTES // (1024 * 1024)} MB
+and {imports.MAX_IMPORT_ROWS:,} rows (413 beyond).
 """
-
-
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 @dataclass
@@ -110,13 +106,13 @@ class HelpRequestController(Controller):
     )
     async def list_requests(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         status: Annotated[HelpRequestStatus | None, QueryParameter(name="status")] = None,
         source: Annotated[Source | None, QueryParameter(name="source")] = None,
     ) -> Page[HelpRequestOut]:
         items, total = await services.list_requests(
-            user=current_user(request),
+            user=actor,
             status=status,
             source=source,
             limit=page.limit,
@@ -132,30 +128,31 @@ class HelpRequestController(Controller):
         summary="Log a hotline call (lands where the person is now, in any jurisdiction)",
     )
     async def log_hotline_call(
-        self, request: Request[Any, Any, Any], data: JSONBody[HelpRequestCreate]
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[HelpRequestCreate]
     ) -> HelpRequestReceived:
-        return await services.create_request(
-            user=current_user(request), data=data, source=Source.hotline
-        )
+        return await services.create_request(user=actor, data=data, source=Source.hotline)
 
     @post(
         "/import",
         operation_id="ImportHelpRequests",
         status_code=HTTP_200_OK,
         responses=IMPORT_ERRORS,
-        request_max_body_size=services.MAX_IMPORT_BYTES + 64 * 1024,
+        request_max_body_size=imports.MAX_IMPORT_BYTES + 64 * 1024,
         summary="Import candidate households from a CSV into the triage queue",
         description=IMPORT_DESCRIPTION,
     )
     async def import_requests(
-        self, request: Request[Any, Any, Any], data: MultipartBody[ImportUpload]
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: MultipartBody[ImportUpload],
     ) -> ImportReport:
         try:
             content = await data.file.read()
         finally:
             await data.file.close()
-        return await services.import_candidates(
-            user=current_user(request), content=content, secret_key=_settings(request).secret_key
+        return await imports.import_candidates(
+            user=actor, content=content, secret_key=settings.secret_key
         )
 
     @get(
@@ -165,9 +162,9 @@ class HelpRequestController(Controller):
         summary="One help request (404 outside the jurisdiction)",
     )
     async def get_request(
-        self, request: Request[Any, Any, Any], request_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], request_id: FromPath[int]
     ) -> HelpRequestOut:
-        return await services.get_request(user=current_user(request), request_id=request_id)
+        return await services.get_request(user=actor, request_id=request_id)
 
     @post(
         "/{request_id:int}/convert",
@@ -182,15 +179,13 @@ class HelpRequestController(Controller):
     )
     async def convert(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         request_id: FromPath[int],
         data: JSONBody[HelpRequestConversion],
     ) -> Conversion:
         return await services.convert_request(
-            user=current_user(request),
-            request_id=request_id,
-            data=data,
-            secret_key=_settings(request).secret_key,
+            user=actor, request_id=request_id, data=data, secret_key=settings.secret_key
         )
 
     @post(
@@ -202,10 +197,8 @@ class HelpRequestController(Controller):
     )
     async def close(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         request_id: FromPath[int],
         data: JSONBody[CloseRequest],
     ) -> HelpRequestOut:
-        return await services.close_request(
-            user=current_user(request), request_id=request_id, data=data
-        )
+        return await services.close_request(user=actor, request_id=request_id, data=data)

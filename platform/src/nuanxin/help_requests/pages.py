@@ -3,49 +3,75 @@ registering the household a request is about, and closing one with a reason."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.errors import DomainError
-from nuanxin.guards import current_user, staff_and_admin
-from nuanxin.help_requests import services
+from nuanxin.guards import staff_and_admin
+from nuanxin.help_requests import imports, services
 from nuanxin.help_requests.schemas import CloseRequest, HelpRequestConversion, ImportReport
-from nuanxin.help_requests.tables import HelpRequestStatus, Source
-from nuanxin.households.schemas import Tag
-from nuanxin.households.tables import Category
+from nuanxin.help_requests.vocabulary import HelpRequestStatus, Source
+from nuanxin.households.vocabulary import Category, Tag
+from nuanxin.identity import CurrentUser
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
-__all__ = "HelpRequestPages"
+__all__ = ("HelpRequestPages",)
 
 AnyRequest = Request[Any, Any, Any]
 PER_PAGE = 50
 
 
-def _conversion(form: Any) -> HelpRequestConversion:
-    """The household form as the API's DTO (members: one birth year each, comma-separated)."""
-    years = [y for y in str(form.get("birth_years", "")).replace("，", ",").split(",") if y.strip()]
-    fields: dict[str, Any] = {
-        "category": str(form.get("category", "")),
-        "head_name": str(form.get("head_name", "")).strip(),
-        "phone": str(form.get("phone", "")).strip(),
-        "current_address": str(form.get("current_address", "")).strip(),
-        "region_code": str(form.get("region_code", "")).strip(),
-        "members": [
-            {"birth_year": int(year.strip()), "relation": "self" if i == 0 else "other"}
-            for i, year in enumerate(years)
-        ],
-        "lives_alone": form.get("lives_alone") == "1",
-        "tags": [str(tag) for tag in form.getall("tags", [])],
-    }
-    id_number = str(form.get("id_number", "")).strip()
-    if id_number:
-        fields["id_number"] = id_number
-    return msgspec.convert(fields, HelpRequestConversion)
+@dataclass
+class ImportForm:
+    """The import form (multipart): one CSV in ``file`` (the page says so when it is missing)."""
+
+    file: UploadFile | None = None
+
+
+class ConversionForm(msgspec.Struct, kw_only=True):
+    """The household form as typed; :meth:`household` checks it as the API's DTO."""
+
+    category: str = ""
+    head_name: str = ""
+    phone: str = ""
+    current_address: str = ""
+    region_code: str = ""
+    birth_years: str = ""  # one per member, comma-separated
+    lives_alone: str = ""  # "1" when ticked
+    tags: str | list[str] = msgspec.field(default_factory=list)  # one ticked box is a str
+    id_number: str = ""
+
+    def household(self) -> HelpRequestConversion:
+        years = [y for y in self.birth_years.replace("，", ",").split(",") if y.strip()]
+        fields: dict[str, Any] = {
+            "category": self.category,
+            "head_name": self.head_name.strip(),
+            "phone": self.phone.strip(),
+            "current_address": self.current_address.strip(),
+            "region_code": self.region_code.strip(),
+            "members": [
+                {"birth_year": int(year.strip()), "relation": "self" if i == 0 else "other"}
+                for i, year in enumerate(years)
+            ],
+            "lives_alone": self.lives_alone == "1",
+            "tags": [self.tags] if isinstance(self.tags, str) else list(self.tags),
+        }
+        if self.id_number.strip():
+            fields["id_number"] = self.id_number.strip()
+        return msgspec.convert(fields, HelpRequestConversion)
+
+
+class CloseForm(msgspec.Struct, kw_only=True):
+    reason: str = ""
 
 
 class HelpRequestPages(PageController):
@@ -55,6 +81,7 @@ class HelpRequestPages(PageController):
     async def _index(
         self,
         request: AnyRequest,
+        actor: CurrentUser,
         *,
         report: ImportReport | None = None,
         error: str | None = None,
@@ -64,7 +91,7 @@ class HelpRequestPages(PageController):
         status = query.get("status", "open")
         source = query.get("source") or None
         items, total = await services.list_requests(
-            user=current_user(request),
+            user=actor,
             status=HelpRequestStatus(status)
             if status in {s.value for s in HelpRequestStatus}
             else None,
@@ -89,35 +116,45 @@ class HelpRequestPages(PageController):
         )
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
-        return await self._index(request)
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
+        return await self._index(request, actor)
 
-    @post("/import", request_max_body_size=services.MAX_IMPORT_BYTES + 64 * 1024)
-    async def import_csv(self, request: AnyRequest) -> Template:
+    @post("/import", request_max_body_size=imports.MAX_IMPORT_BYTES + 64 * 1024)
+    async def import_csv(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Template:
         """Import a CSV; show the report with every row error (good rows are imported)."""
         _ = gettext_for(request)
-        form = await request.form()
-        upload = form.get("file")
+        upload = data.file
         if not isinstance(upload, UploadFile):
-            return await self._index(request, error=_("Choose a CSV file"), status_code=400)
+            return await self._index(request, actor, error=_("Choose a CSV file"), status_code=400)
         try:
             content = await upload.read()
         finally:
             await upload.close()
         try:
-            report = await services.import_candidates(
-                user=current_user(request),
-                content=content,
-                secret_key=request.app.state.settings.secret_key,
+            report = await imports.import_candidates(
+                user=actor, content=content, secret_key=settings.secret_key
             )
         except DomainError as exc:
-            return await self._index(request, error=form_error(request, exc), status_code=400)
-        return await self._index(request, report=report)
+            return await self._index(
+                request, actor, error=form_error(request, exc), status_code=400
+            )
+        return await self._index(request, actor, report=report)
 
     async def _one(
-        self, request: AnyRequest, request_id: int, error: str | None = None, status: int = 200
+        self,
+        request: AnyRequest,
+        actor: CurrentUser,
+        request_id: int,
+        error: str | None = None,
+        status: int = 200,
     ) -> Template:
-        found = await services.get_request(user=current_user(request), request_id=request_id)
+        found = await services.get_request(user=actor, request_id=request_id)
         return page(
             request,
             "staff/help_request.html.j2",
@@ -126,22 +163,30 @@ class HelpRequestPages(PageController):
         )
 
     @get("/{request_id:int}")
-    async def one(self, request: AnyRequest, request_id: FromPath[int]) -> Template:
-        return await self._one(request, request_id)
+    async def one(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], request_id: FromPath[int]
+    ) -> Template:
+        return await self._one(request, actor, request_id)
 
     @post("/{request_id:int}/convert", status_code=303)
-    async def convert(self, request: AnyRequest, request_id: FromPath[int]) -> Template | Redirect:
+    async def convert(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        request_id: FromPath[int],
+        data: Annotated[ConversionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
         try:
             converted = await services.convert_request(
-                user=current_user(request),
+                user=actor,
                 request_id=request_id,
-                data=_conversion(form),
-                secret_key=request.app.state.settings.secret_key,
+                data=data.household(),
+                secret_key=settings.secret_key,
             )
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
-            return await self._one(request, request_id, form_error(request, exc), 400)
+            return await self._one(request, actor, request_id, form_error(request, exc), 400)
         household = converted.household
         return done(
             request,
@@ -150,16 +195,19 @@ class HelpRequestPages(PageController):
         )
 
     @post("/{request_id:int}/close", status_code=303)
-    async def close(self, request: AnyRequest, request_id: FromPath[int]) -> Template | Redirect:
+    async def close(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        request_id: FromPath[int],
+        data: Annotated[CloseForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
         try:
-            data = msgspec.convert({"reason": str(form.get("reason", "")).strip()}, CloseRequest)
-            await services.close_request(
-                user=current_user(request), request_id=request_id, data=data
-            )
+            closing = msgspec.convert({"reason": data.reason.strip()}, CloseRequest)
+            await services.close_request(user=actor, request_id=request_id, data=closing)
         except (DomainError, msgspec.ValidationError) as exc:
-            return await self._one(request, request_id, form_error(request, exc), 400)
+            return await self._one(request, actor, request_id, form_error(request, exc), 400)
         return done(
             request, _("Request #%(id)d closed.") % {"id": request_id}, "/staff/help-requests"
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from nuanxin.help_requests.tables import HelpRequestStatus, Source
+from nuanxin.help_requests.vocabulary import HelpRequestStatus, Source
 from nuanxin.households.schemas import HouseholdFields, HouseholdOut, IdNumber, Phone, RegionCode
 
 __all__ = (

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import User
+from nuanxin.help_requests.vocabulary import HelpRequestStatus, Source
 from nuanxin.households.tables import Household
 from nuanxin.regions.tables import Region
-
-
-class Source(StrEnum):
-    public = "public"
-    hotline = "hotline"
-    import_ = "import"
-
-
-class HelpRequestStatus(StrEnum):
-    open = "open"
-    converted = "converted"
-    closed = "closed"
 
 
 class HelpRequest(Table, tablename="help_request"):
@@ -37,7 +24,9 @@ class HelpRequest(Table, tablename="help_request"):
     phone = Varchar(length=20, default="")
     description = Text(default="")
     reporter_contact = Varchar(length=100, default="")
-    status = Varchar(length=10, choices=HelpRequestStatus, default="open", index=True)
+    status = Varchar(
+        length=10, choices=HelpRequestStatus, default=HelpRequestStatus.open.value, index=True
+    )
     close_reason = Varchar(length=300, default="")
     household = ForeignKey(Household, null=True, default=None, on_delete=OnDelete.restrict)
     logged_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)

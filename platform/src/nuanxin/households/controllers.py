@@ -1,27 +1,37 @@
-"""The JSON API of the households area: staff register, edit and verify households."""
+"""The JSON API of the households area: staff register, edit and verify households, and ask
+the level above for more than the usual caps (一事一议)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.guards import current_user, staff_and_admin
-from nuanxin.households import services
-from nuanxin.households.escalations import EscalationController
+from nuanxin.guards import staff_and_admin
+from nuanxin.households import escalations, need_records, read_model, registry, verification
+from nuanxin.households.identity import identity_of
+from nuanxin.households.locate import locate_address
 from nuanxin.households.schemas import (
     AddressLookup,
+    DecisionIn,
+    EscalationIn,
+    EscalationOut,
     HouseholdCreate,
     HouseholdOut,
     HouseholdUpdate,
     NeedOut,
     NeedOverride,
-    VerificationFilter,
 )
-from nuanxin.households.tables import Category, VerificationStatus
+from nuanxin.households.vocabulary import (
+    Category,
+    EscalationStatus,
+    VerificationFilter,
+    VerificationStatus,
+)
+from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
@@ -29,11 +39,6 @@ from nuanxin.settings import Settings
 __all__ = ("EscalationController", "HouseholdController")
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
-
-
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 class HouseholdController(Controller):
@@ -57,7 +62,7 @@ class HouseholdController(Controller):
     )
     async def list_households(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         category: Annotated[Category | None, QueryParameter(name="category")] = None,
         status: Annotated[VerificationStatus | None, QueryParameter(name="status")] = None,
@@ -70,8 +75,8 @@ class HouseholdController(Controller):
         ] = None,
         q: Annotated[str | None, QueryParameter(name="q", min_length=1, max_length=100)] = None,
     ) -> Page[HouseholdOut]:
-        items, total = await services.list_households(
-            user=current_user(request),
+        items, total = await read_model.list_households(
+            user=actor,
             category=category,
             status=status,
             verification=verification,
@@ -95,10 +100,10 @@ class HouseholdController(Controller):
     )
     async def locate(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         address: Annotated[str, QueryParameter(name="address", min_length=1, max_length=300)],
     ) -> AddressLookup:
-        return await services.locate_address(user=current_user(request), address=address)
+        return await locate_address(user=actor, address=address)
 
     @post(
         "/",
@@ -116,12 +121,13 @@ class HouseholdController(Controller):
         ),
     )
     async def create_household(
-        self, request: Request[Any, Any, Any], data: JSONBody[HouseholdCreate]
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: JSONBody[HouseholdCreate],
     ) -> HouseholdOut:
-        identity = services.identity_of(data.id_number, secret_key=_settings(request).secret_key)
-        return await services.create_household(
-            user=current_user(request), data=data, identity=identity
-        )
+        identity = identity_of(data.id_number, secret_key=settings.secret_key)
+        return await registry.create_household(user=actor, data=data, identity=identity)
 
     @get(
         "/{household_id:int}",
@@ -130,9 +136,9 @@ class HouseholdController(Controller):
         summary="One household (404 outside the jurisdiction)",
     )
     async def get_household(
-        self, request: Request[Any, Any, Any], household_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], household_id: FromPath[int]
     ) -> HouseholdOut:
-        return await services.get_household(user=current_user(request), household_id=household_id)
+        return await read_model.get_household(user=actor, household_id=household_id)
 
     @patch(
         "/{household_id:int}",
@@ -142,15 +148,13 @@ class HouseholdController(Controller):
     )
     async def update_household(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         household_id: FromPath[int],
         data: JSONBody[HouseholdUpdate],
     ) -> HouseholdOut:
-        return await services.update_household(
-            user=current_user(request),
-            household_id=household_id,
-            data=data,
-            secret_key=_settings(request).secret_key,
+        return await registry.update_household(
+            user=actor, household_id=household_id, data=data, secret_key=settings.secret_key
         )
 
     @post(
@@ -162,12 +166,15 @@ class HouseholdController(Controller):
         description="Verified now, until `VERIFICATION_MONTHS` (default 12) from now.",
     )
     async def verify_household(
-        self, request: Request[Any, Any, Any], household_id: FromPath[int]
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        household_id: FromPath[int],
     ) -> HouseholdOut:
-        return await services.verify_household(
-            user=current_user(request),
+        return await verification.verify_household(
+            user=actor,
             household_id=household_id,
-            verification_months=_settings(request).verification_months,
+            verification_months=settings.verification_months,
         )
 
     @get(
@@ -177,9 +184,9 @@ class HouseholdController(Controller):
         summary="The household's needs, each with the rule it came from",
     )
     async def list_needs(
-        self, request: Request[Any, Any, Any], household_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], household_id: FromPath[int]
     ) -> list[NeedOut]:
-        return await services.list_needs(user=current_user(request), household_id=household_id)
+        return await need_records.list_needs(user=actor, household_id=household_id)
 
     @post(
         "/{household_id:int}/needs",
@@ -190,10 +197,54 @@ class HouseholdController(Controller):
     )
     async def override_need(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         household_id: FromPath[int],
         data: JSONBody[NeedOverride],
     ) -> NeedOut:
-        return await services.override_need(
-            user=current_user(request), household_id=household_id, data=data
+        return await need_records.override_need(user=actor, household_id=household_id, data=data)
+
+
+class EscalationController(Controller):
+    """一事一议: requests above the usual caps, decided one level up."""
+
+    path = "/api/escalations"
+    tags = ("households",)
+    guards = (staff_and_admin,)
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @post(
+        operation_id="RequestEscalation",
+        status_code=HTTP_201_CREATED,
+        responses=ERRORS,
+        summary="Ask the level above for more than the usual cap, with a reason",
+    )
+    async def request_one(
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[EscalationIn]
+    ) -> EscalationOut:
+        return await escalations.request_escalation(actor=actor, data=data)
+
+    @get(operation_id="ListEscalations", responses=ERRORS, summary="Case-by-case requests")
+    async def list_all(
+        self,
+        actor: NamedDependency[CurrentUser],
+        page: NamedDependency[Pagination],
+        status: Annotated[EscalationStatus | None, QueryParameter(required=False)] = None,
+    ) -> Page[EscalationOut]:
+        return await escalations.list_escalations(actor=actor, page=page, status=status)
+
+    @post(
+        "/{escalation_id:int}/decide",
+        operation_id="DecideEscalation",
+        status_code=HTTP_200_OK,
+        responses=ERRORS,
+        summary="Approve (binding on the next round) or reject, with a reason",
+    )
+    async def decide_one(
+        self,
+        actor: NamedDependency[CurrentUser],
+        escalation_id: FromPath[int],
+        data: JSONBody[DecisionIn],
+    ) -> EscalationOut:
+        return await escalations.decide(
+            actor=actor, escalation_id=escalation_id, approve=data.approve, reason=data.reason
         )

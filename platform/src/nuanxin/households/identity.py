@@ -3,15 +3,19 @@
 An ID number is 18 characters: a 6-digit region code, an 8-digit birth date, a 3-digit
 sequence number and a check character (ISO 7064 MOD 11-2, ``X`` for 10). The platform never
 stores one: it keeps a keyed hash of the normalised number (to find duplicates) and its last
-four characters (to show).
+four characters (to show): :func:`identity_of` turns a number into that :class:`Identity`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-__all__ = ("IdNumberError", "check_character", "normalise_id_number")
+from nuanxin.errors import Invalid
+from nuanxin.identity import keyed_hash
+
+__all__ = ("IdNumberError", "Identity", "check_character", "identity_of", "normalise_id_number")
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -44,3 +48,20 @@ def normalise_id_number(value: str) -> str:
     if check_character(number[:17]) != number[17]:
         raise IdNumberError("the check character of the ID number does not match")
     return number
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """What is kept of an ID number: its keyed hash and last four characters."""
+
+    id_hash: str
+    id_last4: str
+
+
+def identity_of(id_number: str, *, secret_key: str, field: str = "id_number") -> Identity:
+    """Validate an ID number and keep only its keyed hash and last four (400 if invalid)."""
+    try:
+        number = normalise_id_number(id_number)
+    except IdNumberError as invalid:
+        raise Invalid(f"{field}: {invalid}", error="validation_error", field=field) from None
+    return Identity(id_hash=keyed_hash(secret_key, number), id_last4=number[-4:])

@@ -31,7 +31,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from nuanxin.households.vocabulary import Category, ClimateZone, Tag
 
 __all__ = (
     "CATEGORY_WEIGHT",
@@ -50,36 +51,23 @@ __all__ = (
     "reconcile",
 )
 
-TAGS: tuple[str, ...] = (
-    "electricity",  # the home has a mains electricity supply
-    "coal_stove",  # heats with a coal stove (coal is only useful with one)
-    "central_heating",  # connected to district heating
-    "gas_heating",  # heats with gas
-    "kang",  # a heated brick bed (炕)
-    "no_heating",  # no heating at all
-)
+TAGS: tuple[str, ...] = tuple(tag.value for tag in Tag)
 """The fixed vocabulary of a household's heating and supply situation."""
 
 CATEGORY_WEIGHT: dict[str, float] = {
-    "extremely_poor": 3.0,
-    "dibao": 2.0,
-    "near_dibao": 1.5,
-    "temporary": 1.0,
+    Category.extremely_poor: 3.0,
+    Category.dibao: 2.0,
+    Category.near_dibao: 1.5,
+    Category.temporary: 1.0,
 }
 
 ELDERLY_AGE = 60
 ADULT_AGE = 14
 SEVERE_COLD_LAT = 45.0
 COLD_LAT = 38.0
-COAL_BAGS = {"severe_cold": 40, "cold": 24, "mild": 12}
+COAL_BAGS = {ClimateZone.severe_cold: 40, ClimateZone.cold: 24, ClimateZone.mild: 12}
 LARGE_HOUSEHOLD = 4
 RULE_LENGTH = 200  # Need.rule
-
-
-class ClimateZone(StrEnum):
-    severe_cold = "severe_cold"
-    cold = "cold"
-    mild = "mild"
 
 
 ZONE_NAMES = {
@@ -208,7 +196,7 @@ def compute_needs(facts: HouseholdFacts) -> tuple[ComputedNeed, ...]:
     size = len(facts.members)
     zone = climate_zone(facts.latitude)
     zone_zh, zone_en = ZONE_NAMES[zone]
-    heated = "central_heating" in facts.tags
+    heated = Tag.central_heating in facts.tags
     needs: list[ComputedNeed] = []
 
     coats: dict[str, int] = {}
@@ -241,8 +229,8 @@ def compute_needs(facts: HouseholdFacts) -> tuple[ComputedNeed, ...]:
             )
         )
 
-    if "coal_stove" in facts.tags and not heated:
-        bags = COAL_BAGS[zone.value]
+    if Tag.coal_stove in facts.tags and not heated:
+        bags = COAL_BAGS[zone]
         large = size >= LARGE_HOUSEHOLD
         quantity = math.ceil(bags * 1.5) if large else bags
         needs.append(
@@ -256,7 +244,7 @@ def compute_needs(facts: HouseholdFacts) -> tuple[ComputedNeed, ...]:
             )
         )
 
-    if "electricity" in facts.tags and not heated and size:
+    if Tag.electricity in facts.tags and not heated and size:
         blankets = math.ceil(size / 2)
         needs.append(
             ComputedNeed(
@@ -268,7 +256,7 @@ def compute_needs(facts: HouseholdFacts) -> tuple[ComputedNeed, ...]:
             )
         )
 
-    if "no_heating" in facts.tags:
+    if Tag.no_heating in facts.tags:
         needs.append(
             ComputedNeed(
                 item_code="stove",

@@ -4,27 +4,50 @@ one household; and the 一事一议 (case-by-case) screen."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.errors import DomainError, Invalid
-from nuanxin.guards import current_user, staff_and_admin
-from nuanxin.households import escalations, services
-from nuanxin.households.schemas import VerificationFilter
-from nuanxin.households.tables import Category
+from nuanxin.guards import staff_and_admin
+from nuanxin.households import escalations, need_records, read_model, verification
+from nuanxin.households.schemas import EscalationIn
+from nuanxin.households.vocabulary import Category, VerificationFilter
+from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
 __all__ = ("EscalationPages", "HouseholdPages")
 
 AnyRequest = Request[Any, Any, Any]
 PER_PAGE = 50
+
+
+class VerifyForm(msgspec.Struct, kw_only=True):
+    next: str = ""  # the page to return to
+
+
+class EscalationForm(msgspec.Struct, kw_only=True):
+    """The request form as typed (numbers checked by the service's DTO, with the page's
+    message)."""
+
+    household_id: str = ""
+    item_code: str = ""
+    quantity: str = ""
+    reason: str = ""
+
+
+class DecisionForm(msgspec.Struct, kw_only=True):
+    approve: str = ""  # "1" approves
+    reason: str = ""
 
 
 def _choice(value: str | None, kind: type[Any]) -> Any:
@@ -43,7 +66,7 @@ class HouseholdPages(PageController):
     guards = [staff_and_admin]  # noqa: RUF012
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         query = request.query_params
         filters = {
             "q": (query.get("q") or "").strip()[:100],
@@ -54,8 +77,8 @@ class HouseholdPages(PageController):
             offset = max(0, int(query.get("offset") or 0))
         except ValueError:
             offset = 0
-        items, total = await services.list_households(
-            user=current_user(request),
+        items, total = await read_model.list_households(
+            user=actor,
             category=filters["category"],
             verification=filters["verification"],
             search=filters["q"] or None,
@@ -91,15 +114,11 @@ class HouseholdPages(PageController):
         )
 
     @get("/{household_id:int}")
-    async def detail(self, request: AnyRequest, household_id: FromPath[int]) -> Template:
-        return await self._detail(request, household_id)
-
-    async def _detail(
-        self, request: AnyRequest, household_id: int, error: str | None = None, status: int = 200
+    async def detail(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], household_id: FromPath[int]
     ) -> Template:
-        user = current_user(request)
-        household = await services.get_household(user=user, household_id=household_id)
-        needs = await services.list_needs(user=user, household_id=household_id)
+        household = await read_model.get_household(user=actor, household_id=household_id)
+        needs = await need_records.list_needs(user=actor, household_id=household_id)
         return page(
             request,
             "staff/household.html.j2",
@@ -115,21 +134,26 @@ class HouseholdPages(PageController):
                         "label": household.reference,
                     }
                 ],
-                "error": error,
+                "error": None,
             },
-            status_code=status,
         )
 
     @post("/{household_id:int}/verify", status_code=303)
-    async def verify(self, request: AnyRequest, household_id: FromPath[int]) -> Redirect:
+    async def verify(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        household_id: FromPath[int],
+        data: Annotated[VerifyForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Redirect:
         _ = gettext_for(request)
-        form = await request.form()
-        household = await services.verify_household(
-            user=current_user(request),
+        household = await verification.verify_household(
+            user=actor,
             household_id=household_id,
-            verification_months=request.app.state.settings.verification_months,
+            verification_months=settings.verification_months,
         )
-        back = _safe_back(str(form.get("next", "")), f"/staff/households/{household_id}")
+        back = _safe_back(data.next, f"/staff/households/{household_id}")
         return done(
             request,
             _("%(ref)s verified until %(date)s.")
@@ -150,10 +174,15 @@ class EscalationPages(PageController):
     guards = [staff_and_admin]  # noqa: RUF012
 
     async def _index(
-        self, request: AnyRequest, error: str | None = None, status: int = 200
+        self,
+        request: AnyRequest,
+        actor: CurrentUser,
+        error: str | None = None,
+        status: int = 200,
     ) -> Template:
-        user = current_user(request)
-        found = await escalations.list_escalations(actor=user, page=Pagination(limit=100, offset=0))
+        found = await escalations.list_escalations(
+            actor=actor, page=Pagination(limit=100, offset=0)
+        )
         now = datetime.now(UTC)
         return page(
             request,
@@ -161,7 +190,7 @@ class EscalationPages(PageController):
             {
                 "escalations": found,
                 "may_decide": {
-                    e.id: escalations._may_decide(user, e.decide_at_code) for e in found.items
+                    e.id: escalations.may_decide(actor, e.decide_at_code) for e in found.items
                 },
                 "waiting_days": {e.id: (now - e.created_at).days for e in found.items},
                 "items": await offers.list_items(),
@@ -172,26 +201,30 @@ class EscalationPages(PageController):
         )
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
-        return await self._index(request)
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
+        return await self._index(request, actor)
 
     @post("/", status_code=303)
-    async def ask(self, request: AnyRequest) -> Template | Redirect:
+    async def ask(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        data: Annotated[EscalationForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
         try:
-            data = msgspec.convert(
+            asked = msgspec.convert(
                 {
-                    "household_id": int(str(form.get("household_id", "0")) or 0),
-                    "item_code": str(form.get("item_code", "")),
-                    "quantity": int(str(form.get("quantity", "0")) or 0),
-                    "reason": str(form.get("reason", "")).strip(),
+                    "household_id": int(data.household_id or 0),
+                    "item_code": data.item_code,
+                    "quantity": int(data.quantity or 0),
+                    "reason": data.reason.strip(),
                 },
-                escalations.EscalationIn,
+                EscalationIn,
             )
-            made = await escalations.request_escalation(actor=current_user(request), data=data)
+            made = await escalations.request_escalation(actor=actor, data=asked)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
-            return await self._index(request, form_error(request, exc), 400)
+            return await self._index(request, actor, form_error(request, exc), 400)
         return done(
             request,
             _("Request sent to %(who)s.") % {"who": made.decide_at_name},
@@ -200,20 +233,23 @@ class EscalationPages(PageController):
 
     @post("/{escalation_id:int}/decide", status_code=303)
     async def decide(
-        self, request: AnyRequest, escalation_id: FromPath[int]
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        escalation_id: FromPath[int],
+        data: Annotated[DecisionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
-        reason = str(form.get("reason", "")).strip()
+        reason = data.reason.strip()
         try:
             if not reason:
                 raise Invalid(_("Give a reason"), field="reason")
             await escalations.decide(
-                actor=current_user(request),
+                actor=actor,
                 escalation_id=escalation_id,
-                approve=form.get("approve") == "1",
+                approve=data.approve == "1",
                 reason=reason[:500],
             )
         except DomainError as exc:
-            return await self._index(request, form_error(request, exc), 400)
+            return await self._index(request, actor, form_error(request, exc), 400)
         return done(request, _("Decision recorded."), "/staff/escalations")

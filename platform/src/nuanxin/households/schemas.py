@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 
 import msgspec
 
-from nuanxin.households.tables import Category, VerificationStatus
+from nuanxin.households.vocabulary import Category, EscalationStatus, Tag, VerificationStatus
 
 __all__ = (
     "AddressLookup",
+    "DecisionIn",
+    "EscalationIn",
+    "EscalationOut",
     "HouseholdCreate",
     "HouseholdFields",
     "HouseholdOut",
@@ -21,26 +23,7 @@ __all__ = (
     "NeedOut",
     "NeedOverride",
     "RegionChoice",
-    "Tag",
-    "VerificationFilter",
 )
-
-
-class Tag(StrEnum):
-    """The fixed vocabulary of a household's heating and supply (see ``households.needs``)."""
-
-    electricity = "electricity"
-    coal_stove = "coal_stove"
-    central_heating = "central_heating"
-    gas_heating = "gas_heating"
-    kang = "kang"
-    no_heating = "no_heating"
-
-
-class VerificationFilter(StrEnum):
-    current = "current"  # verified, and the verification has not expired
-    expired = "expired"  # verified once, expired since
-    unverified = "unverified"  # never verified (or rejected)
 
 
 Relation = Literal[
@@ -205,3 +188,38 @@ class NeedOverride(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     quantity: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+# -- 一事一议 (case-by-case requests) ---------------------------------------------------------
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class EscalationIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Ask for ``quantity`` units in all of ``item_code`` for the household, and say why."""
+
+    household_id: int
+    item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+    reason: Reason
+
+
+class DecisionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    approve: bool
+    reason: Reason
+
+
+class EscalationOut(msgspec.Struct, kw_only=True):
+    id: int
+    household_id: int
+    household_reference: str
+    item_code: str
+    quantity: int
+    current_quantity: int
+    reason: str
+    status: EscalationStatus
+    decide_at_code: str
+    decide_at_name: str
+    decision_reason: str
+    created_at: datetime
+    decided_at: datetime | None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from piccolo.columns import (
     JSON,
     Boolean,
@@ -20,21 +18,9 @@ from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import User
+from nuanxin.households.vocabulary import Category, EscalationStatus, VerificationStatus
 from nuanxin.offers.tables import Item
 from nuanxin.regions.tables import Region
-
-
-class Category(StrEnum):
-    dibao = "dibao"  # 低保
-    extremely_poor = "extremely_poor"  # 特困人员
-    near_dibao = "near_dibao"  # 低保边缘
-    temporary = "temporary"  # 临时救助
-
-
-class VerificationStatus(StrEnum):
-    unverified = "unverified"
-    verified = "verified"
-    rejected = "rejected"
 
 
 class Household(Table, tablename="household"):
@@ -57,7 +43,12 @@ class Household(Table, tablename="household"):
     lon = DoublePrecision()
     tags = JSON(default=[])  # e.g. ["electricity", "coal_stove"]
     lives_alone = Boolean(default=False)
-    status = Varchar(length=12, choices=VerificationStatus, default="unverified", index=True)
+    status = Varchar(
+        length=12,
+        choices=VerificationStatus,
+        default=VerificationStatus.unverified.value,
+        index=True,
+    )
     verified_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     verified_at = Timestamptz(null=True, default=None)
     verification_expires_at = Timestamptz(null=True, default=None)
@@ -107,12 +98,6 @@ class Need(Table, tablename="need"):
     weight_positive = Check("weight > 0")
 
 
-class EscalationStatus(StrEnum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-
-
 class Escalation(Table, tablename="escalation"):
     """一事一议: a request above the usual caps, decided by staff one level up."""
 
@@ -126,7 +111,9 @@ class Escalation(Table, tablename="escalation"):
     decide_at = ForeignKey(
         Region, null=False, on_delete=OnDelete.restrict
     )  # the region one level up whose staff decide
-    status = Varchar(length=10, choices=EscalationStatus, default="pending", index=True)
+    status = Varchar(
+        length=10, choices=EscalationStatus, default=EscalationStatus.pending.value, index=True
+    )
     decided_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     decision_reason = Varchar(length=500, default="")
     created_at = Timestamptz()
