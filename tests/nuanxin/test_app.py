@@ -9,15 +9,7 @@ from nuanxin.app import SESSION_COOKIE
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.identity import Role
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_region, make_user
-
-
-def assert_error(response: httpx.Response, status: int, error: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "detail", "field"}
-    assert body["error"] == error
-    assert isinstance(body["detail"], str) and body["detail"]
-    return dict(body)
+from tests.nuanxin.helpers import assert_error, bearer
 
 
 async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
@@ -140,11 +132,6 @@ async def test_logins_are_audited(client: httpx.AsyncClient) -> None:
         await AuditEntry.select(AuditEntry.action).where(AuditEntry.actor_label == "admin1").run()
     )
     assert {row["action"] for row in actions} >= {"account.login", "token.issue"}
-
-
-async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    issued = await client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
-    return {"authorization": f"Bearer {issued.json()['token']}"}
 
 
 async def test_the_admin_is_for_admins_only(client: httpx.AsyncClient) -> None:

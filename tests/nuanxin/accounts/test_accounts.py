@@ -10,7 +10,7 @@ from nuanxin.identity import Role
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World, build_world
 from tests.nuanxin.conftest import PASSWORD, csrf_headers
-from tests.nuanxin.test_app import assert_error
+from tests.nuanxin.helpers import assert_error
 
 
 async def token_for(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:

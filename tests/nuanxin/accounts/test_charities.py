@@ -3,64 +3,22 @@ own members and warehouses."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import httpx
 
 from nuanxin.accounts.organizations import credit_code_is_valid
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.offers.tables import Offer
-from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World, build_world
 from tests.nuanxin.conftest import csrf_headers
-from tests.nuanxin.test_app import assert_error
-
-CREDIT_CODE = "91110108551385082Q"  # a real code: its check character is right
-
-
-def sign_up_body(**changes: Any) -> dict[str, Any]:
-    return {
-        "name": "暖冬公益",
-        "credit_code": CREDIT_CODE,
-        "region_code": "230111",
-        "contact_name": "李四",
-        "contact_phone": "13800001234",
-        "username": "nuandong",
-        "password": "a long password",
-        **changes,
-    }
-
-
-def offer_body(warehouse_id: int, **changes: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
-    return {
-        "warehouse_id": warehouse_id,
-        "item_code": "quilt",
-        "quantity": 40,
-        "radius_km": 30,
-        "available_from": today.isoformat(),
-        "available_until": (today + timedelta(days=60)).isoformat(),
-        **changes,
-    }
-
-
-async def sign_up(client: httpx.AsyncClient, **changes: Any) -> httpx.Response:
-    return await client.post(
-        "/api/organizations/signup",
-        json=sign_up_body(**changes),
-        headers=await csrf_headers(client),
-    )
-
-
-async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
-    issued = await client.post(
-        "/api/auth/token", json={"username": username, "password": "a long password"}
-    )
-    assert issued.status_code == 201, issued.text
-    return {"authorization": f"Bearer {issued.json()['token']}"}
+from tests.nuanxin.helpers import (
+    CREDIT_CODE,
+    assert_error,
+    offer_body,
+    sign_up,
+    sign_up_body,
+)
+from tests.nuanxin.helpers import member_bearer as bearer
 
 
 async def test_a_charity_signs_up_is_verified_adds_a_warehouse_and_posts_an_offer(
@@ -263,59 +221,6 @@ async def test_members_add_a_courier_and_remove_them_whose_tokens_die(
     assert myself.status_code == 409
     not_ours = await client.delete(f"{url}/{world.user_ids[Caller.OTHER_CHARITY]}", headers=member)
     assert_error(not_ours, 404, "not_found")
-
-
-async def test_a_warehouse_stands_in_a_county_or_township_and_its_offers_move_with_it(
-    client: httpx.AsyncClient,
-) -> None:
-    world = await build_world()
-    member = world.headers(Caller.CHARITY)
-    url = f"/api/organizations/{world.charity_x_id}/warehouses"
-    city = await client.post(
-        url, json={"name": "市仓", "address": "某路", "region_code": "230100"}, headers=member
-    )
-    assert assert_error(city, 400, "bad_request")["field"] == "region_code"
-    half = await client.post(
-        url,
-        json={"name": "半点", "address": "某路", "region_code": "230111", "lat": 45.9},
-        headers=member,
-    )
-    assert assert_error(half, 400, "bad_request")["field"] == "lon"
-    out_of_range = await client.post(
-        url,
-        json={"name": "远", "address": "某路", "region_code": "230111", "lat": 91, "lon": 0},
-        headers=member,
-    )
-    assert assert_error(out_of_range, 400, "validation_error")["field"] == "lat"
-    assert await Warehouse.count() == 2
-
-    moved = await client.patch(
-        f"/api/warehouses/{world.warehouse_x_id}",
-        json={"lat": 45.95, "lon": 126.65},
-        headers=member,
-    )
-    assert moved.status_code == 200, moved.text
-    offer = await Offer.select(Offer.lat, Offer.lon).where(Offer.id == world.offer_x_id).first()
-    assert offer == {"lat": 45.95, "lon": 126.65}
-    in_use = await client.delete(f"/api/warehouses/{world.warehouse_x_id}", headers=member)
-    assert_error(in_use, 409, "warehouse_in_use")
-    spare = await client.post(
-        url, json={"name": "备用仓", "address": "某路", "region_code": "230111"}, headers=member
-    )
-    assert (
-        await client.delete(f"/api/warehouses/{spare.json()['id']}", headers=member)
-    ).status_code == 204
-    other = await client.patch(
-        f"/api/warehouses/{world.warehouse_y_id}", json={"name": "抢"}, headers=member
-    )
-    assert_error(other, 404, "not_found")
-    assert_error(
-        await client.get(
-            f"/api/warehouses/{world.warehouse_x_id}", headers=world.headers(Caller.NEIGHBOUR)
-        ),
-        404,
-        "not_found",
-    )
 
 
 async def test_members_change_their_charitys_contact_but_not_its_status(

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from tests.nuanxin.authz.matrix import call, endpoints, load_policy
 from tests.nuanxin.authz.model import ANON, NEIGHBOUR, OTHER_CHARITY, Caller
-from tests.nuanxin.authz.test_authorisation_matrix import call, endpoints, load_policy
 from tests.nuanxin.authz.world import World, build_world
 
 COUNTY_A = "230111"

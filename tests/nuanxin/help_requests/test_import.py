@@ -9,8 +9,8 @@ from nuanxin.audit.tables import AuditEntry
 from nuanxin.help_requests import imports
 from nuanxin.help_requests.tables import HelpRequest
 from tests.nuanxin.conftest import csrf_headers
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.households.helpers import build_place, id_number
-from tests.nuanxin.test_app import assert_error
 
 IMPORT = "/api/help-requests/import"
 

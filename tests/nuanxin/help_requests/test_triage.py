@@ -8,8 +8,8 @@ from nuanxin.audit.tables import AuditEntry
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household
 from tests.nuanxin.conftest import csrf_headers
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.households.helpers import build_place, household_body, id_number
-from tests.nuanxin.test_app import assert_error
 
 REPORT = "/api/help-requests/report"
 

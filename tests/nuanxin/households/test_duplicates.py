@@ -6,8 +6,8 @@ import httpx
 
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.households.tables import Household, Member, Need
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.households.helpers import build_place, household_body, id_number
-from tests.nuanxin.test_app import assert_error
 
 
 async def test_a_neighbour_registering_the_same_id_learns_nothing_about_the_other_record(

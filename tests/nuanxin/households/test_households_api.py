@@ -8,8 +8,8 @@ import httpx
 
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.households.tables import Household, Member, Need
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.households.helpers import build_place, household_body, id_number
-from tests.nuanxin.test_app import assert_error
 
 
 async def test_staff_register_verify_and_edit_a_household(client: httpx.AsyncClient) -> None:

@@ -11,8 +11,8 @@ from nuanxin.offers import stock as ledger
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.offers.helpers import TODAY, fresh_offer, offer_body, staff_of, stock
-from tests.nuanxin.test_app import assert_error
 
 
 async def test_the_catalogue_is_public(client: httpx.AsyncClient) -> None:

@@ -14,8 +14,8 @@ from nuanxin.offers import stock as services
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
+from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.offers.helpers import TODAY, fresh_offer, staff_of, stock
-from tests.nuanxin.test_app import assert_error
 
 
 async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncClient) -> None:

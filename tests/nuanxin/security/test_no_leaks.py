@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
+from tests.nuanxin.authz.matrix import endpoints, fill_path, load_policy
 from tests.nuanxin.authz.model import Caller
-from tests.nuanxin.authz.test_authorisation_matrix import endpoints, fill_path, load_policy
 from tests.nuanxin.authz.world import World, build_world
 from tests.nuanxin.households.helpers import household_body, id_number
 

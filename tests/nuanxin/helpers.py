@@ -1,0 +1,83 @@
+"""Helpers shared by the platform's test modules (never imported from a test module)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.nuanxin.conftest import PASSWORD, csrf_headers
+
+__all__ = (
+    "CREDIT_CODE",
+    "SIGN_UP_PASSWORD",
+    "assert_error",
+    "bearer",
+    "member_bearer",
+    "offer_body",
+    "sign_up",
+    "sign_up_body",
+)
+
+SIGN_UP_PASSWORD = "a long password"
+
+
+def assert_error(response: httpx.Response, status: int, error: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail", "field"}
+    assert body["error"] == error
+    assert isinstance(body["detail"], str) and body["detail"]
+    return dict(body)
+
+
+async def bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    issued = await client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+    return {"authorization": f"Bearer {issued.json()['token']}"}
+
+
+async def member_bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    """A bearer token for an account made by signing up (or added by a member)."""
+    issued = await client.post(
+        "/api/auth/token", json={"username": username, "password": SIGN_UP_PASSWORD}
+    )
+    assert issued.status_code == 201, issued.text
+    return {"authorization": f"Bearer {issued.json()['token']}"}
+
+
+CREDIT_CODE = "91110108551385082Q"  # a real code: its check character is right
+
+
+def sign_up_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "name": "暖冬公益",
+        "credit_code": CREDIT_CODE,
+        "region_code": "230111",
+        "contact_name": "李四",
+        "contact_phone": "13800001234",
+        "username": "nuandong",
+        "password": SIGN_UP_PASSWORD,
+        **changes,
+    }
+
+
+def offer_body(warehouse_id: int, **changes: Any) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    return {
+        "warehouse_id": warehouse_id,
+        "item_code": "quilt",
+        "quantity": 40,
+        "radius_km": 30,
+        "available_from": today.isoformat(),
+        "available_until": (today + timedelta(days=60)).isoformat(),
+        **changes,
+    }
+
+
+async def sign_up(client: httpx.AsyncClient, **changes: Any) -> httpx.Response:
+    return await client.post(
+        "/api/organizations/signup",
+        json=sign_up_body(**changes),
+        headers=await csrf_headers(client),
+    )
