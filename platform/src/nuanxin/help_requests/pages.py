@@ -88,7 +88,7 @@ class HelpRequestPages(PageController):
         status_code: int = 200,
     ) -> Template:
         query = request.query_params
-        status = query.get("status", "open")
+        status = query.get("status", HelpRequestStatus.open.value)
         source = query.get("source") or None
         items, total = await services.list_requests(
             user=actor,

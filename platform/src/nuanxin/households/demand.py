@@ -19,6 +19,7 @@ from piccolo.columns.combination import WhereRaw
 
 from nuanxin.errors import Conflict
 from nuanxin.households.tables import Household, Need
+from nuanxin.households.vocabulary import VerificationStatus
 
 __all__ = (
     "UNIT_DECAY",
@@ -80,7 +81,10 @@ async def unmet_demand(
         Household.lat,
         Household.lon,
         Household.tags,
-    ).where((Household.status == "verified") & (Household.verification_expires_at > moment))
+    ).where(
+        (Household.status == VerificationStatus.verified)
+        & (Household.verification_expires_at > moment)
+    )
     if region_prefix is not None:
         query = query.where(Household.region.code.like(region_prefix + "%"))
     households = await query.output(load_json=True).order_by(Household.id).run()
@@ -91,7 +95,7 @@ async def unmet_demand(
     needs_query = Need.select(
         Need.id, Need.household, Need.item.code, Need.quantity, Need.allocated, Need.weight
     ).where(
-        (Need.household._.status == "verified")
+        (Need.household._.status == VerificationStatus.verified)
         & (Need.household._.verification_expires_at > moment)
         & (Need.quantity > Need.allocated)
     )
