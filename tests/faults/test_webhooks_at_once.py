@@ -19,7 +19,7 @@ import pytest
 from nuanxin.app import create_app
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations.tables import Donation, Payment, WebhookEvent
-from tests.nuanxin.donations.conftest import (
+from tests.nuanxin.donations.helpers import (
     event_payload,
     make_charity,
     open_campaign,

@@ -21,7 +21,7 @@ from nuanxin.donations.tables import Campaign, Purchase
 from nuanxin.errors import DomainError
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers.tables import Offer
-from tests.nuanxin.donations.conftest import make_charity, paid_donation
+from tests.nuanxin.donations.helpers import make_charity, paid_donation
 from tests.nuanxin.rounds.test_concurrency import wipe
 
 BUYERS = 6
