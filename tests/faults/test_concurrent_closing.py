@@ -14,8 +14,9 @@ import httpx
 
 from nuanxin.deliveries.tables import Delivery
 from nuanxin.offers.tables import Offer
+from tests.nuanxin.helpers import wipe
 from tests.nuanxin.rounds.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
-from tests.nuanxin.rounds.test_concurrency import committed, wipe
+from tests.nuanxin.rounds.test_concurrency import committed
 
 __all__ = ("committed", "wipe")  # the fixture, shared with the approvals' race
 

@@ -26,7 +26,7 @@ from tests.nuanxin.donations.helpers import (
     sign,
     stripe_settings,
 )
-from tests.nuanxin.rounds.test_concurrency import wipe
+from tests.nuanxin.helpers import wipe
 
 COPIES = 8
 

@@ -18,6 +18,7 @@ __all__ = (
     "offer_body",
     "sign_up",
     "sign_up_body",
+    "wipe",
 )
 
 SIGN_UP_PASSWORD = "a long password"
@@ -81,3 +82,42 @@ async def sign_up(client: httpx.AsyncClient, **changes: Any) -> httpx.Response:
         json=sign_up_body(**changes),
         headers=await csrf_headers(client),
     )
+
+
+async def wipe() -> None:
+    """Delete every row of every table, children first: for tests that commit real rows."""
+    from nuanxin.admin import TABLES
+
+    order = [
+        "AuditEntry",
+        "DeliveryCase",
+        "Delivery",
+        "Allocation",
+        "Proposal",
+        "MatchingRound",
+        "Purchase",
+        "Payment",
+        "WebhookEvent",
+        "Donation",
+        "Campaign",
+        "HelpRequest",
+        "Escalation",
+        "Need",
+        "Member",
+        "Household",
+        "Offer",
+        "ApiToken",
+        "User",
+        "Warehouse",
+        "Organization",
+        "GeocodeCache",
+        "Item",
+        "Region",
+    ]
+    by_name = {table.__name__: table for table in TABLES}
+    assert set(order) == set(by_name), set(by_name) ^ set(order)
+    for name in order:
+        table = by_name[name]
+        if name == "Region":
+            await table.update({table.parent: None}, force=True).run()  # type: ignore[attr-defined]
+        await table.delete(force=True).run()

@@ -22,7 +22,7 @@ from nuanxin.errors import DomainError
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.donations.helpers import make_charity, paid_donation
-from tests.nuanxin.rounds.test_concurrency import wipe
+from tests.nuanxin.helpers import wipe
 
 BUYERS = 6
 RAISED = 100_00

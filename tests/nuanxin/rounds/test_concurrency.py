@@ -16,48 +16,11 @@ import pytest
 
 from nuanxin.app import create_app
 from nuanxin.settings import Settings
+from tests.nuanxin.helpers import wipe
 from tests.nuanxin.rounds.loop_world import COUNTY, add_household, add_offer, build_loop
 
 APPROVALS = 24
 STOCK = 5
-
-
-async def wipe() -> None:
-    from nuanxin.admin import TABLES
-
-    order = [
-        "AuditEntry",
-        "DeliveryCase",
-        "Delivery",
-        "Allocation",
-        "Proposal",
-        "MatchingRound",
-        "Purchase",
-        "Payment",
-        "WebhookEvent",
-        "Donation",
-        "Campaign",
-        "HelpRequest",
-        "Escalation",
-        "Need",
-        "Member",
-        "Household",
-        "Offer",
-        "ApiToken",
-        "User",
-        "Warehouse",
-        "Organization",
-        "GeocodeCache",
-        "Item",
-        "Region",
-    ]
-    by_name = {table.__name__: table for table in TABLES}
-    assert set(order) == set(by_name), set(by_name) ^ set(order)
-    for name in order:
-        table = by_name[name]
-        if name == "Region":
-            await table.update({table.parent: None}, force=True).run()  # type: ignore[attr-defined]
-        await table.delete(force=True).run()
 
 
 @pytest.fixture
