@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get
 from litestar.response import Template
 
-from nuanxin.deliveries.tables import Delivery
-from nuanxin.households.tables import Household
-from nuanxin.offers.tables import Offer
+from nuanxin.deliveries import services as deliveries
+from nuanxin.households import counts as household_counts
+from nuanxin.offers import services as offers
 from nuanxin.web import PageController, page
 
 __all__ = ("HomePage",)
@@ -22,13 +21,8 @@ class HomePage(PageController):
     @get(exclude_from_auth=True, security=[{}])
     async def home(self, request: Request[Any, Any, Any]) -> Template:
         totals = {
-            "households": await Household.count()
-            .where(
-                (Household.status == "verified")
-                & (Household.verification_expires_at > datetime.now(UTC))
-            )
-            .run(),
-            "offers": await Offer.count().where(Offer.status == "open").run(),
-            "delivered": await Delivery.count().where(Delivery.status == "delivered").run(),
+            "households": await household_counts.count_current_households(),
+            "offers": await offers.count_open_offers(),
+            "delivered": await deliveries.count_delivered(),
         }
         return page(request, "home.html.j2", {"totals": totals})

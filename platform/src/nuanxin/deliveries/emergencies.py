@@ -20,7 +20,7 @@ from nuanxin.deliveries.allocations import allocate
 from nuanxin.deliveries.tables import Allocation, Delivery
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role
+from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.offers import services as offers
 from nuanxin.offers import stock as ledger
 from nuanxin.pagination import Page, Pagination
@@ -169,11 +169,8 @@ def _out(row: dict[str, Any], delivery_id: int, now: datetime) -> EmergencyOut:
 
 def _in_reach(actor: CurrentUser) -> Any:
     where: Any = Allocation.emergency.eq(True)
-    if actor.role is not Role.admin:
-        where = where & Allocation.household._.region._.code.like(
-            (actor.jurisdiction_prefix or "-") + "%"
-        )
-    return where
+    clause = jurisdiction_where(actor, Allocation.household._.region._.code)
+    return where if clause is None else where & clause
 
 
 async def list_emergencies(

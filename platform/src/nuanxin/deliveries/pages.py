@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from nuanxin.deliveries import emergencies, progress, services
 from nuanxin.deliveries.schemas import DeliveryOut
+from nuanxin.deliveries.vocabulary import DeliveryStatus
 from nuanxin.errors import DomainError, Invalid
 from nuanxin.guards import charity_members, couriers_and_members, current_user, staff_and_admin
 from nuanxin.identity import CurrentUser
@@ -133,9 +134,9 @@ class StaffDeliveryPages(PageController):
 
     @get("/deliveries")
     async def deliveries(self, request: AnyRequest) -> Template:
-        status = request.query_params.get("status") or "pending"
-        if status not in ("pending", "delivered", "failed", "locked"):
-            status = "pending"
+        status = request.query_params.get("status") or DeliveryStatus.pending
+        if status not in set(DeliveryStatus):
+            status = DeliveryStatus.pending
         found = await _deliveries(current_user(request), status)
         return page(
             request,
@@ -230,7 +231,7 @@ class CharityDeliveryPages(PageController):
 
     @get("/")
     async def index(self, request: AnyRequest) -> Template:
-        found = await _deliveries(current_user(request), "pending")
+        found = await _deliveries(current_user(request), DeliveryStatus.pending)
         return page(
             request,
             "charity/deliveries.html.j2",
@@ -251,7 +252,7 @@ class CourierPages(PageController):
 
     @get("/")
     async def index(self, request: AnyRequest) -> Template:
-        found = await _deliveries(current_user(request), "pending")
+        found = await _deliveries(current_user(request), DeliveryStatus.pending)
         return page(
             request,
             "courier/index.html.j2",

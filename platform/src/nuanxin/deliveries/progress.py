@@ -1,7 +1,8 @@
 """A jurisdiction's progress for the staff dashboard: deliveries over time, unmet need, stale cases.
 
 Read-only. Unmet need comes from the households area's ``demand.unmet_demand`` (the same
-snapshot a matching round solves); deliveries and their allocations are this area's.
+snapshot a matching round solves), stale help requests from the help requests area's counts;
+deliveries and their allocations are this area's.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import msgspec
 
 from nuanxin.deliveries import emergencies
 from nuanxin.deliveries.tables import Delivery
-from nuanxin.help_requests.tables import HelpRequest
+from nuanxin.deliveries.vocabulary import DeliveryStatus
+from nuanxin.help_requests import counts as help_counts
 from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role
+from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.regions.services import get_region
@@ -60,6 +62,7 @@ class Progress(msgspec.Struct, kw_only=True):
 
 
 def _prefix(actor: CurrentUser) -> str | None:
+    """The region prefix the need ledger's snapshot takes (``None``: everywhere)."""
     if actor.role is Role.admin:
         return None
     return actor.jurisdiction_prefix or "-"
@@ -80,21 +83,22 @@ async def progress(*, actor: CurrentUser, now: datetime | None = None) -> Progre
         Delivery.allocation._.offer._.item._.code,
         Delivery.allocation._.household._.reference,
         Delivery.allocation._.household._.region._.name,
-    ).where(Delivery.status.is_in(["delivered", "pending"]))
-    if prefix is not None:
-        query = query.where(household_code.like(prefix + "%"))
+    ).where(Delivery.status.is_in([DeliveryStatus.delivered, DeliveryStatus.pending]))
+    reach = jurisdiction_where(actor, household_code)
+    if reach is not None:
+        query = query.where(reach)
     weekly: dict[tuple[date, str, str], int] = defaultdict(int)
     stale: list[StaleDelivery] = []
     for row in await query.order_by(Delivery.id).run():
         township = str(row["allocation.household.region.name"])
         item_code = str(row["allocation.offer.item.code"])
-        if row["status"] == "delivered" and row["confirmed_at"] is not None:
+        if row["status"] == DeliveryStatus.delivered and row["confirmed_at"] is not None:
             day = row["confirmed_at"].date()
             week = day - timedelta(days=day.weekday())
             weekly[(week, township, kinds.get(item_code, item_code))] += int(
                 row["allocation.quantity"]
             )
-        elif row["status"] == "pending":
+        elif row["status"] == DeliveryStatus.pending:
             age = (moment - _aware(row["created_at"])).days
             if age >= STALE_DELIVERY_DAYS:
                 stale.append(
@@ -113,7 +117,9 @@ async def progress(*, actor: CurrentUser, now: datetime | None = None) -> Progre
         ],
         unmet=await _unmet(prefix, kinds),
         stale_deliveries=stale,
-        stale_requests=await _stale_requests(prefix, moment),
+        stale_requests=await help_counts.count_open_requests(
+            actor=actor, created_before=moment - timedelta(days=STALE_REQUEST_DAYS)
+        ),
         overdue_paperwork=await _overdue_paperwork(actor),
     )
 
@@ -149,16 +155,6 @@ async def _unmet(prefix: str | None, kinds: dict[str, str]) -> list[UnmetPlace]:
             )
         )
     return found
-
-
-async def _stale_requests(prefix: str | None, moment: datetime) -> int:
-    query = HelpRequest.count().where(
-        (HelpRequest.status == "open")
-        & (HelpRequest.created_at < moment - timedelta(days=STALE_REQUEST_DAYS))
-    )
-    if prefix is not None:
-        query = query.where(HelpRequest.region._.code.like(prefix + "%"))
-    return int(await query.run())
 
 
 async def _overdue_paperwork(actor: CurrentUser) -> int:

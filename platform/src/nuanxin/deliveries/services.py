@@ -18,9 +18,10 @@ from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, DeliveryOut, SlipOut
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
+from nuanxin.deliveries.vocabulary import AllocationStatus, CaseStatus, DeliveryStatus
 from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role, digest
+from nuanxin.identity import CurrentUser, Role, digest, ensure_visible, jurisdiction_where
 from nuanxin.offers import stock
 from nuanxin.pagination import Page, Pagination
 from nuanxin.privacy import mask_name
@@ -28,6 +29,7 @@ from nuanxin.privacy import mask_name
 __all__ = (
     "MAX_ATTEMPTS",
     "confirm",
+    "count_delivered",
     "fail",
     "issue_slip",
     "list_cases",
@@ -87,15 +89,13 @@ async def _load(delivery_id: int) -> dict[str, Any]:
 
 
 def _check_access(actor: CurrentUser, row: dict[str, Any]) -> None:
-    """Staff in the household's jurisdiction, or the delivering charity's members."""
-    if actor.role is Role.admin:
-        return
-    if actor.role is Role.staff:
-        if actor.covers(str(row["allocation.household.region.code"])):
-            return
-    elif actor.organization_id == int(row["organization"]):
-        return
-    raise NotFound("No such delivery")
+    """Staff in the household's jurisdiction, or the delivering charity's members and couriers."""
+    ensure_visible(
+        actor,
+        what="delivery",
+        region_codes=(str(row["allocation.household.region.code"]),),
+        organization_id=int(row["organization"]),
+    )
 
 
 def _out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
@@ -133,7 +133,9 @@ def _may_see_address(actor: CurrentUser, row: dict[str, Any]) -> bool:
     """Staff of the jurisdiction always; the charity only while its delivery is open."""
     if actor.role in (Role.admin, Role.staff):
         return True
-    return row["status"] == "pending" and actor.organization_id == int(row["organization"])
+    return row["status"] == DeliveryStatus.pending and actor.organization_id == int(
+        row["organization"]
+    )
 
 
 async def list_deliveries(
@@ -145,11 +147,11 @@ async def list_deliveries(
     if actor.role in (Role.charity, Role.courier):
         query = query.where(Delivery.organization == actor.organization_id)
         count = count.where(Delivery.organization == actor.organization_id)
-    elif actor.role is Role.staff:
-        prefix = actor.jurisdiction_prefix or "-"
-        clause = Delivery.allocation._.household._.region._.code.like(prefix + "%")
-        query = query.where(clause)
-        count = count.where(clause)
+    else:
+        clause = jurisdiction_where(actor, Delivery.allocation._.household._.region._.code)
+        if clause is not None:
+            query = query.where(clause)
+            count = count.where(clause)
     if status is not None:
         query = query.where(Delivery.status == status)
         count = count.where(Delivery.status == status)
@@ -182,7 +184,7 @@ async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
             if actor.role is not Role.staff:
                 raise Forbidden("Only civil affairs staff print slips")
             _check_access(actor, row)
-        if row["status"] != "pending":
+        if row["status"] != DeliveryStatus.pending:
             raise Conflict(f"The delivery is {row['status']}: no slip to print")
         code = _new_code()
         await (
@@ -211,22 +213,22 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
     updated = (
         await Delivery.update(
             {
-                Delivery.status: "delivered",
+                Delivery.status: DeliveryStatus.delivered,
                 Delivery.confirmed_by: actor.id,
                 Delivery.confirmed_at: now,
             }
         )
-        .where((Delivery.id == delivery_id) & (Delivery.status == "pending"))
+        .where((Delivery.id == delivery_id) & (Delivery.status == DeliveryStatus.pending))
         .returning(Delivery.id)
         .run()
     )
     if not updated:
         current = await _load(delivery_id)
-        if current["status"] == "delivered":
+        if current["status"] == DeliveryStatus.delivered:
             return False
         raise Conflict(f"The delivery was {current['status']} just now", error="delivery_closed")
     await (
-        Allocation.update({Allocation.status: "delivered"})
+        Allocation.update({Allocation.status: AllocationStatus.delivered})
         .where(Allocation.id == int(row["allocation"]))
         .run()
     )
@@ -251,23 +253,25 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
         _check_access(actor, row)
         if actor.role not in (Role.charity, Role.courier):
             raise Forbidden("Couriers confirm with the code; staff use staff-confirm")
-        if row["status"] == "delivered":
+        if row["status"] == DeliveryStatus.delivered:
             if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
                 return ConfirmOut(
-                    delivery_id=delivery_id, status="delivered", already_confirmed=True
+                    delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
                 )
             raise Conflict("The delivery is already confirmed", error="already_delivered")
-        if row["status"] == "locked":
+        if row["status"] == DeliveryStatus.locked:
             raise Locked(
                 "Too many wrong codes: the delivery is locked; staff can print a new slip",
                 error="delivery_locked",
             )
-        if row["status"] != "pending":
+        if row["status"] != DeliveryStatus.pending:
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
             closed = await _close_delivered(actor, row, "code")
             return ConfirmOut(
-                delivery_id=delivery_id, status="delivered", already_confirmed=not closed
+                delivery_id=delivery_id,
+                status=DeliveryStatus.delivered,
+                already_confirmed=not closed,
             )
         attempts = int(row["failed_attempts"]) + 1
         locked = attempts >= MAX_ATTEMPTS
@@ -275,7 +279,7 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
             Delivery.update(
                 {
                     Delivery.failed_attempts: attempts,
-                    Delivery.status: "locked" if locked else "pending",
+                    Delivery.status: DeliveryStatus.locked if locked else DeliveryStatus.pending,
                 }
             )
             .where(Delivery.id == delivery_id)
@@ -310,18 +314,22 @@ async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) ->
     async with atomic():
         row = await _load(delivery_id)
         _check_access(actor, row)
-        if row["status"] == "delivered":
-            return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=True)
-        if row["status"] not in ("pending", "locked"):
+        if row["status"] == DeliveryStatus.delivered:
+            return ConfirmOut(
+                delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
+            )
+        if row["status"] not in (DeliveryStatus.pending, DeliveryStatus.locked):
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        if row["status"] == "locked":
+        if row["status"] == DeliveryStatus.locked:
             await (
-                Delivery.update({Delivery.status: "pending"})
+                Delivery.update({Delivery.status: DeliveryStatus.pending})
                 .where(Delivery.id == delivery_id)
                 .run()
             )
         closed = await _close_delivered(actor, row, f"staff: {reason}")
-    return ConfirmOut(delivery_id=delivery_id, status="delivered", already_confirmed=not closed)
+    return ConfirmOut(
+        delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=not closed
+    )
 
 
 async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> DeliveryOut:
@@ -330,8 +338,13 @@ async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> Delivery
         row = await _load(delivery_id)
         _check_access(actor, row)
         updated = (
-            await Delivery.update({Delivery.status: "failed", Delivery.failure_reason: reason})
-            .where((Delivery.id == delivery_id) & Delivery.status.is_in(["pending", "locked"]))
+            await Delivery.update(
+                {Delivery.status: DeliveryStatus.failed, Delivery.failure_reason: reason}
+            )
+            .where(
+                (Delivery.id == delivery_id)
+                & Delivery.status.is_in([DeliveryStatus.pending, DeliveryStatus.locked])
+            )
             .returning(Delivery.id)
             .run()
         )
@@ -339,7 +352,7 @@ async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> Delivery
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         quantity = int(row["allocation.quantity"])
         await (
-            Allocation.update({Allocation.status: "failed"})
+            Allocation.update({Allocation.status: AllocationStatus.failed})
             .where(Allocation.id == int(row["allocation"]))
             .run()
         )
@@ -403,7 +416,7 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
         delivery_id=int(row["id"]),
         household_reference=str(row["allocation.household.reference"]),
         description=description,
-        status="open",
+        status=CaseStatus.open,
         created_at=now,
     )
 
@@ -419,10 +432,8 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
         DeliveryCase.created_at,
     )
     count = DeliveryCase.count()
-    if actor.role is not Role.admin:
-        clause = DeliveryCase.household._.region._.code.like(
-            (actor.jurisdiction_prefix or "-") + "%"
-        )
+    clause = jurisdiction_where(actor, DeliveryCase.household._.region._.code)
+    if clause is not None:
         query = query.where(clause)
         count = count.where(clause)
     rows = (
@@ -447,3 +458,8 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
         limit=page.limit,
         offset=page.offset,
     )
+
+
+async def count_delivered() -> int:
+    """Deliveries confirmed at the door, everywhere (the home page's total)."""
+    return int(await Delivery.count().where(Delivery.status == DeliveryStatus.delivered).run())

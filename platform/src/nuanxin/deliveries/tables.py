@@ -35,7 +35,9 @@ class Allocation(Table, tablename="allocation"):
     need = ForeignKey(Need, null=False, on_delete=OnDelete.restrict)
     quantity = Integer()
     distance_km = DoublePrecision()
-    status = Varchar(length=10, choices=AllocationStatus, default="reserved", index=True)
+    status = Varchar(
+        length=10, choices=AllocationStatus, default=AllocationStatus.reserved, index=True
+    )
     emergency = Boolean(default=False)  # 先行救助
     paperwork_due_at = Timestamptz(null=True, default=None)
     paperwork_done_at = Timestamptz(null=True, default=None)
@@ -53,7 +55,7 @@ class Delivery(Table, tablename="delivery"):
     allocation = ForeignKey(Allocation, unique=True, null=False, on_delete=OnDelete.restrict)
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
     code_hash = Varchar(length=64, unique=True)
-    status = Varchar(length=10, choices=DeliveryStatus, default="pending", index=True)
+    status = Varchar(length=10, choices=DeliveryStatus, default=DeliveryStatus.pending, index=True)
     failed_attempts = Integer(default=0)
     failure_reason = Varchar(length=300, default="")
     confirmed_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
@@ -71,7 +73,7 @@ class DeliveryCase(Table, tablename="delivery_case"):
     delivery = ForeignKey(Delivery, index=True, null=False, on_delete=OnDelete.restrict)
     household = ForeignKey(Household, null=False, on_delete=OnDelete.restrict)
     description = Varchar(length=500, default="")
-    status = Varchar(length=10, choices=CaseStatus, default="open", index=True)
+    status = Varchar(length=10, choices=CaseStatus, default=CaseStatus.open, index=True)
     resolution = Varchar(length=300, default="")
     created_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)

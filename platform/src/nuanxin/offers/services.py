@@ -15,7 +15,7 @@ from nuanxin.accounts import organizations
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
-from nuanxin.identity import CurrentUser, Role
+from nuanxin.identity import CurrentUser, Role, jurisdiction_where, visible_to
 from nuanxin.offers import stock
 from nuanxin.offers.reading import OFFER_COLUMNS, load_offer, offer_from_row
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
@@ -27,6 +27,7 @@ from nuanxin.regions.services import get_region, subtree_prefix
 from nuanxin.warehouses import services as warehouses
 
 __all__ = (
+    "count_open_offers",
     "create_offer",
     "get_offer",
     "list_items",
@@ -76,18 +77,12 @@ async def _item_id(code: str) -> int:
 # -- reading offers ---------------------------------------------------------------------------
 
 
-def _may_see(user: CurrentUser, offer: Offer) -> bool:
-    if user.role is Role.admin:
-        return True
-    if user.role is Role.staff:
-        return user.covers(offer.region_code)
-    return user.organization_id == offer.organization_id
-
-
 async def get_offer(*, user: CurrentUser, offer_id: int) -> Offer:
     """The offer, for its charity, admins, and staff over its warehouse (else 404)."""
     offer = await load_offer(offer_id)
-    if offer is None or not _may_see(user, offer):
+    if offer is None or not visible_to(
+        user, region_codes=(offer.region_code,), organization_id=offer.organization_id
+    ):
         raise NotFound("No such offer within your reach")
     return offer
 
@@ -108,9 +103,10 @@ async def list_offers(
     where: list[Any] = []
     if user.role in (Role.charity, Role.courier):
         where.append(OfferTable.organization == user.organization_id)
-    elif user.role is Role.staff:
-        prefix = user.jurisdiction_prefix
-        where.append(OfferTable.warehouse._.region._.code.like(f"{prefix}%" if prefix else ""))
+    else:
+        reach = jurisdiction_where(user, OfferTable.warehouse._.region._.code)
+        if reach is not None:
+            where.append(reach)
     if status is not None:
         where.append(OfferTable.status == status.value)
     if item_code is not None:
@@ -325,6 +321,11 @@ async def move_offers(*, warehouse_id: int, lat: float, lon: float) -> None:
 
 async def warehouse_has_offers(*, warehouse_id: int) -> bool:
     return bool(await OfferTable.exists().where(OfferTable.warehouse == warehouse_id).run())
+
+
+async def count_open_offers() -> int:
+    """Open offers, everywhere (the home page's total)."""
+    return int(await OfferTable.count().where(OfferTable.status == OfferStatus.open).run())
 
 
 # Offers rest on warehouses: they follow a warehouse that moves, and keep it on the list.

@@ -53,7 +53,7 @@ class Offer(Table, tablename="offer"):
     radius_km = DoublePrecision()
     available_from = Date()
     available_until = Date()
-    status = Varchar(length=10, choices=OfferStatus, default="open", index=True)
+    status = Varchar(length=10, choices=OfferStatus, default=OfferStatus.open, index=True)
     note = Varchar(length=300, default="")
     created_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     created_at = Timestamptz()

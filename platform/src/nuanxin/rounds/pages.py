@@ -18,6 +18,7 @@ from nuanxin.responses import status_of
 from nuanxin.rounds import proposals as decisions
 from nuanxin.rounds import services
 from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
+from nuanxin.rounds.vocabulary import ProposalStatus
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
 __all__ = "RoundPages"
@@ -57,7 +58,7 @@ async def _round_page(
             "items": items,
             "points": points,
             "error": error,
-            "open_count": sum(1 for p in proposals.items if p.status == "proposed"),
+            "open_count": sum(1 for p in proposals.items if p.status == ProposalStatus.proposed),
         },
         status_code=status_code,
     )

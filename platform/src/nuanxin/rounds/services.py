@@ -26,7 +26,7 @@ from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role
+from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.offers import stock as ledger
 from nuanxin.offers.catalogue import CATALOGUE
 from nuanxin.pagination import Page, Pagination
@@ -35,6 +35,7 @@ from nuanxin.rounds.schemas import (
     RoundOut,
 )
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.rounds.vocabulary import RoundStatus
 
 __all__ = (
     "get_round",
@@ -63,7 +64,7 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
             await MatchingRound.exists()
             .where(
                 (MatchingRound.region == actor.jurisdiction_id)
-                & (MatchingRound.status == "running")
+                & (MatchingRound.status == RoundStatus.running)
             )
             .run()
         )
@@ -76,7 +77,7 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
                 MatchingRound(
                     region=actor.jurisdiction_id,
                     kinds=sorted(set(item_codes)),
-                    status="running",
+                    status=RoundStatus.running,
                     phase="queued",
                     created_by=actor.id,
                     created_at=datetime.now(UTC),
@@ -101,7 +102,7 @@ async def _set_progress(round_id: int, percent: int, phase: str) -> None:
         MatchingRound.update(
             {MatchingRound.progress: max(0, min(100, percent)), MatchingRound.phase: phase[:40]}
         )
-        .where((MatchingRound.id == round_id) & (MatchingRound.status == "running"))
+        .where((MatchingRound.id == round_id) & (MatchingRound.status == RoundStatus.running))
         .run()
     )
 
@@ -151,7 +152,7 @@ async def run_round(round_id: int) -> None:
             await (
                 MatchingRound.update(
                     {
-                        MatchingRound.status: "failed",
+                        MatchingRound.status: RoundStatus.failed,
                         MatchingRound.error: message[:500],
                         MatchingRound.finished_at: datetime.now(UTC),
                     }
@@ -252,7 +253,7 @@ async def _store(
         await (
             MatchingRound.update(
                 {
-                    MatchingRound.status: "proposed",
+                    MatchingRound.status: RoundStatus.proposed,
                     MatchingRound.progress: 100,
                     MatchingRound.phase: "done",
                     MatchingRound.stats: stats,
@@ -277,12 +278,12 @@ async def recover_interrupted() -> int:
         rows = (
             await MatchingRound.update(
                 {
-                    MatchingRound.status: "failed",
+                    MatchingRound.status: RoundStatus.failed,
                     MatchingRound.error: "interrupted: the server stopped during the round",
                     MatchingRound.finished_at: datetime.now(UTC),
                 }
             )
-            .where(MatchingRound.status == "running")
+            .where(MatchingRound.status == RoundStatus.running)
             .returning(MatchingRound.id)
             .run()
         )
@@ -310,12 +311,12 @@ async def retry_round(*, actor: CurrentUser, round_id: int) -> int:
     """Run a failed round again (its snapshot is taken anew)."""
     async with atomic():
         row = await round_row(actor, round_id)
-        if row["status"] != "failed":
+        if row["status"] != RoundStatus.failed:
             raise Conflict(f"The round is {row['status']}; only a failed round is retried")
         await (
             MatchingRound.update(
                 {
-                    MatchingRound.status: "running",
+                    MatchingRound.status: RoundStatus.running,
                     MatchingRound.progress: 0,
                     MatchingRound.phase: "queued",
                     MatchingRound.error: "",
@@ -358,8 +359,8 @@ async def list_rounds(*, actor: CurrentUser, page: Pagination) -> Page[RoundOut]
         *MatchingRound.all_columns(), MatchingRound.region._.code, MatchingRound.region._.name
     ).output(load_json=True)
     count = MatchingRound.count()
-    if actor.role is not Role.admin:
-        clause = MatchingRound.region._.code.like((actor.jurisdiction_prefix or "-") + "%")
+    clause = jurisdiction_where(actor, MatchingRound.region._.code)
+    if clause is not None:
         query = query.where(clause)
         count = count.where(clause)
     rows = (

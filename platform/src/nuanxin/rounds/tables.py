@@ -29,7 +29,7 @@ class MatchingRound(Table, tablename="matching_round"):
 
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
     kinds = JSON(default=[])  # item codes; empty means all
-    status = Varchar(length=10, choices=RoundStatus, default="pending", index=True)
+    status = Varchar(length=10, choices=RoundStatus, default=RoundStatus.pending, index=True)
     progress = Integer(default=0)  # percent
     phase = Varchar(length=40, default="")
     stats = JSON(default={})
@@ -53,7 +53,7 @@ class Proposal(Table, tablename="proposal"):
     quantity = Integer()
     distance_km = DoublePrecision()
     reason = Varchar(length=500)
-    status = Varchar(length=10, choices=ProposalStatus, default="proposed", index=True)
+    status = Varchar(length=10, choices=ProposalStatus, default=ProposalStatus.proposed, index=True)
     decided_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     decided_at = Timestamptz(null=True, default=None)
     decision_reason = Varchar(length=300, default="")
