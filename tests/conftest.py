@@ -19,7 +19,9 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, cast
 
+import httpx
 import pytest
 
 _TMP = Path(tempfile.mkdtemp(prefix="nuanxin-test-"))
@@ -104,6 +106,21 @@ async def db(migrated: None) -> AsyncIterator[None]:
     async with transaction:
         yield
         await transaction.rollback()
+
+
+@pytest.fixture
+async def committed(migrated: None) -> AsyncIterator[httpx.AsyncClient]:
+    from nuanxin.app import create_app
+    from nuanxin.settings import Settings
+    from tests.nuanxin.helpers import wipe
+
+    await wipe()
+    app = create_app(Settings.from_env(), manage_pool=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://testserver"
+    ) as client:
+        yield client
+    await wipe()
 
 
 @pytest.fixture

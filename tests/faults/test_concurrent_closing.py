@@ -1,5 +1,5 @@
 """Concurrent confirmations of one delivery, and a failure racing a confirmation, never count
-stock twice. (Concurrent approvals: ``tests/nuanxin/rounds/test_concurrency.py``.)
+stock twice. (Concurrent approvals: ``tests/nuanxin/deliveries/test_allocations.py``.)
 
 Real committed rows, each request in its own transaction; with
 ``NUANXIN_TEST_DATABASE=postgres`` (CI runs it) the requests truly run at once.
@@ -14,11 +14,7 @@ import httpx
 
 from nuanxin.deliveries.tables import Delivery
 from nuanxin.offers.tables import Offer
-from tests.nuanxin.helpers import wipe
-from tests.nuanxin.rounds.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
-from tests.nuanxin.rounds.test_concurrency import committed
-
-__all__ = ("committed", "wipe")  # the fixture, shared with the approvals' race
+from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
 
 RACERS = 12
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from nuanxin.donations.tables import Campaign, Donation
-from tests.nuanxin.rounds.loop_world import COUNTY, add_household, build_loop
+from tests.nuanxin.loop_world import COUNTY, add_household, build_loop
 
 
 async def test_a_donors_timeline_reaches_the_confirmed_delivery_without_the_household(

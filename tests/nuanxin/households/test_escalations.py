@@ -7,7 +7,7 @@ import httpx
 from nuanxin.households.tables import Need
 from nuanxin.identity import Role
 from tests.nuanxin.conftest import make_user
-from tests.nuanxin.rounds.loop_world import COUNTY, _token, add_household, add_offer, build_loop
+from tests.nuanxin.loop_world import COUNTY, _token, add_household, add_offer, build_loop
 
 
 async def test_an_approved_request_above_the_cap_binds_the_next_round(

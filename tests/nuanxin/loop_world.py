@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
 
 from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.households.tables import Household, Need
@@ -204,3 +207,39 @@ async def build_loop(prefix: str = "") -> Loop:
     for name, user_id in people.items():
         loop.tokens[name] = await _token(user_id, name)
     return loop
+
+
+async def stock(offer_id: int) -> dict[str, Any]:
+    row = (
+        await Offer.select(Offer.available, Offer.reserved, Offer.delivered)
+        .where(Offer.id == offer_id)
+        .first()
+        .run()
+    )
+    assert row is not None
+    return row
+
+
+async def allocated(need_id: int) -> int:
+    row = await Need.select(Need.allocated).where(Need.id == need_id).first().run()
+    assert row is not None
+    return int(row["allocated"])
+
+
+async def run_round(client: httpx.AsyncClient, loop: Loop, who: str = "staff") -> dict[str, Any]:
+    started = await client.post(
+        "/api/rounds", json={"item_codes": ["quilt"]}, headers=loop.auth(who)
+    )
+    assert started.status_code == 202, started.text
+    round_id = started.json()["id"]
+    finished = await client.get(f"/api/rounds/{round_id}", headers=loop.auth(who))
+    body = finished.json()
+    assert body["status"] == "proposed", body
+    assert body["progress"] == 100
+    return dict(body)
+
+
+async def proposals(client: httpx.AsyncClient, loop: Loop, round_id: int) -> list[dict[str, Any]]:
+    answer = await client.get(f"/api/rounds/{round_id}/proposals", headers=loop.auth("staff"))
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])

@@ -9,7 +9,7 @@ import httpx
 from nuanxin.deliveries.tables import Allocation
 from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Offer
-from tests.nuanxin.rounds.loop_world import COUNTY, add_household, add_offer, build_loop
+from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop
 
 
 async def test_staff_help_an_unverified_household_at_once_from_the_nearest_stock(

@@ -8,30 +8,14 @@ With ``NUANXIN_TEST_DATABASE=postgres`` (CI runs it) the approvals truly run at 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import httpx
-import pytest
 
-from nuanxin.app import create_app
-from nuanxin.settings import Settings
-from tests.nuanxin.helpers import wipe
-from tests.nuanxin.rounds.loop_world import COUNTY, add_household, add_offer, build_loop
+from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop
 
 APPROVALS = 24
 STOCK = 5
-
-
-@pytest.fixture
-async def committed(migrated: None) -> AsyncIterator[httpx.AsyncClient]:
-    await wipe()
-    app = create_app(Settings.from_env(), manage_pool=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://testserver"
-    ) as client:
-        yield client
-    await wipe()
 
 
 async def test_concurrent_approvals_never_allocate_a_unit_twice(
