@@ -11,7 +11,6 @@ import httpx
 from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.households.tables import Household, Need
 from nuanxin.identity import Role, digest
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
@@ -155,7 +154,6 @@ async def add_offer(loop: Loop, quantity: int, radius_km: float = 30.0) -> int:
 
 
 async def build_loop(prefix: str = "") -> Loop:
-    await seed_catalogue()
     quilt = await Item.select(Item.id).where(Item.code == "quilt").first().run()
     assert quilt is not None
     province = await region("230000", "黑龙江省", "province", None, (45.74, 126.66))

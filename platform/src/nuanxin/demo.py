@@ -18,7 +18,6 @@ from nuanxin.db import atomic
 from nuanxin.deliveries import services as deliveries
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import CurrentUser, Role, keyed_hash
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.rounds import proposals as approval
@@ -93,7 +92,6 @@ async def _region_ids(codes: set[str]) -> dict[str, dict[str, object]]:
 
 async def load_demo(*, settings: Settings) -> list[DemoLogin]:
     """Load the demo once; return the logins to print."""
-    await seed_catalogue()
     if await User.exists().where(User.username == "admin").run():
         return logins()
     rng = np.random.default_rng(SEED)

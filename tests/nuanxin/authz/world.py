@@ -12,7 +12,6 @@ from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import Role, digest
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
@@ -167,7 +166,6 @@ async def _household(reference: str, region: int, lat: float, lon: float, verifi
 
 
 async def build_world() -> World:
-    await seed_catalogue()
     quilt = await Item.select(Item.id).where(Item.code == "quilt").first().run()
     assert quilt is not None
     item = int(quilt["id"])

@@ -21,7 +21,6 @@ from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.donations.records import new_tracking_code
 from nuanxin.donations.tables import Donation
 from nuanxin.identity import Role, digest
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.settings import Settings
 from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.conftest import csrf_headers, make_region, make_user
@@ -99,7 +98,6 @@ async def _organization(name: str, credit: str, region: int, status: str = "veri
 
 
 async def make_charity(*, county_code: str = "230111", status: str = "verified") -> Charity:
-    await seed_catalogue()
     county = await make_region(county_code)
     organization = await _organization("暖冬基金会", "91230100DONATE01X", county, status)
     other = await _organization("他山基金会", "91230100DONATE02X", county)

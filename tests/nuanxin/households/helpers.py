@@ -9,7 +9,6 @@ from typing import Any
 from nuanxin.accounts.tables import ApiToken, Organization
 from nuanxin.households.identity import check_character
 from nuanxin.identity import Role, digest
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.regions.tables import Region
 from tests.nuanxin.conftest import make_user
 
@@ -69,7 +68,6 @@ class Place:
 
 
 async def build_place() -> Place:
-    await seed_catalogue()
     province = await _region("230000", "黑龙江省", "province", None, 45.74)
     city = await _region("230100", "哈尔滨市", "city", province, 45.80)
     county_a = await _region("230111", "呼兰区", "county", city, 45.89)

@@ -24,18 +24,13 @@ from nuanxin.households.schemas import NeedOut, NeedOverride
 from nuanxin.households.tables import Need
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
-from nuanxin.offers.catalogue import seed_catalogue
 
 __all__ = ("item_ids", "list_needs", "override_need", "recompute_needs")
 
 
 async def item_ids() -> dict[str, int]:
-    """Catalogue item ids by code, from the offers area (seeded when it is missing)."""
-    items = await offers.list_items()
-    if not items:
-        await seed_catalogue()
-        items = await offers.list_items()
-    return {item.code: item.id for item in items}
+    """Catalogue item ids by code, from the offers area (a migration seeds the catalogue)."""
+    return {item.code: item.id for item in await offers.list_items()}
 
 
 async def recompute_needs(household_id: int, facts: rules.HouseholdFacts, moment: datetime) -> None:

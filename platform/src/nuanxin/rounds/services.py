@@ -27,8 +27,8 @@ from nuanxin.db import atomic
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, jurisdiction_where
+from nuanxin.offers import services as offers
 from nuanxin.offers import stock as ledger
-from nuanxin.offers.catalogue import CATALOGUE
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import subtree_prefix
 from nuanxin.rounds.schemas import (
@@ -48,7 +48,6 @@ __all__ = (
 )
 
 logger = logging.getLogger("nuanxin.rounds")
-ITEM_CODES = frozenset(item.code for item in CATALOGUE)
 PROGRESS_INTERVAL = 0.5
 
 
@@ -56,7 +55,7 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
     """Record a round over the actor's jurisdiction; :func:`run_round` does the work."""
     if actor.role is not Role.staff or actor.jurisdiction_id is None:
         raise Forbidden("Only civil affairs staff with a jurisdiction run rounds")
-    unknown = sorted(set(item_codes) - ITEM_CODES)
+    unknown = sorted(set(item_codes) - {item.code for item in await offers.list_items()})
     if unknown:
         raise Invalid(f"Unknown item codes: {', '.join(unknown)}", field="item_codes")
     async with atomic():

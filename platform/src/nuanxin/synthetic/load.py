@@ -19,7 +19,6 @@ from nuanxin.accounts.tables import Organization
 from nuanxin.db import atomic
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import digest
-from nuanxin.offers.catalogue import seed_catalogue
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.synthetic.model import CATEGORIES, KINDS, RELATIONS, Dataset
@@ -62,7 +61,6 @@ async def _insert(table: type[Table], rows: Sequence[Table]) -> list[int]:
 
 async def load_dataset(dataset: Dataset, *, prefix: str = "S") -> Loaded:
     """Write the dataset; ``prefix`` keeps references and codes unique between loads."""
-    await seed_catalogue()
     now = datetime.now(UTC)
     items = {
         str(row["code"]): int(row["id"]) for row in await Item.select(Item.id, Item.code).run()
