@@ -15,7 +15,7 @@ from nuanxin.accounts.security import hash_password, user_by_id
 from nuanxin.accounts.services import create_admin, create_user
 from nuanxin.accounts.tables import Organization, User
 from nuanxin.db import atomic
-from nuanxin.deliveries import services as deliveries
+from nuanxin.deliveries import confirmation as handover
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import CurrentUser, Role, keyed_hash
 from nuanxin.offers.tables import Item, Offer
@@ -192,9 +192,9 @@ async def _matching_loop() -> None:
     decided = await approval.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
     if decided.delivery_ids:
         delivery_id = decided.delivery_ids[0]
-        slip = await deliveries.issue_slip(actor=hulan, delivery_id=delivery_id)
+        slip = await handover.issue_slip(actor=hulan, delivery_id=delivery_id)
         courier = await _user("courier_warmth")
-        await deliveries.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)
+        await handover.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)
     dehui = await _user("staff_dehui")
     await rounds.run_round(await rounds.start_round(actor=dehui, item_codes=[]))
 

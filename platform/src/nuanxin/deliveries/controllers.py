@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.deliveries import emergencies, services
+from nuanxin.deliveries import confirmation, emergencies, services
 from nuanxin.deliveries.schemas import (
     CaseOut,
     ConfirmIn,
@@ -20,9 +20,11 @@ from nuanxin.deliveries.schemas import (
     SlipOut,
     StaffConfirmIn,
 )
-from nuanxin.guards import current_user, staff_and_admin
+from nuanxin.guards import staff_and_admin
+from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
+from nuanxin.settings import Settings
 
 __all__ = ("DeliveryController", "DeliveryReportController", "EmergencyController")
 
@@ -46,17 +48,17 @@ class DeliveryController(Controller):
     )
     async def list(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         status: Status = None,
     ) -> Page[DeliveryOut]:
-        return await services.list_deliveries(actor=current_user(request), page=page, status=status)
+        return await services.list_deliveries(actor=actor, page=page, status=status)
 
     @get("/{delivery_id:int}", operation_id="GetDelivery", responses=ERRORS, summary="One delivery")
     async def get_one(
-        self, request: Request[Any, Any, Any], delivery_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
     ) -> DeliveryOut:
-        return await services.get_delivery(actor=current_user(request), delivery_id=delivery_id)
+        return await services.get_delivery(actor=actor, delivery_id=delivery_id)
 
     @post(
         "/{delivery_id:int}/slip",
@@ -66,8 +68,10 @@ class DeliveryController(Controller):
         responses=ERRORS,
         summary="Print the household's slip: a new one-time code (earlier codes stop working)",
     )
-    async def slip(self, request: Request[Any, Any, Any], delivery_id: FromPath[int]) -> SlipOut:
-        return await services.issue_slip(actor=current_user(request), delivery_id=delivery_id)
+    async def slip(
+        self, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+    ) -> SlipOut:
+        return await confirmation.issue_slip(actor=actor, delivery_id=delivery_id)
 
     @post(
         "/{delivery_id:int}/confirm",
@@ -77,11 +81,12 @@ class DeliveryController(Controller):
         summary="The courier confirms with the household's code (five wrong codes lock it)",
     )
     async def confirm(
-        self, request: Request[Any, Any, Any], delivery_id: FromPath[int], data: JSONBody[ConfirmIn]
+        self,
+        actor: NamedDependency[CurrentUser],
+        delivery_id: FromPath[int],
+        data: JSONBody[ConfirmIn],
     ) -> ConfirmOut:
-        return await services.confirm(
-            actor=current_user(request), delivery_id=delivery_id, code=data.code
-        )
+        return await confirmation.confirm(actor=actor, delivery_id=delivery_id, code=data.code)
 
     @post(
         "/{delivery_id:int}/staff-confirm",
@@ -93,12 +98,12 @@ class DeliveryController(Controller):
     )
     async def staff_confirm(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         delivery_id: FromPath[int],
         data: JSONBody[StaffConfirmIn],
     ) -> ConfirmOut:
-        return await services.staff_confirm(
-            actor=current_user(request), delivery_id=delivery_id, reason=data.reason
+        return await confirmation.staff_confirm(
+            actor=actor, delivery_id=delivery_id, reason=data.reason
         )
 
     @post(
@@ -109,11 +114,12 @@ class DeliveryController(Controller):
         summary="Record a failed delivery: its stock returns to the pool",
     )
     async def fail(
-        self, request: Request[Any, Any, Any], delivery_id: FromPath[int], data: JSONBody[FailIn]
+        self,
+        actor: NamedDependency[CurrentUser],
+        delivery_id: FromPath[int],
+        data: JSONBody[FailIn],
     ) -> DeliveryOut:
-        return await services.fail(
-            actor=current_user(request), delivery_id=delivery_id, reason=data.reason
-        )
+        return await confirmation.fail(actor=actor, delivery_id=delivery_id, reason=data.reason)
 
     @get(
         "/cases",
@@ -123,9 +129,9 @@ class DeliveryController(Controller):
         summary="'Not received' reports in my jurisdiction",
     )
     async def cases(
-        self, request: Request[Any, Any, Any], page: NamedDependency[Pagination]
+        self, actor: NamedDependency[CurrentUser], page: NamedDependency[Pagination]
     ) -> Page[CaseOut]:
-        return await services.list_cases(actor=current_user(request), page=page)
+        return await services.list_cases(actor=actor, page=page)
 
 
 class DeliveryReportController(Controller):
@@ -141,7 +147,7 @@ class DeliveryReportController(Controller):
         summary="A household reports with its code that the goods did not arrive",
     )
     async def report(self, data: JSONBody[NotReceivedIn]) -> CaseOut:
-        return await services.report_not_received(code=data.code, description=data.description)
+        return await confirmation.report_not_received(code=data.code, description=data.description)
 
 
 class EmergencyController(Controller):
@@ -159,11 +165,13 @@ class EmergencyController(Controller):
         summary="Allocate to one household now from the chosen or nearest stock",
     )
     async def assist(
-        self, request: Request[Any, Any, Any], data: JSONBody[emergencies.EmergencyIn]
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: JSONBody[emergencies.EmergencyIn],
     ) -> emergencies.EmergencyOut:
-        settings = request.app.state.settings
         return await emergencies.assist_first(
-            actor=current_user(request),
+            actor=actor,
             data=data,
             paperwork_days=settings.emergency_paperwork_days,
         )
@@ -175,13 +183,11 @@ class EmergencyController(Controller):
     )
     async def list_all(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         overdue: Annotated[bool, QueryParameter(required=False)] = False,
     ) -> Page[emergencies.EmergencyOut]:
-        return await emergencies.list_emergencies(
-            actor=current_user(request), page=page, overdue_only=overdue
-        )
+        return await emergencies.list_emergencies(actor=actor, page=page, overdue_only=overdue)
 
     @post(
         "/{allocation_id:int}/paperwork",
@@ -191,8 +197,6 @@ class EmergencyController(Controller):
         summary="The paperwork of an emergency allocation is done",
     )
     async def paperwork(
-        self, request: Request[Any, Any, Any], allocation_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], allocation_id: FromPath[int]
     ) -> emergencies.EmergencyOut:
-        return await emergencies.complete_paperwork(
-            actor=current_user(request), allocation_id=allocation_id
-        )
+        return await emergencies.complete_paperwork(actor=actor, allocation_id=allocation_id)

@@ -5,26 +5,51 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import groupby
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.deliveries import emergencies, progress, services
+from nuanxin.deliveries import confirmation, emergencies, progress, services
 from nuanxin.deliveries.schemas import DeliveryOut
 from nuanxin.deliveries.vocabulary import DeliveryStatus
 from nuanxin.errors import DomainError, Invalid
-from nuanxin.guards import charity_members, couriers_and_members, current_user, staff_and_admin
+from nuanxin.guards import charity_members, couriers_and_members, staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, form_error, gettext_for, page
 
 __all__ = ("CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
 
 AnyRequest = Request[Any, Any, Any]
+
+
+class EmergencyForm(msgspec.Struct, kw_only=True):
+    """The 先行救助 form, as typed (converted to :class:`emergencies.EmergencyIn`)."""
+
+    household_id: str = ""
+    item_code: str = ""
+    quantity: str = "1"
+    reason: str = ""
+
+
+class CodeForm(msgspec.Struct, kw_only=True):
+    code: str = ""
+
+
+class ReasonForm(msgspec.Struct, kw_only=True):
+    reason: str = ""
+
+
+EmergencyBody = Annotated[EmergencyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+CodeBody = Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+ReasonBody = Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _deliveries(user: CurrentUser, status: str | None) -> list[DeliveryOut]:
@@ -69,9 +94,9 @@ class StaffDeliveryPages(PageController):
     guards = [staff_and_admin]  # noqa: RUF012
 
     @get("/")
-    async def dashboard(self, request: AnyRequest) -> Template:
+    async def dashboard(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         _ = gettext_for(request)
-        figures = await progress.progress(actor=current_user(request))
+        figures = await progress.progress(actor=actor)
         weeks = sorted({row.week for row in figures.delivered})
         series: dict[str, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
         per_township: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -133,11 +158,13 @@ class StaffDeliveryPages(PageController):
         )
 
     @get("/deliveries")
-    async def deliveries(self, request: AnyRequest) -> Template:
+    async def deliveries(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser]
+    ) -> Template:
         status = request.query_params.get("status") or DeliveryStatus.pending
         if status not in set(DeliveryStatus):
             status = DeliveryStatus.pending
-        found = await _deliveries(current_user(request), status)
+        found = await _deliveries(actor, status)
         return page(
             request,
             "staff/deliveries.html.j2",
@@ -150,18 +177,24 @@ class StaffDeliveryPages(PageController):
         )
 
     @post("/deliveries/{delivery_id:int}/slip", status_code=200)
-    async def slip(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
+    async def slip(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+    ) -> Template:
         """Print the household's slip: a new one-time code (shown once)."""
-        slip = await services.issue_slip(actor=current_user(request), delivery_id=delivery_id)
+        slip = await confirmation.issue_slip(actor=actor, delivery_id=delivery_id)
         return page(request, "staff/slip.html.j2", {"s": slip})
 
     async def _emergencies(
-        self, request: AnyRequest, error: str | None = None, status_code: int = 200
+        self,
+        request: AnyRequest,
+        actor: CurrentUser,
+        settings: Settings,
+        error: str | None = None,
+        status_code: int = 200,
     ) -> Template:
-        user = current_user(request)
-        listed = await emergencies.list_emergencies(actor=user, page=Pagination(limit=100))
+        listed = await emergencies.list_emergencies(actor=actor, page=Pagination(limit=100))
         overdue = await emergencies.list_emergencies(
-            actor=user, page=Pagination(limit=100), overdue_only=True
+            actor=actor, page=Pagination(limit=100), overdue_only=True
         )
         return page(
             request,
@@ -171,38 +204,49 @@ class StaffDeliveryPages(PageController):
                 "overdue": overdue,
                 "items": await offers.list_items(),
                 "household_id": request.query_params.get("household_id", ""),
-                "days": request.app.state.settings.emergency_paperwork_days,
+                "days": settings.emergency_paperwork_days,
                 "error": error,
             },
             status_code=status_code,
         )
 
     @get("/emergencies")
-    async def emergencies_page(self, request: AnyRequest) -> Template:
-        return await self._emergencies(request)
+    async def emergencies_page(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> Template:
+        return await self._emergencies(request, actor, settings)
 
     @post("/emergencies", status_code=303)
-    async def assist(self, request: AnyRequest) -> Template | Redirect:
+    async def assist(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: EmergencyBody,
+    ) -> Template | Redirect:
         """先行救助: allocate to one household now, from the nearest stock that reaches it."""
         _ = gettext_for(request)
-        form = await request.form()
+        form = data
         try:
-            data = msgspec.convert(
+            wanted = msgspec.convert(
                 {
-                    "household_id": int(str(form.get("household_id", "")).strip() or 0),
-                    "item_code": str(form.get("item_code", "")),
-                    "quantity": int(str(form.get("quantity", "1")).strip() or 1),
-                    "reason": str(form.get("reason", "")).strip(),
+                    "household_id": int(form.household_id.strip() or 0),
+                    "item_code": form.item_code,
+                    "quantity": int(form.quantity.strip() or 1),
+                    "reason": form.reason.strip(),
                 },
                 emergencies.EmergencyIn,
             )
             made = await emergencies.assist_first(
-                actor=current_user(request),
-                data=data,
-                paperwork_days=request.app.state.settings.emergency_paperwork_days,
+                actor=actor,
+                data=wanted,
+                paperwork_days=settings.emergency_paperwork_days,
             )
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
-            return await self._emergencies(request, form_error(request, exc), 400)
+            return await self._emergencies(request, actor, settings, form_error(request, exc), 400)
         return done(
             request,
             _("Allocated now: delivery #%(d)d (%(km).1f km). Paperwork due %(due)s.")
@@ -215,10 +259,10 @@ class StaffDeliveryPages(PageController):
         )
 
     @post("/emergencies/{allocation_id:int}/paperwork", status_code=303)
-    async def paperwork(self, request: AnyRequest, allocation_id: FromPath[int]) -> Redirect:
-        await emergencies.complete_paperwork(
-            actor=current_user(request), allocation_id=allocation_id
-        )
+    async def paperwork(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], allocation_id: FromPath[int]
+    ) -> Redirect:
+        await emergencies.complete_paperwork(actor=actor, allocation_id=allocation_id)
         _ = gettext_for(request)
         return done(request, _("Paperwork recorded."), "/staff/emergencies")
 
@@ -230,8 +274,8 @@ class CharityDeliveryPages(PageController):
     guards = [charity_members]  # noqa: RUF012
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
-        found = await _deliveries(current_user(request), DeliveryStatus.pending)
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
+        found = await _deliveries(actor, DeliveryStatus.pending)
         return page(
             request,
             "charity/deliveries.html.j2",
@@ -251,8 +295,8 @@ class CourierPages(PageController):
     guards = [couriers_and_members]  # noqa: RUF012
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
-        found = await _deliveries(current_user(request), DeliveryStatus.pending)
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
+        found = await _deliveries(actor, DeliveryStatus.pending)
         return page(
             request,
             "courier/index.html.j2",
@@ -264,9 +308,14 @@ class CourierPages(PageController):
         )
 
     async def _one(
-        self, request: AnyRequest, delivery_id: int, error: str | None = None, status: int = 200
+        self,
+        request: AnyRequest,
+        actor: CurrentUser,
+        delivery_id: int,
+        error: str | None = None,
+        status: int = 200,
     ) -> Template:
-        delivery = await services.get_delivery(actor=current_user(request), delivery_id=delivery_id)
+        delivery = await services.get_delivery(actor=actor, delivery_id=delivery_id)
         return page(
             request,
             "courier/delivery.html.j2",
@@ -279,37 +328,45 @@ class CourierPages(PageController):
         )
 
     @get("/deliveries/{delivery_id:int}")
-    async def one(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template:
-        return await self._one(request, delivery_id)
+    async def one(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+    ) -> Template:
+        return await self._one(request, actor, delivery_id)
 
     @post("/deliveries/{delivery_id:int}/confirm", status_code=303)
-    async def confirm(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template | Redirect:
+    async def confirm(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        delivery_id: FromPath[int],
+        data: CodeBody,
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
-        code = str(form.get("code", "")).strip()
+        code = data.code.strip()
         try:
             if not code:
                 raise Invalid(_("Type the household's code"), field="code")
-            await services.confirm(
-                actor=current_user(request), delivery_id=delivery_id, code=code[:32]
-            )
+            await confirmation.confirm(actor=actor, delivery_id=delivery_id, code=code[:32])
         except DomainError as exc:
-            return await self._one(request, delivery_id, form_error(request, exc), 400)
+            return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
         return done(
             request, _("Delivery #%(id)d confirmed. Thank you!") % {"id": delivery_id}, "/courier"
         )
 
     @post("/deliveries/{delivery_id:int}/fail", status_code=303)
-    async def fail(self, request: AnyRequest, delivery_id: FromPath[int]) -> Template | Redirect:
+    async def fail(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        delivery_id: FromPath[int],
+        data: ReasonBody,
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
-        reason = str(form.get("reason", "")).strip()
+        reason = data.reason.strip()
         try:
             if not reason:
                 raise Invalid(_("Give a reason"), field="reason")
-            await services.fail(
-                actor=current_user(request), delivery_id=delivery_id, reason=reason[:300]
-            )
+            await confirmation.fail(actor=actor, delivery_id=delivery_id, reason=reason[:300])
         except DomainError as exc:
-            return await self._one(request, delivery_id, form_error(request, exc), 400)
+            return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
         return done(request, _("Failure recorded; the stock returns to the pool."), "/courier")

@@ -1,148 +1,33 @@
-"""Deliveries: from an allocation to the household's door.
+"""Deliveries as charities and staff list them, the household's cases, and the totals.
 
-* The household holds a one-time code (staff print it with :func:`issue_slip`; only its
-  digest is stored). The courier confirms with it (:func:`confirm`): wrong codes are counted
-  and the delivery locks after :data:`MAX_ATTEMPTS`; a repeated confirmation is harmless.
-* A failed delivery (:func:`fail`) returns its stock and the need to the pool.
 * The charity sees the household's address and phone only while its delivery is open.
-* Allocations themselves are :mod:`nuanxin.deliveries.allocations`.
+* The hand-over (slips, codes, confirmation, failure, "not received") is
+  :mod:`nuanxin.deliveries.confirmation`; allocations are :mod:`nuanxin.deliveries.allocations`.
 """
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
-from typing import Any
-
-from nuanxin.audit.services import record
-from nuanxin.db import atomic
-from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, DeliveryOut, SlipOut
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
-from nuanxin.deliveries.vocabulary import AllocationStatus, CaseStatus, DeliveryStatus
-from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
-from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role, digest, ensure_visible, jurisdiction_where
-from nuanxin.offers import stock
+from nuanxin.deliveries.reading import (
+    DELIVERY_COLUMNS,
+    delivery_out,
+    ensure_reach,
+    load_delivery,
+    may_see_address,
+)
+from nuanxin.deliveries.schemas import CaseOut, DeliveryOut
+from nuanxin.deliveries.tables import Delivery, DeliveryCase
+from nuanxin.deliveries.vocabulary import DeliveryStatus
+from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.pagination import Page, Pagination
-from nuanxin.privacy import mask_name
 
-__all__ = (
-    "MAX_ATTEMPTS",
-    "confirm",
-    "count_delivered",
-    "fail",
-    "issue_slip",
-    "list_cases",
-    "list_deliveries",
-    "report_not_received",
-    "staff_confirm",
-)
-
-MAX_ATTEMPTS = 5
-CODE_DIGITS = 8
-
-
-def _new_code() -> str:
-    return "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-
-
-def _normalise(code: str) -> str:
-    return "".join(ch for ch in code if ch.isdigit())
-
-
-_COLUMNS = (
-    Delivery.id,
-    Delivery.allocation,
-    Delivery.organization,
-    Delivery.status,
-    Delivery.failed_attempts,
-    Delivery.failure_reason,
-    Delivery.created_at,
-    Delivery.confirmed_at,
-    Delivery.code_hash,
-    Delivery.allocation._.quantity,
-    Delivery.allocation._.emergency,
-    Delivery.allocation._.offer,
-    Delivery.allocation._.need,
-    Delivery.allocation._.status,
-    Delivery.allocation._.offer._.item._.code,
-    Delivery.allocation._.household._.id,
-    Delivery.allocation._.household._.reference,
-    Delivery.allocation._.household._.category,
-    Delivery.allocation._.household._.head_name,
-    Delivery.allocation._.household._.current_address,
-    Delivery.allocation._.household._.phone,
-    Delivery.allocation._.household._.lat,
-    Delivery.allocation._.household._.lon,
-    Delivery.allocation._.household._.region._.code,
-    Delivery.allocation._.household._.region._.name,
-    Delivery.allocation._.household._.region._.level,
-    Delivery.allocation._.household._.region._.parent._.name,
-)
-
-
-async def _load(delivery_id: int) -> dict[str, Any]:
-    row = await Delivery.select(*_COLUMNS).where(Delivery.id == delivery_id).first().run()
-    if row is None:
-        raise NotFound("No such delivery")
-    return row
-
-
-def _check_access(actor: CurrentUser, row: dict[str, Any]) -> None:
-    """Staff in the household's jurisdiction, or the delivering charity's members and couriers."""
-    ensure_visible(
-        actor,
-        what="delivery",
-        region_codes=(str(row["allocation.household.region.code"]),),
-        organization_id=int(row["organization"]),
-    )
-
-
-def _out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
-    township_level = row["allocation.household.region.level"] == "township"
-    return DeliveryOut(
-        id=int(row["id"]),
-        allocation_id=int(row["allocation"]),
-        organization_id=int(row["organization"]),
-        household_reference=str(row["allocation.household.reference"]),
-        household_category=str(row["allocation.household.category"]),
-        county=str(
-            row["allocation.household.region.parent.name"]
-            if township_level
-            else row["allocation.household.region.name"]
-        ),
-        township=str(row["allocation.household.region.name"]) if township_level else "",
-        region_code=str(row["allocation.household.region.code"]),
-        item_code=str(row["allocation.offer.item.code"]),
-        quantity=int(row["allocation.quantity"]),
-        status=str(row["status"]),
-        emergency=bool(row["allocation.emergency"]),
-        failed_attempts=int(row["failed_attempts"]),
-        failure_reason=str(row["failure_reason"]),
-        created_at=row["created_at"],
-        confirmed_at=row["confirmed_at"],
-        recipient=mask_name(str(row["allocation.household.head_name"])) if reveal else None,
-        address=str(row["allocation.household.current_address"]) if reveal else None,
-        phone=str(row["allocation.household.phone"]) if reveal else None,
-        lat=float(row["allocation.household.lat"]) if reveal else None,
-        lon=float(row["allocation.household.lon"]) if reveal else None,
-    )
-
-
-def _may_see_address(actor: CurrentUser, row: dict[str, Any]) -> bool:
-    """Staff of the jurisdiction always; the charity only while its delivery is open."""
-    if actor.role in (Role.admin, Role.staff):
-        return True
-    return row["status"] == DeliveryStatus.pending and actor.organization_id == int(
-        row["organization"]
-    )
+__all__ = ("count_delivered", "get_delivery", "list_cases", "list_deliveries")
 
 
 async def list_deliveries(
     *, actor: CurrentUser, page: Pagination, status: str | None = None
 ) -> Page[DeliveryOut]:
     """A charity's deliveries (staff: their jurisdiction's), by township then household."""
-    query = Delivery.select(*_COLUMNS)
+    query = Delivery.select(*DELIVERY_COLUMNS)
     count = Delivery.count()
     if actor.role in (Role.charity, Role.courier):
         query = query.where(Delivery.organization == actor.organization_id)
@@ -163,7 +48,7 @@ async def list_deliveries(
         .run()
     )
     return Page(
-        items=[_out(row, reveal=_may_see_address(actor, row)) for row in rows],
+        items=[delivery_out(row, reveal=may_see_address(actor, row)) for row in rows],
         total=await count.run(),
         limit=page.limit,
         offset=page.offset,
@@ -171,254 +56,9 @@ async def list_deliveries(
 
 
 async def get_delivery(*, actor: CurrentUser, delivery_id: int) -> DeliveryOut:
-    row = await _load(delivery_id)
-    _check_access(actor, row)
-    return _out(row, reveal=_may_see_address(actor, row))
-
-
-async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
-    """A new one-time code for the household's slip (any earlier code stops working)."""
-    async with atomic():
-        row = await _load(delivery_id)
-        if actor.role is not Role.admin:
-            if actor.role is not Role.staff:
-                raise Forbidden("Only civil affairs staff print slips")
-            _check_access(actor, row)
-        if row["status"] != DeliveryStatus.pending:
-            raise Conflict(f"The delivery is {row['status']}: no slip to print")
-        code = _new_code()
-        await (
-            Delivery.update({Delivery.code_hash: digest(code), Delivery.failed_attempts: 0})
-            .where(Delivery.id == delivery_id)
-            .run()
-        )
-        await record(actor=actor, action="delivery.slip", entity="delivery", entity_id=delivery_id)
-    return SlipOut(
-        delivery_id=delivery_id,
-        household_reference=str(row["allocation.household.reference"]),
-        item_code=str(row["allocation.offer.item.code"]),
-        quantity=int(row["allocation.quantity"]),
-        code=code,
-    )
-
-
-async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:
-    """Close a pending delivery as delivered; False if a racing request already did.
-
-    Two confirmations of one delivery at once both read it pending; the conditional update
-    lets one of them close it, and the other answers as a repeated confirmation would.
-    """
-    now = datetime.now(UTC)
-    delivery_id = int(row["id"])
-    updated = (
-        await Delivery.update(
-            {
-                Delivery.status: DeliveryStatus.delivered,
-                Delivery.confirmed_by: actor.id,
-                Delivery.confirmed_at: now,
-            }
-        )
-        .where((Delivery.id == delivery_id) & (Delivery.status == DeliveryStatus.pending))
-        .returning(Delivery.id)
-        .run()
-    )
-    if not updated:
-        current = await _load(delivery_id)
-        if current["status"] == DeliveryStatus.delivered:
-            return False
-        raise Conflict(f"The delivery was {current['status']} just now", error="delivery_closed")
-    await (
-        Allocation.update({Allocation.status: AllocationStatus.delivered})
-        .where(Allocation.id == int(row["allocation"]))
-        .run()
-    )
-    await stock.deliver(
-        offer_id=int(row["allocation.offer"]), quantity=int(row["allocation.quantity"]), actor=actor
-    )
-    await record(
-        actor=actor,
-        action="delivery.confirm",
-        entity="delivery",
-        entity_id=delivery_id,
-        before={"status": "pending"},
-        after={"status": "delivered", "by": how},
-    )
-    return True
-
-
-async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> ConfirmOut:
-    """The courier confirms with the household's code. Repeating it is harmless."""
-    async with atomic():
-        row = await _load(delivery_id)
-        _check_access(actor, row)
-        if actor.role not in (Role.charity, Role.courier):
-            raise Forbidden("Couriers confirm with the code; staff use staff-confirm")
-        if row["status"] == DeliveryStatus.delivered:
-            if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
-                return ConfirmOut(
-                    delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
-                )
-            raise Conflict("The delivery is already confirmed", error="already_delivered")
-        if row["status"] == DeliveryStatus.locked:
-            raise Locked(
-                "Too many wrong codes: the delivery is locked; staff can print a new slip",
-                error="delivery_locked",
-            )
-        if row["status"] != DeliveryStatus.pending:
-            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
-            closed = await _close_delivered(actor, row, "code")
-            return ConfirmOut(
-                delivery_id=delivery_id,
-                status=DeliveryStatus.delivered,
-                already_confirmed=not closed,
-            )
-        attempts = int(row["failed_attempts"]) + 1
-        locked = attempts >= MAX_ATTEMPTS
-        await (
-            Delivery.update(
-                {
-                    Delivery.failed_attempts: attempts,
-                    Delivery.status: DeliveryStatus.locked if locked else DeliveryStatus.pending,
-                }
-            )
-            .where(Delivery.id == delivery_id)
-            .run()
-        )
-        await record(
-            actor=actor,
-            action="delivery.wrong_code",
-            entity="delivery",
-            entity_id=delivery_id,
-            after={"failed_attempts": attempts, "locked": locked},
-        )
-    left = MAX_ATTEMPTS - attempts
-    if locked:
-        raise Locked(
-            "Wrong code: the delivery is now locked",
-            error="delivery_locked",
-            field="code",
-            message_id="delivery_locked",
-        )
-    raise Invalid(
-        f"Wrong code: {left} attempts left",
-        error="wrong_code",
-        field="code",
-        message_id="wrong_code",
-        params={"left": left},
-    )
-
-
-async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) -> ConfirmOut:
-    """Staff confirm a hand-over they witnessed (the household has no code, say)."""
-    async with atomic():
-        row = await _load(delivery_id)
-        _check_access(actor, row)
-        if row["status"] == DeliveryStatus.delivered:
-            return ConfirmOut(
-                delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
-            )
-        if row["status"] not in (DeliveryStatus.pending, DeliveryStatus.locked):
-            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        if row["status"] == DeliveryStatus.locked:
-            await (
-                Delivery.update({Delivery.status: DeliveryStatus.pending})
-                .where(Delivery.id == delivery_id)
-                .run()
-            )
-        closed = await _close_delivered(actor, row, f"staff: {reason}")
-    return ConfirmOut(
-        delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=not closed
-    )
-
-
-async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> DeliveryOut:
-    """Record a failed delivery: its stock and the household's need return to the pool."""
-    async with atomic():
-        row = await _load(delivery_id)
-        _check_access(actor, row)
-        updated = (
-            await Delivery.update(
-                {Delivery.status: DeliveryStatus.failed, Delivery.failure_reason: reason}
-            )
-            .where(
-                (Delivery.id == delivery_id)
-                & Delivery.status.is_in([DeliveryStatus.pending, DeliveryStatus.locked])
-            )
-            .returning(Delivery.id)
-            .run()
-        )
-        if not updated:
-            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        quantity = int(row["allocation.quantity"])
-        await (
-            Allocation.update({Allocation.status: AllocationStatus.failed})
-            .where(Allocation.id == int(row["allocation"]))
-            .run()
-        )
-        await stock.release(
-            offer_id=int(row["allocation.offer"]), quantity=quantity, reason=reason, actor=actor
-        )
-        await demand.release(need_id=int(row["allocation.need"]), quantity=quantity)
-        await record(
-            actor=actor,
-            action="delivery.fail",
-            entity="delivery",
-            entity_id=delivery_id,
-            before={"status": row["status"]},
-            after={"status": "failed", "reason": reason},
-        )
-    return await get_delivery(actor=actor, delivery_id=delivery_id)
-
-
-async def report_not_received(*, code: str, description: str) -> CaseOut:
-    """The household reports, with its code, that the goods did not arrive."""
-    normalised = _normalise(code)
-    if len(normalised) != CODE_DIGITS:
-        raise Invalid("The code has 8 digits", field="code")
-    async with atomic():
-        row = (
-            await Delivery.select(
-                Delivery.id,
-                Delivery.allocation._.household._.id,
-                Delivery.allocation._.household._.reference,
-            )
-            .where(Delivery.code_hash == digest(normalised))
-            .first()
-            .run()
-        )
-        if row is None:
-            raise NotFound("No delivery has this code", field="code")
-        now = datetime.now(UTC)
-        case = (
-            await DeliveryCase.insert(
-                DeliveryCase(
-                    delivery=row["id"],
-                    household=row["allocation.household.id"],
-                    description=description,
-                    created_at=now,
-                )
-            )
-            .returning(DeliveryCase.id)
-            .run()
-        )
-        case_id = int(case[0]["id"])
-        await record(
-            actor=None,
-            actor_label="household",
-            action="delivery.not_received",
-            entity="delivery",
-            entity_id=int(row["id"]),
-            after={"case": case_id},
-        )
-    return CaseOut(
-        id=case_id,
-        delivery_id=int(row["id"]),
-        household_reference=str(row["allocation.household.reference"]),
-        description=description,
-        status=CaseStatus.open,
-        created_at=now,
-    )
+    row = await load_delivery(delivery_id)
+    ensure_reach(actor, row)
+    return delivery_out(row, reveal=may_see_address(actor, row))
 
 
 async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:

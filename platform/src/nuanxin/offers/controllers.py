@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from nuanxin.guards import charity_members, current_user
+from nuanxin.guards import charity_members
+from nuanxin.identity import CurrentUser
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate, OfferWithdraw
 from nuanxin.offers.vocabulary import OfferStatus
@@ -50,7 +51,7 @@ class OfferController(Controller):
     )
     async def list_offers(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         page: NamedDependency[Pagination],
         status: FromQuery[OfferStatus | None] = None,
         item_code: Annotated[str | None, QueryParameter(max_length=32)] = None,
@@ -63,7 +64,7 @@ class OfferController(Controller):
         available_only: FromQuery[bool] = False,
     ) -> Page[Offer]:
         return await services.list_offers(
-            user=current_user(request),
+            user=actor,
             page=page,
             status=status,
             item_code=item_code,
@@ -81,9 +82,9 @@ class OfferController(Controller):
         summary="Post an offer of a catalogue item from one of the charity's warehouses",
     )
     async def create_offer(
-        self, request: Request[Any, Any, Any], data: JSONBody[OfferCreate]
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[OfferCreate]
     ) -> Offer:
-        return await services.create_offer(user=current_user(request), data=data)
+        return await services.create_offer(user=actor, data=data)
 
     @get(
         "/{offer_id:int}",
@@ -91,8 +92,10 @@ class OfferController(Controller):
         responses=error_responses(400, 401, 404),
         summary="One offer with its stock: available, reserved, delivered, withdrawn",
     )
-    async def get_offer(self, request: Request[Any, Any, Any], offer_id: FromPath[int]) -> Offer:
-        return await services.get_offer(user=current_user(request), offer_id=offer_id)
+    async def get_offer(
+        self, actor: NamedDependency[CurrentUser], offer_id: FromPath[int]
+    ) -> Offer:
+        return await services.get_offer(user=actor, offer_id=offer_id)
 
     @patch(
         "/{offer_id:int}",
@@ -102,9 +105,12 @@ class OfferController(Controller):
         summary="Edit an open offer; its quantity never drops below what is reserved",
     )
     async def update_offer(
-        self, request: Request[Any, Any, Any], offer_id: FromPath[int], data: JSONBody[OfferUpdate]
+        self,
+        actor: NamedDependency[CurrentUser],
+        offer_id: FromPath[int],
+        data: JSONBody[OfferUpdate],
     ) -> Offer:
-        return await services.update_offer(user=current_user(request), offer_id=offer_id, data=data)
+        return await services.update_offer(user=actor, offer_id=offer_id, data=data)
 
     @post(
         "/{offer_id:int}/withdraw",
@@ -116,12 +122,12 @@ class OfferController(Controller):
     )
     async def withdraw_offer(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         offer_id: FromPath[int],
         data: JSONBody[OfferWithdraw],
     ) -> Offer:
         return await services.withdraw_offer(
-            user=current_user(request),
+            user=actor,
             offer_id=offer_id,
             reason=data.reason,
             quantity=data.quantity,

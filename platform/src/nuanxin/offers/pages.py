@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.errors import DomainError, NotFound
-from nuanxin.guards import charity_members, current_user
+from nuanxin.guards import charity_members
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
@@ -23,6 +25,21 @@ from nuanxin.web import PageController, done, form_error, gettext_for, page
 __all__ = "CharityPages"
 
 AnyRequest = Request[Any, Any, Any]
+
+
+class OfferForm(msgspec.Struct, kw_only=True):
+    """The offer form as typed; :func:`_fields` turns it into the API's DTO fields."""
+
+    warehouse_id: str = ""
+    item_code: str = ""
+    quantity: str = ""
+    radius_km: str = ""
+    available_from: str = ""
+    available_until: str = ""
+    note: str = ""
+
+
+OfferBody = Annotated[OfferForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _all_offers(user: CurrentUser) -> list[Offer]:
@@ -48,20 +65,9 @@ async def _warehouses(user: CurrentUser) -> list[Any]:
     ).items
 
 
-def _fields(form: Any) -> dict[str, Any]:
+def _fields(form: OfferForm) -> dict[str, Any]:
     """The offer form as the API's DTO fields (blank fields left out)."""
-    raw = {
-        key: str(form.get(key, "")).strip()
-        for key in (
-            "warehouse_id",
-            "item_code",
-            "quantity",
-            "radius_km",
-            "available_from",
-            "available_until",
-            "note",
-        )
-    }
+    raw = {key: str(value).strip() for key, value in msgspec.structs.asdict(form).items()}
     fields: dict[str, Any] = {}
     for key, value in raw.items():
         if value == "" and key != "note":
@@ -80,10 +86,9 @@ class CharityPages(PageController):
     guards = [charity_members]  # noqa: RUF012
 
     @get("/")
-    async def dashboard(self, request: AnyRequest) -> Template:
+    async def dashboard(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         _ = gettext_for(request)
-        user = current_user(request)
-        offers = await _all_offers(user)
+        offers = await _all_offers(actor)
         stock: dict[str, dict[str, int]] = defaultdict(
             lambda: {"available": 0, "reserved": 0, "delivered": 0}
         )
@@ -102,7 +107,7 @@ class CharityPages(PageController):
                 for column in ("available", "reserved", "delivered")
             ],
         }
-        warehouses = await _warehouses(user)
+        warehouses = await _warehouses(actor)
         points = [
             {"lat": w.lat, "lon": w.lon, "kind": "warehouse", "label": w.name} for w in warehouses
         ]
@@ -115,13 +120,14 @@ class CharityPages(PageController):
     async def _form(
         self,
         request: AnyRequest,
+        actor: CurrentUser,
         *,
         offer: Offer | None,
         values: dict[str, Any],
         error: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        warehouses = await _warehouses(current_user(request))
+        warehouses = await _warehouses(actor)
         points = [
             {
                 "lat": w.lat,
@@ -147,7 +153,7 @@ class CharityPages(PageController):
         )
 
     @get("/offers/new")
-    async def new(self, request: AnyRequest) -> Template:
+    async def new(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         today = datetime.now(UTC).date()
         values = {
             "radius_km": 30,
@@ -155,27 +161,34 @@ class CharityPages(PageController):
             "available_until": (today + timedelta(days=90)).isoformat(),
             "note": "",
         }
-        return await self._form(request, offer=None, values=values)
+        return await self._form(request, actor, offer=None, values=values)
 
     @post("/offers/new", status_code=303)
-    async def create(self, request: AnyRequest) -> Template | Redirect:
+    async def create(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], data: OfferBody
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        form = await request.form()
-        values = {key: form.get(key, "") for key in form}
+        values = msgspec.structs.asdict(data)
         try:
-            data = msgspec.convert(_fields(form), OfferCreate, strict=False)
-            offer = await services.create_offer(user=current_user(request), data=data)
+            wanted = msgspec.convert(_fields(data), OfferCreate, strict=False)
+            offer = await services.create_offer(user=actor, data=wanted)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
             return await self._form(
-                request, offer=None, values=values, error=form_error(request, exc), status_code=400
+                request,
+                actor,
+                offer=None,
+                values=values,
+                error=form_error(request, exc),
+                status_code=400,
             )
         return done(request, _("Offer #%(id)d posted.") % {"id": offer.id}, "/charity")
 
     @get("/offers/{offer_id:int}")
-    async def edit(self, request: AnyRequest, offer_id: FromPath[int]) -> Template:
-        user = current_user(request)
-        offer = await services.get_offer(user=user, offer_id=offer_id)
-        if offer.organization_id != user.organization_id:
+    async def edit(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], offer_id: FromPath[int]
+    ) -> Template:
+        offer = await services.get_offer(user=actor, offer_id=offer_id)
+        if offer.organization_id != actor.organization_id:
             raise NotFound("No such offer for your charity")
         values = {
             "warehouse_id": offer.warehouse_id,
@@ -185,22 +198,31 @@ class CharityPages(PageController):
             "available_until": offer.available_until.isoformat(),
             "note": offer.note,
         }
-        return await self._form(request, offer=offer, values=values)
+        return await self._form(request, actor, offer=offer, values=values)
 
     @post("/offers/{offer_id:int}", status_code=303)
-    async def update(self, request: AnyRequest, offer_id: FromPath[int]) -> Template | Redirect:
+    async def update(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        offer_id: FromPath[int],
+        data: OfferBody,
+    ) -> Template | Redirect:
         _ = gettext_for(request)
-        user = current_user(request)
-        form = await request.form()
-        values = {key: form.get(key, "") for key in form}
+        values = msgspec.structs.asdict(data)
         try:
-            fields = _fields(form)
+            fields = _fields(data)
             fields.pop("item_code", None)  # the item of an offer does not change
-            data = msgspec.convert(fields, OfferUpdate, strict=False)
-            await services.update_offer(user=user, offer_id=offer_id, data=data)
+            wanted = msgspec.convert(fields, OfferUpdate, strict=False)
+            await services.update_offer(user=actor, offer_id=offer_id, data=wanted)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
-            offer = await services.get_offer(user=user, offer_id=offer_id)
+            offer = await services.get_offer(user=actor, offer_id=offer_id)
             return await self._form(
-                request, offer=offer, values=values, error=form_error(request, exc), status_code=400
+                request,
+                actor,
+                offer=offer,
+                values=values,
+                error=form_error(request, exc),
+                status_code=400,
             )
         return done(request, _("Offer #%(id)d saved.") % {"id": offer_id}, "/charity")

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from nuanxin.guards import current_user, staff_and_admin
+from nuanxin.guards import staff_and_admin
+from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.rounds import proposals, services
@@ -39,9 +40,8 @@ class RoundController(Controller):
         summary="Start a matching round over my jurisdiction; poll it for progress",
     )
     async def start(
-        self, request: Request[Any, Any, Any], data: JSONBody[RoundIn]
+        self, actor: NamedDependency[CurrentUser], data: JSONBody[RoundIn]
     ) -> Response[RoundOut]:
-        actor = current_user(request)
         round_id = await services.start_round(actor=actor, item_codes=data.item_codes)
         out = await services.get_round(actor=actor, round_id=round_id)
         return Response(
@@ -52,9 +52,9 @@ class RoundController(Controller):
 
     @get(operation_id="ListRounds", responses=ERRORS, summary="Rounds of my jurisdiction")
     async def list_all(
-        self, request: Request[Any, Any, Any], page: NamedDependency[Pagination]
+        self, actor: NamedDependency[CurrentUser], page: NamedDependency[Pagination]
     ) -> Page[RoundOut]:
-        return await services.list_rounds(actor=current_user(request), page=page)
+        return await services.list_rounds(actor=actor, page=page)
 
     @get(
         "/{round_id:int}",
@@ -62,8 +62,10 @@ class RoundController(Controller):
         responses=ERRORS,
         summary="A round and its progress",
     )
-    async def get_one(self, request: Request[Any, Any, Any], round_id: FromPath[int]) -> RoundOut:
-        return await services.get_round(actor=current_user(request), round_id=round_id)
+    async def get_one(
+        self, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
+    ) -> RoundOut:
+        return await services.get_round(actor=actor, round_id=round_id)
 
     @post(
         "/{round_id:int}/retry",
@@ -73,9 +75,8 @@ class RoundController(Controller):
         summary="Run a failed or interrupted round again",
     )
     async def retry(
-        self, request: Request[Any, Any, Any], round_id: FromPath[int]
+        self, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
     ) -> Response[RoundOut]:
-        actor = current_user(request)
         await services.retry_round(actor=actor, round_id=round_id)
         out = await services.get_round(actor=actor, round_id=round_id)
         return Response(
@@ -92,13 +93,13 @@ class RoundController(Controller):
     )
     async def proposals(
         self,
-        request: Request[Any, Any, Any],
+        actor: NamedDependency[CurrentUser],
         round_id: FromPath[int],
         page: NamedDependency[Pagination],
         status: Status = None,
     ) -> Page[ProposalOut]:
         return await proposals.list_proposals(
-            actor=current_user(request), round_id=round_id, page=page, status=status
+            actor=actor, round_id=round_id, page=page, status=status
         )
 
     @post(
@@ -109,9 +110,12 @@ class RoundController(Controller):
         summary="Approve all, some or edited proposals; stale ones are reported",
     )
     async def approve(
-        self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[ApproveIn]
+        self,
+        actor: NamedDependency[CurrentUser],
+        round_id: FromPath[int],
+        data: JSONBody[ApproveIn],
     ) -> ApprovalOut:
-        return await proposals.approve(actor=current_user(request), round_id=round_id, data=data)
+        return await proposals.approve(actor=actor, round_id=round_id, data=data)
 
     @post(
         "/{round_id:int}/reject",
@@ -121,10 +125,10 @@ class RoundController(Controller):
         summary="Reject proposals with a reason",
     )
     async def reject(
-        self, request: Request[Any, Any, Any], round_id: FromPath[int], data: JSONBody[RejectIn]
+        self, actor: NamedDependency[CurrentUser], round_id: FromPath[int], data: JSONBody[RejectIn]
     ) -> list[int]:
         return await proposals.reject(
-            actor=current_user(request),
+            actor=actor,
             round_id=round_id,
             proposal_ids=data.proposal_ids,
             reason=data.reason,

@@ -1,4 +1,9 @@
-"""Staff pages of matching rounds: start one, watch its progress bar, approve, reject."""
+"""Staff pages of matching rounds: start one, watch its progress bar, approve, reject.
+
+The round forms are read with ``request.form()`` on purpose: they carry repeated fields
+(``item_codes``, ``proposal_id``) and one quantity field per proposal row
+(``quantity_<id>``), which a fixed form struct cannot hold.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.errors import DomainError, Invalid
-from nuanxin.guards import current_user, staff_and_admin
+from nuanxin.guards import staff_and_admin
+from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.responses import status_of
@@ -32,9 +39,13 @@ def _ints(values: list[str]) -> list[int]:
 
 
 async def _round_page(
-    request: AnyRequest, round_id: int, *, error: str | None = None, status_code: int = 200
+    request: AnyRequest,
+    actor: CurrentUser,
+    round_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Template:
-    actor = current_user(request)
     found = await services.get_round(actor=actor, round_id=round_id)
     proposals = await decisions.list_proposals(
         actor=actor, round_id=round_id, page=Pagination(limit=PROPOSALS_SHOWN, offset=0)
@@ -69,8 +80,7 @@ class RoundPages(PageController):
     guards = [staff_and_admin]  # noqa: RUF012
 
     @get("/")
-    async def index(self, request: AnyRequest) -> Template:
-        actor = current_user(request)
+    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         rounds = await services.list_rounds(actor=actor, page=Pagination(limit=20, offset=0))
         return page(
             request,
@@ -79,8 +89,9 @@ class RoundPages(PageController):
         )
 
     @post("/", status_code=303)
-    async def start(self, request: AnyRequest) -> Template | Redirect:
-        actor = current_user(request)
+    async def start(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser]
+    ) -> Template | Redirect:
         form = await request.form()
         try:
             round_id = await services.start_round(
@@ -105,17 +116,23 @@ class RoundPages(PageController):
         )
 
     @get("/{round_id:int}")
-    async def detail(self, request: AnyRequest, round_id: FromPath[int]) -> Template:
-        return await _round_page(request, round_id)
+    async def detail(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
+    ) -> Template:
+        return await _round_page(request, actor, round_id)
 
     @get("/{round_id:int}/progress")
-    async def progress(self, request: AnyRequest, round_id: FromPath[int]) -> Template:
+    async def progress(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
+    ) -> Template:
         """The progress bar alone (polled by htmx, or by app.js without htmx)."""
-        found = await services.get_round(actor=current_user(request), round_id=round_id)
+        found = await services.get_round(actor=actor, round_id=round_id)
         return page(request, "staff/round_progress.html.j2", {"r": found})
 
     @post("/{round_id:int}/approve", status_code=303)
-    async def approve(self, request: AnyRequest, round_id: FromPath[int]) -> Template | Redirect:
+    async def approve(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
+    ) -> Template | Redirect:
         """Approve all, or the ticked rows; a changed quantity is an edit of that proposal."""
         _ = gettext_for(request)
         form = await request.form()
@@ -135,12 +152,10 @@ class RoundPages(PageController):
                 else:
                     plain.append(proposal_id)
             data = ApproveIn(all=form.get("all") == "1", proposal_ids=plain, edits=edits)
-            result = await decisions.approve(
-                actor=current_user(request), round_id=round_id, data=data
-            )
+            result = await decisions.approve(actor=actor, round_id=round_id, data=data)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
             return await _round_page(
-                request, round_id, error=form_error(request, exc), status_code=400
+                request, actor, round_id, error=form_error(request, exc), status_code=400
             )
         message = _("Approved: %(approved)d. Already approved: %(already)d. Stale: %(stale)d.") % {
             "approved": len(result.approved),
@@ -150,7 +165,9 @@ class RoundPages(PageController):
         return done(request, message, f"/staff/rounds/{round_id}")
 
     @post("/{round_id:int}/reject", status_code=303)
-    async def reject(self, request: AnyRequest, round_id: FromPath[int]) -> Template | Redirect:
+    async def reject(
+        self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
+    ) -> Template | Redirect:
         _ = gettext_for(request)
         form = await request.form()
         chosen = _ints([str(v) for v in form.getall("proposal_id", [])])
@@ -161,14 +178,14 @@ class RoundPages(PageController):
             if not reason:
                 raise Invalid(_("Give a reason"), field="reason")
             rejected = await decisions.reject(
-                actor=current_user(request),
+                actor=actor,
                 round_id=round_id,
                 proposal_ids=chosen,
                 reason=reason[:300],
             )
         except DomainError as exc:
             return await _round_page(
-                request, round_id, error=form_error(request, exc), status_code=400
+                request, actor, round_id, error=form_error(request, exc), status_code=400
             )
         return done(
             request, _("Rejected: %(n)d.") % {"n": len(rejected)}, f"/staff/rounds/{round_id}"
