@@ -57,7 +57,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     from nuanxin.cli import migrate
     from nuanxin.households import demand
     from nuanxin.identity import Role, digest
-    from nuanxin.offers import stock as offers
+    from nuanxin.offers import stock as ledger
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.rounds.services import _problem
     from nuanxin.settings import Settings
@@ -106,7 +106,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     prefix = province.code[:2]
     mark = time.perf_counter()
     households = await demand.unmet_demand(region_prefix=prefix)
-    stock = await offers.open_stock()
+    stock = await ledger.open_stock()
     problem = _problem(households, stock)
     figures["snapshot alone"] = time.perf_counter() - mark
     mark = time.perf_counter()
