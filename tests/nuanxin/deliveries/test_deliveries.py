@@ -78,3 +78,34 @@ async def test_five_wrong_codes_lock_the_delivery(client: httpx.AsyncClient, db:
         headers=loop.auth("staff"),
     )
     assert staff.status_code == 200 and staff.json()["status"] == "delivered"
+
+
+async def test_an_edited_approval_allocates_the_lowered_quantity_and_refuses_a_raised_one(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    await add_household(loop, "HH1", (COUNTY[0] + 0.01, COUNTY[1]), quilts=3)
+    await add_household(loop, "HH2", (COUNTY[0] + 0.02, COUNTY[1]), quilts=2)
+    offer = await add_offer(loop, quantity=5)
+    round_body = await run_round(client, loop)
+    listed = {p["household_id"]: p for p in await proposals(client, loop, round_body["id"])}
+    first, second = (listed[h] for h in sorted(listed))
+    approval = await client.post(
+        f"/api/rounds/{round_body['id']}/approve",
+        json={
+            "edits": [
+                {"proposal_id": first["id"], "quantity": first["quantity"] - 1},
+                {"proposal_id": second["id"], "quantity": second["quantity"] + 1},
+            ]
+        },
+        headers=loop.auth("staff"),
+    )
+    assert approval.status_code == 200, approval.text
+    body = approval.json()
+    assert body["approved"] == [first["id"]]
+    assert [s["proposal_id"] for s in body["stale"]] == [second["id"]]
+    assert await stock(offer) == {
+        "available": 5 - (first["quantity"] - 1),
+        "reserved": first["quantity"] - 1,
+        "delivered": 0,
+    }

@@ -1,11 +1,12 @@
 """Deciding on a round's proposals: read them, approve (all, some, edited), reject.
 
-:func:`approve` turns proposals into allocations in one transaction: edited proposals one by
-one, each in a savepoint (:func:`nuanxin.deliveries.allocations.allocate`); the others in
-bulk (:func:`nuanxin.deliveries.allocations.allocate_many`: a few statements per offer,
-locking offers then needs in id order). The allocation path reserves the stock and counts
-the needs, so a unit is never allocated twice; a proposal whose stock or need is gone is
-reported as stale, not half-applied. Approving the same proposal twice is harmless.
+:func:`approve` turns proposals into allocations in one transaction: every proposal,
+edited or not, through one call of the allocation path
+(:func:`nuanxin.deliveries.allocations.allocate_many`: a few statements per offer, locking
+offers then needs in id order). It reserves the stock and counts the needs, so a unit is
+never allocated twice; a proposal whose stock or need is gone is reported as stale, not
+half-applied. An edit may lower a proposal's quantity, never raise it. Approving the same
+proposal twice is harmless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from nuanxin.audit.services import record, record_many
 from nuanxin.db import atomic
 from nuanxin.deliveries import allocations
-from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid
+from nuanxin.errors import Conflict, Forbidden, Invalid
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, StaleProposal
@@ -118,46 +119,55 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
             field="proposal_ids",
         )
     result = ApprovalOut(approved=[], already_approved=[], stale=[], delivery_ids=[])
-    # One transaction for the request. Edited proposals go one by one (each in a
-    # savepoint); the others in bulk, locking offers then needs in id order.
+    raised = [int(r["id"]) for r in rows if edits.get(int(r["id"]), 0) > int(r["quantity"])]
+    for proposal_id in raised:
+        result.stale.append(
+            StaleProposal(
+                proposal_id=proposal_id, reason="an edit may lower, not raise, the quantity"
+            )
+        )
+    # One transaction for the request, one allocation call for every proposal (edited or
+    # not): offers, then needs, are locked in id order.
     async with atomic():
-        for row in rows:
-            if int(row["id"]) in edits:
-                await _approve_one(actor, row, edits[int(row["id"])], result)
-        await _approve_bulk(actor, [r for r in rows if int(r["id"]) not in edits], result)
+        await _approve_all(actor, [r for r in rows if int(r["id"]) not in raised], edits, result)
     return result
 
 
-async def _approve_bulk(
-    actor: CurrentUser, rows: list[dict[str, Any]], result: ApprovalOut
-) -> None:
-    """Approve unedited proposals with a few statements per offer instead of per proposal.
+async def _claim(
+    actor: CurrentUser, ids: list[int], edits: dict[int, int], result: ApprovalOut
+) -> set[int]:
+    """Mark still-open proposals approved (edited ones with their new quantity).
 
-    Each offer's units are reserved in one conditional update (falling back to one proposal
-    at a time when the offer is short), then each need is counted; what cannot be honoured
-    is marked stale with the reason and its reservation undone.
+    Returns the ids claimed; the others are reported as already approved or stale.
     """
-    if not rows:
-        return
     now = datetime.now(UTC)
-    by_id = {int(row["id"]): row for row in rows}
-    ids = sorted(by_id)
+    decided: dict[Any, Any] = {Proposal.decided_by: actor.id, Proposal.decided_at: now}
     claimed: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    plain = [pid for pid in ids if pid not in edits]
+    for start in range(0, len(plain), 500):
+        chunk = plain[start : start + 500]
         answer = (
-            await Proposal.update(
-                {
-                    Proposal.status: ProposalStatus.approved,
-                    Proposal.decided_by: actor.id,
-                    Proposal.decided_at: now,
-                }
-            )
+            await Proposal.update({Proposal.status: ProposalStatus.approved, **decided})
             .where(Proposal.id.is_in(chunk) & (Proposal.status == ProposalStatus.proposed))
             .returning(Proposal.id)
             .run()
         )
         claimed.update(int(row["id"]) for row in answer)
+    for pid in ids:
+        if pid in edits:
+            answer = (
+                await Proposal.update(
+                    {
+                        Proposal.status: ProposalStatus.approved,
+                        Proposal.quantity: edits[pid],
+                        **decided,
+                    }
+                )
+                .where((Proposal.id == pid) & (Proposal.status == ProposalStatus.proposed))
+                .returning(Proposal.id)
+                .run()
+            )
+            claimed.update(int(row["id"]) for row in answer)
     unclaimed = [pid for pid in ids if pid not in claimed]
     if unclaimed:
         for row in (
@@ -171,6 +181,27 @@ async def _approve_bulk(
                 result.stale.append(
                     StaleProposal(proposal_id=int(row["id"]), reason=f"it is {row['status']}")
                 )
+    return claimed
+
+
+async def _approve_all(
+    actor: CurrentUser, rows: list[dict[str, Any]], edits: dict[int, int], result: ApprovalOut
+) -> None:
+    """Approve proposals with a few statements per offer instead of per proposal.
+
+    The allocation path (:func:`nuanxin.deliveries.allocations.allocate_many`) reserves each
+    offer's units in one conditional update (one proposal at a time when the offer is
+    short), then counts each need; what cannot be honoured is marked stale with the reason
+    (an edited proposal keeps its proposed quantity), its reservation undone.
+    """
+    if not rows:
+        return
+    by_id = {int(row["id"]): row for row in rows}
+    claimed = await _claim(actor, sorted(by_id), edits, result)
+
+    def quantity(pid: int) -> int:
+        return edits.get(pid, int(by_id[pid]["quantity"]))
+
     outcome = await allocations.allocate_many(
         actor=actor,
         requests=[
@@ -179,7 +210,7 @@ async def _approve_bulk(
                 organization_id=int(by_id[pid]["offer.organization"]),
                 household_id=int(by_id[pid]["household"]),
                 need_id=int(by_id[pid]["need"]),
-                quantity=int(by_id[pid]["quantity"]),
+                quantity=quantity(pid),
                 distance_km=float(by_id[pid]["distance_km"]),
                 proposal_id=pid,
             )
@@ -187,16 +218,20 @@ async def _approve_bulk(
         ],
     )
     for request, reason in outcome.refused:
-        assert request.proposal_id is not None
+        pid = int(request.proposal_id or 0)
         await (
             Proposal.update(
-                {Proposal.status: ProposalStatus.stale, Proposal.decision_reason: reason[:300]}
+                {
+                    Proposal.status: ProposalStatus.stale,
+                    Proposal.decision_reason: reason[:300],
+                    Proposal.quantity: int(by_id[pid]["quantity"]),
+                }
             )
-            .where(Proposal.id == request.proposal_id)
+            .where(Proposal.id == pid)
             .run()
         )
-        result.stale.append(StaleProposal(proposal_id=request.proposal_id, reason=reason))
-    counted = [(by_id[int(request.proposal_id or 0)], made) for request, made in outcome.made]
+        result.stale.append(StaleProposal(proposal_id=pid, reason=reason))
+    made = [(by_id[int(request.proposal_id or 0)], done) for request, done in outcome.made]
     await record_many(
         actor=actor,
         action="proposal.approve",
@@ -204,99 +239,20 @@ async def _approve_bulk(
         entries=[
             (
                 int(row["id"]),
-                {"status": "proposed"},
+                {"status": "proposed", "quantity": int(row["quantity"])},
                 {
                     "status": "approved",
-                    "quantity": int(row["quantity"]),
-                    "allocation": made.allocation_id,
-                    "delivery": made.delivery_id,
+                    "quantity": quantity(int(row["id"])),
+                    "allocation": done.allocation_id,
+                    "delivery": done.delivery_id,
                 },
                 str(row["household.region.code"]),
             )
-            for row, made in counted
+            for row, done in made
         ],
     )
-    result.approved.extend(int(row["id"]) for row, _ in counted)
-    result.delivery_ids.extend(made.delivery_id for _, made in counted)
-
-
-async def _approve_one(
-    actor: CurrentUser, row: dict[str, Any], edited: int | None, result: ApprovalOut
-) -> None:
-    proposal_id = int(row["id"])
-    quantity = int(row["quantity"]) if edited is None else edited
-    if edited is not None and edited > int(row["quantity"]):
-        result.stale.append(
-            StaleProposal(
-                proposal_id=proposal_id, reason="an edit may lower, not raise, the quantity"
-            )
-        )
-        return
-    try:
-        async with atomic():
-            claimed = (
-                await Proposal.update(
-                    {
-                        Proposal.status: ProposalStatus.approved,
-                        Proposal.quantity: quantity,
-                        Proposal.decided_by: actor.id,
-                        Proposal.decided_at: datetime.now(UTC),
-                    }
-                )
-                .where((Proposal.id == proposal_id) & (Proposal.status == ProposalStatus.proposed))
-                .returning(Proposal.id)
-                .run()
-            )
-            if not claimed:
-                current = (
-                    await Proposal.select(Proposal.status)
-                    .where(Proposal.id == proposal_id)
-                    .first()
-                    .run()
-                )
-                status = current["status"] if current else "gone"
-                if status == ProposalStatus.approved:
-                    result.already_approved.append(proposal_id)
-                else:
-                    result.stale.append(
-                        StaleProposal(proposal_id=proposal_id, reason=f"it is {status}")
-                    )
-                return
-            allocated = await allocations.allocate(
-                actor=actor,
-                offer_id=int(row["offer"]),
-                organization_id=int(row["offer.organization"]),
-                household_id=int(row["household"]),
-                need_id=int(row["need"]),
-                quantity=quantity,
-                distance_km=float(row["distance_km"]),
-                proposal_id=proposal_id,
-            )
-            await record(
-                actor=actor,
-                action="proposal.approve",
-                entity="proposal",
-                entity_id=proposal_id,
-                before={"status": "proposed", "quantity": int(row["quantity"])},
-                after={"status": "approved", "quantity": quantity},
-            )
-    except DomainError as refused:
-        # The savepoint rolled back: record the proposal as stale, with the reason.
-        async with atomic():
-            await (
-                Proposal.update(
-                    {
-                        Proposal.status: ProposalStatus.stale,
-                        Proposal.decision_reason: refused.detail[:300],
-                    }
-                )
-                .where((Proposal.id == proposal_id) & (Proposal.status == ProposalStatus.proposed))
-                .run()
-            )
-        result.stale.append(StaleProposal(proposal_id=proposal_id, reason=refused.detail))
-        return
-    result.approved.append(proposal_id)
-    result.delivery_ids.append(allocated.delivery_id)
+    result.approved.extend(int(row["id"]) for row, _ in made)
+    result.delivery_ids.extend(done.delivery_id for _, done in made)
 
 
 async def reject(
