@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nuanxin.help_requests.tables import HelpRequest, HelpRequestStatus
+from nuanxin.help_requests.tables import HelpRequest
+from nuanxin.help_requests.vocabulary import HelpRequestStatus
 from nuanxin.identity import CurrentUser, jurisdiction_where
 
 __all__ = ("count_open_requests",)

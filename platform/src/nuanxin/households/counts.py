@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from nuanxin.households.tables import Household, VerificationStatus
+from nuanxin.households.tables import Household
+from nuanxin.households.vocabulary import VerificationStatus
 
 __all__ = ("count_current_households",)
 
