@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household, Member, Need
 from tests.nuanxin.helpers import assert_error
 from tests.nuanxin.households.helpers import build_place, household_body, id_number
@@ -133,3 +134,61 @@ async def test_phones_are_masked_outside_the_jurisdiction_and_ids_always(
     seen = _out(dict(row), [], outsider, latitude=45.0, now=row["created_at"])
     assert seen.phone == "139****5678"
     assert seen.id_number.endswith(id_number()[-4:]) and id_number() not in str(seen)
+
+
+def full_width(number: str) -> str:
+    """The number as a phone's Chinese keyboard may type it: full-width, with spaces."""
+    wide = "".join(chr(0xFF10 + int(c)) if c.isdigit() else "ｘ" for c in number)
+    return f"{wide[:6]}\u3000{wide[6:14]} {wide[14:]}"
+
+
+async def test_a_number_typed_in_full_width_is_the_same_person_at_every_door(
+    client: httpx.AsyncClient,
+) -> None:
+    """Registration, edit, conversion of a help request and the CSV import all read the
+    number the same way: the full-width spelling is found as the registered person."""
+    place = await build_place()
+    first = await client.post("/api/households", json=household_body(), headers=place.staff)
+    assert first.status_code == 201, first.text
+    spelt = full_width(id_number())
+    elsewhere = {"head_name": "王某", "current_address": "阿城区另一处", "region_code": "230112"}
+
+    # registering again, in another county
+    again = household_body(id_number=spelt, **elsewhere)
+    refused = await client.post("/api/households", json=again, headers=place.neighbour)
+    assert assert_error(refused, 409, "duplicate_household")["field"] == "id_number"
+
+    # an edit of another household to that number
+    other = household_body(
+        id_number=id_number(sequence=2), head_name="李某", current_address="别处"
+    )
+    second = await client.post("/api/households", json=other, headers=place.staff)
+    assert second.status_code == 201, second.text
+    edit = await client.patch(
+        f"/api/households/{second.json()['id']}", json={"id_number": spelt}, headers=place.staff
+    )
+    assert assert_error(edit, 409, "duplicate_household")["field"] == "id_number"
+
+    # a help request converted with that number
+    report = await client.post(
+        "/api/help-requests/hotline",
+        json={"region_code": "230111", "description": "缺煤", "person_name": "王某"},
+        headers=place.staff,
+    )
+    assert report.status_code == 201, report.text
+    conversion = household_body(id_number=spelt, head_name="王某", current_address="另一处")
+    converted = await client.post(
+        f"/api/help-requests/{report.json()['id']}/convert", json=conversion, headers=place.staff
+    )
+    assert assert_error(converted, 409, "duplicate_household")["field"] == "id_number"
+
+    # a CSV row with that number keeps the same hash, so its conversion is refused too
+    csv_text = f"姓名,身份证号,现住址,区划代码\n王某,{spelt},康金街道,230111\n"
+    files = {"file": ("export.csv", csv_text.encode(), "text/csv")}
+    imported = await client.post("/api/help-requests/import", files=files, headers=place.staff)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 1, imported.text
+    row = await HelpRequest.select().where(HelpRequest.source == "import").first().run()
+    assert row is not None
+    assert row["id_hash"] == (await Household.select().first().run() or {})["id_hash"]
+    assert await Household.count().run() == 2

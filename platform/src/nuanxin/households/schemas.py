@@ -43,9 +43,13 @@ RegionCode = Annotated[
 IdNumber = Annotated[
     str,
     msgspec.Meta(
-        min_length=15,
-        max_length=24,
-        description="18-character resident ID number; stored as a keyed hash, shown as the last 4",
+        min_length=1,
+        max_length=64,
+        description=(
+            "18-character resident ID number (full-width digits and spaces are read as ASCII, "
+            "then the birth date and check character are checked); stored as a keyed hash, "
+            "shown as the last 4"
+        ),
     ),
 ]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
