@@ -13,16 +13,19 @@ from matching.model import (
     ArraySolution,
     Assignment,
     Household,
+    MarginalValue,
     Need,
     Offer,
     Problem,
     Progress,
+    RegionUnmet,
     Solution,
     Stats,
     Totals,
     Unmet,
 )
 from matching.validate import InvalidProblemError
+from matching.whatif import WhatIf, what_if_radius, what_if_stock
 
 __all__ = (
     "ArrayProblem",
@@ -31,18 +34,23 @@ __all__ = (
     "Household",
     "Instance",
     "InvalidProblemError",
+    "MarginalValue",
     "Need",
     "Offer",
     "Problem",
     "Progress",
+    "RegionUnmet",
     "Solution",
     "Stats",
     "Totals",
     "Unmet",
+    "WhatIf",
     "parse_instance",
     "problem_to_arrays",
     "solution_from_arrays",
     "solution_to_json",
     "solve",
     "solve_arrays",
+    "what_if_radius",
+    "what_if_stock",
 )

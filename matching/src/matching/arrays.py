@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matching.model import ArrayProblem, ArraySolution, Assignment, Problem, Solution, Unmet
+from matching.model import (
+    ArrayProblem,
+    ArraySolution,
+    Assignment,
+    MarginalValue,
+    Problem,
+    RegionUnmet,
+    Solution,
+    Unmet,
+)
 from matching.reasons import assignment_reasons, unmet_reasons
 from matching.validate import MAX_QUANTITY, InvalidProblemError, describe
 
@@ -105,6 +114,13 @@ def items_to_arrays(
     need_weights_start = _starts(weight_lists)
     # A list of weights has one per unit, even for a single unit (a list is not a weight).
     malformed |= bool(np.any(has_list & (np.diff(need_weights_start) != need_quantity)))
+    region_names = list(map(attrgetter("region"), households))
+    regions = sorted(set(region_names) - {None})
+    region_code = {region: code for code, region in enumerate(regions)}
+    region_code[None] = -1
+    household_region = (
+        np.fromiter(map(region_code.__getitem__, region_names), np.int64, n_h) if regions else None
+    )
     original: dict[str, int] = {}
     return (
         ArrayProblem(
@@ -128,6 +144,8 @@ def items_to_arrays(
             need_quantity=need_quantity,
             need_weights_start=need_weights_start,
             need_weights=np.fromiter(itertools.chain.from_iterable(weight_lists), np.float64),
+            regions=tuple(regions),
+            household_region=household_region,
         ),
         original,
         malformed,
@@ -165,11 +183,14 @@ def normalized(problem: ArrayProblem) -> ArrayProblem:
         changes[name] = np.ascontiguousarray(getattr(problem, name), dtype=np.int64)
     for name in _FLOAT_COLUMNS:
         changes[name] = np.ascontiguousarray(getattr(problem, name), dtype=np.float64)
+    region = problem.household_region
     return ArrayProblem(
         kinds=tuple(problem.kinds),
         tags=tuple(problem.tags),
         offer_id=tuple(problem.offer_id),
         household_id=tuple(problem.household_id),
+        regions=tuple(problem.regions),
+        household_region=None if region is None else np.ascontiguousarray(region, np.int64),
         **changes,
     )
 
@@ -193,6 +214,7 @@ def array_errors(problem: ArrayProblem) -> list[str]:
         return errors
     errors.extend(_vocabulary_errors("kinds", p.kinds))
     errors.extend(_vocabulary_errors("tags", p.tags))
+    errors.extend(_vocabulary_errors("regions", p.regions))
     errors.extend(_id_errors("offers", p.offer_id))
     errors.extend(_id_errors("households", p.household_id))
     errors.extend(_offer_errors(p))
@@ -224,6 +246,10 @@ def _shape_errors(p: ArrayProblem) -> list[str]:
             wanted = n_n
         if wanted is not None and len(column) != wanted:
             errors.append(f"{name}: must have {wanted} entries, got {len(column)}")
+    if p.household_region is not None:
+        region = np.asarray(p.household_region)
+        if region.ndim != 1 or region.dtype.kind not in "iu" or len(region) != n_h:
+            errors.append(f"household_region: must be {n_h} integer codes (-1: none) or None")
     return errors
 
 
@@ -354,6 +380,14 @@ def _household_errors(p: ArrayProblem) -> list[str]:
         return describe("households", i, p.household_id[i])
 
     _point_errors(errors, name, p.household_lat, p.household_lon)
+    if p.household_region is not None:
+        region = p.household_region
+        _report(
+            errors,
+            (region < -1) | (region >= len(p.regions)),
+            lambda i, r: f"{name(i)}.region: unknown reference {int(r)} (not in regions)",
+            region,
+        )
     owner = np.repeat(np.arange(len(p.household_id)), np.diff(p.household_tags_start))
     bad = (p.household_tags < 0) | (p.household_tags >= len(p.tags))
     _report(
@@ -456,7 +490,55 @@ def _solution_from_arrays(problem: ArrayProblem, solution: ArraySolution) -> Sol
         )
     )
     return Solution(
-        assignments=assignments, totals=solution.totals, unmet=unmet, stats=solution.stats
+        assignments=assignments,
+        totals=solution.totals,
+        unmet=unmet,
+        stats=solution.stats,
+        marginal_values=_marginal_values(problem, solution),
+        unmet_by_region=tuple(
+            RegionUnmet(
+                region=None if r < 0 else problem.regions[r],
+                kind=kinds[k],
+                weight=w,
+                units=u,
+                households=n,
+            )
+            for r, k, w, u, n in zip(
+                solution.region_unmet_region.tolist(),
+                solution.region_unmet_kind.tolist(),
+                solution.region_unmet_weight.tolist(),
+                solution.region_unmet_units.tolist(),
+                solution.region_unmet_households.tolist(),
+                strict=True,
+            )
+        ),
+    )
+
+
+def _marginal_values(problem: ArrayProblem, solution: ArraySolution) -> tuple[MarginalValue, ...]:
+    offers = solution.marginal_offer
+    return tuple(
+        MarginalValue(
+            kind=problem.kinds[k],
+            lat=lat,
+            lon=lon,
+            offer=problem.offer_id[o],
+            weighted_units=w,
+            household=None if h < 0 else problem.household_id[h],
+            distance_km=None if h < 0 else d,
+            unit_km=None if h < 0 else u,
+        )
+        for o, k, lat, lon, w, h, d, u in zip(
+            offers.tolist(),
+            np.asarray(problem.offer_kind)[offers].tolist(),
+            np.asarray(problem.offer_lat, dtype=np.float64)[offers].tolist(),
+            np.asarray(problem.offer_lon, dtype=np.float64)[offers].tolist(),
+            solution.marginal_weight.tolist(),
+            solution.marginal_household.tolist(),
+            solution.marginal_km.tolist(),
+            solution.marginal_unit_km.tolist(),
+            strict=True,
+        )
     )
 
 

@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
         help="return the best answer found by then, with its proven gap",
     )
     run.add_argument("--progress", action="store_true", help="report progress on stderr")
+    run.add_argument(
+        "--reports",
+        action="store_true",
+        help="add the marginal value of one more unit per kind and point, and the unmet "
+        "need by region, to the result",
+    )
     return parser
 
 
@@ -73,15 +79,24 @@ def main(argv: list[str] | None = None) -> int:
         problem,
         time_limit=args.time_limit,
         progress=_progress if args.progress else None,
+        reports=args.reports,
     )
     if args.progress:
         _progress(Progress(stage="write", done=0, total=1, message="writing the result"))
     if args.output is None:
-        write_result(sys.stdout.buffer, instance.problem, solution, instance.original_ids)
+        write_result(
+            sys.stdout.buffer,
+            instance.problem,
+            solution,
+            instance.original_ids,
+            reports=args.reports,
+        )
         sys.stdout.buffer.flush()
     else:
         with args.output.open("wb") as out:
-            write_result(out, instance.problem, solution, instance.original_ids)
+            write_result(
+                out, instance.problem, solution, instance.original_ids, reports=args.reports
+            )
     if args.progress:
         _progress(Progress(stage="write", done=1, total=1, message="done"))
     return 0

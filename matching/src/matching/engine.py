@@ -7,11 +7,13 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from matching.arrays import check_arrays, problem_to_arrays, solution_from_arrays
 from matching.assemble import assemble
 from matching.flow import RESOLUTIONS_KM, PartFlow, solve_part
 from matching.greedy import greedy_part, weight_bound, weight_of
+from matching.marginal import report_columns
 from matching.model import ArrayProblem, ArraySolution, Problem, Progress, Solution, Stats
 from matching.network import Network, Part, build_network
 from matching.validate import check_problem
@@ -31,6 +33,7 @@ def solve(
     time_limit: float | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    reports: bool = True,
 ) -> Solution:
     """The exact lexicographic optimum of ``problem``, or the best answer by ``time_limit``.
 
@@ -40,7 +43,9 @@ def solve(
     and ``stats`` carries a proven bound on the gap. ``progress`` receives reports as the
     solve goes on, including a feasible interim answer when one is computed. ``workers``
     sets the number of worker processes (0: solve in this process); by default large
-    problems use one per CPU and small ones none.
+    problems use one per CPU and small ones none. ``reports`` adds the marginal value of
+    one more unit of each kind at each point with stock, and the unmet need by region
+    (``Solution.marginal_values``, ``Solution.unmet_by_region``).
 
     This is :func:`solve_arrays` on the problem's columns, with the answer turned back
     into dataclasses: the two can never disagree.
@@ -58,7 +63,7 @@ def solve(
                 update = dataclasses.replace(update, interim=interim)
             report(update)
 
-    solution = _solve(arrays, started, time_limit, relay, workers)
+    solution = _solve(arrays, started, time_limit, relay, workers, reports)
     return solution_from_arrays(arrays, solution)
 
 
@@ -68,6 +73,7 @@ def solve_arrays(
     time_limit: float | None = None,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    reports: bool = True,
 ) -> ArraySolution:
     """:func:`solve` for a problem given as numpy columns, answering in columns.
 
@@ -75,7 +81,7 @@ def solve_arrays(
     :class:`InvalidProblemError` naming every faulty item and field.
     """
     started = time.perf_counter()
-    return _solve(check_arrays(problem), started, time_limit, progress, workers)
+    return _solve(check_arrays(problem), started, time_limit, progress, workers, reports)
 
 
 def _solve(
@@ -84,6 +90,7 @@ def _solve(
     time_limit: float | None,
     progress: ProgressCallback | None,
     workers: int | None,
+    reports: bool,
 ) -> ArraySolution:
     """The one core of both faces: ``problem`` is valid and normalized."""
     report = progress or _ignore
@@ -115,7 +122,14 @@ def _solve(
     flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
     optimal = [flow is not None for flow in exact]
     seconds["total"] = time.perf_counter() - started
-    return _solution(network, flows, optimal, dict(seconds))
+    solution = _solution(network, flows, optimal, dict(seconds))
+    if not reports:
+        return solution
+    mark = time.perf_counter()
+    columns: dict[str, Any] = report_columns(problem, network, flows, optimal, solution.need_served)
+    seconds["reports"] = time.perf_counter() - mark
+    columns["stats"] = dataclasses.replace(solution.stats, seconds=dict(seconds))
+    return dataclasses.replace(solution, **columns)
 
 
 def _ignore(_: Progress) -> None:

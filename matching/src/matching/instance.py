@@ -9,15 +9,17 @@ refuses an instance, the instance is read again the plain way, which names every
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 import msgspec
+import numpy as np
 
-from matching.arrays import array_errors, items_to_arrays, no_cyclic_gc
+from matching.arrays import array_errors, items_to_arrays, no_cyclic_gc, solution_from_arrays
 from matching.model import (
     ArrayProblem,
     ArraySolution,
@@ -154,6 +156,7 @@ def _household(
         lon=raw["lon"],
         tags=_labels(name, raw, "tags", errors),
         needs=tuple(need for need in needs if need is not None),
+        region=raw.get("region"),
     )
 
 
@@ -214,9 +217,10 @@ def _vocabulary(data: dict[str, Any], key: str, errors: list[str]) -> frozenset[
 
 
 def solution_to_json(
-    solution: Solution, original_ids: Mapping[str, int] | None = None
+    solution: Solution, original_ids: Mapping[str, int] | None = None, *, reports: bool = False
 ) -> dict[str, Any]:
-    """The result document of the file format."""
+    """The result document of the file format; with ``reports``, also its
+    ``marginal_values`` and ``unmet_by_region``."""
     ids: Mapping[str, int] = original_ids or {}
 
     def echo(item_id: str) -> str | int:
@@ -249,6 +253,34 @@ def solution_to_json(
             for u in solution.unmet
         ],
         "stats": _stats_json(solution.stats),
+    } | (_reports_json(solution, echo) if reports else {})
+
+
+def _reports_json(solution: Solution, echo: Callable[[str], str | int]) -> dict[str, Any]:
+    return {
+        "marginal_values": [
+            {
+                "kind": m.kind,
+                "lat": m.lat,
+                "lon": m.lon,
+                "offer": echo(m.offer),
+                "weighted_units": m.weighted_units,
+                "household": None if m.household is None else echo(m.household),
+                "distance_km": m.distance_km,
+                "unit_km": m.unit_km,
+            }
+            for m in solution.marginal_values
+        ],
+        "unmet_by_region": [
+            {
+                "region": r.region,
+                "kind": r.kind,
+                "weight": r.weight,
+                "units": r.units,
+                "households": r.households,
+            }
+            for r in solution.unmet_by_region
+        ],
     }
 
 
@@ -294,6 +326,7 @@ class _HouseholdIn(msgspec.Struct, gc=False):
     lon: float
     needs: list[_NeedIn]
     tags: list[str] = []
+    region: str | None = None
 
 
 class _OfferIn(msgspec.Struct, gc=False):
@@ -377,9 +410,11 @@ def write_result(
     problem: ArrayProblem,
     solution: ArraySolution,
     original_ids: Mapping[str, int] | None = None,
+    *,
+    reports: bool = False,
 ) -> None:
-    """Write the result document of ``solution`` (the format of :func:`solution_to_json`),
-    one assignment or unmet row per line."""
+    """Write the result document of ``solution`` (the format of :func:`solution_to_json`,
+    with ``reports`` its reports too), one assignment or unmet row per line."""
     encoder = msgspec.json.Encoder()
     ids: Mapping[str, int] = original_ids or {}
     offer_ids: list[str | int] = (
@@ -419,7 +454,37 @@ def write_result(
         _write_rows(stream, encoder, unmet)
     stream.write(b'],\n"stats":')
     stream.write(encoder.encode(_stats_json(solution.stats)))
+    if reports:
+        small = solution_from_arrays(problem, _reports_only(solution))
+        documents = _reports_json(small, lambda item_id: ids.get(item_id, item_id))
+        for key, rows in documents.items():
+            stream.write(b',\n"' + key.encode() + b'":[\n')
+            _write_rows(stream, encoder, rows)
+            stream.write(b"]")
     stream.write(b"}\n")
+
+
+def _reports_only(solution: ArraySolution) -> ArraySolution:
+    """The solution without its assignment and unmet rows (their reports stay)."""
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+    return dataclasses.replace(
+        solution,
+        assignment_offer=empty_i,
+        assignment_household=empty_i,
+        assignment_kind=empty_i,
+        assignment_quantity=empty_i,
+        assignment_km=empty_f,
+        assignment_priority_start=np.zeros(1, np.int64),
+        priority_weight=empty_f,
+        priority_first=empty_i,
+        priority_stop=empty_i,
+        unmet_need=empty_i,
+        unmet_household=empty_i,
+        unmet_kind=empty_i,
+        unmet_quantity=empty_i,
+        unmet_cause=empty_i,
+        unmet_weight=empty_f,
+    )
 
 
 def _write_rows(stream: IO[bytes], encoder: msgspec.json.Encoder, rows: list[Any]) -> None:

@@ -13,10 +13,12 @@ __all__ = (
     "ArraySolution",
     "Assignment",
     "Household",
+    "MarginalValue",
     "Need",
     "Offer",
     "Problem",
     "Progress",
+    "RegionUnmet",
     "Solution",
     "Stats",
     "Totals",
@@ -60,13 +62,15 @@ class Need:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Household:
-    """A household at a point, with its tags (``electricity``, ``coal_stove`` ...) and needs."""
+    """A household at a point, with its tags (``electricity``, ``coal_stove`` ...) and needs;
+    ``region`` (an administrative code, optional) groups the unmet need in reports."""
 
     id: str
     lat: float
     lon: float
     tags: frozenset[str] = frozenset()
     needs: tuple[Need, ...] = ()
+    region: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,13 +137,54 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MarginalValue:
+    """What one more unit of ``kind`` at a point (an offer's point) would do, exactly.
+
+    ``offer`` is the offer there whose stock it would join (the one whose extra unit is
+    worth most: its radius and required tags decide whom it reaches). ``weighted_units``
+    is the priority-weighted units it adds to the optimum (0.0: it would serve no one);
+    ``household`` is the household whose unit it would newly serve, ``distance_km`` that
+    household's distance from the point, and ``unit_km`` the change of the optimum's
+    total unit-km (which includes any rerouting of other units it allows).
+    """
+
+    kind: str
+    lat: float
+    lon: float
+    offer: str
+    weighted_units: float
+    household: str | None
+    distance_km: float | None
+    unit_km: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegionUnmet:
+    """Units of ``kind`` of priority ``weight`` left unserved in ``region`` (None: no
+    region given), and how many households they belong to."""
+
+    region: str | None
+    kind: str
+    weight: float
+    units: int
+    households: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Solution:
-    """The answer: assignments, the totals, the unmet needs and the solve statistics."""
+    """The answer: assignments, the totals, the unmet needs and the solve statistics.
+
+    With reports (the default of ``solve``), ``marginal_values`` has one row per kind and
+    point with stock of the kind (parts solved exactly only), and ``unmet_by_region`` the
+    unmet units by region, kind and priority.
+    """
 
     assignments: tuple[Assignment, ...]
     totals: Totals
     unmet: tuple[Unmet, ...]
     stats: Stats
+    marginal_values: tuple[MarginalValue, ...] = ()
+    unmet_by_region: tuple[RegionUnmet, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +218,7 @@ class ArrayProblem:
     one weight for every unit or one weight per unit (non-increasing):
     ``need_weights[need_weights_start[i]:need_weights_start[i + 1]]``.
     Integer columns are any integer dtype, the others any real dtype.
+    ``household_region`` (optional) holds codes into ``regions``, -1 for none.
     """
 
     kinds: tuple[str, ...]
@@ -195,6 +241,8 @@ class ArrayProblem:
     need_quantity: IntArray
     need_weights_start: IntArray
     need_weights: FloatArray
+    regions: tuple[str, ...] = ()
+    household_region: IntArray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +256,12 @@ class ArraySolution:
     need not served in full; ``unmet_cause`` is 0 (no offer of the kind), 1 (no eligible
     offer within reach) or 2 (the offers in reach went to higher-priority or nearer
     needs), ``unmet_weight`` the weight of its first unserved unit.
+
+    Reports (see :class:`MarginalValue` and :class:`RegionUnmet`): one ``marginal_*`` row
+    per kind and point with stock, named by the offer there whose extra unit is worth
+    most (its kind and point are the row's); ``marginal_household`` is -1 and the
+    distances NaN when the unit would serve no one. ``region_unmet_*`` rows by region
+    code (-1: none), kind and weight.
     """
 
     assignment_offer: IntArray
@@ -228,3 +282,13 @@ class ArraySolution:
     unmet_weight: FloatArray
     totals: Totals
     stats: Stats
+    marginal_offer: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    marginal_weight: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    marginal_household: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    marginal_km: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    marginal_unit_km: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    region_unmet_region: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    region_unmet_kind: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    region_unmet_weight: FloatArray = field(default_factory=lambda: np.empty(0, np.float64))
+    region_unmet_units: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    region_unmet_households: IntArray = field(default_factory=lambda: np.empty(0, np.int64))

@@ -91,6 +91,7 @@ def _household_ok(household: Household) -> bool:
         and type(household.tags) is frozenset
         and all(type(tag) is str and tag for tag in household.tags)
         and type(household.needs) is tuple
+        and (household.region is None or (type(household.region) is str and household.region))
     ):
         return False
     for need in household.needs:
@@ -148,6 +149,9 @@ def _offer_errors(name: str, offer: Offer) -> Iterator[str]:
 def _household_errors(name: str, household: Household) -> Iterator[str]:
     yield from _point(name, household.lat, household.lon)
     yield from _labels(f"{name}.tags", household.tags)
+    region = household.region
+    if region is not None and not (isinstance(region, str) and region):
+        yield f"{name}.region: must be a non-empty string or absent, got {region!r}"
     if not isinstance(household.needs, tuple):
         yield f"{name}.needs: must be a tuple of Need"
         return
