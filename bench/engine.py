@@ -23,6 +23,7 @@ offers (several minutes, a few GiB), or give ``--sizes 10000x500,100000x5000``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -34,16 +35,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baselines import highs_lp, plain_pairs
 from matching import (
+    ArrayProblem,
+    ArraySolution,
     Progress,
     parse_instance,
     solution_from_arrays,
     solution_to_json,
     solve,
     solve_arrays,
+    what_if_radius,
+    what_if_stock,
 )
 from matching.instance import read_instance, write_result
 from nuanxin.synthetic import generate, write_instance
@@ -163,7 +170,12 @@ def measure(households: int, offers: int) -> dict[str, Any]:
     row: dict[str, Any] = {"size": f"{households}x{offers}"}
     with tempfile.TemporaryDirectory() as tmp:
         instance_path, result_path = Path(tmp) / "instance.json", Path(tmp) / "result.json"
-        write_instance(generate(households=households, offers=offers, seed=1), instance_path)
+        dataset = generate(households=households, offers=offers, seed=1)
+        write_instance(dataset, instance_path)
+        # Regions (county codes) for the reports: the instance file carries none.
+        county_codes = tuple(division.code for division in dataset.counties)
+        household_county = dataset.households.county.astype(np.int64)
+        del dataset
         row["instance_mib"] = instance_path.stat().st_size / 2**20
         row |= command_line(instance_path, result_path)
         result = json.loads(result_path.read_bytes())
@@ -179,6 +191,10 @@ def measure(households: int, offers: int) -> dict[str, Any]:
     row["old_read_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
     arrays = read_instance(raw).problem
+    regions, region_of = np.unique(np.asarray(county_codes)[household_county], return_inverse=True)
+    arrays = dataclasses.replace(
+        arrays, regions=tuple(regions.tolist()), household_region=region_of.astype(np.int64)
+    )
     row["new_read_s"] = time.perf_counter() - mark
     del raw
     # Solving: the dataclass face against the array face (the same core underneath).
@@ -210,11 +226,61 @@ def measure(households: int, offers: int) -> dict[str, Any]:
     mark = time.perf_counter()
     write_result(io.BytesIO(), arrays, solution)
     row["new_write_s"] = time.perf_counter() - mark
+    if exact:
+        row |= reports(arrays, solution)
     if households <= LP_MAX_HOUSEHOLDS:
         plain = plain_pairs(problem)
         mark = time.perf_counter()
         row["lp_weighted"], row["lp_unit_km"] = highs_lp(problem, plain)
         row["lp_s"] = time.perf_counter() - mark
+    return row
+
+
+def reports(arrays: ArrayProblem, solution: ArraySolution) -> dict[str, Any]:
+    """What the reports add to an exact solve, and what the "what if" answers take: one more
+    stock at the point where a unit is worth most, and the offer there reaching 20 km more."""
+    row: dict[str, Any] = {}
+    mark = time.perf_counter()
+    plain = solve_arrays(arrays, reports=False)
+    row["plain_solve_s"] = time.perf_counter() - mark
+    row["reports_s"] = solution.stats.seconds["reports"]
+    row["marginal_rows"] = len(solution.marginal_offer)
+    row["region_rows"] = len(solution.region_unmet_units)
+    assert plain.totals == solution.totals
+    best = int(solution.marginal_offer[int(np.argmax(solution.marginal_weight))])
+    kind = arrays.kinds[int(arrays.offer_kind[best])]
+    requires = arrays.offer_requires[
+        arrays.offer_requires_start[best] : arrays.offer_requires_start[best + 1]
+    ]
+    stock = what_if_stock(
+        arrays,
+        solution,
+        kind=kind,
+        lat=float(arrays.offer_lat[best]),
+        lon=float(arrays.offer_lon[best]),
+        quantity=10,
+        radius_km=float(arrays.offer_radius_km[best]),
+        requires=tuple(arrays.tags[t] for t in requires.tolist()),
+    )
+    wider = what_if_radius(
+        arrays,
+        solution,
+        offer=arrays.offer_id[best],
+        radius_km=float(arrays.offer_radius_km[best]) + 20.0,
+    )
+    row["what_if_stock"] = {
+        "kind": kind,
+        "households": stock.households_served,
+        "weighted": stock.weighted_units,
+        "unit_km": stock.unit_km,
+        "s": stock.seconds,
+    }
+    row["what_if_radius"] = {
+        "households": wider.households_served,
+        "weighted": wider.weighted_units,
+        "unit_km": wider.unit_km,
+        "s": wider.seconds,
+    }
     return row
 
 
@@ -261,6 +327,19 @@ def _tables(rows: list[dict[str, Any]]) -> str:
             f"({r['old_write_s'] / r['new_write_s']:.1f}x) | "
             f"{_same(r['weighted'], r.get('lp_weighted'), 1e-9)} |"
         )
+    lines += [
+        "",
+        "| size | solve without / with reports s | reports s | marginal rows | region rows | "
+        "what if +10 units s | what if +20 km s |",
+        "|" + "---|" * 7,
+    ]
+    for r in rows:
+        if "reports_s" in r:
+            lines.append(
+                f"| {r['size']} | {r['plain_solve_s']:.2f} / {r['array_s']:.2f} | "
+                f"{r['reports_s']:.2f} | {r['marginal_rows']} | {r['region_rows']} | "
+                f"{r['what_if_stock']['s']:.2f} | {r['what_if_radius']['s']:.2f} |"
+            )
     return "\n".join(lines)
 
 
