@@ -29,6 +29,7 @@ from matching import (
     what_if_radius,
     what_if_stock,
 )
+from matching.geo import great_circle_km
 from matching.reference import random_problem
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "matching"
@@ -56,12 +57,15 @@ def _check_marginals(problem: Problem, solution: Solution) -> None:
         again = solve(_one_more(problem, offer.id), reports=False)
         gained = again.totals.weighted_units - solution.totals.weighted_units
         if offer.id == row.offer:
-            _assert_row_is(row, gained, again.totals.unit_km - solution.totals.unit_km, again)
+            change = again.totals.unit_km - solution.totals.unit_km
+            _assert_row_is(row, gained, change, problem, solution)
         else:
             assert gained <= row.weighted_units + 1e-9
 
 
-def _assert_row_is(row: MarginalValue, gained: float, unit_km: float, again: Solution) -> None:
+def _assert_row_is(
+    row: MarginalValue, gained: float, unit_km: float, problem: Problem, before: Solution
+) -> None:
     assert math.isclose(row.weighted_units, gained, rel_tol=1e-12, abs_tol=1e-9)
     if row.weighted_units == 0:
         assert row.household is None
@@ -69,9 +73,12 @@ def _assert_row_is(row: MarginalValue, gained: float, unit_km: float, again: Sol
         return
     assert row.unit_km is not None
     assert math.isclose(row.unit_km, unit_km, rel_tol=1e-9, abs_tol=1e-6)
-    # The household it reaches is served one more unit of the kind in the new optimum.
+    # The household it reaches waits for a unit of the kind now, at that distance (the new
+    # optimum may serve another household as good instead: optima tie).
     assert row.household is not None
-    assert any(a.household == row.household and a.kind == row.kind for a in again.assignments)
+    assert any(u.household == row.household and u.kind == row.kind for u in before.unmet)
+    household = next(h for h in problem.households if h.id == row.household)
+    assert row.distance_km == float(great_circle_km(row.lat, row.lon, household.lat, household.lon))
 
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)

@@ -28,6 +28,7 @@ on all weights at once. Parts not solved exactly (time limit) get no marginal ro
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from matching.flow import PartFlow
 from matching.geo import great_circle_km_between
 from matching.model import ArrayProblem
 from matching.network import Network, Part
-from matching.sums import int_bincount
+from matching.sums import int_bincount, unique_inverse
 
 __all__ = ("PositionValues", "position_values", "region_unmet", "report_columns")
 
@@ -177,7 +178,15 @@ def region_unmet(
     kind = network.need_kind[need[runs]]
     kind_order = np.argsort(np.argsort(np.asarray(network.kinds, dtype=object))).astype(np.int64)
     weight = network.run_weight[runs]
-    order = np.lexsort((household, -weight, kind_order[kind], region))
+    distinct, weight_rank = unique_inverse(-weight)  # highest weight first
+    sizes = [len(network.kinds), len(distinct), len(network.need_quantity) + 1]
+    if (int(region.max(initial=0)) + 2) * math.prod(sizes) < 2**62:
+        key = (((region + 1) * sizes[0] + kind_order[kind]) * sizes[1] + weight_rank) * sizes[
+            2
+        ] + household
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((household, weight_rank, kind_order[kind], region))
     region, kind, weight, household = region[order], kind[order], weight[order], household[order]
     units = unserved[runs][order]
     new = np.ones(len(order), dtype=np.bool_)
