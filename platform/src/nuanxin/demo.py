@@ -7,24 +7,29 @@ printed by ``make demo``; they are for a local demo only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from nuanxin.accounts.security import hash_password, user_by_id
-from nuanxin.accounts.services import create_admin, create_user
-from nuanxin.accounts.tables import Organization, User
-from nuanxin.db import atomic
+from nuanxin.accounts import members, organizations
+from nuanxin.accounts.schemas import MemberCreate, OrganizationSignUp
+from nuanxin.accounts.services import create_admin, create_user, user_named
+from nuanxin.accounts.vocabulary import MemberRole
 from nuanxin.deliveries import confirmation as handover
-from nuanxin.households.tables import Household, Member, Need
-from nuanxin.identity import CurrentUser, Role, keyed_hash
-from nuanxin.offers.tables import Item, Offer
-from nuanxin.regions.tables import Region
+from nuanxin.households import registry, verification
+from nuanxin.households.identity import check_character, identity_of
+from nuanxin.households.schemas import HouseholdFields, MemberIn
+from nuanxin.households.vocabulary import Category, Tag
+from nuanxin.identity import CurrentUser, Role
+from nuanxin.offers import services as offers
+from nuanxin.offers.schemas import OfferCreate
+from nuanxin.regions.services import RegionRecord, get_region
 from nuanxin.rounds import proposals as approval
 from nuanxin.rounds import services as rounds
 from nuanxin.rounds.schemas import ApproveIn
 from nuanxin.settings import Settings
-from nuanxin.warehouses.tables import Warehouse
+from nuanxin.warehouses import services as warehouses
+from nuanxin.warehouses.schemas import WarehouseCreate
 
 __all__ = ("DemoLogin", "load_demo")
 
@@ -47,11 +52,15 @@ STAFF = (
     ("staff_jilin", "220000", "吉林省民政厅 province"),
     ("staff_dehui", "220183", "长春市德惠市民政局 county"),
 )
+#: Each charity signs up, is verified by its province (unless pending), adds a courier, a
+#: warehouse at its county's point and an offer of each kind in :data:`OFFERED`.
 CHARITIES = (
-    ("哈尔滨暖冬公益基金会（演示）", "91230100DEMO00001X", "230111", "verified", "warmth"),
-    ("长春爱心互助协会（演示）", "91220100DEMO00002X", "220183", "verified", "caring"),
-    ("新成立的社区公益社（演示）", "91230100DEMO00003X", "230112", "pending", "newcomer"),
+    ("哈尔滨暖冬公益基金会（演示）", "230111", "verified", "warmth"),
+    ("长春爱心互助协会（演示）", "220183", "verified", "caring"),
+    ("新成立的社区公益社（演示）", "230112", "pending", "newcomer"),
 )
+PROVINCE_STAFF = {"23": "staff_heilongjiang", "22": "staff_jilin"}
+OFFERED = ("coal", "coat_adult_l", "coat_child_130", "quilt", "electric_blanket", "stove")
 HOUSEHOLD_COUNTIES = ("230111", "230112", "230124", "220183", "220182")
 CATEGORIES = ("dibao", "extremely_poor", "near_dibao", "temporary")
 CATEGORY_SHARES = (0.70, 0.09, 0.19, 0.02)
@@ -60,7 +69,7 @@ CATEGORY_SHARES = (0.70, 0.09, 0.19, 0.02)
 def logins() -> list[DemoLogin]:
     people = [DemoLogin(username="admin", password=PASSWORD, role="admin", note="系统管理员 admin")]
     people += [DemoLogin(username=u, password=PASSWORD, role="staff", note=n) for u, _, n in STAFF]
-    for name, _, _, status, slug in CHARITIES:
+    for name, _, status, slug in CHARITIES:
         people.append(
             DemoLogin(
                 username=f"charity_{slug}",
@@ -81,24 +90,43 @@ def logins() -> list[DemoLogin]:
     return people
 
 
-async def _region_ids(codes: set[str]) -> dict[str, dict[str, object]]:
-    rows = await Region.select().where(Region.code.is_in(list(codes))).run()
-    found = {str(row["code"]): row for row in rows}
-    missing = codes - set(found)
+async def _regions(codes: set[str]) -> dict[str, RegionRecord]:
+    found = {code: await get_region(code) for code in sorted(codes)}
+    missing = sorted(code for code, region in found.items() if region is None)
     if missing:
-        raise RuntimeError(f"regions {sorted(missing)} are not loaded: run load-regions first")
-    return found
+        raise RuntimeError(f"regions {missing} are not loaded: run load-regions first")
+    return {code: region for code, region in found.items() if region is not None}
+
+
+def credit_code(prefix: str) -> str:
+    """A unified social credit code for the demo: ``prefix`` (17 characters) and its check."""
+    for check in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+        if organizations.credit_code_is_valid(prefix + check):
+            return prefix + check
+    raise ValueError(prefix)  # pragma: no cover - one of the 31 characters always checks
+
+
+def id_number(county_code: str, born: date, serial: int) -> str:
+    """An ID number for a demo person: the county, the birth date, a serial and the check."""
+    first17 = f"{county_code}{born:%Y%m%d}{serial % 1000:03d}"
+    return first17 + check_character(first17)
+
+
+async def _actor(username: str) -> CurrentUser:
+    user = await user_named(username)
+    if user is None:  # pragma: no cover - the demo made it a moment ago
+        raise RuntimeError(f"the demo account {username} is missing")
+    return user
 
 
 async def load_demo(*, settings: Settings) -> list[DemoLogin]:
-    """Load the demo once; return the logins to print."""
-    if await User.exists().where(User.username == "admin").run():
+    """Load the demo once, through the areas' services; return the logins to print."""
+    if await user_named("admin") is not None:
         return logins()
     rng = np.random.default_rng(SEED)
-    regions = await _region_ids(
-        {code for _, code, _ in STAFF} | {c[2] for c in CHARITIES} | set(HOUSEHOLD_COUNTIES)
+    regions = await _regions(
+        {code for _, code, _ in STAFF} | {c[1] for c in CHARITIES} | set(HOUSEHOLD_COUNTIES)
     )
-    now = datetime.now(UTC)
     await create_admin(username="admin", password=PASSWORD)
     for username, code, note in STAFF:
         await create_user(
@@ -106,195 +134,141 @@ async def load_demo(*, settings: Settings) -> list[DemoLogin]:
             password=PASSWORD,
             role=Role.staff,
             display_name=note,
-            jurisdiction_id=int(str(regions[code]["id"])),
+            jurisdiction_id=regions[code].id,
         )
-    items = {str(row["code"]): row for row in await Item.select().run()}
-    async with atomic():
-        for name, credit_code, county, status, slug in CHARITIES:
-            region = regions[county]
-            org = (
-                await Organization.insert(
-                    Organization(
-                        name=name,
-                        credit_code=credit_code,
-                        status=status,
-                        region=region["id"],
-                        contact_name="演示联系人",
-                        contact_phone="13800000000",
-                        created_at=now,
-                        verified_at=now if status == "verified" else None,
-                    )
-                )
-                .returning(Organization.id)
-                .run()
-            )[0]["id"]
-            lat, lon = float(str(region["lat"])), float(str(region["lon"]))
-            warehouse = (
-                await Warehouse.insert(
-                    Warehouse(
-                        organization=org,
-                        name=f"{region['name']}仓库",
-                        address=f"{region['full_name']}演示路1号",
-                        region=region["id"],
-                        lat=lat,
-                        lon=lon,
-                    )
-                )
-                .returning(Warehouse.id)
-                .run()
-            )[0]["id"]
-            await _member(f"charity_{slug}", Role.charity, org)
-            if status == "verified":
-                await _member(f"courier_{slug}", Role.courier, org)
-                for code in (
-                    "coal",
-                    "coat_adult_l",
-                    "coat_child_130",
-                    "quilt",
-                    "electric_blanket",
-                    "stove",
-                ):
-                    quantity = int(rng.integers(20, 80))
-                    await Offer.insert(
-                        Offer(
-                            organization=org,
-                            warehouse=warehouse,
-                            item=items[code]["id"],
-                            quantity=quantity,
-                            available=quantity,
-                            lat=lat,
-                            lon=lon,
-                            radius_km=60.0,
-                            available_from=datetime.now(UTC).date(),
-                            available_until=datetime.now(UTC).date() + timedelta(days=90),
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    ).run()
-        await _households(rng, regions, items, settings=settings, now=now)
+    today = datetime.now(UTC).date()
+    for serial, (name, county, status, slug) in enumerate(CHARITIES, start=1):
+        region = regions[county]
+        signed = await organizations.sign_up(
+            data=OrganizationSignUp(
+                name=name,
+                credit_code=credit_code(f"51{county}MJ{serial:07d}"),
+                region_code=county,
+                contact_name="演示联系人",
+                contact_phone="13800000000",
+                username=f"charity_{slug}",
+                password=PASSWORD,
+                display_name=f"charity_{slug}",
+            )
+        )
+        if status != "verified":
+            continue
+        organization_id = signed.organization.id
+        province = await _actor(PROVINCE_STAFF[county[:2]])
+        await organizations.verify_organization(user=province, organization_id=organization_id)
+        member = await _actor(f"charity_{slug}")
+        await members.add_member(
+            user=member,
+            organization_id=organization_id,
+            data=MemberCreate(
+                username=f"courier_{slug}",
+                password=PASSWORD,
+                role=MemberRole.courier,
+                display_name=f"courier_{slug}",
+            ),
+        )
+        warehouse = await warehouses.create_warehouse(
+            user=member,
+            organization_id=organization_id,
+            data=WarehouseCreate(
+                name=f"{region.name}仓库",
+                address=f"{region.full_name}演示路1号",
+                region_code=county,
+                lat=region.lat,
+                lon=region.lon,
+            ),
+        )
+        for code in OFFERED:
+            await offers.create_offer(
+                user=member,
+                data=OfferCreate(
+                    warehouse_id=warehouse.id,
+                    item_code=code,
+                    quantity=int(rng.integers(20, 80)),
+                    radius_km=60.0,
+                    available_from=today,
+                    available_until=today + timedelta(days=90),
+                ),
+            )
+    await _households(rng, regions, settings=settings)
     await _matching_loop()
     return logins()
 
 
-async def _user(username: str) -> CurrentUser:
-    row = await User.select(User.id).where(User.username == username).first().run()
-    assert row is not None
-    user = await user_by_id(int(row["id"]))
-    assert user is not None
-    return user
-
-
 async def _matching_loop() -> None:
     """A closed loop in 呼兰区 (approved, one delivery confirmed) and a round awaiting approval."""
-    hulan = await _user("staff_hulan")
+    hulan = await _actor("staff_hulan")
     round_id = await rounds.start_round(actor=hulan, item_codes=[])
     await rounds.run_round(round_id)
     decided = await approval.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
     if decided.delivery_ids:
         delivery_id = decided.delivery_ids[0]
         slip = await handover.issue_slip(actor=hulan, delivery_id=delivery_id)
-        courier = await _user("courier_warmth")
+        courier = await _actor("courier_warmth")
         await handover.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)
-    dehui = await _user("staff_dehui")
+    dehui = await _actor("staff_dehui")
     await rounds.run_round(await rounds.start_round(actor=dehui, item_codes=[]))
 
 
-async def _member(username: str, role: Role, org: object) -> None:
-    await User.insert(
-        User(
-            username=username,
-            display_name=username,
-            password_hash=hash_password(PASSWORD),
-            role=role.value,
-            organization=org,
-            created_at=datetime.now(UTC),
-        )
-    ).run()
-
-
 async def _households(
-    rng: np.random.Generator,
-    regions: dict[str, dict[str, object]],
-    items: dict[str, dict[str, object]],
-    *,
-    settings: Settings,
-    now: datetime,
+    rng: np.random.Generator, regions: dict[str, RegionRecord], *, settings: Settings
 ) -> None:
-    verifier = await User.select(User.id).where(User.username == "staff_hulan").first().run()
+    """Households registered by their province's staff, most of them verified (some long ago,
+    so that their verification has expired); their needs follow from the rules."""
+    now = datetime.now(UTC)
     serial = 0
     for county_code in HOUSEHOLD_COUNTIES:
         county = regions[county_code]
-        clat, clon = float(str(county["lat"])), float(str(county["lon"]))
-        villages = clat + rng.normal(0, 0.12, 12), clon + rng.normal(0, 0.16, 12)
+        staff = await _actor(PROVINCE_STAFF[county_code[:2]])
+        villages = (
+            county.lat + rng.normal(0, 0.12, 12),
+            county.lon + rng.normal(0, 0.16, 12),
+        )
         for _ in range(60):
             serial += 1
             village = int(rng.integers(0, 12))
-            category = str(rng.choice(CATEGORIES, p=CATEGORY_SHARES))
+            category = Category(str(rng.choice(CATEGORIES, p=CATEGORY_SHARES)))
             state = rng.choice(("verified", "unverified", "expired"), p=(0.7, 0.2, 0.1))
             size = int(rng.integers(1, 6))
-            tags = [t for t, p in (("electricity", 0.85), ("coal_stove", 0.6)) if rng.random() < p]
-            verified_at = now - timedelta(
-                days=400 if state == "expired" else int(rng.integers(1, 200))
-            )
-            fake_id = f"DEMO{serial:014d}"
-            row = (
-                await Household.insert(
-                    Household(
-                        reference=f"HH{serial:06d}",
-                        category=category,
-                        head_name=f"测试户主{serial:04d}",
-                        id_hash=keyed_hash(settings.secret_key, fake_id),
-                        id_last4=fake_id[-4:],
-                        phone=f"1990000{serial:04d}",
-                        registered_address=f"{county['full_name']}演示村{village}组",
-                        current_address=f"{county['full_name']}演示村{village}组{serial}号",
-                        region=county["id"],
-                        lat=float(villages[0][village]),
-                        lon=float(villages[1][village]),
-                        tags=tags,
-                        lives_alone=size == 1,
-                        status="unverified" if state == "unverified" else "verified",
-                        verified_by=None
-                        if state == "unverified"
-                        else verifier["id"]
-                        if verifier
-                        else None,
-                        verified_at=None if state == "unverified" else verified_at,
-                        verification_expires_at=None
-                        if state == "unverified"
-                        else verified_at + timedelta(days=365),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                .returning(Household.id)
-                .run()
-            )[0]["id"]
-            for index in range(size):
-                await Member.insert(
-                    Member(
-                        household=row,
-                        relation="self" if index == 0 else "family",
-                        birth_year=int(rng.integers(1935, 2022)),
-                        disability_level=int(rng.random() < 0.08),
-                    )
-                ).run()
-            needs = [("quilt", size), ("coat_adult_l", max(1, size - 1))]
-            if "coal_stove" in tags:
-                needs.append(("coal", 4 + 2 * size))
-            elif "electricity" in tags:
-                needs.append(("electric_blanket", min(2, size)))
-            weight = {"extremely_poor": 3.0, "dibao": 2.0, "near_dibao": 1.5, "temporary": 2.5}[
-                category
+            tags = [
+                tag
+                for tag, p in ((Tag.electricity, 0.85), (Tag.coal_stove, 0.6))
+                if rng.random() < p
             ]
-            for code, quantity in needs:
-                await Need.insert(
-                    Need(
-                        household=row,
-                        item=items[code]["id"],
-                        quantity=quantity,
-                        weight=weight,
-                        rule="演示规则 demo rule: household size",
-                        updated_at=now,
-                    )
-                ).run()
+            births = [int(rng.integers(1935, 2022)) for _ in range(size)]
+            head_born = date(min(births), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+            created = await registry.create_household(
+                user=staff,
+                data=HouseholdFields(
+                    category=category,
+                    head_name=f"测试户主{serial:04d}",
+                    phone=f"1990000{serial:04d}",
+                    registered_address=f"{county.full_name}演示村{village}组",
+                    current_address=f"{county.full_name}演示村{village}组{serial}号",
+                    region_code=county_code,
+                    lat=float(villages[0][village]),
+                    lon=float(villages[1][village]),
+                    tags=tags,
+                    lives_alone=size == 1,
+                    members=[
+                        MemberIn(
+                            birth_year=year,
+                            relation="self" if index == 0 else "child",
+                            disability_level=int(rng.random() < 0.08),
+                        )
+                        for index, year in enumerate(sorted(births))
+                    ],
+                ),
+                identity=identity_of(
+                    id_number(county_code, head_born, serial), secret_key=settings.secret_key
+                ),
+            )
+            if state == "unverified":
+                continue
+            visited = now - timedelta(days=400 if state == "expired" else int(rng.integers(1, 200)))
+            await verification.verify_household(
+                user=staff,
+                household_id=created.id,
+                verification_months=settings.verification_months,
+                at=visited,
+            )

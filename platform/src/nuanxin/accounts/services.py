@@ -43,11 +43,23 @@ __all__ = (
     "revoke_tokens",
     "text_matches",
     "update_account",
+    "user_named",
 )
 
 TOKEN_LIFETIME = timedelta(days=30)
 # Verifying against a fixed hash when the user is unknown keeps the timing the same.
 _DUMMY_HASH = hash_password("not a real password")
+
+
+async def user_named(username: str) -> CurrentUser | None:
+    """The active account with this username, as guards and services see it (or ``None``)."""
+    row = (
+        await User.select(*USER_COLUMNS)
+        .where((User.username == username) & (User.is_active.eq(True)))
+        .first()
+        .run()
+    )
+    return None if row is None else user_from_row(row)
 
 
 async def authenticate(*, username: str, password: str) -> CurrentUser:

@@ -30,10 +30,16 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 async def verify_household(
-    *, user: CurrentUser, household_id: int, verification_months: int
+    *,
+    user: CurrentUser,
+    household_id: int,
+    verification_months: int,
+    at: datetime | None = None,
 ) -> HouseholdOut:
-    """Staff vouch for the household: verified now, until ``verification_months`` from now."""
-    moment = now()
+    """Staff vouch for the household: verified at the visit (``at``, by default now), until
+    ``verification_months`` after it. A visit recorded late (paper forms entered afterwards)
+    keeps its own date, and may already have expired."""
+    moment = now() if at is None else at
     async with atomic():
         row = await household_row(household_id, user)
         members = (await members_of([household_id]))[household_id]
