@@ -17,7 +17,7 @@ Transactions for services: one ``atomic()`` block per unit of work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,7 +29,7 @@ from piccolo.table import Table
 
 from nuanxin.settings import Settings
 
-__all__ = ("atomic", "configure", "configured", "engine", "engine_for")
+__all__ = ("atomic", "configure", "configured", "engine", "engine_for", "insert_many")
 
 _configured: dict[str, Any] = {}
 
@@ -94,3 +94,27 @@ async def atomic() -> AsyncIterator[Any]:
         transaction = db.transaction()
     async with transaction as opened:
         yield opened
+
+
+#: Rows per INSERT statement in :func:`insert_many` (well under both engines' parameter limits).
+BULK_BATCH = 1000
+
+
+async def insert_many(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows given as ``{column name: value}`` in batches; their new ids, in order.
+
+    The bulk door of an area's own table, for loaders and benchmarks: an area's ``bulk``
+    module calls it after checking what its rules require; nothing else writes tables in bulk.
+    An unknown column name is refused before anything is written.
+    """
+    known = {column._meta.name for column in table._meta.columns}
+    for row in rows:
+        unknown = set(row) - known
+        if unknown:
+            raise ValueError(f"{table._meta.tablename} has no column {sorted(unknown)[0]!r}")
+    ids: list[int] = []
+    for start in range(0, len(rows), BULK_BATCH):
+        batch = [table(**row) for row in rows[start : start + BULK_BATCH]]
+        answer = await table.insert(*batch).returning(table._meta.primary_key).run()
+        ids.extend(int(row["id"]) for row in answer)
+    return ids

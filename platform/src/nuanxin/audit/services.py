@@ -7,6 +7,7 @@ their jurisdiction (:func:`list_entries`); admins read all of it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.identity import CurrentUser, jurisdiction_where
 
-__all__ = ("AuditRecord", "list_entries", "record", "record_many")
+__all__ = ("AuditRecord", "list_entries", "record", "record_bulk", "record_many")
 
 
 async def record(
@@ -46,6 +47,20 @@ async def record(
             region_code=region_code,
         )
     ).run()
+
+
+async def record_bulk(*, entity: str, ids: Sequence[int], label: str) -> None:
+    """One entry for rows a loader wrote in bulk (``label`` names the loader): the id range and
+    the count, so that the trail says where every row came from."""
+    if ids:
+        await record(
+            actor=None,
+            actor_label=label,
+            action=f"{entity}.bulk_create",
+            entity=entity,
+            entity_id=f"{ids[0]}-{ids[-1]}",
+            after={"count": len(ids)},
+        )
 
 
 async def record_many(

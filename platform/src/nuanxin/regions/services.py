@@ -32,6 +32,7 @@ __all__ = (
     "get_region",
     "get_region_by_id",
     "load_regions",
+    "region_ids",
     "region_named",
     "subtree_prefix",
     "subtree_where",
@@ -146,6 +147,20 @@ async def get_region(code: str) -> RegionRecord | None:
     """The region with this official code, if loaded."""
     row = await Region.select().where(Region.code == code).first().run()
     return None if row is None else _record(row)
+
+
+async def region_ids(codes: Sequence[str]) -> dict[str, int]:
+    """The ids of the loaded regions among ``codes`` (missing codes are left out)."""
+    found: dict[str, int] = {}
+    wanted = sorted(set(codes))
+    for start in range(0, len(wanted), 1000):  # under both engines' parameter limits
+        rows = (
+            await Region.select(Region.id, Region.code)
+            .where(Region.code.is_in(wanted[start : start + 1000]))
+            .run()
+        )
+        found.update({str(row["code"]): int(row["id"]) for row in rows})
+    return found
 
 
 async def region_named(

@@ -8,21 +8,19 @@ catalogue (``coat_adult`` -> ``coat_adult_l``, ``coat_child`` -> ``coat_child_13
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from piccolo.table import Table
-
-from nuanxin.accounts.tables import Organization
+from nuanxin.accounts.bulk import insert_organizations
 from nuanxin.db import atomic
-from nuanxin.households.tables import Household, Member, Need
+from nuanxin.households.bulk import insert_households, insert_members, insert_needs
 from nuanxin.identity import digest
-from nuanxin.offers.tables import Item, Offer
-from nuanxin.regions.tables import Region
+from nuanxin.offers.bulk import insert_offers
+from nuanxin.offers.services import list_items
+from nuanxin.regions.services import region_ids
 from nuanxin.synthetic.model import CATEGORIES, KINDS, RELATIONS, Dataset
-from nuanxin.warehouses.tables import Warehouse
+from nuanxin.warehouses.bulk import insert_warehouses
 
 __all__ = ("ITEM_OF_KIND", "Loaded", "load_dataset")
 
@@ -34,7 +32,7 @@ ITEM_OF_KIND = {
     "electric_blanket": "electric_blanket",
     "stove": "stove",
 }
-BATCH = 1000
+LABEL = "synthetic load"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,30 +45,13 @@ class Loaded:
     needs: int
 
 
-async def _insert(table: type[Table], rows: Sequence[Table]) -> list[int]:
-    ids: list[int] = []
-    for start in range(0, len(rows), BATCH):
-        answer = (
-            await table.insert(*rows[start : start + BATCH])
-            .returning(table._meta.primary_key)
-            .run()
-        )
-        ids.extend(int(row["id"]) for row in answer)
-    return ids
-
-
 async def load_dataset(dataset: Dataset, *, prefix: str = "S") -> Loaded:
     """Write the dataset; ``prefix`` keeps references and codes unique between loads."""
     now = datetime.now(UTC)
-    items = {
-        str(row["code"]): int(row["id"]) for row in await Item.select(Item.id, Item.code).run()
-    }
+    items = {item.code: item.id for item in await list_items()}
     kind_items = [items[ITEM_OF_KIND[kind]] for kind in KINDS]
     codes = [county.code for county in dataset.counties]
-    regions = {
-        str(row["code"]): int(row["id"])
-        for row in await Region.select(Region.id, Region.code).where(Region.code.is_in(codes)).run()
-    }
+    regions = await region_ids(codes)
     missing = set(codes) - set(regions)
     if missing:
         raise RuntimeError(f"regions {sorted(missing)[:5]} are not loaded: run load-regions first")
@@ -80,109 +61,108 @@ async def load_dataset(dataset: Dataset, *, prefix: str = "S") -> Loaded:
         charity_county = [0] * c.count
         for w in range(len(c.warehouse_charity)):
             charity_county[int(c.warehouse_charity[w])] = int(c.warehouse_county[w])
-        org_ids = await _insert(
-            Organization,
+        org_ids = await insert_organizations(
             [
-                Organization(
-                    name=f"{prefix}{dataset.charity_name(i)}",
-                    credit_code=f"91{prefix}{i:015d}"[-18:].rjust(18, "0"),
-                    status="verified",
-                    region=county_ids[charity_county[i]],
-                    contact_name="测试联系人",
-                    contact_phone="13800000000",
-                    created_at=now,
-                    verified_at=now,
-                )
+                {
+                    "name": f"{prefix}{dataset.charity_name(i)}",
+                    "credit_code": f"91{prefix}{i:015d}"[-18:].rjust(18, "0"),
+                    "status": "verified",
+                    "region": county_ids[charity_county[i]],
+                    "contact_name": "测试联系人",
+                    "contact_phone": "13800000000",
+                    "created_at": now,
+                    "verified_at": now,
+                }
                 for i in range(c.count)
             ],
+            label=LABEL,
         )
-        warehouse_ids = await _insert(
-            Warehouse,
+        warehouse_ids = await insert_warehouses(
             [
-                Warehouse(
-                    organization=org_ids[int(c.warehouse_charity[w])],
-                    name=f"测试仓库{w + 1}",
-                    address=f"{dataset.counties[int(c.warehouse_county[w])].full_name}测试仓库",
-                    region=county_ids[int(c.warehouse_county[w])],
-                    lat=float(c.warehouse_lat[w]),
-                    lon=float(c.warehouse_lon[w]),
-                )
+                {
+                    "organization": org_ids[int(c.warehouse_charity[w])],
+                    "name": f"测试仓库{w + 1}",
+                    "address": f"{dataset.counties[int(c.warehouse_county[w])].full_name}测试仓库",
+                    "region": county_ids[int(c.warehouse_county[w])],
+                    "lat": float(c.warehouse_lat[w]),
+                    "lon": float(c.warehouse_lon[w]),
+                }
                 for w in range(len(c.warehouse_charity))
             ],
+            label=LABEL,
         )
         today = now.date()
         offer_rows = [
-            Offer(
-                organization=org_ids[int(c.warehouse_charity[int(o.warehouse[i])])],
-                warehouse=warehouse_ids[int(o.warehouse[i])],
-                item=kind_items[int(o.kind[i])],
-                quantity=int(o.quantity[i]),
-                available=int(o.quantity[i]),
-                lat=float(o.lat[i]),
-                lon=float(o.lon[i]),
-                radius_km=float(o.radius_km[i]),
-                available_from=today,
-                available_until=today + timedelta(days=120),
-                created_at=now,
-                updated_at=now,
-            )
+            {
+                "organization": org_ids[int(c.warehouse_charity[int(o.warehouse[i])])],
+                "warehouse": warehouse_ids[int(o.warehouse[i])],
+                "item": kind_items[int(o.kind[i])],
+                "quantity": int(o.quantity[i]),
+                "lat": float(o.lat[i]),
+                "lon": float(o.lon[i]),
+                "radius_km": float(o.radius_km[i]),
+                "available_from": today,
+                "available_until": today + timedelta(days=120),
+                "created_at": now,
+                "updated_at": now,
+            }
             for i in range(len(o))
         ]
-        await _insert(Offer, offer_rows)
+        await insert_offers(offer_rows, label=LABEL)
         expires = now + timedelta(days=365)
-        household_ids = await _insert(
-            Household,
+        household_ids = await insert_households(
             [
-                Household(
-                    reference=f"{prefix}{i:09d}",
-                    category=CATEGORIES[int(h.category[i])],
-                    head_name=dataset.head_name(i),
-                    id_hash=digest(f"{prefix}-synthetic-{i}"),
-                    id_last4=f"{i % 10000:04d}",
-                    phone=f"199{i % 100_000_000:08d}",
-                    registered_address=dataset.address(i),
-                    current_address=dataset.address(i),
-                    region=county_ids[int(h.county[i])],
-                    lat=float(h.lat[i]),
-                    lon=float(h.lon[i]),
-                    tags=dataset.tags(i),
-                    lives_alone=bool(h.lives_alone[i]),
-                    status="verified",
-                    verified_at=now,
-                    verification_expires_at=expires,
-                    created_at=now,
-                    updated_at=now,
-                )
+                {
+                    "reference": f"{prefix}{i:09d}",
+                    "category": CATEGORIES[int(h.category[i])],
+                    "head_name": dataset.head_name(i),
+                    "id_hash": digest(f"{prefix}-synthetic-{i}"),
+                    "id_last4": f"{i % 10000:04d}",
+                    "phone": f"199{i % 100_000_000:08d}",
+                    "registered_address": dataset.address(i),
+                    "current_address": dataset.address(i),
+                    "region": county_ids[int(h.county[i])],
+                    "lat": float(h.lat[i]),
+                    "lon": float(h.lon[i]),
+                    "tags": dataset.tags(i),
+                    "lives_alone": bool(h.lives_alone[i]),
+                    "status": "verified",
+                    "verified_at": now,
+                    "verification_expires_at": expires,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for i in range(len(h))
             ],
+            label=LABEL,
         )
-        members: list[Any] = []
+        members: list[dict[str, Any]] = []
         for i, household_id in enumerate(household_ids):
             for row in range(int(h.member_start[i]), int(h.member_start[i + 1])):
                 members.append(
-                    Member(
-                        household=household_id,
-                        relation=RELATIONS[int(m.relation[row])],
-                        birth_year=int(m.birth_year[row]),
-                        sex="F" if int(m.sex[row]) == 0 else "M",
-                        disability_level=int(m.disability_level[row]),
-                    )
+                    {
+                        "household": household_id,
+                        "relation": RELATIONS[int(m.relation[row])],
+                        "birth_year": int(m.birth_year[row]),
+                        "sex": "F" if int(m.sex[row]) == 0 else "M",
+                        "disability_level": int(m.disability_level[row]),
+                    }
                 )
-        await _insert(Member, members)
+        await insert_members(members)
         needs = [
-            Need(
-                household=household_id,
-                item=kind_items[k],
-                quantity=int(h.need_quantity[i, k]),
-                weight=float(h.need_weight[i, k]),
-                rule="合成数据 synthetic",
-                updated_at=now,
-            )
+            {
+                "household": household_id,
+                "item": kind_items[k],
+                "quantity": int(h.need_quantity[i, k]),
+                "weight": float(h.need_weight[i, k]),
+                "rule": "合成数据 synthetic",
+                "updated_at": now,
+            }
             for i, household_id in enumerate(household_ids)
             for k in range(len(KINDS))
             if int(h.need_quantity[i, k]) > 0
         ]
-        await _insert(Need, needs)
+        await insert_needs(needs, label=LABEL)
     return Loaded(
         charities=c.count,
         warehouses=len(warehouse_ids),
