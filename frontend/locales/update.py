@@ -53,7 +53,7 @@ def main() -> int:
                 "-l",
                 language,
                 "--no-wrap",
-                *(["--ignore-obsolete"] if command == "update" else []),
+                *(["--ignore-obsolete", "--no-fuzzy-matching"] if command == "update" else []),
             ],
             check=True,
             cwd=ROOT,

@@ -73,6 +73,7 @@ from nuanxin.settings import ROOT, Settings
 from nuanxin.stores import shared_state
 from nuanxin.system.controllers import HealthController
 from nuanxin.warehouses.controllers import OrganizationWarehouseController, WarehouseController
+from nuanxin.web import SessionUserMiddleware, install_filters
 
 #: The JSON API, area by area (the order of the OpenAPI document).
 API_CONTROLLERS: tuple[type[Controller], ...] = (
@@ -234,13 +235,16 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             sessions.middleware,
             DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
             DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),
+            SessionUserMiddleware(),  # public pages know who is logged in, without requiring it
             DefineMiddleware(RateLimitMiddleware, limiter=shared.limiter),  # after auth: knows who
         ],
         before_send=[security_headers(settings)],  # every answer, errors and the admin too
         before_request=reject_unstorable,  # ids beyond int4, NUL bytes: 400 before the database
         stores=StoreRegistry(stores={"sessions": shared.sessions}),
         template_config=TemplateConfig(
-            directory=ROOT / "frontend" / "templates", engine=JinjaTemplateEngine
+            directory=ROOT / "frontend" / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=install_filters,
         ),
         openapi_config=OpenAPIConfig(
             title="Nuanxin (暖心) API",

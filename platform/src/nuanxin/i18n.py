@@ -3,17 +3,20 @@
 Message catalogues are gettext ``.po`` files under ``frontend/locales/<lang>/LC_MESSAGES/``
 (source strings in English, so English needs no catalogue). They are compiled in memory when
 first used (no binary ``.mo`` in the repository, nothing to build after a clone). Dates,
-numbers and money are formatted by Babel for the language.
+numbers and money are formatted by Babel for the language; times are shown in the platform's
+time zone (``TIMEZONE``, Asia/Shanghai), 24-hour: zh "2026年11月30日 10:52", en
+"30 Nov 2026, 10:52", and in tables "2026-11-30 10:52" (:meth:`Formatter.stamp`).
 """
 
 from __future__ import annotations
 
 import gettext
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -26,15 +29,19 @@ from nuanxin.settings import ROOT
 __all__ = (
     "COOKIE",
     "DEFAULT",
+    "DEFAULT_TIMEZONE",
     "LANGUAGES",
+    "N_",
     "Formatter",
     "catalogue",
     "choose",
+    "is_catalogued",
 )
 
 LOCALES_DIR: Final = ROOT / "frontend" / "locales"
 COOKIE: Final = "nuanxin_lang"
 DEFAULT: Final = "zh-CN"
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 # the language tag of the page -> Babel / gettext locale
 LANGUAGES: Final = {"zh-CN": "zh_CN", "en": "en"}
 ALIASES: Final = {"zh": "zh-CN", "zh-cn": "zh-CN", "zh_cn": "zh-CN", "en": "en", "en-us": "en"}
@@ -62,22 +69,63 @@ def catalogue(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-class Formatter:
-    """Babel formatting for one language (used by the templates as ``fmt``)."""
+#: Babel patterns of a moment, by language: in sentences, and in tables.
+MOMENT: Final = {"zh-CN": "yyyy年M月d日 HH:mm", "en": "d MMM yyyy, HH:mm"}
+STAMP: Final = "yyyy-MM-dd HH:mm"
+Moment = datetime  # the type, under a name that the method ``Formatter.datetime`` leaves free
 
-    def __init__(self, language: str) -> None:
+
+@cache
+def _sentences() -> frozenset[str]:
+    found: set[str] = set()
+    for language in LANGUAGES:
+        translations = catalogue(language)
+        for key, value in getattr(translations, "_catalog", {}).items():
+            if isinstance(key, str) and key:
+                found.add(key)
+            if isinstance(value, str) and value:
+                found.add(value)
+    return frozenset(found)
+
+
+def is_catalogued(text: str) -> bool:
+    """Whether ``text`` is a sentence of the catalogues (a page's ``_()``, in either language)."""
+    return text in _sentences()
+
+
+class Formatter:
+    """Babel formatting for one language (used by the templates as ``fmt``).
+
+    Moments are shown in ``timezone`` (a naive datetime is taken as UTC, as stored).
+    """
+
+    def __init__(self, language: str, timezone: str = DEFAULT_TIMEZONE) -> None:
         self.language = language
         self.locale = Locale.parse(LANGUAGES.get(language, "en"))
+        self.zone = ZoneInfo(timezone)
+
+    def _local(self, value: datetime) -> datetime:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(self.zone)
 
     def date(self, value: date | datetime | None) -> str:
         if value is None:
             return "—"
-        return format_date(value, format="medium", locale=self.locale)
+        day = self._local(value).date() if isinstance(value, datetime) else value
+        return format_date(day, format="medium", locale=self.locale)
 
     def datetime(self, value: datetime | None) -> str:
+        """A moment in a sentence: zh "2026年11月30日 10:52", en "30 Nov 2026, 10:52"."""
         if value is None:
             return "—"
-        return format_datetime(value, format="short", locale=self.locale)
+        pattern = MOMENT.get(self.language, MOMENT["en"])
+        return format_datetime(self._local(value), pattern, locale=self.locale)
+
+    def stamp(self, value: Moment | None) -> str:
+        """A moment in a table: "2026-11-30 10:52" in either language."""
+        if value is None:
+            return "—"
+        return format_datetime(self._local(value), STAMP, locale=self.locale)
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.locale)

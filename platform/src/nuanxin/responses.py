@@ -5,6 +5,10 @@ HTTP status here, the one place that knows it.
 
 ``error`` is a stable machine word (``validation_error``, ``not_found`` ...), ``detail`` a
 sentence for people, ``field`` the offending field when there is one (else ``null``).
+
+A browser (``Accept: text/html``, outside ``/api/`` and ``/schema``) gets the same status as an
+HTML page of the site in its reader's language instead (:func:`nuanxin.web.error_page`); one
+that is not logged in is sent to the login page.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from nuanxin import web
 from nuanxin.errors import (
     Conflict,
     DomainError,
@@ -126,16 +131,27 @@ def _field_of(extra: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+JSON_PREFIXES = ("/api/", "/schema", "/admin")
+
+
+def _browser(request: Request[Any, Any, Any]) -> bool:
+    """A person's browser on a page (not the JSON API): it reads errors as pages."""
+    path = request.url.path
+    return "text/html" in request.headers.get("accept", "") and not path.startswith(JSON_PREFIXES)
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    if _browser(request):
+        return web.error_page(request, 400)
     field, message = _field_of(exc.extra)
     detail = message or exc.detail or "The request is not valid"
     if field and field not in detail:
         detail = f"{field}: {detail}"
     return _json(400, ErrorBody(error="validation_error", detail=detail, field=field))
-
-
-def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
 
 def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -147,7 +163,13 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
         return Redirect(f"/login?next={quote(path)}", status_code=303)
     if status >= 500:
         logger.error("HTTP %s: %s", status, exc.detail)
+        if _browser(request):
+            return web.error_page(request, status)
         return _json(status, ErrorBody(error="server_error", detail="Internal server error"))
+    if status != 401 and _browser(request):
+        page = web.error_page(request, status)
+        page.headers.update(exc.headers or {})
+        return page
     field, message = _field_of(exc.extra)
     return _json(
         status,
@@ -160,8 +182,11 @@ def http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
     )
 
 
-def domain_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _json(status_of(exc), ErrorBody(error=exc.error, detail=exc.detail, field=exc.field))
+def domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status = status_of(exc)
+    if status != 401 and _browser(request):
+        return web.error_page(request, status, exc)
+    return _json(status, ErrorBody(error=exc.error, detail=exc.detail, field=exc.field))
 
 
 def integrity_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -186,10 +211,26 @@ def integrity_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 def server_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if _browser(request):
+        return _error_page_or_json(request)
     return _json(
         HTTP_500_INTERNAL_SERVER_ERROR,
         ErrorBody(error="server_error", detail="Internal server error"),
     )
+
+
+def _error_page_or_json(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The 500 page; should the page itself fail (a broken template), the plain JSON answer."""
+    try:
+        page = web.error_page(request, 500)
+        page.to_asgi_response(app=None, request=request)  # rendered here: it cannot fail later
+    except Exception:
+        logger.exception("The error page failed on %s", request.url.path)
+        return _json(
+            HTTP_500_INTERNAL_SERVER_ERROR,
+            ErrorBody(error="server_error", detail="Internal server error"),
+        )
+    return page
 
 
 def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ("ROOT", "Settings", "SettingsError")
 
@@ -48,6 +49,7 @@ class Settings:
     nominatim_user_agent: str = "nuanxin"
     geocoder_min_delay_seconds: float = 1.0
     map_tile_url: str = ""
+    timezone: str = "Asia/Shanghai"
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -96,6 +98,7 @@ class Settings:
             nominatim_user_agent=env_vars.get("NOMINATIM_USER_AGENT", "nuanxin"),
             geocoder_min_delay_seconds=_float(env_vars, "GEOCODER_MIN_DELAY_SECONDS", 1.0),
             map_tile_url=env_vars.get("MAP_TILE_URL", ""),
+            timezone=_timezone(env_vars.get("TIMEZONE") or "Asia/Shanghai"),
             stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY", ""),
             stripe_publishable_key=env_vars.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -222,6 +225,14 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     if value not in choices:
         raise SettingsError(name, f"must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError("TIMEZONE", f"must be an IANA time zone, got {value!r}") from None
+    return value.strip()
 
 
 def _currency(value: str) -> str:

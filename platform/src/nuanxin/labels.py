@@ -1,0 +1,201 @@
+"""What a person reads in place of a code: items, household categories, statuses.
+
+Each vocabulary of the areas has its own words, because one code means different things in
+different places: a ``pending`` delivery is awaiting delivery, a ``pending`` escalation awaits a
+decision, a ``pending`` round is queued. The words are English source strings, translated in
+the catalogues (``frontend/locales/``); the templates use them as Jinja filters:
+``{{ d.item_code | item_label }}``, ``{{ h.category | category_label }}``,
+``{{ e.status | status_label("escalation") }}``.
+
+Items are named from the item catalogue (``name_zh`` / ``name_en``), item kinds (``coal``,
+``coat_adult`` ...) from :data:`KINDS`. A code with no word is shown as "—", never raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Final
+
+from nuanxin.i18n import N_
+from nuanxin.offers.catalogue import CATALOGUE
+
+__all__ = (
+    "CATEGORIES",
+    "KINDS",
+    "STATUSES",
+    "category_label",
+    "item_label",
+    "item_unit",
+    "status_label",
+    "tag_label",
+)
+
+Gettext = Callable[[str], str]
+
+CATEGORIES: Final[Mapping[str, str]] = {
+    "dibao": N_("Minimum living allowance (dibao)"),
+    "extremely_poor": N_("Extreme hardship support (tekun)"),
+    "near_dibao": N_("Near the minimum living allowance"),
+    "temporary": N_("Temporary assistance"),
+}
+
+KINDS: Final[Mapping[str, str]] = {
+    "coal": N_("Heating coal"),
+    "coat_adult": N_("Adult cotton coat"),
+    "coat_child": N_("Child cotton coat"),
+    "quilt": N_("Cotton quilt"),
+    "electric_blanket": N_("Electric blanket"),
+    "stove": N_("Heating stove"),
+    "money": N_("Money"),
+}
+
+TAGS: Final[Mapping[str, str]] = {
+    "electricity": N_("Has electricity"),
+    "coal_stove": N_("Coal stove"),
+    "central_heating": N_("Central heating"),
+    "gas_heating": N_("Gas heating"),
+    "kang": N_("Heated brick bed (kang)"),
+    "no_heating": N_("No heating"),
+}
+
+#: The words of each status vocabulary, by the vocabulary's name.
+STATUSES: Final[Mapping[str, Mapping[str, str]]] = {
+    "delivery": {
+        "pending": N_("awaiting delivery"),
+        "delivered": N_("delivered"),
+        "failed": N_("not delivered"),
+        "locked": N_("locked (too many wrong codes)"),
+    },
+    "allocation": {
+        "reserved": N_("reserved"),
+        "delivered": N_("delivered"),
+        "failed": N_("not delivered"),
+        "cancelled": N_("cancelled"),
+    },
+    "escalation": {
+        "pending": N_("awaiting decision"),
+        "approved": N_("approved"),
+        "rejected": N_("rejected"),
+    },
+    "round": {
+        "pending": N_("queued"),
+        "running": N_("running"),
+        "proposed": N_("awaiting approval"),
+        "closed": N_("closed"),
+        "failed": N_("failed"),
+    },
+    "phase": {
+        "queued": N_("queued"),
+        "snapshot": N_("reading the data"),
+        "candidates": N_("finding candidates"),
+        "feasible": N_("first solution"),
+        "exact": N_("exact solution"),
+        "done": N_("done"),
+    },
+    "proposal": {
+        "proposed": N_("to review"),
+        "approved": N_("approved"),
+        "rejected": N_("rejected"),
+        "stale": N_("out of date"),
+    },
+    "offer": {
+        "open": N_("open"),
+        "withdrawn": N_("withdrawn"),
+        "closed": N_("closed"),
+    },
+    "stock": {
+        "available": N_("available"),
+        "reserved": N_("reserved"),
+        "delivered": N_("delivered"),
+        "withdrawn": N_("withdrawn"),
+    },
+    "help_request": {
+        "open": N_("to triage"),
+        "converted": N_("registered"),
+        "closed": N_("closed"),
+    },
+    "source": {
+        "public": N_("public report"),
+        "hotline": N_("hotline"),
+        "import": N_("import"),
+    },
+    "case": {
+        "open": N_("open"),
+        "resolved": N_("resolved"),
+    },
+    "donation": {
+        "created": N_("awaiting payment"),
+        "paid": N_("paid"),
+        "failed": N_("payment failed"),
+        "refunded": N_("refunded"),
+        "partially_refunded": N_("partly refunded"),
+        "accepted": N_("accepted"),
+        "declined": N_("declined"),
+    },
+    "donation_kind": {
+        "money": N_("money"),
+        "goods": N_("goods"),
+    },
+    "organization": {
+        "pending": N_("awaiting verification"),
+        "verified": N_("verified"),
+        "suspended": N_("suspended"),
+    },
+    "verification": {
+        "unverified": N_("not verified"),
+        "verified": N_("verified"),
+        "rejected": N_("rejected"),
+        "current": N_("verification current"),
+        "expired": N_("verification expired"),
+    },
+    "campaign": {
+        "open": N_("open"),
+        "closed": N_("closed"),
+    },
+}
+
+_ITEMS: Final = {item.code: item for item in CATALOGUE}
+UNKNOWN: Final = "—"
+
+
+def _code(value: object) -> str:
+    if value is None:
+        return ""
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def item_label(code: object, language: str, gettext: Gettext) -> str:
+    """An item (``coat_adult_l``) or an item kind (``coat_adult``) in the reader's words."""
+    key = _code(code)
+    item = _ITEMS.get(key)
+    if item is not None:
+        return item.name_zh if language == "zh-CN" else item.name_en
+    if key in KINDS:
+        return gettext(KINDS[key])
+    return UNKNOWN if key else ""
+
+
+def item_unit(code: object, language: str) -> str:
+    """The unit of an item (袋, 件 / bag, piece), or "" for an unknown one."""
+    item = _ITEMS.get(_code(code))
+    if item is None:
+        return ""
+    return item.unit_zh if language == "zh-CN" else item.unit_en
+
+
+def category_label(code: object, gettext: Gettext) -> str:
+    key = _code(code)
+    return gettext(CATEGORIES[key]) if key in CATEGORIES else (UNKNOWN if key else "")
+
+
+def tag_label(code: object, gettext: Gettext) -> str:
+    key = _code(code)
+    return gettext(TAGS[key]) if key in TAGS else (UNKNOWN if key else "")
+
+
+def status_label(code: object, vocabulary: str, gettext: Gettext) -> str:
+    """A status in the words of its own vocabulary (``delivery``, ``escalation`` ...)."""
+    key = _code(code)
+    words = STATUSES[vocabulary]
+    return gettext(words[key]) if key in words else (UNKNOWN if key else "")
