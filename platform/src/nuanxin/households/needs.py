@@ -61,6 +61,14 @@ CATEGORY_WEIGHT: dict[str, float] = {
     Category.temporary: 1.0,
 }
 
+#: Each category in words, Chinese and English, for the reasons (never its code).
+CATEGORY_WORDS: dict[str, tuple[str, str]] = {
+    Category.extremely_poor: ("特困", "extreme hardship (tekun)"),
+    Category.dibao: ("低保", "minimum living allowance (dibao)"),
+    Category.near_dibao: ("低保边缘", "near the minimum living allowance"),
+    Category.temporary: ("临时救助", "temporary assistance"),
+}
+
 ELDERLY_AGE = 60
 ADULT_AGE = 14
 SEVERE_COLD_LAT = 45.0
@@ -169,8 +177,9 @@ def coat_for(person: Person, winter: int) -> str:
 def priority(facts: HouseholdFacts) -> Priority:
     """The weight of each unit of the household's needs, with its reasons."""
     weight = CATEGORY_WEIGHT.get(facts.category, 1.0)
-    zh = [f"类别{facts.category}基础权重{weight:g}"]
-    en = [f"category {facts.category}: base weight {weight:g}"]
+    category_zh, category_en = CATEGORY_WORDS.get(facts.category, ("其他", "other"))
+    zh = [f"{category_zh}，基础权重 {weight:g}"]
+    en = [f"{category_en}: base weight {weight:g}"]
     elderly = sum(1 for p in facts.members if facts.winter - p.birth_year >= ELDERLY_AGE)
     if elderly:
         weight += 0.5
