@@ -40,6 +40,12 @@ PACKAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "pwkcKfdzTMAU/+jNosKhNL2bHtJc/sSmYgVbuGTEDhzkrhmyihmP7vUc/5ZK9WopidMDHNe3Wm7jOd/WhuHWuw==",
         ("dist/chart.umd.js", "LICENSE.md"),
     ),
+    (  # accessibility checks of the browser tests (tests/e2e), never served to people
+        "axe-core",
+        "4.14.1",
+        "FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        ("axe.min.js", "LICENSE"),
+    ),
 )
 
 

@@ -1,0 +1,66 @@
+"""axe-core on the main page of each role, in both languages: no serious or critical violation
+of WCAG 2.2 AA (wcag2a, wcag2aa, wcag21aa, wcag22aa).
+
+axe-core comes from npm, pinned and sha512-checked by ``frontend/vendor.py`` (``make install``);
+it is evaluated in the page by the test driver, never served to people.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from nuanxin.settings import ROOT
+from tests.e2e.conftest import log_in, shoot
+
+AXE = ROOT / "frontend" / "static" / "vendor" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+
+#: role, the account it logs in with (None: the public), its main page
+MAIN_PAGES = (
+    ("public", None, "/"),
+    ("public-dashboard", None, "/dashboard"),
+    ("staff", "staff_hulan", "/staff"),
+    ("charity", "charity_warmth", "/charity"),
+    ("courier", "courier_warmth", "/courier"),
+    ("admin", "admin", "/staff"),
+)
+
+
+def serious(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:3])
+        for v in result["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize(("role", "username", "path"), MAIN_PAGES, ids=[p[0] for p in MAIN_PAGES])
+def test_the_main_page_of_each_role_has_no_serious_accessibility_violation(
+    browser: Browser, server: str, role: str, username: str | None, path: str, lang: str
+) -> None:
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make install fetches it)")
+    context = browser.new_context(
+        base_url=server, locale=lang, viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        if username:
+            log_in(page, username)
+        page.goto(f"{path}?lang={lang}")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
+        )
+        shoot(page, f"axe-{role}-{lang}")
+        found = serious(result)
+        assert not found, "\n".join(found)
+    finally:
+        context.close()
