@@ -73,6 +73,16 @@ MESSAGES: Final[Mapping[str, str]] = {
         "A household with this ID number is already registered in another jurisdiction: "
         "contact the civil affairs office of %(county)s."
     ),
+    "duplicate_household_name": N_(
+        "A household of this name at this address is already registered: %(reference)s."
+    ),
+    "duplicate_household_name_elsewhere": N_(
+        "A household of this name at this address is already registered in another "
+        "jurisdiction: contact the civil affairs office of %(county)s."
+    ),
+    "unknown_region": N_("No region has this code: pick the county or township from the list."),
+    "region_too_large": N_("Pick a county or a township, not a province or a city."),
+    "region_not_in_jurisdiction": N_("This place is not in your jurisdiction."),
     "bad_id_number": N_("The ID number is not valid: 18 characters, the last a digit or X."),
     "need_already_met": N_("This need is already met."),
     "escalation_pending": N_(

@@ -35,6 +35,23 @@ def test_a_refusal_is_said_from_its_message_id_and_params_in_each_language() -> 
     assert "民政工作人员" in describe(locked, ZH) and "补打" in describe(locked, ZH)
 
 
+def test_a_duplicate_household_says_where_to_turn() -> None:
+    here = Conflict(
+        "dup",
+        error="duplicate_household",
+        message_id="duplicate_household",
+        params={"reference": "HH000005"},
+    )
+    assert describe(here, ZH) == "持此身份证号的家庭已经登记：HH000005。"
+    elsewhere = Conflict(
+        "dup",
+        error="duplicate_household",
+        message_id="duplicate_household_elsewhere",
+        params={"county": "德惠市"},
+    )
+    assert describe(elsewhere, ZH) == "持此身份证号的家庭已在其他辖区登记，请联系德惠市民政部门。"
+
+
 def test_a_refusal_without_a_message_id_falls_back_to_its_kind_never_the_english_detail() -> None:
     bare = Conflict("The offer moved meanwhile")
     assert describe(bare, ZH) == "这条记录的当前状态不允许此操作，请刷新页面。"

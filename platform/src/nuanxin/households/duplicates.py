@@ -45,11 +45,14 @@ async def check_duplicate(
         if found is None:
             continue
         what = "this ID number" if field == "id_number" else "this name and current address"
+        message = "duplicate_household" if field == "id_number" else "duplicate_household_name"
         if visible_to(user, region_codes=[str(found["region.code"])]):
             raise Conflict(
                 f"A household with {what} is already registered: {found['reference']}",
                 error="duplicate_household",
                 field=field,
+                message_id=message,
+                params={"reference": str(found["reference"])},
             )
         county = await _county_name(str(found["region.code"]))
         raise Conflict(
@@ -57,4 +60,6 @@ async def check_duplicate(
             f"contact the civil affairs of {county}",
             error="duplicate_household",
             field=field,
+            message_id=f"{message}_elsewhere",
+            params={"county": county},
         )

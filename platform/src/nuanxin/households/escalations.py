@@ -84,16 +84,26 @@ async def request_escalation(*, actor: CurrentUser, data: EscalationIn) -> Escal
         raise Forbidden("Only civil affairs staff file case-by-case requests")
     place = await demand.household_place(household_id=data.household_id)
     if place is None or not visible_to(actor, region_codes=[place.region_code]):
-        raise NotFound("No such household in your jurisdiction", field="household_id")
+        raise NotFound(
+            "No such household in your jurisdiction",
+            field="household_id",
+            message_id="household_not_in_jurisdiction",
+        )
     items = {item.code: item for item in await offers.list_items()}
     item = items.get(data.item_code)
     if item is None:
-        raise Invalid(f"No catalogue item has the code {data.item_code!r}", field="item_code")
+        raise Invalid(
+            f"No catalogue item has the code {data.item_code!r}",
+            field="item_code",
+            message_id="unknown_item",
+        )
     current = await _current_quantity(place.household_id, item.id)
     if data.quantity <= current:
         raise Invalid(
             f"The household's need is already {current}: a case-by-case request asks for more",
             field="quantity",
+            message_id="escalation_needs_more",
+            params={"current": current},
         )
     own = await get_region_by_id(actor.jurisdiction_id)
     assert own is not None

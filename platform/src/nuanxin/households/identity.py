@@ -99,5 +99,7 @@ def identity_of(id_number: str, *, secret_key: str, field: str = "id_number") ->
     try:
         number = normalise_id_number(id_number)
     except IdNumberError as invalid:
-        raise Invalid(f"{field}: {invalid}", error="validation_error", field=field) from None
+        raise Invalid(
+            f"{field}: {invalid}", error="validation_error", field=field, message_id="bad_id_number"
+        ) from None
     return Identity(id_hash=id_number_hash(secret_key, number), id_last4=number[-4:])

@@ -77,16 +77,24 @@ async def resolve_region(
     region = await get_region(code)
     if region is None:
         raise Invalid(
-            f"{field}: no region has the code {code}", error="validation_error", field=field
+            f"{field}: no region has the code {code}",
+            error="validation_error",
+            field=field,
+            message_id="unknown_region",
         )
     if region.level not in LOCATABLE_LEVELS:
         raise Invalid(
             f"{field}: pick a county or township, not a province or city",
             error="validation_error",
             field=field,
+            message_id="region_too_large",
         )
     if not user.covers(region.code):
-        raise NotFound("No such region in your jurisdiction", field=field)
+        raise NotFound(
+            "No such region in your jurisdiction",
+            field=field,
+            message_id="region_not_in_jurisdiction",
+        )
     return region
 
 

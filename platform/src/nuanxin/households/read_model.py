@@ -182,7 +182,9 @@ async def household_row(household_id: int, user: CurrentUser) -> dict[str, Any]:
     """The household's row, if the user may see it (not found otherwise)."""
     row = await Household.select(*COLUMNS).where(Household.id == household_id).first().run()
     if row is None:
-        raise NotFound("No such household in your jurisdiction")
+        raise NotFound(
+            "No such household in your jurisdiction", message_id="household_not_in_jurisdiction"
+        )
     ensure_visible(user, what="household", region_codes=[str(row["region.code"])])
     return dict(row)
 
