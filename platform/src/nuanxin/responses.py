@@ -145,9 +145,9 @@ def _browser(request: Request[Any, Any, Any]) -> bool:
 
 
 def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    if _browser(request):
-        return web.error_page(request, 400)
     field, message = _field_of(exc.extra)
+    if _browser(request):  # the page names the field by its label, in the reader's language
+        return web.error_page(request, 400, Invalid(exc.detail or "", field=field))
     detail = message or exc.detail or "The request is not valid"
     if field and field not in detail:
         detail = f"{field}: {detail}"

@@ -44,6 +44,7 @@ __all__ = (
     "form_error",
     "gettext_for",
     "install_filters",
+    "item_label",
     "language_of",
     "page",
     "user_of",
@@ -66,6 +67,13 @@ def language_of(request: AnyRequest) -> str:
 
 def gettext_for(request: AnyRequest) -> Any:
     return i18n.catalogue(language_of(request)).gettext
+
+
+def item_label(request: AnyRequest, code: object) -> str:
+    """An item or item kind in the request's words (for labels built in a handler: charts,
+    map markers), as the templates' ``item_label`` filter says it."""
+    language = language_of(request)
+    return labels.item_label(code, language, i18n.catalogue(language).gettext)
 
 
 def user_of(request: AnyRequest) -> CurrentUser | None:

@@ -21,7 +21,7 @@ from nuanxin.errors import DomainError
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.settings import Settings
-from nuanxin.web import PageController, done, form_error, gettext_for, page
+from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
 
 __all__ = ("CampaignPages", "DonationPages", "PublicPages")
 
@@ -194,7 +194,7 @@ class PublicPages(PageController):
             "labels": [counties[code]["name"] for code in sorted(counties)],
             "datasets": [
                 {
-                    "label": _(kind),
+                    "label": item_label(request, kind),
                     "data": [
                         getattr(counties[code]["kinds"].get(kind), "delivered_units", 0)
                         for code in sorted(counties)
