@@ -7,8 +7,9 @@ the catalogues (``frontend/locales/``); the templates use them as Jinja filters:
 ``{{ d.item_code | item_label }}``, ``{{ h.category | category_label }}``,
 ``{{ e.status | status_label("escalation") }}``.
 
-Items are named from the item catalogue (``name_zh`` / ``name_en``), item kinds (``coal``,
-``coat_adult`` ...) from :data:`KINDS`. A code with no word is shown as "—", never raw.
+An item code is its kind (:data:`KINDS`: ``coal``, ``coat_adult`` ...) and, for clothes, a size
+(``coat_adult_l``: an adult cotton coat, size L); units come from :data:`UNITS`. A code with no
+word is shown as "—", never raw.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from enum import Enum
 from typing import Final
 
 from nuanxin.i18n import N_
-from nuanxin.offers.catalogue import CATALOGUE
 
 __all__ = (
     "CATEGORIES",
@@ -49,6 +49,17 @@ KINDS: Final[Mapping[str, str]] = {
     "stove": N_("Heating stove"),
     "money": N_("Money"),
 }
+
+#: The unit of each kind (one unit of the need, of the offer, of the delivery).
+UNITS: Final[Mapping[str, str]] = {
+    "coal": N_("25 kg bag"),
+    "coat_adult": N_("piece"),
+    "coat_child": N_("piece"),
+    "quilt": N_("bed quilt"),
+    "electric_blanket": N_("blanket"),
+    "stove": N_("unit"),
+}
+SIZED: Final = N_("%(kind)s, size %(size)s")
 
 TAGS: Final[Mapping[str, str]] = {
     "electricity": N_("Has electricity"),
@@ -155,7 +166,6 @@ STATUSES: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 
-_ITEMS: Final = {item.code: item for item in CATALOGUE}
 UNKNOWN: Final = "—"
 
 
@@ -165,23 +175,30 @@ def _code(value: object) -> str:
     return str(value.value) if isinstance(value, Enum) else str(value)
 
 
+def _kind_and_size(code: str) -> tuple[str, str | None] | None:
+    if code in KINDS:
+        return code, None
+    kind, _, size = code.rpartition("_")
+    if kind in KINDS and size:
+        return kind, size.upper()
+    return None
+
+
 def item_label(code: object, language: str, gettext: Gettext) -> str:
     """An item (``coat_adult_l``) or an item kind (``coat_adult``) in the reader's words."""
     key = _code(code)
-    item = _ITEMS.get(key)
-    if item is not None:
-        return item.name_zh if language == "zh-CN" else item.name_en
-    if key in KINDS:
-        return gettext(KINDS[key])
-    return UNKNOWN if key else ""
+    found = _kind_and_size(key)
+    if found is None:
+        return UNKNOWN if key else ""
+    kind, size = found
+    name = gettext(KINDS[kind])
+    return name if size is None else gettext(SIZED) % {"kind": name, "size": size}
 
 
-def item_unit(code: object, language: str) -> str:
+def item_unit(code: object, gettext: Gettext) -> str:
     """The unit of an item (袋, 件 / bag, piece), or "" for an unknown one."""
-    item = _ITEMS.get(_code(code))
-    if item is None:
-        return ""
-    return item.unit_zh if language == "zh-CN" else item.unit_en
+    found = _kind_and_size(_code(code))
+    return "" if found is None or found[0] not in UNITS else gettext(UNITS[found[0]])
 
 
 def category_label(code: object, gettext: Gettext) -> str:

@@ -233,7 +233,7 @@ def _item_label(context: Context, code: object) -> str:
 
 @pass_context
 def _item_unit(context: Context, code: object) -> str:
-    return labels.item_unit(code, _language(context))
+    return labels.item_unit(code, _gettext(context))
 
 
 @pass_context
