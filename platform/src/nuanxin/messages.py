@@ -52,6 +52,10 @@ MESSAGES: Final[Mapping[str, str]] = {
         "No open offer with enough units of this item reaches the household: choose another "
         "item or a smaller quantity."
     ),
+    "insufficient_stock": N_(
+        "Only %(available)d units are available, not %(quantity)d: ask for fewer."
+    ),
+    "no_such_code": N_("No delivery has this code: check it against the slip."),
     "insufficient_reserved": N_("Only %(reserved)d units are reserved, not %(quantity)d."),
     "below_reserved": N_(
         "The quantity cannot go below the %(taken)d units already reserved, delivered or withdrawn."

@@ -55,7 +55,9 @@ async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
                 raise Forbidden("Only civil affairs staff print slips")
             ensure_reach(actor, row)
         if row["status"] != DeliveryStatus.pending:
-            raise Conflict(f"The delivery is {row['status']}: no slip to print")
+            raise Conflict(
+                f"The delivery is {row['status']}: no slip to print", message_id="no_slip_to_print"
+            )
         code = _new_code()
         await (
             Delivery.update({Delivery.code_hash: digest(code), Delivery.failed_attempts: 0})
@@ -245,7 +247,7 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
     """The household reports, with its code, that the goods did not arrive."""
     normalised = _normalise(code)
     if len(normalised) != CODE_DIGITS:
-        raise Invalid("The code has 8 digits", field="code")
+        raise Invalid("The code has 8 digits", field="code", message_id="code_format")
     async with atomic():
         row = (
             await Delivery.select(
@@ -258,7 +260,7 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
             .run()
         )
         if row is None:
-            raise NotFound("No delivery has this code", field="code")
+            raise NotFound("No delivery has this code", field="code", message_id="no_such_code")
         now = datetime.now(UTC)
         case = (
             await DeliveryCase.insert(

@@ -65,13 +65,18 @@ async def assist_first(
         raise Forbidden("Only civil affairs staff allocate in an emergency")
     place = await demand.household_place(household_id=data.household_id)
     if place is None or not actor.covers(place.region_code):
-        raise NotFound("No such household in your jurisdiction", field="household_id")
+        raise NotFound(
+            "No such household in your jurisdiction",
+            field="household_id",
+            message_id="household_not_in_jurisdiction",
+        )
     items = {item.code: item for item in await offers.list_items()}
     item = items.get(data.item_code)
     if item is None:
         raise Invalid(
             f"No catalogue item has the code {data.item_code!r}",
             field="item_code",
+            message_id="unknown_item",
         )
     stock = [s for s in await ledger.open_stock() if s.item_code == data.item_code]
     if data.offer_id is not None:

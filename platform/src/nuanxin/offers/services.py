@@ -70,7 +70,9 @@ async def list_items(*, kind: str | None = None) -> list[Item]:
 async def _item_id(code: str) -> int:
     row = await ItemTable.select(ItemTable.id).where(ItemTable.code == code).first().run()
     if row is None:
-        raise Invalid(f"No catalogue item has the code {code!r}", field="item_code")
+        raise Invalid(
+            f"No catalogue item has the code {code!r}", field="item_code", message_id="unknown_item"
+        )
     return int(row["id"])
 
 
@@ -160,9 +162,15 @@ def _view(offer: Offer) -> dict[str, Any]:
 
 def _check_window(available_from: date, available_until: date) -> None:
     if available_until < available_from:
-        raise Invalid("The window ends before it starts", field="available_until")
+        raise Invalid(
+            "The window ends before it starts",
+            field="available_until",
+            message_id="window_ends_before_start",
+        )
     if available_until < _today():
-        raise Invalid("The window has ended already", field="available_until")
+        raise Invalid(
+            "The window has ended already", field="available_until", message_id="window_ended"
+        )
 
 
 async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
@@ -245,6 +253,7 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
                 raise Conflict(
                     "Units of this offer are reserved from its warehouse: it cannot move",
                     field="warehouse_id",
+                    message_id="warehouse_in_use",
                 )
             changes[OfferTable.warehouse] = warehouse.id
             changes[OfferTable.lat] = warehouse.lat
@@ -268,6 +277,7 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
                 f"The quantity cannot be below the {taken} units reserved, delivered or withdrawn",
                 error="below_reserved",
                 field="quantity",
+                params={"taken": taken},
             )
         after = await get_offer(user=user, offer_id=offer_id)
         await record(

@@ -64,6 +64,8 @@ def shortage(offer: Offer, wanted: int) -> DomainError:
         f"Only {offer.available} units are available, not {wanted}",
         error="insufficient_stock",
         field="quantity",
+        message_id="insufficient_stock",
+        params={"available": offer.available, "quantity": wanted},
     )
 
 
@@ -78,7 +80,9 @@ async def _move(
     reason: str = "",
 ) -> Offer:
     if quantity < 1:
-        raise Invalid("The quantity must be at least 1", field="quantity")
+        raise Invalid(
+            "The quantity must be at least 1", field="quantity", message_id="quantity_at_least_one"
+        )
     async with atomic():
         before = await load_offer(offer_id)
         if before is None:
@@ -99,6 +103,7 @@ async def _move(
                 f"Only {current.reserved} units are reserved, not {quantity}",
                 error="insufficient_reserved",
                 field="quantity",
+                params={"reserved": current.reserved, "quantity": quantity},
             )
         after = await load_offer(offer_id)
         assert after is not None
