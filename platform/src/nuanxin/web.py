@@ -47,6 +47,7 @@ __all__ = (
     "item_label",
     "language_of",
     "page",
+    "status_label",
     "user_of",
 )
 
@@ -74,6 +75,11 @@ def item_label(request: AnyRequest, code: object) -> str:
     map markers), as the templates' ``item_label`` filter says it."""
     language = language_of(request)
     return labels.item_label(code, language, i18n.catalogue(language).gettext)
+
+
+def status_label(request: AnyRequest, code: object, vocabulary: str) -> str:
+    """A status in the request's words, as the templates' ``status_label`` filter says it."""
+    return labels.status_label(code, vocabulary, gettext_for(request))
 
 
 def user_of(request: AnyRequest) -> CurrentUser | None:
@@ -251,7 +257,9 @@ def _status_label(context: Context, code: object, vocabulary: str) -> str:
     return labels.status_label(code, vocabulary, _gettext(context))
 
 
-PROPOSAL_REASON = i18n.N_("%(km)s km from the charity's warehouse, within its delivery radius")
+PROPOSAL_REASON = i18n.N_(
+    "%(km)s km from the charity's warehouse (delivery radius %(radius)s km); priority %(priority)s"
+)
 
 
 @pass_context
@@ -259,9 +267,14 @@ def _proposal_reason(context: Context, proposal: Any) -> str:
     """Why the engine proposed it, in the reader's words, from the proposal's data (never the
     engine's bilingual sentence)."""
     formatter = context.get("fmt")
-    km = round(float(proposal.distance_km), 1)
-    shown = formatter.number(km) if isinstance(formatter, i18n.Formatter) else str(km)
-    return str(_gettext(context)(PROPOSAL_REASON) % {"km": shown})
+    if not isinstance(formatter, i18n.Formatter):
+        formatter = i18n.Formatter(_language(context))
+    figures = {
+        "km": formatter.number(round(float(proposal.distance_km), 1)),
+        "radius": formatter.number(round(float(proposal.radius_km), 1)),
+        "priority": formatter.number(round(float(proposal.priority), 2)),
+    }
+    return str(_gettext(context)(PROPOSAL_REASON) % figures)
 
 
 def install_filters(engine: JinjaTemplateEngine) -> None:

@@ -97,6 +97,22 @@ async def test_a_wrong_code_on_a_chinese_page_reads_as_a_next_step(
     assert "<title>错误：" in answer.text
 
 
+async def test_proposal_reasons_are_built_in_the_readers_language(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    chinese = await get_page(client, world, STAFF, f"/staff/rounds/{world.round_id}")
+    english = await get_page(client, world, STAFF, f"/staff/rounds/{world.round_id}", "en")
+    assert re.search(
+        r"距慈善组织仓库 [\d.]+ 公里（配送半径 [\d.]+ 公里）；优先级 [\d.]+", chinese.text
+    )
+    assert re.search(
+        r"[\d.]+ km from the charity's warehouse \(delivery radius",
+        english.text.replace("&#39;", "'"),
+    )
+    for page in (chinese, english):
+        assert "km away (within" not in page.text and "服务半径" not in page.text
+
+
 async def test_the_escalation_status_is_a_decision_not_a_delivery(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -23,7 +23,7 @@ from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.settings import Settings
-from nuanxin.web import PageController, done, form_error, gettext_for, page
+from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
 
 __all__ = ("CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
 
@@ -74,13 +74,13 @@ def _by_township(deliveries: list[DeliveryOut]) -> list[tuple[str, list[Delivery
     ]
 
 
-def _points(deliveries: list[DeliveryOut]) -> list[dict[str, Any]]:
+def _points(request: AnyRequest, deliveries: list[DeliveryOut]) -> list[dict[str, Any]]:
     return [
         {
             "lat": d.lat,
             "lon": d.lon,
             "kind": "delivery",
-            "label": f"{d.household_reference} · {d.item_code} × {d.quantity}",
+            "label": f"{d.household_reference} · {item_label(request, d.item_code)} × {d.quantity}",
         }
         for d in deliveries
         if d.lat is not None and d.lon is not None
@@ -108,7 +108,10 @@ class StaffDeliveryPages(PageController):
             "type": "line",
             "labels": [week.isoformat() for week in weeks],
             "datasets": [
-                {"label": _(kind), "data": [series[kind].get(week, 0) for week in weeks]}
+                {
+                    "label": item_label(request, kind),
+                    "data": [series[kind].get(week, 0) for week in weeks],
+                }
                 for kind in kinds
             ],
         }
@@ -118,7 +121,10 @@ class StaffDeliveryPages(PageController):
             "stacked": True,
             "labels": townships,
             "datasets": [
-                {"label": _(kind), "data": [per_township[t].get(kind, 0) for t in townships]}
+                {
+                    "label": item_label(request, kind),
+                    "data": [per_township[t].get(kind, 0) for t in townships],
+                }
                 for kind in kinds
             ],
         }
@@ -128,7 +134,10 @@ class StaffDeliveryPages(PageController):
             "stacked": True,
             "labels": [place.region_name for place in figures.unmet],
             "datasets": [
-                {"label": _(kind), "data": [p.units_by_kind.get(kind, 0) for p in figures.unmet]}
+                {
+                    "label": item_label(request, kind),
+                    "data": [p.units_by_kind.get(kind, 0) for p in figures.unmet],
+                }
                 for kind in unmet_kinds
             ],
         }
@@ -282,7 +291,7 @@ class CharityDeliveryPages(PageController):
             {
                 "groups": _by_township(found),
                 "count": len(found),
-                "points": _points(found),
+                "points": _points(request, found),
                 "items": {i.code: i for i in await offers.list_items()},
             },
         )

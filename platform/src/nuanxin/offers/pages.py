@@ -20,7 +20,15 @@ from nuanxin.offers import services
 from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.warehouses import services as warehouses
-from nuanxin.web import PageController, done, form_error, gettext_for, page
+from nuanxin.web import (
+    PageController,
+    done,
+    form_error,
+    gettext_for,
+    item_label,
+    page,
+    status_label,
+)
 
 __all__ = "CharityPages"
 
@@ -101,9 +109,12 @@ class CharityPages(PageController):
         chart = {
             "type": "bar",
             "stacked": True,
-            "labels": [_(kind) for kind in kinds],
+            "labels": [item_label(request, kind) for kind in kinds],
             "datasets": [
-                {"label": _(column), "data": [stock[kind][column] for kind in kinds]}
+                {
+                    "label": status_label(request, column, "stock"),
+                    "data": [stock[kind][column] for kind in kinds],
+                }
                 for column in ("available", "reserved", "delivered")
             ],
         }

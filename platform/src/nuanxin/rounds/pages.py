@@ -26,7 +26,7 @@ from nuanxin.rounds import proposals as decisions
 from nuanxin.rounds import services
 from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
 from nuanxin.rounds.vocabulary import ProposalStatus
-from nuanxin.web import PageController, done, form_error, gettext_for, page
+from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
 
 __all__ = "RoundPages"
 
@@ -56,7 +56,7 @@ async def _round_page(
             "lat": p.lat,
             "lon": p.lon,
             "kind": "proposal",
-            "label": f"{p.household_reference} · {p.item_code} × {p.quantity}",
+            "label": f"{p.household_reference} · {item_label(request, p.item_code)} × {p.quantity}",
         }
         for p in proposals.items
     ]

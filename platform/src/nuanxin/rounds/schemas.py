@@ -61,7 +61,9 @@ class ProposalOut(msgspec.Struct, kw_only=True):
     item_code: str
     quantity: int
     distance_km: float
-    reason: str
+    radius_km: float  # the offer's delivery radius
+    priority: float  # the weight of a unit of the household's need
+    reason: str  # the engine's sentence, Chinese / English (pages say it from the fields above)
     status: str
     decision_reason: str
 
