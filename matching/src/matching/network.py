@@ -13,6 +13,9 @@ Exactness-preserving reductions, each explained where it is made:
 * Priorities become ranks: the served sets of maximum weight are the same for every
   order-preserving choice of positive weights (see ``flow.py``), so the network only
   ever sees small integer ranks and never a float weight.
+
+Why one module of ~500 lines: every reduction above works on the same part-building loop
+and its index arrays; split apart, the pieces would hand half-built arrays to each other.
 """
 
 from __future__ import annotations
