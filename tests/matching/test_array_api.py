@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.matching.test_bad_input import CASES, _broken
-from tests.matching.test_properties import problems
+from tests.matching.bad_cases import CASES, _broken
+from tests.matching.strategies import problems
 
 from matching import (
     ArrayProblem,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.matching.test_properties import problems
+from tests.matching.strategies import problems
 
 from matching import (
     Household,
