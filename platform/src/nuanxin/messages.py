@@ -100,6 +100,8 @@ MESSAGES: Final[Mapping[str, str]] = {
     "round_running": N_("A round is already running for this jurisdiction: wait for it to end."),
     "round_not_proposed": N_("This round has nothing left to approve."),
     "reason_required": N_("Give a reason."),
+    "proposals_unticked": N_("Tick the proposals first."),
+    "round_not_failed": N_("Only a failed round can be run again."),
     # charities, campaigns, donations
     "charity_not_verified": N_(
         "The charity is not verified yet: the civil affairs staff check it first."

@@ -226,14 +226,24 @@ async def create_campaign(*, user: CurrentUser, data: CampaignCreate) -> Campaig
     """A member of a verified charity opens a campaign for a county and catalogue items."""
     organization_id = member_of_charity(user)
     if data.ends_on <= today():
-        raise Invalid("The end date must be in the future", field="ends_on")
+        raise Invalid(
+            "The end date must be in the future", field="ends_on", message_id="end_date_in_past"
+        )
     region = await get_region(data.region_code)
     if region is None or region.level != "county":
-        raise Invalid(f"No county has the code {data.region_code!r}", field="region_code")
+        raise Invalid(
+            f"No county has the code {data.region_code!r}",
+            field="region_code",
+            message_id="unknown_region",
+        )
     known = await item_ids()
     unknown = [code for code in data.item_codes if code not in known]
     if unknown:
-        raise Invalid(f"Not in the catalogue: {', '.join(unknown)}", field="item_codes")
+        raise Invalid(
+            f"Not in the catalogue: {', '.join(unknown)}",
+            field="item_codes",
+            message_id="unknown_item",
+        )
     async with atomic():
         await charities.ensure_verified(organization_id=organization_id)
         rows = (

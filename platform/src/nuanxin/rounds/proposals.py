@@ -104,13 +104,17 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     if actor.role is not Role.staff:
         raise Forbidden("Only civil affairs staff approve proposals")
     if current["status"] != RoundStatus.proposed:
-        raise Conflict(f"The round is {current['status']}: nothing to approve")
+        raise Conflict(
+            f"The round is {current['status']}: nothing to approve",
+            message_id="round_not_proposed",
+        )
     edits = {edit.proposal_id: edit.quantity for edit in data.edits}
     wanted = set(data.proposal_ids) | set(edits)
     if not data.all and not wanted:
         raise Invalid(
             "Say which proposals to approve: all, proposal_ids or edits",
             field="proposal_ids",
+            message_id="proposals_unticked",
         )
     where: Any = Proposal.round == round_id
     if not data.all:

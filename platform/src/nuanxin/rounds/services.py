@@ -57,7 +57,11 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
         raise Forbidden("Only civil affairs staff with a jurisdiction run rounds")
     unknown = sorted(set(item_codes) - {item.code for item in await offers.list_items()})
     if unknown:
-        raise Invalid(f"Unknown item codes: {', '.join(unknown)}", field="item_codes")
+        raise Invalid(
+            f"Unknown item codes: {', '.join(unknown)}",
+            field="item_codes",
+            message_id="unknown_item",
+        )
     async with atomic():
         running = (
             await MatchingRound.exists()
@@ -311,7 +315,10 @@ async def retry_round(*, actor: CurrentUser, round_id: int) -> int:
     async with atomic():
         row = await round_row(actor, round_id)
         if row["status"] != RoundStatus.failed:
-            raise Conflict(f"The round is {row['status']}; only a failed round is retried")
+            raise Conflict(
+                f"The round is {row['status']}; only a failed round is retried",
+                message_id="round_not_failed",
+            )
         await (
             MatchingRound.update(
                 {
