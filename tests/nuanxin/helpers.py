@@ -92,6 +92,7 @@ async def wipe() -> None:
         "AuditEntry",
         "DeliveryCase",
         "Delivery",
+        "Visit",
         "Allocation",
         "Proposal",
         "MatchingRound",

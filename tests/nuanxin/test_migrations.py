@@ -32,6 +32,7 @@ APP_TABLES = {
     "matching_round",
     "proposal",
     "allocation",
+    "visit",
     "delivery",
     "delivery_case",
     "campaign",

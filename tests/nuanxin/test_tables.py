@@ -12,7 +12,7 @@ from piccolo.table import Table
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.db import atomic
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
+from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Escalation, Household, Member, Need
@@ -256,10 +256,21 @@ ROWS: list[tuple[str, type[Table], RowMaker]] = [
         ),
     ),
     (
+        "visit",
+        Visit,
+        lambda i: dict(
+            household=i["household"],
+            organization=i["charity"],
+            code_hash="v" * 64,
+            created_at=NOW,
+        ),
+    ),
+    (
         "delivery",
         Delivery,
         lambda i: dict(
             allocation=i["allocation"],
+            visit=i["visit"],
             organization=i["charity"],
             code_hash="c" * 64,
             created_at=NOW,

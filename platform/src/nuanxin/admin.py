@@ -28,7 +28,7 @@ from starlette.requests import Request
 
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
+from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
 from nuanxin.guards import require_roles
 from nuanxin.help_requests.tables import HelpRequest
@@ -58,6 +58,7 @@ TABLES = [
     MatchingRound,
     Proposal,
     Allocation,
+    Visit,
     Delivery,
     DeliveryCase,
     Campaign,
@@ -74,6 +75,7 @@ TABLES = [
 READ_ONLY: tuple[type[Table], ...] = (
     Offer,
     Allocation,
+    Visit,
     Delivery,
     DeliveryCase,
     Donation,

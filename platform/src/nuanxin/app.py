@@ -41,6 +41,7 @@ from nuanxin.deliveries.controllers import (
     DeliveryController,
     DeliveryReportController,
     EmergencyController,
+    VisitController,
 )
 from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
 from nuanxin.donations.controllers import (
@@ -93,6 +94,7 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     DeliveryController,
     DeliveryReportController,
     EmergencyController,
+    VisitController,
     CampaignController,
     DonationController,
     PublicDonationController,

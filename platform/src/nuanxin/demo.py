@@ -191,21 +191,24 @@ async def load_demo(*, settings: Settings) -> list[DemoLogin]:
                 ),
             )
     await _households(rng, regions, settings=settings)
-    await _matching_loop()
+    await _matching_loop(secret_key=settings.secret_key)
     return logins()
 
 
-async def _matching_loop() -> None:
-    """A closed loop in 呼兰区 (approved, one delivery confirmed) and a round awaiting approval."""
+async def _matching_loop(*, secret_key: str) -> None:
+    """A closed loop in 呼兰区 (approved, one visit confirmed) and a round awaiting approval."""
     hulan = await _actor("staff_hulan")
     round_id = await rounds.start_round(actor=hulan, item_codes=[])
     await rounds.run_round(round_id)
     decided = await approval.approve(actor=hulan, round_id=round_id, data=ApproveIn(all=True))
     if decided.delivery_ids:
         delivery_id = decided.delivery_ids[0]
-        slip = await handover.issue_slip(actor=hulan, delivery_id=delivery_id)
+        visit_id = await handover.visit_of(delivery_id)
+        slip = await handover.issue_slip(actor=hulan, secret_key=secret_key, visit_id=visit_id)
         courier = await _actor("courier_warmth")
-        await handover.confirm(actor=courier, delivery_id=delivery_id, code=slip.code)
+        await handover.confirm(
+            actor=courier, secret_key=secret_key, visit_id=visit_id, code=slip.code
+        )
     dehui = await _actor("staff_dehui")
     await rounds.run_round(await rounds.start_round(actor=dehui, item_codes=[]))
 

@@ -16,6 +16,7 @@ from tests.nuanxin.authz.model import (
 from tests.nuanxin.authz.world import DELIVERY_CODE
 
 DELIVERY = {"delivery_id": "delivery_id"}
+VISIT = {"visit_id": "visit_id"}
 STAFF_OF_A = frozenset({ADMIN, STAFF, PROVINCE})
 CHARITY_X = frozenset({CHARITY, COURIER})
 
@@ -31,6 +32,17 @@ POLICY: dict[str, Rule] = {
     ),
     "FailDelivery": Rule(
         allowed=STAFF_OF_A | CHARITY_X, path=DELIVERY, body=lambda w: {"reason": "家中无人"}
+    ),
+    "ListVisits": Rule(allowed=LOGGED_IN),
+    "GetVisit": Rule(allowed=STAFF_OF_A | CHARITY_X, path=VISIT),
+    "IssueVisitSlip": Rule(allowed=STAFF_OF_A, path=VISIT),
+    "IssueVisitSlips": Rule(allowed=STAFF_OF_A, body=lambda w: {"visit_ids": [w.visit_id]}),
+    "ConfirmVisit": Rule(allowed=CHARITY_X, path=VISIT, body=lambda w: {"code": DELIVERY_CODE}),
+    "StaffConfirmVisit": Rule(
+        allowed=STAFF_OF_A, path=VISIT, body=lambda w: {"reason": "到户核实"}
+    ),
+    "FailVisit": Rule(
+        allowed=STAFF_OF_A | CHARITY_X, path=VISIT, body=lambda w: {"reason": "家中无人"}
     ),
     "ListDeliveryCases": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
     "AssistFirst": Rule(

@@ -5,10 +5,12 @@ Built directly in the tables (not through services), inside the test's transacti
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from nuanxin.accounts.tables import ApiToken, Organization
+from nuanxin.deliveries.confirmation import code_hash
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Household, Member, Need
 from nuanxin.identity import Role, digest
@@ -46,6 +48,7 @@ class World:
     round_id: int = 0  # rounds: a proposed round over county A, by STAFF
     proposal_id: int = 0  # rounds: its open proposal of offer X to the household
     delivery_id: int = 0  # deliveries: a pending delivery of charity X to the household
+    visit_id: int = 0  # its visit (slip printed, code DELIVERY_CODE)
     allocation_id: int = 0  # deliveries: its allocation, made in an emergency (先行救助)
     escalation_id: int = 0  # households: a pending 一事一议 request for the household, by STAFF
 
@@ -255,7 +258,7 @@ DELIVERY_CODE = "13572468"
 
 async def build_matching(world: World) -> None:
     """A proposed round in county A with one open proposal, and one pending delivery."""
-    from nuanxin.deliveries.tables import Allocation, Delivery
+    from nuanxin.deliveries.tables import Allocation, Delivery, Visit
     from nuanxin.rounds.tables import MatchingRound, Proposal
 
     now = datetime.now(UTC)
@@ -310,10 +313,25 @@ async def build_matching(world: World) -> None:
         .returning(Allocation.id)
         .run()
     )
+    visits = (
+        await Visit.insert(
+            Visit(
+                household=world.household_id,
+                organization=world.charity_x_id,
+                code_hash=code_hash(os.environ["SECRET_KEY"], DELIVERY_CODE),
+                printed_count=1,
+                created_at=now,
+            )
+        )
+        .returning(Visit.id)
+        .run()
+    )
+    world.visit_id = int(visits[0]["id"])
     deliveries = (
         await Delivery.insert(
             Delivery(
                 allocation=int(allocations[0]["id"]),
+                visit=world.visit_id,
                 organization=world.charity_x_id,
                 code_hash=digest(DELIVERY_CODE),
                 created_at=now,

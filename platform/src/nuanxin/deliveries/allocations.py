@@ -3,7 +3,8 @@
 The one allocation path. Every allocation (a round's bulk approval, an edited approval, an
 emergency) goes through :func:`allocate` or :func:`allocate_many`, which reserve the stock
 (the ledger, :mod:`nuanxin.offers.stock`), count the need as allocated (the need ledger,
-:mod:`nuanxin.households.demand`) and write the allocation with its delivery, in that order
+:mod:`nuanxin.households.demand`) and write the allocation with its delivery, which joins the
+household's open, unprinted visit by the same charity or starts one, in that order
 and in one transaction: a unit is never allocated twice, and a refused step leaves nothing
 behind. Locks are always taken in one order: offers, then needs, each by id.
 
@@ -27,8 +28,8 @@ from datetime import UTC, datetime
 
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.deliveries.tables import Allocation, Delivery
-from nuanxin.deliveries.vocabulary import AllocationStatus, DeliveryStatus
+from nuanxin.deliveries.tables import Allocation, Delivery, Visit
+from nuanxin.deliveries.vocabulary import AllocationStatus, DeliveryStatus, VisitStatus
 from nuanxin.errors import DomainError
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, digest
@@ -180,6 +181,43 @@ def _refusal(request: AllocationRequest, detail: str) -> str:
     return f"allocation not made: {detail}"
 
 
+async def _visits_for(
+    requests: Sequence[AllocationRequest], now: datetime
+) -> dict[tuple[int, int], int]:
+    """The visit each (household, charity) pair's new items join.
+
+    An open visit whose slip is not printed yet takes them (one slip, one code for the trip);
+    otherwise a new visit starts, so that a printed slip always lists all its visit's items.
+    """
+    pairs = sorted({(r.household_id, r.organization_id) for r in requests})
+    found: dict[tuple[int, int], int] = {}
+    households = sorted({h for h, _ in pairs})
+    for start in range(0, len(households), 500):
+        for row in (
+            await Visit.select(Visit.id, Visit.household, Visit.organization)
+            .where(
+                Visit.household.is_in(households[start : start + 500])
+                & (Visit.status == VisitStatus.pending)
+                & (Visit.printed_count == 0)
+            )
+            .order_by(Visit.id)
+            .run()
+        ):
+            found.setdefault((int(row["household"]), int(row["organization"])), int(row["id"]))
+    missing = [pair for pair in pairs if pair not in found]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        made = (
+            await Visit.insert(
+                *(Visit(household=h, organization=o, created_at=now) for h, o in chunk)
+            )
+            .returning(Visit.id)
+            .run()
+        )
+        found.update(zip(chunk, (int(r["id"]) for r in made), strict=True))
+    return found
+
+
 async def _write(actor: CurrentUser, requests: Sequence[AllocationRequest]) -> list[Allocated]:
     """The allocation rows and their deliveries, for units already reserved and counted."""
     now = datetime.now(UTC)
@@ -208,13 +246,15 @@ async def _write(actor: CurrentUser, requests: Sequence[AllocationRequest]) -> l
             .returning(Allocation.id)
             .run()
         ]
-        # No code is known until staff print the slip: the stored digest matches nothing.
+        visits = await _visits_for(chunk, now)
+        # The code lives on the visit; the delivery's own digest is a placeholder matching nothing.
         delivery_ids = [
             int(r["id"])
             for r in await Delivery.insert(
                 *(
                     Delivery(
                         allocation=allocation_id,
+                        visit=visits[(row.household_id, row.organization_id)],
                         organization=row.organization_id,
                         code_hash=digest("unissued:" + secrets.token_hex(16)),
                         created_at=now,

@@ -1,9 +1,18 @@
-"""The hand-over: the household's slip, the courier's code, a failure, a report of non-receipt.
+"""The hand-over of a household visit: the slip, the courier's code, a failure, "not received".
 
-* The household holds a one-time code (staff print it with :func:`issue_slip`; only its
-  digest is stored). The courier confirms with it (:func:`confirm`): wrong codes are counted
-  and the delivery locks after :data:`MAX_ATTEMPTS`; a repeated confirmation is harmless.
-* A failed delivery (:func:`fail`) returns its stock (the ledger) and the need to the pool.
+* One code per visit covers all its items. Staff print it with :func:`issue_slip` (or many at
+  once with :func:`issue_slips`); only its keyed hash (HMAC with the secret key) is stored.
+  Printing again is a reprint (“补打”): a new code, the old one dead, the wrong-code count reset,
+  a locked visit open again; every print is audited.
+* The courier confirms with the code (:func:`confirm`): a wrong code is audited and counted in
+  one statement (``failed_attempts = failed_attempts + 1 ... RETURNING``), so concurrent wrong
+  codes are each counted and the visit locks at exactly :data:`MAX_ATTEMPTS`; a repeated
+  confirmation is harmless. Staff may confirm a hand-over they witnessed (:func:`staff_confirm`).
+* A failed visit (:func:`fail`) or item (:func:`fail_delivery`) returns its stock (the ledger)
+  and the need to the pool.
+* Locks are taken visit first, then its deliveries, in every path.
+* The per-delivery functions (``*_delivery``) act on the delivery's visit, for the API's
+  per-delivery routes.
 """
 
 from __future__ import annotations
@@ -15,27 +24,37 @@ from typing import Any
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.deliveries.reading import ensure_reach, load_delivery
-from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, DeliveryOut, SlipOut
-from nuanxin.deliveries.services import get_delivery
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase
-from nuanxin.deliveries.vocabulary import AllocationStatus, CaseStatus, DeliveryStatus
+from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, SlipOut, VisitItemOut
+from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
+from nuanxin.deliveries.visits import ensure_visit_reach, load_visit, visit_items
+from nuanxin.deliveries.vocabulary import (
+    AllocationStatus,
+    CaseStatus,
+    DeliveryStatus,
+    VisitStatus,
+)
 from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
-from nuanxin.identity import CurrentUser, Role, digest
+from nuanxin.identity import CurrentUser, Role, keyed_hash
 from nuanxin.offers import stock
 
 __all__ = (
     "CODE_DIGITS",
     "MAX_ATTEMPTS",
+    "code_hash",
     "confirm",
     "fail",
+    "fail_delivery",
     "issue_slip",
+    "issue_slips",
     "report_not_received",
     "staff_confirm",
+    "visit_of",
 )
 
 MAX_ATTEMPTS = 5
 CODE_DIGITS = 8
+OPEN = (DeliveryStatus.pending, DeliveryStatus.locked)
 
 
 def _new_code() -> str:
@@ -43,46 +62,171 @@ def _new_code() -> str:
 
 
 def _normalise(code: str) -> str:
-    return "".join(ch for ch in code if ch.isdigit())
+    return "".join(ch for ch in code if ch in "0123456789")
 
 
-async def issue_slip(*, actor: CurrentUser, delivery_id: int) -> SlipOut:
-    """A new one-time code for the household's slip (any earlier code stops working)."""
-    async with atomic():
-        row = await load_delivery(delivery_id)
-        if actor.role is not Role.admin:
-            if actor.role is not Role.staff:
-                raise Forbidden("Only civil affairs staff print slips")
-            ensure_reach(actor, row)
-        if row["status"] != DeliveryStatus.pending:
-            raise Conflict(
-                f"The delivery is {row['status']}: no slip to print", message_id="no_slip_to_print"
-            )
-        code = _new_code()
-        await (
-            Delivery.update({Delivery.code_hash: digest(code), Delivery.failed_attempts: 0})
-            .where(Delivery.id == delivery_id)
-            .run()
-        )
-        await record(actor=actor, action="delivery.slip", entity="delivery", entity_id=delivery_id)
-    return SlipOut(
-        delivery_id=delivery_id,
-        household_reference=str(row["allocation.household.reference"]),
-        item_code=str(row["allocation.offer.item.code"]),
-        quantity=int(row["allocation.quantity"]),
-        code=code,
+def code_hash(secret_key: str, code: str) -> str:
+    """How a visit's code is stored: keyed, so a stolen table cannot be searched for codes."""
+    return keyed_hash(secret_key, "visit-code:" + _normalise(code))
+
+
+def _matches(row: dict[str, Any], secret_key: str, code: str) -> bool:
+    stored = row["code_hash"]
+    return stored is not None and secrets.compare_digest(str(stored), code_hash(secret_key, code))
+
+
+async def visit_of(delivery_id: int) -> int:
+    """The visit a delivery belongs to (NotFound for an unknown delivery)."""
+    row = await Delivery.select(Delivery.visit).where(Delivery.id == delivery_id).first().run()
+    if row is None or row["visit"] is None:
+        raise NotFound("No such delivery")
+    return int(row["visit"])
+
+
+async def _lock(visit_id: int) -> None:
+    """Take the visit's row lock first (a no-op write), so that every path locks in one order."""
+    await (
+        Visit.update({Visit.failed_attempts: Visit.failed_attempts + 0})
+        .where(Visit.id == visit_id)
+        .run()
     )
 
 
-async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:
-    """Close a pending delivery as delivered; False if a racing request already did.
+def _refuse_non_staff(actor: CurrentUser) -> None:
+    if actor.role not in (Role.admin, Role.staff):
+        raise Forbidden("Only civil affairs staff print slips")
 
-    Two confirmations of one delivery at once both read it pending; the conditional update
-    lets one of them close it, and the other answers as a repeated confirmation would.
+
+async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> tuple[str, bool, int]:
+    """A new code for the visit: (code, reprint, printed_count). Inside the caller's transaction."""
+    row = await load_visit(visit_id)
+    ensure_visit_reach(actor, row)
+    if row["status"] not in (VisitStatus.pending, VisitStatus.locked):
+        raise Conflict(
+            f"The visit is {row['status']}: no slip to print",
+            error="visit_closed",
+            message_id="visit_closed",
+        )
+    await _lock(visit_id)
+    while True:
+        code = _new_code()
+        digest = code_hash(secret_key, code)
+        taken = await Visit.exists().where(Visit.code_hash == digest).run()
+        if not taken:
+            break
+    printed = int(row["printed_count"]) + 1
+    await (
+        Visit.update(
+            {
+                Visit.code_hash: digest,
+                Visit.failed_attempts: 0,
+                Visit.status: VisitStatus.pending,
+                Visit.printed_count: printed,
+                Visit.printed_at: datetime.now(UTC),
+            }
+        )
+        .where(Visit.id == visit_id)
+        .run()
+    )
+    if row["status"] == VisitStatus.locked:
+        await (
+            Delivery.update({Delivery.status: DeliveryStatus.pending})
+            .where((Delivery.visit == visit_id) & (Delivery.status == DeliveryStatus.locked))
+            .run()
+        )
+    await record(
+        actor=actor,
+        action="visit.slip",
+        entity="visit",
+        entity_id=visit_id,
+        before={"status": str(row["status"]), "failed_attempts": int(row["failed_attempts"])},
+        after={"printed_count": printed, "reprint": printed > 1, "old_code": "void"},
+    )
+    return code, printed > 1, printed
+
+
+def _slip_out(
+    *, visit_id: int, row: dict[str, Any], items: list[VisitItemOut], code: str, delivery_id: int
+) -> SlipOut:
+    line = next((i for i in items if i.delivery_id == delivery_id), items[0] if items else None)
+    return SlipOut(
+        visit_id=visit_id,
+        delivery_id=line.delivery_id if line else 0,
+        household_reference=str(row["household.reference"]),
+        item_code=line.item_code if line else "",
+        quantity=line.quantity if line else 0,
+        items=items,
+        code=code,
+        reprint=int(row["printed_count"]) > 1,
+        printed_count=int(row["printed_count"]),
+    )
+
+
+async def issue_slip(
+    *, actor: CurrentUser, secret_key: str, visit_id: int, delivery_id: int | None = None
+) -> SlipOut:
+    """A new one-time code for the visit's slip (the earlier code stops working).
+
+    A locked visit may be printed again: the new code opens it and the count starts over.
+    """
+    _refuse_non_staff(actor)
+    async with atomic():
+        code, _, _ = await _print(actor, secret_key, visit_id)
+        row = await load_visit(visit_id)
+        items = (await visit_items([visit_id])).get(visit_id, [])
+    return _slip_out(
+        visit_id=visit_id, row=row, items=items, code=code, delivery_id=delivery_id or 0
+    )
+
+
+async def issue_slips(
+    *, actor: CurrentUser, secret_key: str, visit_ids: list[int]
+) -> dict[int, tuple[str, bool]]:
+    """New codes for many visits at once (a printed batch): visit id -> (code, reprint).
+
+    All or nothing: a visit that is closed or out of reach refuses the whole batch.
+    """
+    _refuse_non_staff(actor)
+    printed: dict[int, tuple[str, bool]] = {}
+    async with atomic():
+        for visit_id in dict.fromkeys(visit_ids):
+            code, reprint, _ = await _print(actor, secret_key, visit_id)
+            printed[visit_id] = (code, reprint)
+    return printed
+
+
+async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:
+    """Close an open visit as delivered with all its open items; False if a racing request did.
+
+    Two confirmations at once both read the visit open; the conditional update lets one of
+    them close it, and the other answers as a repeated confirmation would.
     """
     now = datetime.now(UTC)
-    delivery_id = int(row["id"])
+    visit_id = int(row["id"])
     updated = (
+        await Visit.update(
+            {
+                Visit.status: VisitStatus.delivered,
+                Visit.confirmed_by: actor.id,
+                Visit.confirmed_at: now,
+            }
+        )
+        .where(
+            (Visit.id == visit_id) & Visit.status.is_in([VisitStatus.pending, VisitStatus.locked])
+        )
+        .returning(Visit.id)
+        .run()
+    )
+    if not updated:
+        current = await load_visit(visit_id)
+        if current["status"] == VisitStatus.delivered:
+            return False
+        raise Conflict(
+            f"The visit was {current['status']} just now",
+            error="delivery_closed",
+            message_id="visit_closed",
+        )
+    closed = (
         await Delivery.update(
             {
                 Delivery.status: DeliveryStatus.delivered,
@@ -90,87 +234,126 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
                 Delivery.confirmed_at: now,
             }
         )
-        .where((Delivery.id == delivery_id) & (Delivery.status == DeliveryStatus.pending))
-        .returning(Delivery.id)
+        .where((Delivery.visit == visit_id) & Delivery.status.is_in(list(OPEN)))
+        .returning(Delivery.id, Delivery.allocation)
         .run()
     )
-    if not updated:
-        current = await load_delivery(delivery_id)
-        if current["status"] == DeliveryStatus.delivered:
-            return False
-        raise Conflict(f"The delivery was {current['status']} just now", error="delivery_closed")
-    await (
-        Allocation.update({Allocation.status: AllocationStatus.delivered})
-        .where(Allocation.id == int(row["allocation"]))
-        .run()
-    )
-    await stock.deliver(
-        offer_id=int(row["allocation.offer"]), quantity=int(row["allocation.quantity"]), actor=actor
-    )
+    allocation_ids = sorted(int(r["allocation"]) for r in closed)
+    if allocation_ids:
+        await (
+            Allocation.update({Allocation.status: AllocationStatus.delivered})
+            .where(Allocation.id.is_in(allocation_ids))
+            .run()
+        )
+        for allocation in (
+            await Allocation.select(Allocation.offer, Allocation.quantity)
+            .where(Allocation.id.is_in(allocation_ids))
+            .order_by(Allocation.offer)
+            .run()
+        ):
+            await stock.deliver(
+                offer_id=int(allocation["offer"]),
+                quantity=int(allocation["quantity"]),
+                actor=actor,
+            )
     await record(
         actor=actor,
-        action="delivery.confirm",
-        entity="delivery",
-        entity_id=delivery_id,
-        before={"status": "pending"},
-        after={"status": "delivered", "by": how},
+        action="visit.confirm",
+        entity="visit",
+        entity_id=visit_id,
+        before={"status": str(row["status"])},
+        after={
+            "status": "delivered",
+            "by": how,
+            "deliveries": sorted(int(r["id"]) for r in closed),
+        },
     )
     return True
 
 
-async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> ConfirmOut:
-    """The courier confirms with the household's code. Repeating it is harmless."""
+def _locked() -> Locked:
+    return Locked(
+        "Too many wrong codes: the visit is locked; call the civil affairs staff, "
+        "who can print a new slip or confirm the delivery themselves",
+        error="delivery_locked",
+        field="code",
+        message_id="visit_locked",
+    )
+
+
+async def confirm(
+    *,
+    actor: CurrentUser,
+    secret_key: str,
+    visit_id: int,
+    code: str,
+    delivery_id: int | None = None,
+) -> ConfirmOut:
+    """The courier confirms the visit with the household's code. Repeating it is harmless."""
+
+    def answer(status: str, already: bool) -> ConfirmOut:
+        return ConfirmOut(
+            delivery_id=delivery_id or 0,
+            visit_id=visit_id,
+            status=status,
+            already_confirmed=already,
+        )
+
     async with atomic():
-        row = await load_delivery(delivery_id)
-        ensure_reach(actor, row)
+        row = await load_visit(visit_id)
+        ensure_visit_reach(actor, row)
         if actor.role not in (Role.charity, Role.courier):
             raise Forbidden("Couriers confirm with the code; staff use staff-confirm")
-        if row["status"] == DeliveryStatus.delivered:
-            if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
-                return ConfirmOut(
-                    delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
-                )
+        if row["status"] == VisitStatus.delivered:
+            if _matches(row, secret_key, code):
+                return answer(VisitStatus.delivered, True)
             raise Conflict("The delivery is already confirmed", error="already_delivered")
-        if row["status"] == DeliveryStatus.locked:
-            raise Locked(
-                "Too many wrong codes: the delivery is locked; staff can print a new slip",
-                error="delivery_locked",
-            )
-        if row["status"] != DeliveryStatus.pending:
+        if row["status"] == VisitStatus.locked:
+            raise _locked()
+        if row["status"] != VisitStatus.pending:
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        if secrets.compare_digest(str(row["code_hash"]), digest(_normalise(code))):
+        if _matches(row, secret_key, code):
             closed = await _close_delivered(actor, row, "code")
-            return ConfirmOut(
-                delivery_id=delivery_id,
-                status=DeliveryStatus.delivered,
-                already_confirmed=not closed,
+            return answer(VisitStatus.delivered, not closed)
+        counted = await Visit.raw(
+            "UPDATE visit SET failed_attempts = failed_attempts + 1, "
+            "status = CASE WHEN failed_attempts + 1 >= {} THEN {} ELSE status END "
+            "WHERE id = {} AND status = {} RETURNING failed_attempts, status",
+            MAX_ATTEMPTS,
+            VisitStatus.locked.value,
+            visit_id,
+            VisitStatus.pending.value,
+        ).run()
+        if not counted:
+            current = await load_visit(visit_id)
+            if current["status"] == VisitStatus.locked:
+                raise _locked()
+            raise Conflict(
+                f"The delivery was {current['status']} just now", error="delivery_closed"
             )
-        attempts = int(row["failed_attempts"]) + 1
-        locked = attempts >= MAX_ATTEMPTS
-        await (
-            Delivery.update(
-                {
-                    Delivery.failed_attempts: attempts,
-                    Delivery.status: DeliveryStatus.locked if locked else DeliveryStatus.pending,
-                }
+        attempts = int(counted[0]["failed_attempts"])
+        locked = counted[0]["status"] == VisitStatus.locked
+        if locked:
+            await (
+                Delivery.update({Delivery.status: DeliveryStatus.locked})
+                .where((Delivery.visit == visit_id) & (Delivery.status == DeliveryStatus.pending))
+                .run()
             )
-            .where(Delivery.id == delivery_id)
-            .run()
-        )
         await record(
             actor=actor,
-            action="delivery.wrong_code",
-            entity="delivery",
-            entity_id=delivery_id,
+            action="visit.wrong_code",
+            entity="visit",
+            entity_id=visit_id,
             after={"failed_attempts": attempts, "locked": locked},
         )
     left = MAX_ATTEMPTS - attempts
     if locked:
         raise Locked(
-            "Wrong code: the delivery is now locked",
+            "Wrong code: the visit is now locked; call the civil affairs staff, "
+            "who can print a new slip",
             error="delivery_locked",
             field="code",
-            message_id="delivery_locked",
+            message_id="visit_locked",
         )
     raise Invalid(
         f"Wrong code: {left} attempts left",
@@ -181,92 +364,147 @@ async def confirm(*, actor: CurrentUser, delivery_id: int, code: str) -> Confirm
     )
 
 
-async def staff_confirm(*, actor: CurrentUser, delivery_id: int, reason: str) -> ConfirmOut:
+async def staff_confirm(
+    *, actor: CurrentUser, visit_id: int, reason: str, delivery_id: int | None = None
+) -> ConfirmOut:
     """Staff confirm a hand-over they witnessed (the household has no code, say)."""
     async with atomic():
-        row = await load_delivery(delivery_id)
-        ensure_reach(actor, row)
-        if row["status"] == DeliveryStatus.delivered:
-            return ConfirmOut(
-                delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=True
-            )
-        if row["status"] not in (DeliveryStatus.pending, DeliveryStatus.locked):
+        row = await load_visit(visit_id)
+        ensure_visit_reach(actor, row)
+        if row["status"] == VisitStatus.delivered:
+            closed = False
+        elif row["status"] not in (VisitStatus.pending, VisitStatus.locked):
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        if row["status"] == DeliveryStatus.locked:
-            await (
-                Delivery.update({Delivery.status: DeliveryStatus.pending})
-                .where(Delivery.id == delivery_id)
-                .run()
-            )
-        closed = await _close_delivered(actor, row, f"staff: {reason}")
+        else:
+            closed = await _close_delivered(actor, row, f"staff: {reason}")
     return ConfirmOut(
-        delivery_id=delivery_id, status=DeliveryStatus.delivered, already_confirmed=not closed
+        delivery_id=delivery_id or 0,
+        visit_id=visit_id,
+        status=VisitStatus.delivered,
+        already_confirmed=not closed,
     )
 
 
-async def fail(*, actor: CurrentUser, delivery_id: int, reason: str) -> DeliveryOut:
-    """Record a failed delivery: its stock and the household's need return to the pool."""
+async def _fail_items(
+    actor: CurrentUser, visit_id: int, reason: str, delivery_ids: list[int] | None
+) -> list[int]:
+    """Fail these open items of the visit (all when None); their stock and needs return."""
+    where = (Delivery.visit == visit_id) & Delivery.status.is_in(list(OPEN))
+    if delivery_ids is not None:
+        where = where & Delivery.id.is_in(delivery_ids)
+    failed = (
+        await Delivery.update(
+            {Delivery.status: DeliveryStatus.failed, Delivery.failure_reason: reason}
+        )
+        .where(where)
+        .returning(Delivery.id, Delivery.allocation)
+        .run()
+    )
+    allocation_ids = sorted(int(r["allocation"]) for r in failed)
+    if not allocation_ids:
+        return []
+    await (
+        Allocation.update({Allocation.status: AllocationStatus.failed})
+        .where(Allocation.id.is_in(allocation_ids))
+        .run()
+    )
+    for allocation in (
+        await Allocation.select(
+            Allocation.id, Allocation.offer, Allocation.need, Allocation.quantity
+        )
+        .where(Allocation.id.is_in(allocation_ids))
+        .order_by(Allocation.offer)
+        .run()
+    ):
+        quantity = int(allocation["quantity"])
+        await stock.release(
+            offer_id=int(allocation["offer"]), quantity=quantity, reason=reason, actor=actor
+        )
+        await demand.release(need_id=int(allocation["need"]), quantity=quantity)
+    left = await Delivery.count().where(
+        (Delivery.visit == visit_id) & Delivery.status.is_in(list(OPEN))
+    )
+    if not left:
+        await (
+            Visit.update({Visit.status: VisitStatus.failed})
+            .where(
+                (Visit.id == visit_id)
+                & Visit.status.is_in([VisitStatus.pending, VisitStatus.locked])
+            )
+            .run()
+        )
+    return sorted(int(r["id"]) for r in failed)
+
+
+async def fail(*, actor: CurrentUser, visit_id: int, reason: str) -> list[int]:
+    """Record a failed visit: every open item's stock and need return to the pool."""
+    async with atomic():
+        row = await load_visit(visit_id)
+        ensure_visit_reach(actor, row)
+        await _lock(visit_id)
+        failed = await _fail_items(actor, visit_id, reason, None)
+        if not failed:
+            raise Conflict(f"The visit is {row['status']}", error="delivery_closed")
+        await record(
+            actor=actor,
+            action="visit.fail",
+            entity="visit",
+            entity_id=visit_id,
+            before={"status": str(row["status"])},
+            after={"status": "failed", "reason": reason, "deliveries": failed},
+        )
+    return failed
+
+
+async def fail_delivery(*, actor: CurrentUser, delivery_id: int, reason: str) -> None:
+    """Record one failed item of a visit (the stove does not fit, say); the rest stay open."""
     async with atomic():
         row = await load_delivery(delivery_id)
         ensure_reach(actor, row)
-        updated = (
-            await Delivery.update(
-                {Delivery.status: DeliveryStatus.failed, Delivery.failure_reason: reason}
-            )
-            .where(
-                (Delivery.id == delivery_id)
-                & Delivery.status.is_in([DeliveryStatus.pending, DeliveryStatus.locked])
-            )
-            .returning(Delivery.id)
-            .run()
-        )
-        if not updated:
-            raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
-        quantity = int(row["allocation.quantity"])
-        await (
-            Allocation.update({Allocation.status: AllocationStatus.failed})
-            .where(Allocation.id == int(row["allocation"]))
-            .run()
-        )
-        await stock.release(
-            offer_id=int(row["allocation.offer"]), quantity=quantity, reason=reason, actor=actor
-        )
-        await demand.release(need_id=int(row["allocation.need"]), quantity=quantity)
+        visit_id = int(row["visit"])
+        await _lock(visit_id)
+        if not await _fail_items(actor, visit_id, reason, [delivery_id]):
+            current = await load_delivery(delivery_id)
+            raise Conflict(f"The delivery is {current['status']}", error="delivery_closed")
         await record(
             actor=actor,
             action="delivery.fail",
             entity="delivery",
             entity_id=delivery_id,
-            before={"status": row["status"]},
-            after={"status": "failed", "reason": reason},
+            before={"status": str(row["status"])},
+            after={"status": "failed", "reason": reason, "visit": visit_id},
         )
-    return await get_delivery(actor=actor, delivery_id=delivery_id)
 
 
-async def report_not_received(*, code: str, description: str) -> CaseOut:
+async def report_not_received(*, secret_key: str, code: str, description: str) -> CaseOut:
     """The household reports, with its code, that the goods did not arrive."""
     normalised = _normalise(code)
     if len(normalised) != CODE_DIGITS:
-        raise Invalid("The code has 8 digits", field="code", message_id="code_format")
+        raise Invalid("The code has 8 digits", field="code")
     async with atomic():
-        row = (
-            await Delivery.select(
-                Delivery.id,
-                Delivery.allocation._.household._.id,
-                Delivery.allocation._.household._.reference,
-            )
-            .where(Delivery.code_hash == digest(normalised))
+        visit = (
+            await Visit.select(Visit.id, Visit.household, Visit.household._.reference)
+            .where(Visit.code_hash == code_hash(secret_key, normalised))
             .first()
             .run()
         )
-        if row is None:
-            raise NotFound("No delivery has this code", field="code", message_id="no_such_code")
+        if visit is None:
+            raise NotFound("No delivery has this code", field="code")
+        first = (
+            await Delivery.select(Delivery.id)
+            .where(Delivery.visit == visit["id"])
+            .order_by(Delivery.id)
+            .first()
+            .run()
+        )
+        if first is None:  # pragma: no cover - a visit is made with its first delivery
+            raise NotFound("No delivery has this code", field="code")
         now = datetime.now(UTC)
         case = (
             await DeliveryCase.insert(
                 DeliveryCase(
-                    delivery=row["id"],
-                    household=row["allocation.household.id"],
+                    delivery=first["id"],
+                    household=visit["household"],
                     description=description,
                     created_at=now,
                 )
@@ -278,15 +516,16 @@ async def report_not_received(*, code: str, description: str) -> CaseOut:
         await record(
             actor=None,
             actor_label="household",
-            action="delivery.not_received",
-            entity="delivery",
-            entity_id=int(row["id"]),
+            action="visit.not_received",
+            entity="visit",
+            entity_id=int(visit["id"]),
             after={"case": case_id},
         )
     return CaseOut(
         id=case_id,
-        delivery_id=int(row["id"]),
-        household_reference=str(row["allocation.household.reference"]),
+        delivery_id=int(first["id"]),
+        visit_id=int(visit["id"]),
+        household_reference=str(visit["household.reference"]),
         description=description,
         status=CaseStatus.open,
         created_at=now,

@@ -1,4 +1,9 @@
-"""The JSON API of deliveries: lists for charities and staff, slips, confirmation, failure."""
+"""The JSON API of deliveries and household visits: lists, slips, confirmation, failure.
+
+A visit (one household, one charity, one trip) carries one code for all its items; the
+per-delivery routes act on the delivery's visit (a slip, a confirmation, staff confirmation)
+or on the one item (a failure), for clients written before visits.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.deliveries import confirmation, emergencies, services
+from nuanxin.deliveries import confirmation, emergencies, services, visits
 from nuanxin.deliveries.schemas import (
+    BatchIn,
     CaseOut,
     ConfirmIn,
     ConfirmOut,
@@ -19,6 +25,7 @@ from nuanxin.deliveries.schemas import (
     NotReceivedIn,
     SlipOut,
     StaffConfirmIn,
+    VisitOut,
 )
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
@@ -26,7 +33,12 @@ from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
 
-__all__ = ("DeliveryController", "DeliveryReportController", "EmergencyController")
+__all__ = (
+    "DeliveryController",
+    "DeliveryReportController",
+    "EmergencyController",
+    "VisitController",
+)
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
 CODE_ERRORS = error_responses(400, 401, 403, 404, 409, 423, 429)
@@ -66,27 +78,44 @@ class DeliveryController(Controller):
         status_code=HTTP_201_CREATED,
         guards=[staff_and_admin],
         responses=ERRORS,
-        summary="Print the household's slip: a new one-time code (earlier codes stop working)",
+        summary="Print the slip of the delivery's visit: a new code (earlier codes stop working)",
     )
     async def slip(
-        self, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        delivery_id: FromPath[int],
     ) -> SlipOut:
-        return await confirmation.issue_slip(actor=actor, delivery_id=delivery_id)
+        await services.get_delivery(actor=actor, delivery_id=delivery_id)
+        return await confirmation.issue_slip(
+            actor=actor,
+            secret_key=settings.secret_key,
+            visit_id=await confirmation.visit_of(delivery_id),
+            delivery_id=delivery_id,
+        )
 
     @post(
         "/{delivery_id:int}/confirm",
         operation_id="ConfirmDelivery",
         status_code=HTTP_200_OK,
         responses=CODE_ERRORS,
-        summary="The courier confirms with the household's code (five wrong codes lock it)",
+        summary="The courier confirms the delivery's visit with the household's code",
     )
     async def confirm(
         self,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         delivery_id: FromPath[int],
         data: JSONBody[ConfirmIn],
     ) -> ConfirmOut:
-        return await confirmation.confirm(actor=actor, delivery_id=delivery_id, code=data.code)
+        await services.get_delivery(actor=actor, delivery_id=delivery_id)
+        return await confirmation.confirm(
+            actor=actor,
+            secret_key=settings.secret_key,
+            visit_id=await confirmation.visit_of(delivery_id),
+            code=data.code,
+            delivery_id=delivery_id,
+        )
 
     @post(
         "/{delivery_id:int}/staff-confirm",
@@ -94,7 +123,7 @@ class DeliveryController(Controller):
         status_code=HTTP_200_OK,
         guards=[staff_and_admin],
         responses=ERRORS,
-        summary="Staff confirm a hand-over they witnessed",
+        summary="Staff confirm a hand-over they witnessed (the delivery's whole visit)",
     )
     async def staff_confirm(
         self,
@@ -102,8 +131,12 @@ class DeliveryController(Controller):
         delivery_id: FromPath[int],
         data: JSONBody[StaffConfirmIn],
     ) -> ConfirmOut:
+        await services.get_delivery(actor=actor, delivery_id=delivery_id)
         return await confirmation.staff_confirm(
-            actor=actor, delivery_id=delivery_id, reason=data.reason
+            actor=actor,
+            visit_id=await confirmation.visit_of(delivery_id),
+            reason=data.reason,
+            delivery_id=delivery_id,
         )
 
     @post(
@@ -111,7 +144,7 @@ class DeliveryController(Controller):
         operation_id="FailDelivery",
         status_code=HTTP_200_OK,
         responses=ERRORS,
-        summary="Record a failed delivery: its stock returns to the pool",
+        summary="Record one failed item: its stock returns to the pool; the visit's rest stay open",
     )
     async def fail(
         self,
@@ -119,7 +152,8 @@ class DeliveryController(Controller):
         delivery_id: FromPath[int],
         data: JSONBody[FailIn],
     ) -> DeliveryOut:
-        return await confirmation.fail(actor=actor, delivery_id=delivery_id, reason=data.reason)
+        await confirmation.fail_delivery(actor=actor, delivery_id=delivery_id, reason=data.reason)
+        return await services.get_delivery(actor=actor, delivery_id=delivery_id)
 
     @get(
         "/cases",
@@ -134,6 +168,130 @@ class DeliveryController(Controller):
         return await services.list_cases(actor=actor, page=page)
 
 
+class VisitController(Controller):
+    """Household visits: one slip and one code for what a charity brings a household."""
+
+    path = "/api/visits"
+    tags = ("deliveries",)
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @get(
+        operation_id="ListVisits",
+        responses=ERRORS,
+        summary="My charity's visits (staff: my jurisdiction's), by township; q searches",
+    )
+    async def list_all(
+        self,
+        actor: NamedDependency[CurrentUser],
+        page: NamedDependency[Pagination],
+        status: Status = None,
+        q: Annotated[str | None, QueryParameter(max_length=100, required=False)] = None,
+        region_code: Annotated[
+            str | None, QueryParameter(pattern=r"^\d{6,12}$", required=False)
+        ] = None,
+    ) -> Page[VisitOut]:
+        return await visits.list_visits(
+            actor=actor, page=page, status=status, q=q, region_code=region_code
+        )
+
+    @get("/{visit_id:int}", operation_id="GetVisit", responses=ERRORS, summary="One visit")
+    async def get_one(
+        self, actor: NamedDependency[CurrentUser], visit_id: FromPath[int]
+    ) -> VisitOut:
+        return await visits.get_visit(actor=actor, visit_id=visit_id)
+
+    @post(
+        "/{visit_id:int}/slip",
+        operation_id="IssueVisitSlip",
+        status_code=HTTP_201_CREATED,
+        guards=[staff_and_admin],
+        responses=ERRORS,
+        summary="Print (or reprint, 补打) the visit's slip: a new code, the old one dead, "
+        "the wrong-code count reset, a locked visit open again",
+    )
+    async def slip(
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        visit_id: FromPath[int],
+    ) -> SlipOut:
+        return await confirmation.issue_slip(
+            actor=actor, secret_key=settings.secret_key, visit_id=visit_id
+        )
+
+    @post(
+        "/slips",
+        operation_id="IssueVisitSlips",
+        status_code=HTTP_201_CREATED,
+        guards=[staff_and_admin],
+        responses=ERRORS,
+        summary="Print many visits' slips at once (new codes for all, or none)",
+    )
+    async def slips(
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        data: JSONBody[BatchIn],
+    ) -> list[SlipOut]:
+        return [
+            await confirmation.issue_slip(
+                actor=actor, secret_key=settings.secret_key, visit_id=visit_id
+            )
+            for visit_id in dict.fromkeys(data.visit_ids)
+        ]
+
+    @post(
+        "/{visit_id:int}/confirm",
+        operation_id="ConfirmVisit",
+        status_code=HTTP_200_OK,
+        responses=CODE_ERRORS,
+        summary="The courier confirms the visit with the household's code (five wrong codes "
+        "lock it)",
+    )
+    async def confirm(
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        visit_id: FromPath[int],
+        data: JSONBody[ConfirmIn],
+    ) -> ConfirmOut:
+        return await confirmation.confirm(
+            actor=actor, secret_key=settings.secret_key, visit_id=visit_id, code=data.code
+        )
+
+    @post(
+        "/{visit_id:int}/staff-confirm",
+        operation_id="StaffConfirmVisit",
+        status_code=HTTP_200_OK,
+        guards=[staff_and_admin],
+        responses=ERRORS,
+        summary="Staff confirm a visit they witnessed",
+    )
+    async def staff_confirm(
+        self,
+        actor: NamedDependency[CurrentUser],
+        visit_id: FromPath[int],
+        data: JSONBody[StaffConfirmIn],
+    ) -> ConfirmOut:
+        return await confirmation.staff_confirm(actor=actor, visit_id=visit_id, reason=data.reason)
+
+    @post(
+        "/{visit_id:int}/fail",
+        operation_id="FailVisit",
+        status_code=HTTP_200_OK,
+        responses=ERRORS,
+        summary="Record a failed visit: the stock of all its open items returns to the pool",
+    )
+    async def fail(
+        self,
+        actor: NamedDependency[CurrentUser],
+        visit_id: FromPath[int],
+        data: JSONBody[FailIn],
+    ) -> VisitOut:
+        await confirmation.fail(actor=actor, visit_id=visit_id, reason=data.reason)
+        return await visits.get_visit(actor=actor, visit_id=visit_id)
+
+
 class DeliveryReportController(Controller):
     path = "/api/delivery-reports"
     tags = ("deliveries",)
@@ -146,8 +304,12 @@ class DeliveryReportController(Controller):
         responses=error_responses(400, 403, 404, 409, 429),
         summary="A household reports with its code that the goods did not arrive",
     )
-    async def report(self, data: JSONBody[NotReceivedIn]) -> CaseOut:
-        return await confirmation.report_not_received(code=data.code, description=data.description)
+    async def report(
+        self, settings: NamedDependency[Settings], data: JSONBody[NotReceivedIn]
+    ) -> CaseOut:
+        return await confirmation.report_not_received(
+            secret_key=settings.secret_key, code=data.code, description=data.description
+        )
 
 
 class EmergencyController(Controller):

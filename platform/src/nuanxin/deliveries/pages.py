@@ -187,10 +187,20 @@ class StaffDeliveryPages(PageController):
 
     @post("/deliveries/{delivery_id:int}/slip", status_code=200)
     async def slip(
-        self, request: AnyRequest, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        delivery_id: FromPath[int],
     ) -> Template:
-        """Print the household's slip: a new one-time code (shown once)."""
-        slip = await confirmation.issue_slip(actor=actor, delivery_id=delivery_id)
+        """Print the slip of the delivery's visit: a new one-time code (shown once)."""
+        await services.get_delivery(actor=actor, delivery_id=delivery_id)
+        slip = await confirmation.issue_slip(
+            actor=actor,
+            secret_key=settings.secret_key,
+            visit_id=await confirmation.visit_of(delivery_id),
+            delivery_id=delivery_id,
+        )
         return page(request, "staff/slip.html.j2", {"s": slip})
 
     async def _emergencies(
@@ -347,6 +357,7 @@ class CourierPages(PageController):
         self,
         request: AnyRequest,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         delivery_id: FromPath[int],
         data: CodeBody,
     ) -> Template | Redirect:
@@ -355,7 +366,13 @@ class CourierPages(PageController):
         try:
             if not code:
                 raise Invalid(_("Type the household's code"), field="code")
-            await confirmation.confirm(actor=actor, delivery_id=delivery_id, code=code[:32])
+            await services.get_delivery(actor=actor, delivery_id=delivery_id)
+            await confirmation.confirm(
+                actor=actor,
+                secret_key=settings.secret_key,
+                visit_id=await confirmation.visit_of(delivery_id),
+                code=code[:32],
+            )
         except DomainError as exc:
             return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
         return done(
@@ -375,7 +392,9 @@ class CourierPages(PageController):
         try:
             if not reason:
                 raise Invalid(_("Give a reason"), field="reason")
-            await confirmation.fail(actor=actor, delivery_id=delivery_id, reason=reason[:300])
+            await confirmation.fail_delivery(
+                actor=actor, delivery_id=delivery_id, reason=reason[:300]
+            )
         except DomainError as exc:
             return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
         return done(request, _("Failure recorded; the stock returns to the pool."), "/courier")

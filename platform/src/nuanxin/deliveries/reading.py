@@ -21,6 +21,8 @@ __all__ = ("DELIVERY_COLUMNS", "delivery_out", "ensure_reach", "load_delivery", 
 DELIVERY_COLUMNS = (
     Delivery.id,
     Delivery.allocation,
+    Delivery.visit,
+    Delivery.visit._.failed_attempts,
     Delivery.organization,
     Delivery.status,
     Delivery.failed_attempts,
@@ -71,6 +73,7 @@ def delivery_out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
     return DeliveryOut(
         id=int(row["id"]),
         allocation_id=int(row["allocation"]),
+        visit_id=None if row["visit"] is None else int(row["visit"]),
         organization_id=int(row["organization"]),
         household_reference=str(row["allocation.household.reference"]),
         household_category=str(row["allocation.household.category"]),
@@ -85,7 +88,11 @@ def delivery_out(row: dict[str, Any], *, reveal: bool) -> DeliveryOut:
         quantity=int(row["allocation.quantity"]),
         status=str(row["status"]),
         emergency=bool(row["allocation.emergency"]),
-        failed_attempts=int(row["failed_attempts"]),
+        failed_attempts=int(
+            row["failed_attempts"]
+            if row["visit.failed_attempts"] is None
+            else row["visit.failed_attempts"]
+        ),
         failure_reason=str(row["failure_reason"]),
         created_at=row["created_at"],
         confirmed_at=row["confirmed_at"],

@@ -66,6 +66,7 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
     query = DeliveryCase.select(
         DeliveryCase.id,
         DeliveryCase.delivery,
+        DeliveryCase.delivery._.visit,
         DeliveryCase.household._.reference,
         DeliveryCase.description,
         DeliveryCase.status,
@@ -87,6 +88,7 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
             CaseOut(
                 id=int(r["id"]),
                 delivery_id=int(r["delivery"]),
+                visit_id=None if r["delivery.visit"] is None else int(r["delivery.visit"]),
                 household_reference=str(r["household.reference"]),
                 description=str(r["description"]),
                 status=str(r["status"]),

@@ -16,7 +16,12 @@ from piccolo.constraints import Check
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User
-from nuanxin.deliveries.vocabulary import AllocationStatus, CaseStatus, DeliveryStatus
+from nuanxin.deliveries.vocabulary import (
+    AllocationStatus,
+    CaseStatus,
+    DeliveryStatus,
+    VisitStatus,
+)
 from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Offer
 from nuanxin.rounds.tables import Proposal
@@ -47,10 +52,41 @@ class Allocation(Table, tablename="allocation"):
     quantity_positive = Check("quantity > 0")
 
 
-class Delivery(Table, tablename="delivery"):
-    """The hand-over of an allocation, closed by the household's one-time code."""
+class Visit(Table, tablename="visit"):
+    """What one charity brings one household on one trip: one slip, one code for all its items.
+
+    Allocations approved for a household and a charity join the open visit whose slip is not
+    printed yet, or start a new one. ``code_hash`` is the keyed hash of the household's code
+    (none until staff print the slip); ``failed_attempts`` counts wrong codes atomically and
+    five lock the visit; a reprint (``printed_count`` > 1, “补打”) gives a new code and resets
+    the count.
+    """
 
     id = Serial(primary_key=True)
+
+    household = ForeignKey(Household, index=True, null=False, on_delete=OnDelete.restrict)
+    organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)
+    status = Varchar(length=10, choices=VisitStatus, default=VisitStatus.pending, index=True)
+    code_hash = Varchar(length=64, null=True, default=None, unique=True)
+    failed_attempts = Integer(default=0)
+    printed_count = Integer(default=0)
+    printed_at = Timestamptz(null=True, default=None)
+    confirmed_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    confirmed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+    visit_attempts_not_negative = Check("failed_attempts >= 0")
+
+
+class Delivery(Table, tablename="delivery"):
+    """The hand-over of an allocation: one item line of a household :class:`Visit`.
+
+    ``code_hash`` is a random placeholder kept for old rows: the code lives on the visit.
+    """
+
+    id = Serial(primary_key=True)
+
+    visit = ForeignKey(Visit, index=True, null=True, default=None, on_delete=OnDelete.restrict)
 
     allocation = ForeignKey(Allocation, unique=True, null=False, on_delete=OnDelete.restrict)
     organization = ForeignKey(Organization, index=True, null=False, on_delete=OnDelete.restrict)

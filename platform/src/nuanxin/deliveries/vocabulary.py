@@ -1,4 +1,4 @@
-"""The deliveries area's words: an allocation's, a delivery's and a case's status.
+"""The deliveries area's words: an allocation's, a delivery's, a visit's and a case's status.
 
 Tables, schemas, services and faces import these from here, never from tables.py.
 """
@@ -11,6 +11,7 @@ __all__ = (
     "AllocationStatus",
     "CaseStatus",
     "DeliveryStatus",
+    "VisitStatus",
 )
 
 
@@ -31,3 +32,12 @@ class DeliveryStatus(StrEnum):
 class CaseStatus(StrEnum):
     open = "open"
     resolved = "resolved"
+
+
+class VisitStatus(StrEnum):
+    """A household visit: open until its code (or staff) closes it; locked by wrong codes."""
+
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+    locked = "locked"  # too many wrong codes: staff reprint the slip or confirm it themselves
