@@ -50,6 +50,7 @@ class Settings:
     geocoder_min_delay_seconds: float = 1.0
     map_tile_url: str = ""
     timezone: str = "Asia/Shanghai"
+    hotline: str = "12345"
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -99,6 +100,7 @@ class Settings:
             geocoder_min_delay_seconds=_float(env_vars, "GEOCODER_MIN_DELAY_SECONDS", 1.0),
             map_tile_url=env_vars.get("MAP_TILE_URL", ""),
             timezone=_timezone(env_vars.get("TIMEZONE") or "Asia/Shanghai"),
+            hotline=_hotline(env_vars.get("HOTLINE", "12345")),
             stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY", ""),
             stripe_publishable_key=env_vars.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -162,6 +164,14 @@ def _name(env: Mapping[str, str], variable: str, default: str) -> str:
     if not NAME.match(value):
         raise SettingsError(variable, f"letters, digits, '_', '.' or '-' only, got {value!r}")
     return value
+
+
+def _hotline(value: str) -> str:
+    """The number printed on every slip and given to a courier facing a locked visit."""
+    number = value.strip()
+    if not number or len(number) > 20 or not all(ch.isdigit() or ch in "-+ " for ch in number):
+        raise SettingsError("HOTLINE", "must be a telephone number (digits, '-', '+', spaces)")
+    return number
 
 
 def _secret_key(value: str | None, *, env: str, var_dir: Path) -> str:

@@ -105,7 +105,7 @@ async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> tuple[st
         raise Conflict(
             f"The visit is {row['status']}: no slip to print",
             error="visit_closed",
-            message_id="visit_closed",
+            message_id="no_slip_to_print",
         )
     await _lock(visit_id)
     while True:
@@ -224,7 +224,7 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
         raise Conflict(
             f"The visit was {current['status']} just now",
             error="delivery_closed",
-            message_id="visit_closed",
+            message_id="delivery_closed",
         )
     closed = (
         await Delivery.update(
@@ -277,7 +277,7 @@ def _locked() -> Locked:
         "who can print a new slip or confirm the delivery themselves",
         error="delivery_locked",
         field="code",
-        message_id="visit_locked",
+        message_id="delivery_locked",
     )
 
 
@@ -353,7 +353,7 @@ async def confirm(
             "who can print a new slip",
             error="delivery_locked",
             field="code",
-            message_id="visit_locked",
+            message_id="delivery_locked",
         )
     raise Invalid(
         f"Wrong code: {left} attempts left",
@@ -480,7 +480,7 @@ async def report_not_received(*, secret_key: str, code: str, description: str) -
     """The household reports, with its code, that the goods did not arrive."""
     normalised = _normalise(code)
     if len(normalised) != CODE_DIGITS:
-        raise Invalid("The code has 8 digits", field="code")
+        raise Invalid("The code has 8 digits", field="code", message_id="code_format")
     async with atomic():
         visit = (
             await Visit.select(Visit.id, Visit.household, Visit.household._.reference)
@@ -489,7 +489,7 @@ async def report_not_received(*, secret_key: str, code: str, description: str) -
             .run()
         )
         if visit is None:
-            raise NotFound("No delivery has this code", field="code")
+            raise NotFound("No delivery has this code", field="code", message_id="no_such_code")
         first = (
             await Delivery.select(Delivery.id)
             .where(Delivery.visit == visit["id"])

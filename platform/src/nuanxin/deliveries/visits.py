@@ -56,7 +56,7 @@ VISIT_COLUMNS = (
 async def load_visit(visit_id: int) -> dict[str, Any]:
     row = await Visit.select(*VISIT_COLUMNS).where(Visit.id == visit_id).first().run()
     if row is None:
-        raise NotFound("No such visit", message_id="no_such_visit")
+        raise NotFound("No such visit")
     return row
 
 
@@ -189,7 +189,7 @@ async def visits_by_id(*, actor: CurrentUser, visit_ids: list[int]) -> list[Visi
     for visit_id in visit_ids:
         row = by_id.get(visit_id)
         if row is None:
-            raise NotFound("No such visit", message_id="no_such_visit")
+            raise NotFound("No such visit")
         ensure_visit_reach(actor, row)
         ordered.append(row)
     return await _outs(actor, ordered)
