@@ -72,6 +72,7 @@ async def test_the_whole_loop_from_round_to_a_met_need(client: httpx.AsyncClient
     )
     assert right.status_code == 200 and right.json() == {
         "delivery_id": delivery_id,
+        "visit_id": right.json()["visit_id"],
         "status": "delivered",
         "already_confirmed": False,
     }

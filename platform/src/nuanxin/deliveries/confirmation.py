@@ -181,18 +181,29 @@ async def issue_slip(
 
 async def issue_slips(
     *, actor: CurrentUser, secret_key: str, visit_ids: list[int]
-) -> dict[int, tuple[str, bool]]:
-    """New codes for many visits at once (a printed batch): visit id -> (code, reprint).
+) -> list[SlipOut]:
+    """New codes for many visits at once (a printed batch), in the order asked.
 
     All or nothing: a visit that is closed or out of reach refuses the whole batch.
     """
     _refuse_non_staff(actor)
-    printed: dict[int, tuple[str, bool]] = {}
+    slips: list[SlipOut] = []
     async with atomic():
-        for visit_id in dict.fromkeys(visit_ids):
-            code, reprint, _ = await _print(actor, secret_key, visit_id)
-            printed[visit_id] = (code, reprint)
-    return printed
+        ids = list(dict.fromkeys(visit_ids))
+        codes = {visit_id: (await _print(actor, secret_key, visit_id))[0] for visit_id in ids}
+        items = await visit_items(ids)
+        for visit_id in ids:
+            row = await load_visit(visit_id)
+            slips.append(
+                _slip_out(
+                    visit_id=visit_id,
+                    row=row,
+                    items=items.get(visit_id, []),
+                    code=codes[visit_id],
+                    delivery_id=0,
+                )
+            )
+    return slips
 
 
 async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:

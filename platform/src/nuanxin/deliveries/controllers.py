@@ -233,12 +233,9 @@ class VisitController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[BatchIn],
     ) -> list[SlipOut]:
-        return [
-            await confirmation.issue_slip(
-                actor=actor, secret_key=settings.secret_key, visit_id=visit_id
-            )
-            for visit_id in dict.fromkeys(data.visit_ids)
-        ]
+        return await confirmation.issue_slips(
+            actor=actor, secret_key=settings.secret_key, visit_ids=data.visit_ids
+        )
 
     @post(
         "/{visit_id:int}/confirm",
