@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-load fuzz fault-pg migrate messages clean
+.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-load fuzz fault-pg migrate messages mutation clean
 
 install: $(STAMP) vendor
 
@@ -57,6 +57,12 @@ bench-load: install
 # A deeper schemathesis run than the suite's (examples per operation and mode).
 fuzz: install
 	NUANXIN_FUZZ_EXAMPLES=40 $(PY) -m pytest tests/nuanxin/fuzz -p no:cacheprovider
+
+# Mutation testing of the critical modules (tests/mutation/modules.toml), each against its own
+# tests, on a temporary copy of the tree: kill rate per module, survivors, var/mutation/report.md.
+# Not part of `make test`. ONLY="offers.stock identity" narrows it.
+mutation: install
+	nice -n 10 $(PY) tests/mutation/run.py $(if $(ONLY),--only $(ONLY))
 
 # Restarts the machine's PostgreSQL under load: on purpose only, never in `make test`.
 fault-pg: install

@@ -1,0 +1,194 @@
+"""`make mutation`: mutation testing of the critical modules (issue 19), with mutmut 3.
+
+Each module named in ``tests/mutation/modules.toml`` is mutated on a temporary copy of the tree
+(never the working tree) and checked against its own tests only. The runner prints each module's
+kill rate and its survivors, and writes a report (``var/mutation/report.md`` unless told).
+
+A survivor listed in ``tests/mutation/equivalent.toml`` (mutant name and one line on why) is an
+equivalent mutant: it changes no behaviour, so it counts neither as killed nor as survived.
+
+Kill rate = (killed + timed out) / (all mutants - equivalent ones). A mutant that no test reaches
+("no tests") counts as a survivor.
+
+Usage: python tests/mutation/run.py [--only NAME ...] [--report PATH] [--max-children N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+KILLED = {1, 3, 24, -24, 36, 152, 255, 37}
+SURVIVED = {0, 5, 33}
+
+
+@dataclass
+class Outcome:
+    name: str
+    source: str
+    killed: int = 0
+    survived: list[str] = field(default_factory=list)
+    equivalent: list[str] = field(default_factory=list)
+    other: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    diffs: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def counted(self) -> int:
+        return self.killed + len(self.survived)
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.killed / self.counted if self.counted else 0.0
+
+
+def _copy_tree(work: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", "mutants")
+    (work / "src").mkdir(parents=True)
+    shutil.copytree(ROOT / "platform" / "src" / "nuanxin", work / "src" / "nuanxin", ignore=ignore)
+    shutil.copytree(
+        ROOT / "matching" / "src" / "matching", work / "src" / "matching", ignore=ignore
+    )
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    # Read-only resources the platform finds beside its package (settings.ROOT): linked, not copied.
+    for name in ("frontend", "fixtures", "README.md", "Makefile"):
+        if (ROOT / name).exists():
+            (work / name).symlink_to(ROOT / name)
+
+
+def _pyproject(source: str, tests: list[str]) -> str:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    module = source.split("/src/", 1)[1]
+    return (
+        text
+        + "\n[tool.mutmut]\n"
+        + 'source_paths = ["src"]\n'
+        + f"only_mutate = {json.dumps(['src/' + module])}\n"
+        + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+        + "use_git_change_detection = false\n"
+    )
+
+
+def _results(work: Path) -> dict[str, int | None]:
+    exit_codes: dict[str, int | None] = {}
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        exit_codes.update(data.get("exit_code_by_key", {}))
+    return exit_codes
+
+
+def run_module(
+    name: str, spec: dict[str, object], equivalent: dict[str, str], children: int
+) -> Outcome:
+    source = str(spec["source"])
+    tests = [str(t) for t in spec["tests"]]  # type: ignore[attr-defined]
+    tests = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
+    outcome = Outcome(name=name, source=source)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"nuanxin-mutation-{name}-"))
+    try:
+        _copy_tree(work)
+        (work / "pyproject.toml").write_text(_pyproject(source, tests), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUANXIN_VAR_DIR")}
+        env["NUANXIN_TEST_DATABASE"] = env.get("NUANXIN_TEST_DATABASE", "sqlite")
+        command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
+        command += ["--max-children", str(children)]
+        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+        codes = _results(work)
+        if not codes or None in codes.values():
+            outcome.error = (done.stdout[-3000:] + done.stderr[-3000:]).strip() or "no mutants"
+        for key, code in sorted(codes.items()):
+            if key in equivalent:
+                outcome.equivalent.append(key)
+            elif code in KILLED:
+                outcome.killed += 1
+            elif code in SURVIVED:
+                outcome.survived.append(key)
+            else:
+                label = f"exit {code}"
+                outcome.other[label] = outcome.other.get(label, 0) + 1
+        for key in outcome.survived:
+            shown = subprocess.run(
+                [sys.executable, "-m", "mutmut", "show", key],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            outcome.diffs[key] = shown.stdout.strip()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _report(outcomes: list[Outcome]) -> str:
+    lines = ["# Mutation testing of the critical modules", ""]
+    lines += ["| module | killed | survived | equivalent | other | kill rate | seconds |"]
+    lines += ["|---|---|---|---|---|---|---|"]
+    for o in outcomes:
+        other = ", ".join(f"{k}: {v}" for k, v in o.other.items()) or "-"
+        lines.append(
+            f"| {o.name} | {o.killed} | {len(o.survived)} | {len(o.equivalent)} | {other} "
+            f"| {o.rate:.1f}% | {o.seconds:.0f} |"
+        )
+    for o in outcomes:
+        if o.error:
+            lines += ["", f"## {o.name}: the run failed", "", "```", o.error, "```"]
+        if o.survived:
+            lines += ["", f"## Survivors in {o.name} ({o.source})", ""]
+            for key in o.survived:
+                lines += [f"### {key}", "", "```diff", o.diffs.get(key, ""), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=[], help="module names from modules.toml")
+    parser.add_argument("--report", default=str(ROOT / "var" / "mutation" / "report.md"))
+    parser.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args()
+    modules = tomllib.loads((HERE / "modules.toml").read_text(encoding="utf-8"))["modules"]
+    listed = tomllib.loads((HERE / "equivalent.toml").read_text(encoding="utf-8"))
+    equivalent = {e["mutant"]: e["why"] for e in listed.get("equivalent", [])}
+    unknown = set(args.only) - set(modules)
+    if unknown:
+        parser.error(f"not in modules.toml: {', '.join(sorted(unknown))}")
+    outcomes = []
+    for name, spec in modules.items():
+        if args.only and name not in args.only:
+            continue
+        outcome = run_module(name, spec, equivalent, args.max_children)
+        outcomes.append(outcome)
+        print(
+            f"{name:28} {outcome.rate:5.1f}%  killed {outcome.killed}, "
+            f"survived {len(outcome.survived)}, equivalent {len(outcome.equivalent)}"
+            f"{', ' + str(outcome.other) if outcome.other else ''}  ({outcome.seconds:.0f} s)",
+            flush=True,
+        )
+        for key in outcome.survived:
+            print(f"    survived: {key}", flush=True)
+        if outcome.error:
+            print(f"    the run failed:\n{outcome.error}", flush=True)
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(_report(outcomes), encoding="utf-8")
+    print(f"report: {report}")
+    return 1 if any(o.error or o.rate < 90.0 for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
