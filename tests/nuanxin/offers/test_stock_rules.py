@@ -1,0 +1,212 @@
+"""The stock ledger's exact rules (issue 19): boundaries, guards, the audit entry of each move."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from nuanxin.audit.tables import AuditEntry
+from nuanxin.errors import DomainError
+from nuanxin.offers import stock as services
+from nuanxin.offers.tables import Offer
+from tests.nuanxin.authz.world import build_world
+from tests.nuanxin.offers.helpers import TODAY, fresh_offer, staff_of, stock
+
+
+async def _moves(offer_id: int) -> list[dict[str, object]]:
+    return list(
+        await AuditEntry.select(
+            AuditEntry.action, AuditEntry.actor, AuditEntry.before, AuditEntry.after
+        )
+        .where((AuditEntry.entity == "offer") & (AuditEntry.entity_id == str(offer_id)))
+        .where(AuditEntry.action.like("offer.%"))
+        .order_by(AuditEntry.id)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def test_every_unit_can_be_reserved_delivered_or_released_down_to_the_last_one(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=3), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=3, actor=staff)
+    released = await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="改期")
+    assert (released.available, released.reserved) == (1, 2)
+    await services.release(offer_id=offer_id, quantity=2, actor=staff, reason="改期")
+    await services.reserve(offer_id=offer_id, quantity=1, actor=staff)
+    assert await stock(offer_id) == {
+        "quantity": 3,
+        "available": 2,
+        "reserved": 1,
+        "delivered": 0,
+        "withdrawn": 0,
+        "status": "open",
+    }
+
+
+async def test_a_move_records_who_moved_what_before_and_after(client: httpx.AsyncClient) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=5), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
+    await services.deliver(offer_id=offer_id, quantity=1, actor=staff)
+    await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="户主外出")
+    moves = await _moves(offer_id)
+    assert [m["action"] for m in moves[-3:]] == ["offer.reserve", "offer.deliver", "offer.release"]
+    assert all(m["actor"] == staff.id for m in moves[-3:])
+    reserve, deliver, release = moves[-3:]
+    assert reserve["before"] == {"available": 5, "reserved": 0, "delivered": 0, "withdrawn": 0}
+    assert reserve["after"] == {
+        "available": 3,
+        "reserved": 2,
+        "delivered": 0,
+        "withdrawn": 0,
+        "status": "open",
+        "quantity": 2,
+        "reason": "",
+    }
+    assert deliver["after"]["delivered"] == 1  # type: ignore[index]
+    assert release["after"]["reason"] == "户主外出"  # type: ignore[index]
+    assert release["after"]["available"] == 4  # type: ignore[index]
+    region = await AuditEntry.select(AuditEntry.region_code).where(
+        (AuditEntry.entity == "offer") & (AuditEntry.action == "offer.deliver")
+    )
+    assert region[-1]["region_code"] == "230111"
+
+
+async def test_an_offer_stays_open_while_units_are_still_reserved(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=4), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=4, actor=staff)
+    partly = await services.deliver(offer_id=offer_id, quantity=3, actor=staff)
+    assert partly.status.value == "open"
+    assert (partly.available, partly.reserved, partly.delivered) == (0, 1, 3)
+    last = await services.deliver(offer_id=offer_id, quantity=1, actor=staff)
+    assert last.status.value == "closed"
+
+
+async def test_an_offer_with_units_left_to_give_stays_open_after_a_delivery(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=4), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
+    after = await services.deliver(offer_id=offer_id, quantity=2, actor=staff)
+    assert (after.status.value, after.available) == ("open", 2)
+
+
+async def test_an_offer_emptied_by_releases_and_withdrawals_is_not_closed_as_delivered(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=2), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
+    await services.withdraw(offer_id=offer_id, quantity=None)
+    after = await services.release(offer_id=offer_id, quantity=2, actor=staff, reason="撤回")
+    assert (after.status.value, after.withdrawn, after.available) == ("withdrawn", 2, 0)
+
+
+async def test_moves_of_a_missing_offer_are_not_found(client: httpx.AsyncClient) -> None:
+    world = await build_world()
+    staff = staff_of(world)
+    for move in (services.reserve, services.deliver):
+        with pytest.raises(DomainError) as missing:
+            await move(offer_id=999_999, quantity=1, actor=staff)
+        assert type(missing.value).__name__ == "NotFound"
+    with pytest.raises(DomainError) as missing:
+        await services.release(offer_id=999_999, quantity=1, actor=staff, reason="无")
+    assert type(missing.value).__name__ == "NotFound"
+    with pytest.raises(DomainError) as missing:
+        await services.withdraw(offer_id=999_999, quantity=1)
+    assert type(missing.value).__name__ == "NotFound"
+
+
+async def test_a_closed_offer_refuses_a_reservation_as_not_open(client: httpx.AsyncClient) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=1), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=1, actor=staff)
+    await services.deliver(offer_id=offer_id, quantity=1, actor=staff)
+    with pytest.raises(DomainError) as closed:
+        await services.reserve(offer_id=offer_id, quantity=1, actor=staff)
+    assert (closed.value.error, closed.value.field) == ("offer_not_open", "status")
+    assert "closed" in closed.value.detail
+    with pytest.raises(DomainError) as nothing:
+        await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="无")
+    assert (nothing.value.error, nothing.value.field) == ("insufficient_reserved", "quantity")
+
+
+async def test_a_short_reservation_says_how_many_units_are_left(client: httpx.AsyncClient) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=2), staff_of(world)
+    with pytest.raises(DomainError) as short:
+        await services.reserve(offer_id=offer_id, quantity=3, actor=staff)
+    assert (short.value.error, short.value.field) == ("insufficient_stock", "quantity")
+    assert short.value.detail == "Only 2 units are available, not 3"
+
+
+async def test_withdrawing_some_units_keeps_the_offer_open_and_all_of_them_withdraws_it(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id = await fresh_offer(client, world, quantity=5)
+    with pytest.raises(DomainError) as nothing:
+        await services.withdraw(offer_id=offer_id, quantity=0)
+    assert nothing.value.field == "quantity"
+    await services.withdraw(offer_id=offer_id, quantity=1)
+    assert await stock(offer_id) == {
+        "quantity": 5,
+        "available": 4,
+        "reserved": 0,
+        "delivered": 0,
+        "withdrawn": 1,
+        "status": "open",
+    }
+    await services.withdraw(offer_id=offer_id, quantity=4)
+    assert (await stock(offer_id))["status"] == "open"
+    with pytest.raises(DomainError) as short:
+        await services.withdraw(offer_id=offer_id, quantity=1)
+    assert short.value.error == "insufficient_stock"
+    await services.withdraw(offer_id=offer_id, quantity=None)
+    assert (await stock(offer_id))["status"] == "withdrawn"
+    with pytest.raises(DomainError) as gone:
+        await services.withdraw(offer_id=offer_id, quantity=None)
+    assert gone.value.error == "offer_not_open"
+
+
+async def test_open_stock_reads_each_offer_as_stored_on_the_first_and_last_day(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id = await fresh_offer(client, world, quantity=7)
+    row = await Offer.select(Offer.available_from, Offer.available_until).where(
+        Offer.id == offer_id
+    )
+    first, last = row[0]["available_from"], row[0]["available_until"]
+    for day in (first, last):
+        ids = {s.offer_id for s in await services.open_stock(on=day)}
+        assert offer_id in ids
+    assert offer_id not in {s.offer_id for s in await services.open_stock(on=first - timedelta(1))}
+    assert offer_id not in {s.offer_id for s in await services.open_stock(on=last + timedelta(1))}
+    [record] = [s for s in await services.open_stock(on=TODAY) if s.offer_id == offer_id]
+    assert record.organization_id == world.charity_x_id
+    assert (record.item_code, record.item_kind, record.available) == ("quilt", "quilt", 7)
+    assert record.requires == ()
+    assert record.radius_km == 25.5
+    assert (round(record.lat, 2), round(record.lon, 2)) == (45.88, 126.58)
+    assert record.available_until == last
+    await services.withdraw(offer_id=offer_id, quantity=7)
+    assert offer_id not in {s.offer_id for s in await services.open_stock()}
+
+
+async def test_open_stock_of_a_region_covers_its_subtree_and_an_unknown_region_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    city = {s.offer_id for s in await services.open_stock(region_code="230100")}
+    assert city == {world.offer_x_id, world.offer_y_id}
+    assert await services.open_stock(region_code="999999") == []
