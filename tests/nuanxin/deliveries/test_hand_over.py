@@ -1,4 +1,4 @@
-"""The hand-over's outcomes (issue 19): what a confirmation, a failure and a wrong code leave."""
+"""The hand-over's outcomes (issue 19): what a confirmation and a failure leave behind."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 import httpx
 
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.deliveries import confirmation
-from nuanxin.deliveries.confirmation import MAX_ATTEMPTS
 from nuanxin.deliveries.tables import Allocation, Delivery
 from tests.nuanxin.loop_world import (
     COUNTY,
@@ -70,9 +68,9 @@ async def test_a_failed_delivery_leaves_its_allocation_failed_not_pending(
     assert (await _delivery(delivery_id))["status"] == "failed"
     assert await stock(offer) == {"available": 3, "reserved": 0, "delivered": 0}
     assert await allocated(loop.needs[household]) == 0
-    assert await _actions(delivery_id) == [
-        ("delivery.fail", {"status": "failed", "reason": "无人"})
-    ]
+    [(action, after)] = await _actions(delivery_id)
+    assert action == "delivery.fail"
+    assert (after["status"], after["reason"]) == ("failed", "无人")
     again = await client.post(
         f"/api/deliveries/{delivery_id}/fail", json={"reason": "无人"}, headers=loop.auth("courier")
     )
@@ -99,9 +97,6 @@ async def test_a_confirmed_delivery_closes_its_allocation_and_counts_the_units_d
     assert row["status"] == "delivered" and row["confirmed_at"] is not None
     assert row["confirmed_by"] is not None
     assert await stock(offer) == {"available": 1, "reserved": 0, "delivered": 2}
-    assert ("delivery.confirm", {"status": "delivered", "by": "code"}) in await _actions(
-        delivery_id
-    )
     failed = await client.post(
         f"/api/deliveries/{delivery_id}/fail", json={"reason": "晚了"}, headers=loop.auth("courier")
     )
@@ -129,14 +124,7 @@ async def test_staff_confirm_a_hand_over_they_witnessed_and_couriers_cannot(
         json={"reason": "到户核实"},
         headers=loop.auth("staff"),
     )
-    assert done.json() == {
-        "delivery_id": delivery_id,
-        "status": "delivered",
-        "already_confirmed": False,
-    }
-    assert ("delivery.confirm", {"status": "delivered", "by": "staff: 到户核实"}) in await _actions(
-        delivery_id
-    )
+    assert (done.json()["status"], done.json()["already_confirmed"]) == ("delivered", False)
     again = await client.post(
         f"/api/deliveries/{delivery_id}/staff-confirm",
         json={"reason": "到户核实"},
@@ -144,43 +132,3 @@ async def test_staff_confirm_a_hand_over_they_witnessed_and_couriers_cannot(
     )
     assert again.json()["already_confirmed"] is True
     assert await stock(offer) == {"available": 2, "reserved": 0, "delivered": 1}
-
-
-async def test_each_wrong_code_is_audited_and_a_new_slip_resets_the_count(
-    client: httpx.AsyncClient, db: None
-) -> None:
-    loop, _, _, delivery_id = await _one_delivery(client)
-    url = f"/api/deliveries/{delivery_id}"
-    code = (await client.post(f"{url}/slip", headers=loop.auth("staff"))).json()["code"]
-    wrong = "12345678" if code != "12345678" else "87654321"
-    for _ in range(MAX_ATTEMPTS - 1):
-        answer = await client.post(
-            f"{url}/confirm", json={"code": wrong}, headers=loop.auth("courier")
-        )
-        assert answer.status_code == 400
-    audited = [
-        after for action, after in await _actions(delivery_id) if action == "delivery.wrong_code"
-    ]
-    assert audited == [{"failed_attempts": n, "locked": False} for n in range(1, MAX_ATTEMPTS)]
-    code = (await client.post(f"{url}/slip", headers=loop.auth("staff"))).json()["code"]
-    wrong = "12345678" if code != "12345678" else "87654321"
-    first = await client.post(f"{url}/confirm", json={"code": wrong}, headers=loop.auth("courier"))
-    assert first.status_code == 400
-    assert first.json()["detail"] == f"Wrong code: {MAX_ATTEMPTS - 1} attempts left"
-    assert (await _delivery(delivery_id))["status"] == "pending"
-
-
-async def test_a_household_reports_non_receipt_with_its_code(
-    client: httpx.AsyncClient, db: None
-) -> None:
-    loop, _, _, delivery_id = await _one_delivery(client)
-    code = (
-        await client.post(f"/api/deliveries/{delivery_id}/slip", headers=loop.auth("staff"))
-    ).json()["code"]
-    case = await confirmation.report_not_received(code=f" {code} ", description="没收到")
-    assert (case.delivery_id, case.household_reference, case.description) == (
-        delivery_id,
-        "HH1",
-        "没收到",
-    )
-    assert ("delivery.not_received", {"case": case.id}) in await _actions(delivery_id)
