@@ -54,6 +54,18 @@ class Outcome:
         return 100.0 * self.killed / self.counted if self.counted else 0.0
 
 
+_HYPOTHESIS_PROFILE = """
+
+from hypothesis import HealthCheck as _HealthCheck
+from hypothesis import settings as _settings
+
+_settings.register_profile(
+    "mutation", deadline=None, suppress_health_check=list(_HealthCheck), derandomize=True
+)
+_settings.load_profile("mutation")
+"""
+
+
 def _copy_tree(work: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", "mutants")
     (work / "src").mkdir(parents=True)
@@ -66,6 +78,10 @@ def _copy_tree(work: Path) -> None:
     for name in ("frontend", "fixtures", "README.md", "Makefile"):
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)
+    # On a loaded machine a slow property test must not fail the clean run (or pass as a kill):
+    # no deadline, no health checks, the same examples for every mutant.
+    with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+        conftest.write(_HYPOTHESIS_PROFILE)
 
 
 def _pyproject(source: str, tests: list[str]) -> str:
