@@ -83,6 +83,9 @@
           .forEach(function (other) { other.checked = box.checked; });
       });
     });
+    // A refused form: the error summary takes the focus, so it is read first.
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
     // Auto-submit filter selects (keyboard users still have the button).
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.requestSubmit(); });

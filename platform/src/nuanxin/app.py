@@ -32,6 +32,12 @@ from nuanxin.accounts.controllers import (
     AuthController,
     OrganizationController,
 )
+from nuanxin.accounts.organization_pages import (
+    AccountPages,
+    CharityMemberPages,
+    SignUpPages,
+    StaffCharityPages,
+)
 from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
@@ -61,6 +67,7 @@ from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
 from nuanxin.regions.controllers import OutlineController
+from nuanxin.regions.pages import RegionPages
 from nuanxin.responses import exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
@@ -107,6 +114,11 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
 PAGES: tuple[type[Controller], ...] = (
     HomePage,
     LoginPage,
+    RegionPages,
+    SignUpPages,
+    StaffCharityPages,
+    CharityMemberPages,
+    AccountPages,
     HouseholdPages,
     EscalationPages,
     HelpRequestPages,

@@ -97,16 +97,21 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/staff/deliveries", "Deliveries"),
         ("/staff/emergencies", "Emergencies"),
         ("/staff/escalations", "Case by case"),
+        ("/staff/charities", "Charities"),
     ),
     Role.charity: (
         ("/charity", "Stock"),
         ("/charity/offers/new", "Post an offer"),
         ("/charity/deliveries", "Deliveries"),
+        ("/charity/members", "Members"),
         ("/courier", "Courier"),
     ),
     Role.courier: (("/courier", "Courier"),),
 }
-NAV = {**NAV, Role.admin: NAV[Role.staff] + (("/admin/", "Admin"),)}
+NAV = {
+    **NAV,
+    Role.admin: NAV[Role.staff] + (("/staff/accounts", "Staff accounts"), ("/admin/", "Admin")),
+}
 
 
 def _switch_url(request: AnyRequest, language: str) -> str:

@@ -36,6 +36,19 @@ HOUSEHOLD = {"household_id": "household_id"}
 REQUEST = {"request_id": "help_request_id"}
 DELIVERY = {"delivery_id": "delivery_id"}
 OFFER = {"offer_id": "offer_x_id"}
+CHARITY_X_ORG = {"organization_id": "charity_x_id"}
+
+
+def sign_up_form(world: Any) -> dict[str, Any]:
+    return {
+        "name": "新慈善",
+        "credit_code": "91110108551385082Q",
+        "region": "呼兰区",
+        "contact_name": "联系人",
+        "contact_phone": "13800000001",
+        "username": "new_charity",
+        "password": "long enough password",
+    }
 
 
 def conversion(world: Any) -> dict[str, Any]:
@@ -75,6 +88,30 @@ POLICY: dict[str, Rule] = {
         allowed=EVERYONE,
         path={"campaign_id": "campaign_x_id"},
         body=lambda w: {"item_code": "quilt", "quantity": "2"},
+        form=True,
+    ),
+    # charities sign up; regions are searched by name
+    "GET /charities/sign-up": Rule(allowed=EVERYONE),
+    "POST /charities/sign-up": Rule(allowed=EVERYONE, body=sign_up_form, form=True),
+    "GET /regions/options": Rule(allowed=EVERYONE, query={"region": "呼兰"}),
+    # staff: charities of their jurisdiction; admins: staff accounts
+    "GET /staff/charities": Rule(allowed=ALL_STAFF),
+    "GET /staff/charities/{organization_id:int}": Rule(allowed=STAFF_OF_A, path=CHARITY_X_ORG),
+    "POST /staff/charities/{organization_id:int}/verify": Rule(
+        allowed=STAFF_OF_A, path=CHARITY_X_ORG, form=True
+    ),
+    "POST /staff/charities/{organization_id:int}/suspend": Rule(
+        allowed=STAFF_OF_A, path=CHARITY_X_ORG, body=lambda w: {"reason": "核查中"}, form=True
+    ),
+    "GET /staff/accounts": Rule(allowed=frozenset({ADMIN})),
+    "POST /staff/accounts": Rule(
+        allowed=frozenset({ADMIN}),
+        body=lambda w: {
+            "role": "staff",
+            "username": "new_staff",
+            "jurisdiction": "呼兰区",
+            "password": "long enough password",
+        },
         form=True,
     ),
     # staff: progress, households, help requests, rounds, deliveries, emergencies, escalations
@@ -152,6 +189,19 @@ POLICY: dict[str, Rule] = {
         allowed=frozenset({CHARITY}), path=OFFER, body=lambda w: {"quantity": "25"}, form=True
     ),
     "GET /charity/deliveries": Rule(allowed=MEMBERS),
+    "GET /charity/members": Rule(allowed=MEMBERS),
+    "POST /charity/members": Rule(
+        allowed=MEMBERS,
+        body=lambda w: {
+            "role": "courier",
+            "username": "new_courier",
+            "password": "long enough password",
+        },
+        form=True,
+    ),
+    "POST /charity/members/{account_id:int}/remove": Rule(
+        allowed=frozenset({CHARITY}), path={"account_id": "courier_account_id"}, form=True
+    ),
     "GET /courier": Rule(allowed=MEMBERS | {COURIER}),
     "GET /courier/deliveries/{delivery_id:int}": Rule(allowed=CHARITY_X, path=DELIVERY),
     "POST /courier/deliveries/{delivery_id:int}/confirm": Rule(

@@ -34,6 +34,8 @@ __all__ = (
     "load_regions",
     "region_ids",
     "region_named",
+    "resolve_region",
+    "search_regions",
     "subtree_prefix",
     "subtree_where",
     "within",
@@ -210,3 +212,76 @@ async def descendant_ids(code: str, *, include_self: bool = True) -> list[int]:
     if not include_self:
         query = query.where(Region.id != region.id)
     return [int(row["id"]) for row in await query.run()]
+
+
+SEARCH_LIMIT = 20
+
+
+def _search_query(levels: Sequence[str], within: str | None) -> Any:
+    query = Region.select().where(Region.level.is_in(list(levels)))
+    if within:
+        query = query.where(Region.code.like(within + "%"))
+    return query
+
+
+async def search_regions(
+    text: str,
+    *,
+    levels: Sequence[str] = ("county", "township"),
+    within: str | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> list[RegionRecord]:
+    """Regions of these levels whose name holds ``text`` (a code prefix when it is digits),
+    under the code prefix ``within`` when given: exact names first, then by code."""
+    text = text.strip()
+    if not text:
+        return []
+    query = _search_query(levels, within)
+    if text.isdigit():
+        query = query.where(Region.code.like(text + "%"))
+    else:
+        query = query.where(Region.full_name.like("%" + text + "%"))
+    rows = await query.order_by(Region.code).limit(limit * 5).run()
+    found = [_record(row) for row in rows]
+    found.sort(key=lambda r: (r.name != text and r.full_name != text, len(r.full_name), r.code))
+    return found[:limit]
+
+
+async def resolve_region(
+    text: str,
+    *,
+    field: str,
+    levels: Sequence[str] = ("county", "township"),
+    within: str | None = None,
+) -> RegionRecord:
+    """The one region a form's ``text`` names: its code, its full name (as the list offers it)
+    or a name no other region of these levels bears. 400 on ``field`` otherwise, with the
+    candidates to pick from."""
+    text = text.strip()
+    if not text:
+        raise Invalid("Pick a region from the list", field=field, message_id="region_missing")
+    if text.isdigit():
+        region = await get_region(text)
+        matches = [] if region is None or region.level not in levels else [region]
+    else:
+        query = _search_query(levels, within)
+        rows = await query.where((Region.full_name == text) | (Region.name == text)).run()
+        matches = [_record(row) for row in rows]
+        exact = [r for r in matches if r.full_name == text]
+        matches = exact or matches
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise Invalid(
+            f"No region is called {text}",
+            field=field,
+            message_id="region_unknown",
+            params={"name": text},
+        )
+    names = "、".join(r.full_name for r in matches[:5])
+    raise Invalid(
+        f"Several regions are called {text}: {names}",
+        field=field,
+        message_id="region_ambiguous",
+        params={"name": text, "names": names},
+    )
