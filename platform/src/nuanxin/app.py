@@ -43,6 +43,7 @@ from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBack
 from nuanxin.admin import admin_mount
 from nuanxin.audit.controllers import AuditController
 from nuanxin.db import configure, engine
+from nuanxin.deliveries.case_pages import NotReceivedPages, StaffCasePages
 from nuanxin.deliveries.controllers import (
     DeliveryController,
     DeliveryReportController,
@@ -60,6 +61,7 @@ from nuanxin.donations.pages import CampaignPages, DonationPages, PublicPages
 from nuanxin.guards import current_user
 from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpRequestController
 from nuanxin.help_requests.pages import HelpRequestPages
+from nuanxin.help_requests.report_pages import HotlinePages, PublicHelpPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
 from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.limits import RateLimitMiddleware
@@ -119,6 +121,10 @@ PAGES: tuple[type[Controller], ...] = (
     StaffCharityPages,
     CharityMemberPages,
     AccountPages,
+    PublicHelpPages,
+    HotlinePages,
+    NotReceivedPages,
+    StaffCasePages,
     HouseholdPages,
     EscalationPages,
     HelpRequestPages,

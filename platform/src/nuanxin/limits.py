@@ -144,7 +144,7 @@ class RateRule:
 
 LOGIN_PATHS = re.compile(r"^/(?:api/auth/(?:login|token)|login)/?$")
 CONFIRM_PATH = re.compile(r"^/api/deliveries/\d+/confirm/?$")
-REPORT_PATH = re.compile(r"^/api/delivery-reports/?$")
+REPORT_PATH = re.compile(r"^/(?:api/delivery-reports|not-received)/?$")
 TRACK_PATH = re.compile(r"^/(?:api/track|donations)/[^/]+(?:/receipt)?/?$")
 
 DEFAULT_RULES: tuple[RateRule, ...] = (

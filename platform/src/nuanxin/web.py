@@ -88,29 +88,37 @@ def user_of(request: AnyRequest) -> CurrentUser | None:
 
 
 NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
-    None: (("/dashboard", "Where aid went"), ("/track", "Track a gift"), ("/give", "Give")),
+    None: (
+        ("/dashboard", "Where aid went"),
+        ("/track", "Track a gift"),
+        ("/give", "Give"),
+        ("/help", i18n.N_("Report someone in difficulty")),
+    ),
     Role.staff: (
         ("/staff", "Progress"),
         ("/staff/households", "Households"),
         ("/staff/help-requests", "Help requests"),
+        ("/staff/hotline", i18n.N_("Hotline call")),
         ("/staff/rounds", "Matching"),
         ("/staff/deliveries", "Deliveries"),
+        ("/staff/cases", i18n.N_("Not received")),
         ("/staff/emergencies", "Emergencies"),
         ("/staff/escalations", "Case by case"),
-        ("/staff/charities", "Charities"),
+        ("/staff/charities", i18n.N_("Charities")),
     ),
     Role.charity: (
         ("/charity", "Stock"),
         ("/charity/offers/new", "Post an offer"),
         ("/charity/deliveries", "Deliveries"),
-        ("/charity/members", "Members"),
+        ("/charity/members", i18n.N_("Members")),
         ("/courier", "Courier"),
     ),
     Role.courier: (("/courier", "Courier"),),
 }
 NAV = {
     **NAV,
-    Role.admin: NAV[Role.staff] + (("/staff/accounts", "Staff accounts"), ("/admin/", "Admin")),
+    Role.admin: NAV[Role.staff]
+    + (("/staff/accounts", i18n.N_("Staff accounts")), ("/admin/", "Admin")),
 }
 
 

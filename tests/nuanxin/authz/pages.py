@@ -94,6 +94,18 @@ POLICY: dict[str, Rule] = {
     "GET /charities/sign-up": Rule(allowed=EVERYONE),
     "POST /charities/sign-up": Rule(allowed=EVERYONE, body=sign_up_form, form=True),
     "GET /regions/options": Rule(allowed=EVERYONE, query={"region": "呼兰"}),
+    # reports: a person in difficulty, aid not received
+    "GET /help": Rule(allowed=EVERYONE),
+    "POST /help": Rule(
+        allowed=EVERYONE, body=lambda w: {"region": "呼兰区", "description": "无煤"}, form=True
+    ),
+    "GET /not-received": Rule(allowed=EVERYONE),
+    "POST /not-received": Rule(allowed=EVERYONE, body=lambda w: {"code": DELIVERY_CODE}, form=True),
+    "GET /staff/hotline": Rule(allowed=ALL_STAFF),
+    "POST /staff/hotline": Rule(
+        allowed=ALL_STAFF, body=lambda w: {"region": "呼兰区", "description": "无煤"}, form=True
+    ),
+    "GET /staff/cases": Rule(allowed=ALL_STAFF),
     # staff: charities of their jurisdiction; admins: staff accounts
     "GET /staff/charities": Rule(allowed=ALL_STAFF),
     "GET /staff/charities/{organization_id:int}": Rule(allowed=STAFF_OF_A, path=CHARITY_X_ORG),

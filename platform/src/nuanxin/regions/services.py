@@ -254,8 +254,8 @@ async def resolve_region(
     levels: Sequence[str] = ("county", "township"),
     within: str | None = None,
 ) -> RegionRecord:
-    """The one region a form's ``text`` names: its code, its full name (as the list offers it)
-    or a name no other region of these levels bears. 400 on ``field`` otherwise, with the
+    """The one region a form's ``text`` names: its code, its full name (as the list offers it),
+    a name or part of a name no other region of these levels bears. 400 on ``field`` otherwise, with the
     candidates to pick from."""
     text = text.strip()
     if not text:
@@ -269,6 +269,8 @@ async def resolve_region(
         matches = [_record(row) for row in rows]
         exact = [r for r in matches if r.full_name == text]
         matches = exact or matches
+        if not matches:  # part of a name, as typed without the list: one region bears it
+            matches = await search_regions(text, levels=levels, within=within, limit=6)
     if len(matches) == 1:
         return matches[0]
     if not matches:
