@@ -255,8 +255,8 @@ async def resolve_region(
     within: str | None = None,
 ) -> RegionRecord:
     """The one region a form's ``text`` names: its code, its full name (as the list offers it),
-    a name or part of a name no other region of these levels bears. 400 on ``field`` otherwise, with the
-    candidates to pick from."""
+    a name or part of a name no other region of these levels bears. 400 on ``field``
+    otherwise, with the candidates to pick from."""
     text = text.strip()
     if not text:
         raise Invalid("Pick a region from the list", field=field, message_id="region_missing")
