@@ -42,6 +42,7 @@ from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
 from nuanxin.audit.controllers import AuditController
+from nuanxin.audit.pages import AuditPages
 from nuanxin.db import configure, engine
 from nuanxin.deliveries.case_pages import NotReceivedPages, StaffCasePages
 from nuanxin.deliveries.controllers import (
@@ -58,6 +59,7 @@ from nuanxin.donations.controllers import (
     StripeWebhookController,
 )
 from nuanxin.donations.pages import CampaignPages, DonationPages, PublicPages
+from nuanxin.export_pages import ExportPages
 from nuanxin.guards import current_user
 from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpRequestController
 from nuanxin.help_requests.pages import HelpRequestPages
@@ -125,6 +127,8 @@ PAGES: tuple[type[Controller], ...] = (
     HotlinePages,
     NotReceivedPages,
     StaffCasePages,
+    AuditPages,
+    ExportPages,
     HouseholdPages,
     EscalationPages,
     HelpRequestPages,

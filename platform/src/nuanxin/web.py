@@ -105,6 +105,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/staff/emergencies", "Emergencies"),
         ("/staff/escalations", "Case by case"),
         ("/staff/charities", i18n.N_("Charities")),
+        ("/staff/audit", i18n.N_("Audit trail")),
     ),
     Role.charity: (
         ("/charity", "Stock"),

@@ -106,6 +106,11 @@ POLICY: dict[str, Rule] = {
         allowed=ALL_STAFF, body=lambda w: {"region": "呼兰区", "description": "无煤"}, form=True
     ),
     "GET /staff/cases": Rule(allowed=ALL_STAFF),
+    # staff: the audit trail; lists as spreadsheets (each under its own jurisdiction's rows)
+    "GET /staff/audit": Rule(allowed=ALL_STAFF),
+    "GET /staff/export/households": Rule(allowed=ALL_STAFF),
+    "GET /staff/export/help-requests": Rule(allowed=ALL_STAFF),
+    "GET /staff/export/audit": Rule(allowed=ALL_STAFF, query={"format": "xlsx"}),
     # staff: charities of their jurisdiction; admins: staff accounts
     "GET /staff/charities": Rule(allowed=ALL_STAFF),
     "GET /staff/charities/{organization_id:int}": Rule(allowed=STAFF_OF_A, path=CHARITY_X_ORG),

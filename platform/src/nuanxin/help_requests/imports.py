@@ -1,8 +1,9 @@
 """Importing candidate households from a CSV into the triage queue.
 
-* The CSV is what the low-income monitoring platform exports: UTF-8 (with or without BOM),
-  a header naming the columns in Chinese or English (:data:`IMPORT_COLUMNS`), at most
-  :data:`MAX_IMPORT_BYTES` and :data:`MAX_IMPORT_ROWS` (413 beyond).
+* The file is what the low-income monitoring platform exports: CSV in UTF-8 (with or without
+  BOM) or GB18030/GBK (as Excel writes it on Chinese Windows), or ``.xlsx``
+  (:func:`nuanxin.spreadsheets.read_rows`); a header naming the columns in Chinese or
+  English (:data:`IMPORT_COLUMNS`), at most :data:`MAX_IMPORT_BYTES` and :data:`MAX_IMPORT_ROWS` (413 beyond).
 * Every row is checked; a row with any error is reported (row number, field, message; the
   header is row 1) and nothing of it is imported. Good rows are imported together in one
   transaction, with one ``import.run`` audit entry.
@@ -15,7 +16,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 
 from nuanxin.audit.services import record
@@ -29,6 +29,7 @@ from nuanxin.households.identity import Identity, identity_of
 from nuanxin.households.vocabulary import Category
 from nuanxin.identity import CurrentUser
 from nuanxin.regions.services import RegionRecord
+from nuanxin.spreadsheets import read_rows
 
 __all__ = ("IMPORT_COLUMNS", "MAX_IMPORT_BYTES", "MAX_IMPORT_ROWS", "import_candidates")
 
@@ -78,13 +79,6 @@ class _Candidate:
     category: str
     size: int
     description: str
-
-
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _invalid("file", "the file is not UTF-8 text (save the CSV as UTF-8)") from None
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
@@ -202,7 +196,7 @@ async def import_candidates(*, user: CurrentUser, content: bytes, secret_key: st
             field="file",
         )
     try:
-        table = list(csv.reader(io.StringIO(_decode(content))))
+        table = read_rows(content)
     except csv.Error as broken:
         raise _invalid("file", f"the file is not valid CSV ({broken})") from None
     if not table:
