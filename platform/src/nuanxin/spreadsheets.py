@@ -91,7 +91,9 @@ def to_xlsx(sheet: Sheet) -> bytes:
         page.append([_safe(_cell(v)) for v in row])
     page.freeze_panes = "A2"
     for index, heading in enumerate(sheet.headings, start=1):
-        page.column_dimensions[get_column_letter(index)].width = max(10, min(40, len(str(heading)) * 2 + 4))
+        page.column_dimensions[get_column_letter(index)].width = max(
+            10, min(40, len(str(heading)) * 2 + 4)
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

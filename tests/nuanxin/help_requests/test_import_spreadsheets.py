@@ -11,7 +11,16 @@ from nuanxin.help_requests.tables import HelpRequest
 from tests.nuanxin.households.helpers import build_place, id_number
 
 IMPORT = "/api/help-requests/import"
-HEADER: list[object] = ["姓名", "身份证号", "电话", "现住址", "区划代码", "类别", "人口", "情况说明"]
+HEADER: list[object] = [
+    "姓名",
+    "身份证号",
+    "电话",
+    "现住址",
+    "区划代码",
+    "类别",
+    "人口",
+    "情况说明",
+]
 
 
 def _rows() -> list[list[object]]:

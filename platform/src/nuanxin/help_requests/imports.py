@@ -3,7 +3,8 @@
 * The file is what the low-income monitoring platform exports: CSV in UTF-8 (with or without
   BOM) or GB18030/GBK (as Excel writes it on Chinese Windows), or ``.xlsx``
   (:func:`nuanxin.spreadsheets.read_rows`); a header naming the columns in Chinese or
-  English (:data:`IMPORT_COLUMNS`), at most :data:`MAX_IMPORT_BYTES` and :data:`MAX_IMPORT_ROWS` (413 beyond).
+  English (:data:`IMPORT_COLUMNS`), at most :data:`MAX_IMPORT_BYTES` and
+  :data:`MAX_IMPORT_ROWS` (413 beyond).
 * Every row is checked; a row with any error is reported (row number, field, message; the
   header is row 1) and nothing of it is imported. Good rows are imported together in one
   transaction, with one ``import.run`` audit entry.
