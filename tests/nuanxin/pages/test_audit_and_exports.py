@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import httpx
 from openpyxl import load_workbook
@@ -58,7 +59,8 @@ async def test_a_csv_export_opens_in_excel_and_is_audited(
     assert "11010519491231002X" not in answer.text  # ID numbers stay masked
     entry = await AuditEntry.select().where(AuditEntry.action == "export.households").first().run()
     assert entry is not None
-    assert entry["after"]["rows"] == 1
+    after = entry["after"]
+    assert (json.loads(after) if isinstance(after, str) else after)["rows"] == 1
 
 
 async def test_an_xlsx_export_holds_the_list_in_the_readers_language(

@@ -39,6 +39,7 @@ PARAMETERS = {
     "allocation_id": "allocation_id",
     "escalation_id": "escalation_id",
     "donation_id": "goods_donation_x_id",
+    "organization_id": "charity_x_id",
 }
 
 #: Pages in two languages by design, with the reason.
