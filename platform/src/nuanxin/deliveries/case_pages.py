@@ -23,6 +23,7 @@ from nuanxin.guards import staff_and_admin
 from nuanxin.i18n import N_
 from nuanxin.identity import CurrentUser
 from nuanxin.pagination import Pagination
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, gettext_for, page
 
 __all__ = ("NotReceivedPages", "StaffCasePages")
@@ -49,11 +50,15 @@ class NotReceivedPages(PageController):
 
     @post("/", exclude_from_auth=True, status_code=303)
     async def submit(
-        self, request: AnyRequest, data: Annotated[NotReceivedForm, URL_FORM]
+        self,
+        request: AnyRequest,
+        settings: NamedDependency[Settings],
+        data: Annotated[NotReceivedForm, URL_FORM],
     ) -> Template | Redirect:
         _ = gettext_for(request)
         try:
             case = await confirmation.report_not_received(
+                secret_key=settings.secret_key,
                 code=data.code, description=data.description.strip()[:500]
             )
         except NotFound:
