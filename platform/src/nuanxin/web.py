@@ -111,7 +111,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/charity", "Stock"),
         ("/charity/offers/new", "Post an offer"),
         ("/charity/deliveries", "Deliveries"),
-        ("/charity/members", i18n.N_("Members")),
+        ("/charity/members", i18n.N_("Members and couriers")),
         ("/courier", "Courier"),
     ),
     Role.courier: (("/courier", "Courier"),),
