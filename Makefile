@@ -23,6 +23,12 @@ $(STAMP): constraints.txt matching/pyproject.toml platform/pyproject.toml
 demo: install
 	$(PY) -m nuanxin demo
 
+# Two app servers and two job workers behind Debian's nginx, on the machine's PostgreSQL and
+# Redis (DATABASE_URL and REDIS_URL default to those on 127.0.0.1): see README, "Many servers".
+cluster: install
+	test -x /usr/sbin/nginx || apt-get install -y nginx || sudo apt-get install -y nginx
+	$(PY) -m nuanxin cluster
+
 migrate: install
 	$(PY) -m nuanxin migrate
 
@@ -49,9 +55,11 @@ bench: install
 bench-round: install
 	$(PY) bench/round.py
 
-# Throughput and p50/p95/p99 at rising concurrency (PostgreSQL on 127.0.0.1, Debian's wrk).
+# Throughput and p50/p95/p99 with 1, 2 and 4 app servers behind nginx (PostgreSQL and Redis on
+# 127.0.0.1, Debian's wrk and nginx).
 bench-load: install
 	test -x /usr/bin/wrk || apt-get install -y wrk || sudo apt-get install -y wrk
+	test -x /usr/sbin/nginx || apt-get install -y nginx || sudo apt-get install -y nginx
 	$(PY) bench/load.py
 
 # A deeper schemathesis run than the suite's (examples per operation and mode).

@@ -3,9 +3,10 @@
 A county-sized world (the seeded generator, default 10,000 households of one province) is
 loaded into a PostgreSQL database created for the run (and dropped after it); a matching
 round is run and approved, so that couriers have deliveries to confirm; donors register goods
-donations, so that they have tracking codes. The app is then served by uvicorn on 127.0.0.1
-(server settings below) and Debian's ``wrk`` drives three endpoints, one at a time, at rising
-numbers of open connections:
+donations, so that they have tracking codes. The app is then served by 1, 2 and 4 app servers
+(uvicorn, one process each) behind Debian's nginx, with sessions and limits in the machine's
+Redis (:class:`nuanxin.cluster.Cluster`, as ``make cluster`` runs it), and Debian's ``wrk``
+drives three endpoints, one at a time, at each number of open connections:
 
 * donor tracking      ``GET /api/track/{code}`` (public), codes drawn at random
 * offer listing       ``GET /api/offers?limit=50`` as a charity member
@@ -13,9 +14,10 @@ numbers of open connections:
   delivering charity's courier (the first pass closes deliveries, later ones are the
   idempotent repeat)
 
-The load generator runs on the same 2-core machine as the server and the database: the figures
-are for comparing levels and changes, not a capacity promise. Ratios are against the lowest
-concurrency level of the same endpoint.
+The load generator runs on the same machine as the servers, nginx, Redis and the database: on
+2 cores, more servers share the same two cores and may not help. The figures are for comparing
+server counts, not a capacity promise. Ratios are against 1 server at the same endpoint and
+number of connections.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKERS = 2  # one per core
+WORKERS = 2  # _serve (the PostgreSQL restart scenario): one uvicorn with a worker per core
 PROVINCE = "230000"
 
 
@@ -80,6 +82,7 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
     from nuanxin.identity import Role, digest
+    from nuanxin.jobs.worker import run_deferred_here
     from nuanxin.regions.services import get_region, load_regions
     from nuanxin.settings import Settings
     from nuanxin.synthetic import generate
@@ -140,6 +143,7 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
         started = await c.post("/api/rounds", json={}, headers=auth)
         assert started.status_code == 202, started.text
         round_id = started.json()["id"]
+        await run_deferred_here()  # the round's job, as a worker would run it
         approval = await c.post(f"/api/rounds/{round_id}/approve", json={"all": True}, headers=auth)
         assert approval.status_code == 200, approval.text
         org_ids = list(couriers)
@@ -218,6 +222,7 @@ class Measure:
     p99_ms: float
     errors: int
     requests: int
+    servers: int = 1
 
 
 RESULT = re.compile(
@@ -323,14 +328,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offers", type=int, default=500)
     parser.add_argument("--donations", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=10, help="per level and endpoint")
-    parser.add_argument("--levels", default="1,4,16,64", help="open connections, rising")
+    parser.add_argument("--levels", default="64", help="open connections")
+    parser.add_argument("--servers", default="1,2,4", help="app servers, rising")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("bench-load needs wrk (Debian: apt-get install wrk)")
     levels = [int(level) for level in args.levels.split(",")]
+    counts = [int(count) for count in args.servers.split(",")]
     database, folder = _configure(args.postgres)
-    server = None
+    os.environ["REDIS_URL"] = args.redis
+    os.environ["NUANXIN_PORT"] = str(_free_port())  # nginx; the servers on the next ports
+    os.environ["REDIS_NAMESPACE"] = f"nuanxin-load-{uuid.uuid4().hex[:8]}"
     try:
         mark = time.perf_counter()
         world = asyncio.run(_prepare(args.households, args.offers, args.donations))
@@ -346,41 +356,79 @@ def main(argv: list[str] | None = None) -> int:
                 for d, code, token in world.confirmations
             ],
         }
-        server, url = _serve(folder)
         measures: list[Measure] = []
+        for count in counts:
+            measures.extend(_measure_cluster(count, scripts, levels, args.seconds, folder))
+        _report(measures, args)
+    finally:
+        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(_forget_namespace(args.redis, os.environ["REDIS_NAMESPACE"]))
+    return 0
+
+
+def _measure_cluster(
+    servers: int,
+    scripts: dict[str, list[tuple[str, str, str, str]]],
+    levels: list[int],
+    seconds: int,
+    folder: Path,
+) -> list[Measure]:
+    from nuanxin.cluster import Cluster
+    from nuanxin.settings import Settings
+
+    settings = Settings.from_env()
+    measures: list[Measure] = []
+    with Cluster(settings, servers=servers, workers=0, folder=folder / f"cluster-{servers}") as c:
         for endpoint, items in scripts.items():
             script = folder / f"{endpoint.replace(' ', '_')}.lua"
             script.write_text(_lua(items))
             for connections in levels:
-                measures.append(_wrk(url, script, connections, args.seconds, endpoint))
-        _report(measures, args)
+                measure = _wrk(c.url, script, connections, seconds, endpoint)
+                measure.servers = servers
+                measures.append(measure)
+    return measures
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _forget_namespace(url: str, namespace: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        async for key in client.scan_iter(match=f"{namespace}:*"):
+            await client.delete(key)
     finally:
-        if server is not None:
-            _stop(server)
-        asyncio.run(_admin(args.postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    return 0
+        await client.aclose()
 
 
 def _report(measures: list[Measure], args: argparse.Namespace) -> None:
     print(
-        f"\nserver: uvicorn, {WORKERS} workers, no access log; PostgreSQL 15 on loopback, "
-        f"asyncpg pool per worker (Piccolo's default, 10 connections); wrk on the same "
-        f"{os.cpu_count()}-core machine, {args.seconds} s per level\n"
+        f"\nservers: uvicorn, one process each, behind nginx (least_conn); Redis for sessions "
+        f"and limits; PostgreSQL 15 on loopback; wrk on the same {os.cpu_count()}-core machine, "
+        f"{args.seconds} s per run\n"
     )
     header = (
-        f"{'endpoint':<22}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'errors':>8}{'x req/s':>9}{'x p50':>7}{'x p99':>7}"
+        f"{'endpoint':<22}{'servers':>8}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'p99 ms':>9}{'errors':>8}{'x req/s':>9}{'x p50':>7}{'x p99':>7}"
     )
     print(header)
     print("-" * len(header))
-    base: dict[str, Measure] = {}
-    for m in measures:
-        first = base.setdefault(m.endpoint, m)
+    base: dict[tuple[str, int], Measure] = {}
+    for m in sorted(measures, key=lambda m: (m.endpoint, m.connections, m.servers)):
+        first = base.setdefault((m.endpoint, m.connections), m)
         print(
-            f"{m.endpoint:<22}{m.connections:>6}{m.throughput:>9.0f}{m.p50_ms:>9.1f}"
-            f"{m.p95_ms:>9.1f}{m.p99_ms:>9.1f}{m.errors:>8}"
-            f"{m.throughput / first.throughput:>9.2f}{m.p50_ms / max(first.p50_ms, 1e-3):>7.1f}"
-            f"{m.p99_ms / max(first.p99_ms, 1e-3):>7.1f}"
+            f"{m.endpoint:<22}{m.servers:>8}{m.connections:>6}{m.throughput:>9.0f}"
+            f"{m.p50_ms:>9.1f}{m.p95_ms:>9.1f}{m.p99_ms:>9.1f}{m.errors:>8}"
+            f"{m.throughput / max(first.throughput, 1e-9):>9.2f}"
+            f"{m.p50_ms / max(first.p50_ms, 1e-3):>7.2f}"
+            f"{m.p99_ms / max(first.p99_ms, 1e-3):>7.2f}"
         )
 
 

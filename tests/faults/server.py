@@ -79,7 +79,7 @@ def scenario_database(folder: Path, postgres_admin: str | None) -> Iterator[Data
         asyncio.run(_pg_admin(postgres_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def environment(database: Database, folder: Path) -> dict[str, str]:
+def environment(database: Database, folder: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database.url,
@@ -87,6 +87,7 @@ def environment(database: Database, folder: Path) -> dict[str, str]:
         NUANXIN_VAR_DIR=str(folder / "var"),
         SECRET_KEY="fault-secret-key-that-is-long-enough-0123456789",
         PICCOLO_CONF="nuanxin.piccolo_conf",
+        **extra,
     )
     return env
 
@@ -108,7 +109,13 @@ def seed(database: Database, folder: Path, households: int) -> dict[str, str]:
 class Server:
     """``uvicorn nuanxin.app:create_app --factory`` on a free loopback port."""
 
-    def __init__(self, database: Database, folder: Path, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database: Database,
+        folder: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"server-{self.port}.log"
@@ -130,7 +137,7 @@ class Server:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 command,
-                env=environment(database, folder),
+                env=environment(database, folder, **(env or {})),
                 cwd=ROOT,
                 stdout=log,
                 stderr=log,
@@ -161,5 +168,36 @@ class Server:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Worker:
+    """``python -m nuanxin worker``: a job worker process (PostgreSQL)."""
+
+    def __init__(
+        self, database: Database, folder: Path, name: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.log = folder / f"worker-{name}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nuanxin", "worker"],
+                env=environment(database, folder, **(env or {})),
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no heartbeat, no goodbye, its job left ``doing``."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()

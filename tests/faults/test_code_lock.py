@@ -12,6 +12,7 @@ import asyncio
 import httpx
 
 from nuanxin.deliveries.tables import Delivery, Visit
+from tests.nuanxin.conftest import run_jobs
 from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop
 
 RACERS = 30
@@ -25,6 +26,7 @@ async def test_thirty_concurrent_wrong_codes_check_five_and_lock_the_visit(
     await add_household(loop, "HW1", (COUNTY[0] + 0.01, COUNTY[1]))
     await add_offer(loop, quantity=1)
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
+    await run_jobs()
     approved = await client.post(
         f"/api/rounds/{started.json()['id']}/approve",
         json={"all": True},

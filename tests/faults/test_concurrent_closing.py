@@ -14,6 +14,7 @@ import httpx
 
 from nuanxin.deliveries.tables import Delivery
 from nuanxin.offers.tables import Offer
+from tests.nuanxin.conftest import run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
 
 RACERS = 12
@@ -25,6 +26,7 @@ async def open_deliveries(client: httpx.AsyncClient, loop: Loop, count: int) -> 
     await add_offer(loop, quantity=count)
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
     round_id = started.json()["id"]
+    await run_jobs()
     approved = await client.post(
         f"/api/rounds/{round_id}/approve", json={"all": True}, headers=loop.auth("staff")
     )

@@ -21,6 +21,14 @@ PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: Argon2 is slow on purpose
 
 
+async def run_jobs() -> int:
+    """What a worker does next: run the jobs deferred so far (no worker sees a test's
+    transaction, so the test runs them itself, with the same task functions)."""
+    from nuanxin.jobs.worker import run_deferred_here
+
+    return await run_deferred_here()
+
+
 @pytest.fixture
 def app(db: None) -> Litestar:
     return create_app(Settings.from_env(), manage_pool=False)

@@ -14,7 +14,7 @@ from nuanxin.identity import Role, digest
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
-from tests.nuanxin.conftest import make_user
+from tests.nuanxin.conftest import make_user, run_jobs
 
 # Hulan district (呼兰区) and its neighbour Acheng (阿城区), about 40 km apart.
 COUNTY = (45.8876, 126.5820)
@@ -230,6 +230,7 @@ async def run_round(client: httpx.AsyncClient, loop: Loop, who: str = "staff") -
     )
     assert started.status_code == 202, started.text
     round_id = started.json()["id"]
+    assert await run_jobs() == 1  # what a worker does
     finished = await client.get(f"/api/rounds/{round_id}", headers=loop.auth(who))
     body = finished.json()
     assert body["status"] == "proposed", body

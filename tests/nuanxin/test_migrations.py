@@ -92,6 +92,8 @@ async def postgres_schema(url: str) -> Schema:
             "WHERE table_schema = 'public'"
         )
         for row in columns:
+            if row["table_name"].startswith("procrastinate_"):
+                continue  # the job queue's own schema, on PostgreSQL only
             entry = schema.setdefault(
                 row["table_name"], {"columns": {}, "constraints": set(), "foreign_keys": set()}
             )
@@ -103,6 +105,8 @@ async def postgres_schema(url: str) -> Schema:
             "JOIN pg_namespace ns ON ns.oid = rel.relnamespace WHERE ns.nspname = 'public'"
         )
         for row in constraints:
+            if row["table_name"].startswith("procrastinate_"):
+                continue
             entry = schema[row["table_name"]]
             if row["contype"] in ("c",) or (
                 row["contype"] == "u" and not row["conname"].endswith("_key")

@@ -60,6 +60,9 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
         ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
         ({"REDIS_NAMESPACE": "two words"}, "REDIS_NAMESPACE"),
+        ({"EMBEDDED_WORKER": "sometimes"}, "EMBEDDED_WORKER"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
+        ({"DATABASE_STATEMENT_CACHE_SIZE": "-1"}, "DATABASE_STATEMENT_CACHE_SIZE"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_named(
@@ -108,3 +111,27 @@ def test_without_redis_the_shared_state_is_embedded(tmp_path: Path) -> None:
     assert settings_from(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0").redis_url.startswith(
         "redis://"
     )
+
+
+def test_the_embedded_worker_runs_on_sqlite_and_not_on_postgresql_unless_asked(
+    tmp_path: Path,
+) -> None:
+    assert settings_from(tmp_path).embedded_worker
+    postgres = {"DATABASE_URL": "postgresql://postgres@127.0.0.1/x"}
+    assert not settings_from(tmp_path, **postgres).embedded_worker
+    assert settings_from(tmp_path, EMBEDDED_WORKER="true", **postgres).embedded_worker
+
+
+def test_behind_pgbouncer_asyncpg_prepares_no_statements(
+    tmp_path: Path, requires_postgres: str
+) -> None:
+    from piccolo.engine.postgres import PostgresEngine
+
+    from nuanxin.db import engine_for
+
+    settings = settings_from(
+        tmp_path, DATABASE_URL=requires_postgres, DATABASE_STATEMENT_CACHE_SIZE="0"
+    )
+    built = engine_for(settings)
+    assert isinstance(built, PostgresEngine)
+    assert built.config["statement_cache_size"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,6 +67,7 @@ from nuanxin.help_requests.pages import HelpRequestPages
 from nuanxin.help_requests.report_pages import HotlinePages, PublicHelpPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
 from nuanxin.households.pages import EscalationPages, HouseholdPages
+from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
@@ -75,7 +77,6 @@ from nuanxin.regions.pages import RegionPages
 from nuanxin.responses import exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
-from nuanxin.rounds.services import recover_interrupted
 from nuanxin.security import (
     install_log_redaction,
     reject_unstorable,
@@ -198,21 +199,22 @@ async def _close_pool(db: PostgresEngine) -> None:
         logger.warning("database pool not closed in %.0f s: terminated", POOL_CLOSE_SECONDS)
 
 
-def _lifespan(manage_pool: bool) -> Any:
+def _lifespan(settings: Settings, manage_pool: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         db = engine()
         pooled = manage_pool and isinstance(db, PostgresEngine)
-        if pooled:
-            await db.start_connection_pool()  # type: ignore[no-untyped-call]
+        if pooled and isinstance(db, PostgresEngine):
+            await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)
         try:
-            if manage_pool:
-                # Rounds left running by a stopped server wrote no proposals: mark them failed
-                # so that staff can run them again.
-                interrupted = await recover_interrupted()
-                if interrupted:
-                    logger.warning("%d interrupted matching round(s) marked failed", interrupted)
-            yield
+            # Jobs run on workers; no server touches work in flight when it starts. The SQLite
+            # demo (or EMBEDDED_WORKER=true) runs a worker inside this process.
+            async with (
+                embedded_worker(settings)
+                if manage_pool and settings.embedded_worker
+                else contextlib.nullcontext()
+            ):
+                yield
         finally:
             if pooled and isinstance(db, PostgresEngine):
                 await _close_pool(db)
@@ -291,7 +293,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             "settings": Provide(_settings_of, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        lifespan=[_lifespan(manage_pool)],
+        lifespan=[_lifespan(settings, manage_pool)],
         state=State({"settings": settings}),
         debug=settings.debug,
     )

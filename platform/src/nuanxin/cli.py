@@ -5,6 +5,8 @@ load-regions    load the gazetteer of administrative divisions into the database
 demo            migrate, load regions and demo data (once), then serve
 serve           serve the app on NUANXIN_HOST:NUANXIN_PORT
 create-admin    create an admin account (and its piccolo-admin login)
+worker          run jobs (matching rounds, periodic duties) until stopped (PostgreSQL)
+cluster         app servers and workers behind nginx on PostgreSQL and Redis (make cluster)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import getpass
 import io
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -33,6 +36,28 @@ async def migrate(*, quiet: bool = False) -> None:
         result = await run_forwards(app_name="all", migration_id="all")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}\n{out.getvalue()}")
+    settings = Settings.from_env()
+    if settings.is_postgres:  # the job queue's tables (Procrastinate's own schema)
+        from nuanxin.jobs.schema import install_queue_schema
+
+        await install_queue_schema(settings.database_url)
+
+
+CLUSTER_DATABASE = "postgresql://postgres@127.0.0.1:5432/nuanxin"
+CLUSTER_REDIS = "redis://127.0.0.1:6379/0"
+
+
+async def _create_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` unless it exists (``make cluster``)."""
+    import asyncpg
+
+    base, _, name = url.rpartition("/")
+    connection = await asyncpg.connect(f"{base}/postgres")
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
 
 
 async def _load_regions() -> int:
@@ -81,6 +106,27 @@ def serve(settings: Settings) -> None:
     )
 
 
+def _cluster(settings: Settings, *, servers: int, workers: int) -> None:
+    """Start the cluster and keep it until Ctrl-C or SIGTERM."""
+    import signal
+
+    from nuanxin.cluster import Cluster
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    with Cluster(settings, servers=servers, workers=workers) as cluster:
+        print(f"  {servers} app servers, {workers} workers behind nginx: {cluster.url}/")
+        print(f"  logs: {cluster.logs}/*.log   (Ctrl-C stops everything)", flush=True)
+        try:
+            while all(process.poll() is None for process in cluster.processes):
+                time.sleep(1)
+            print("a process of the cluster exited: stopping", file=sys.stderr)
+        except KeyboardInterrupt:
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nuanxin", description="Nuanxin (暖心) platform commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,14 +134,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("load-regions", help="load the gazetteer into the regions table")
     commands.add_parser("demo", help="migrate, load demo data once, and serve")
     commands.add_parser("serve", help="serve the app")
+    commands.add_parser("worker", help="run jobs until stopped (PostgreSQL)")
+    cluster = commands.add_parser("cluster", help="app servers and workers behind nginx")
+    cluster.add_argument("--servers", type=int, default=2)
+    cluster.add_argument("--workers", type=int, default=2)
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("username")
     args = parser.parse_args(argv)
+    if args.command == "cluster":  # the machine's PostgreSQL and Redis unless told otherwise
+        os.environ.setdefault("DATABASE_URL", CLUSTER_DATABASE)
+        os.environ.setdefault("REDIS_URL", CLUSTER_REDIS)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         print(f"nuanxin: bad setting {exc}", file=sys.stderr)
         return 2
+    if args.command == "cluster":
+        asyncio.run(_create_database(settings.database_url))
     db.configure(settings)
     if args.command == "migrate":
         asyncio.run(migrate())
@@ -106,6 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(settings)
     elif args.command == "serve":
         serve(settings)
+    elif args.command == "cluster":
+        asyncio.run(_prepare_demo(settings))
+        _cluster(settings, servers=args.servers, workers=args.workers)
+    elif args.command == "worker":
+        from nuanxin.jobs.worker import work
+
+        asyncio.run(work(settings))
     elif args.command == "create-admin":
         password = getpass.getpass("Password: ")
         asyncio.run(_create_admin(args.username, password))

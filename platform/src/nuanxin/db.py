@@ -13,13 +13,20 @@ Transactions for services: one ``atomic()`` block per unit of work.
   its own writes and nothing half-written stays behind (Piccolo's nested transactions are
   otherwise no-ops that keep the inner writes).
 * An early ``return`` inside the block commits; raise to roll back.
+
+:func:`retrying` runs a unit of work in its own transaction and runs it again (a few times,
+after a short random pause) when PostgreSQL aborted it as the victim of a deadlock (40P01) or
+a serialization failure (40001): both mean "nothing was written, try again".
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
@@ -29,7 +36,21 @@ from piccolo.table import Table
 
 from nuanxin.settings import Settings
 
-__all__ = ("atomic", "configure", "configured", "engine", "engine_for", "insert_many")
+__all__ = (
+    "TRANSIENT_STATES",
+    "atomic",
+    "configure",
+    "configured",
+    "engine",
+    "engine_for",
+    "insert_many",
+    "is_transient",
+    "retrying",
+)
+
+logger = logging.getLogger("nuanxin.db")
+T = TypeVar("T")
+TRANSIENT_STATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
 _configured: dict[str, Any] = {}
 
@@ -37,7 +58,13 @@ _configured: dict[str, Any] = {}
 def engine_for(settings: Settings) -> Engine:  # type: ignore[type-arg]
     """A new Piccolo engine for ``settings.database_url``."""
     if settings.is_postgres:
-        return PostgresEngine(config={"dsn": settings.database_url})
+        return PostgresEngine(
+            config={
+                "dsn": settings.database_url,
+                # 0 behind PgBouncer's transaction pooling (no prepared statements before 1.21)
+                "statement_cache_size": settings.database_statement_cache_size,
+            }
+        )
     path = settings.sqlite_path
     path.parent.mkdir(parents=True, exist_ok=True)
     # A busy timeout lets writers queue for the lock instead of failing at once.
@@ -118,3 +145,33 @@ async def insert_many(table: type[Table], rows: Sequence[Mapping[str, Any]]) -> 
         answer = await table.insert(*batch).returning(table._meta.primary_key).run()
         ids.extend(int(row["id"]) for row in answer)
     return ids
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock victim or a serialization failure, however deep in the causes."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in TRANSIENT_STATES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def retrying(work: Callable[[], Awaitable[T]], *, attempts: int = 4) -> T:
+    """``await work()`` in :func:`atomic`; again when PostgreSQL aborted it as transient.
+
+    Only an outermost transaction is run again: inside another one (a savepoint) the locks
+    of the outer transaction are still held, so the error goes up to whoever owns it.
+    """
+    outermost = engine().current_transaction.get() is None
+    for attempt in range(1, attempts + 1):
+        try:
+            async with atomic():
+                return await work()
+        except Exception as exc:
+            if not outermost or attempt == attempts or not is_transient(exc):
+                raise
+            pause = random.uniform(0.01, 0.05) * 2**attempt
+            logger.warning("transaction aborted (%s): attempt %d again", exc, attempt + 1)
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -27,6 +27,8 @@ APPS = (
     "nuanxin.donations.piccolo_app",
     "nuanxin.help_requests.piccolo_app",
     "nuanxin.audit.piccolo_app",
+    "nuanxin.jobs.piccolo_app",
+    "nuanxin.deadlines.piccolo_app",
     "piccolo.apps.user.piccolo_app",
     "piccolo_api.session_auth.piccolo_app",
 )

@@ -59,6 +59,9 @@ class Settings:
     payment_methods: tuple[str, ...] = field(default=("card",))
     redis_url: str = ""
     redis_namespace: str = "nuanxin"
+    embedded_worker: bool = True
+    database_pool_size: int = 10
+    database_statement_cache_size: int = 100
 
     @property
     def is_production(self) -> bool:
@@ -109,6 +112,15 @@ class Settings:
             payment_methods=_list(env_vars, "PAYMENT_METHODS", ("card",)),
             redis_url=_redis_url(env_vars.get("REDIS_URL", "")),
             redis_namespace=_name(env_vars, "REDIS_NAMESPACE", "nuanxin"),
+            # SQLite: the app runs its jobs itself; PostgreSQL: `python -m nuanxin worker` does
+            embedded_worker=_bool(
+                env_vars, "EMBEDDED_WORKER", default=not database_url.startswith("postgres")
+            ),
+            database_pool_size=_int(env_vars, "DATABASE_POOL_SIZE", 10, low=1, high=1000),
+            # 0 behind PgBouncer in transaction pooling (before 1.21: no prepared statements)
+            database_statement_cache_size=_int(
+                env_vars, "DATABASE_STATEMENT_CACHE_SIZE", 100, low=0, high=10_000
+            ),
         )._checked()
 
     def _checked(self) -> Settings:

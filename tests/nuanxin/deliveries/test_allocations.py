@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests.nuanxin.conftest import run_jobs
 from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop
 
 APPROVALS = 24
@@ -31,6 +32,7 @@ async def test_concurrent_approvals_never_allocate_a_unit_twice(
         await client.post("/api/rounds", json={}, headers=loop.auth("province"))
     ).json()
     rounds = [county_round["id"], province_round["id"]]
+    assert await run_jobs() == 2
     for who, round_id in zip(("staff", "province"), rounds, strict=True):
         body = (await client.get(f"/api/rounds/{round_id}", headers=loop.auth(who))).json()
         assert body["status"] == "proposed" and body["stats"]["totals"]["units"] == STOCK

@@ -11,7 +11,7 @@ import httpx
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.confirmation import code_hash
 from nuanxin.deliveries.tables import Delivery, Visit
-from tests.nuanxin.conftest import csrf_headers
+from tests.nuanxin.conftest import csrf_headers, run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop, stock
 
 
@@ -21,6 +21,7 @@ async def approved_visit(client: httpx.AsyncClient, loop: Loop) -> tuple[list[in
     await add_offer(loop, quantity=1)
     await add_offer(loop, quantity=1)
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
+    await run_jobs()
     approved = await client.post(
         f"/api/rounds/{started.json()['id']}/approve",
         json={"all": True},
@@ -138,6 +139,7 @@ async def test_items_approved_after_the_slip_is_printed_make_a_second_visit(
 
     await Need.update({Need.quantity: 3}).where(Need.id == loop.needs[household]).run()
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
+    await run_jobs()
     approved = await client.post(
         f"/api/rounds/{started.json()['id']}/approve",
         json={"all": True},

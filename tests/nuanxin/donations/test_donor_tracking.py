@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from nuanxin.donations.tables import Campaign, Donation
+from tests.nuanxin.conftest import run_jobs
 from tests.nuanxin.loop_world import COUNTY, add_household, build_loop
 
 
@@ -60,6 +61,7 @@ async def test_a_donors_timeline_reaches_the_confirmed_delivery_without_the_hous
 
     started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
     round_id = started.json()["id"]
+    await run_jobs()
     approval = await client.post(
         f"/api/rounds/{round_id}/approve", json={"all": True}, headers=loop.auth("staff")
     )

@@ -6,7 +6,7 @@ import httpx
 
 from nuanxin.households.tables import Need
 from nuanxin.identity import Role
-from tests.nuanxin.conftest import make_user
+from tests.nuanxin.conftest import make_user, run_jobs
 from tests.nuanxin.loop_world import COUNTY, _token, add_household, add_offer, build_loop
 
 
@@ -58,6 +58,7 @@ async def test_an_approved_request_above_the_cap_binds_the_next_round(
         "/api/rounds", json={"item_codes": ["quilt"]}, headers=loop.auth("staff")
     )
     round_id = started.json()["id"]
+    await run_jobs()
     proposals = (
         await client.get(f"/api/rounds/{round_id}/proposals", headers=loop.auth("staff"))
     ).json()["items"]

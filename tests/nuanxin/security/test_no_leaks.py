@@ -22,6 +22,7 @@ from litestar import Litestar
 from tests.nuanxin.authz.matrix import endpoints, fill_path, load_policy
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World, build_world
+from tests.nuanxin.conftest import run_jobs
 from tests.nuanxin.households.helpers import household_body, id_number
 
 CRAWLERS = (Caller.ANON, Caller.CHARITY, Caller.OTHER_CHARITY, Caller.COURIER)
@@ -87,6 +88,7 @@ async def run_the_loop(
     started = await client.post("/api/rounds", json={"item_codes": ["quilt"]}, headers=staff)
     assert started.status_code == 202, started.text
     round_id = started.json()["id"]
+    await run_jobs()
     approved = await client.post(
         f"/api/rounds/{round_id}/approve", json={"all": True}, headers=staff
     )

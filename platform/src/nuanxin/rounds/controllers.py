@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Response
@@ -44,11 +43,7 @@ class RoundController(Controller):
     ) -> Response[RoundOut]:
         round_id = await services.start_round(actor=actor, item_codes=data.item_codes)
         out = await services.get_round(actor=actor, round_id=round_id)
-        return Response(
-            out,
-            status_code=HTTP_202_ACCEPTED,
-            background=BackgroundTask(services.run_round, round_id),
-        )
+        return Response(out, status_code=HTTP_202_ACCEPTED)  # a worker runs it
 
     @get(operation_id="ListRounds", responses=ERRORS, summary="Rounds of my jurisdiction")
     async def list_all(
@@ -79,11 +74,7 @@ class RoundController(Controller):
     ) -> Response[RoundOut]:
         await services.retry_round(actor=actor, round_id=round_id)
         out = await services.get_round(actor=actor, round_id=round_id)
-        return Response(
-            out,
-            status_code=HTTP_202_ACCEPTED,
-            background=BackgroundTask(services.run_round, round_id),
-        )
+        return Response(out, status_code=HTTP_202_ACCEPTED)  # a worker runs it
 
     @get(
         "/{round_id:int}/proposals",

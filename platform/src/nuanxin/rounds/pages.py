@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -109,11 +108,7 @@ class RoundPages(PageController):
                 },
                 status_code=status_of(exc),
             )
-        return Redirect(
-            f"/staff/rounds/{round_id}",
-            status_code=303,
-            background=BackgroundTask(services.run_round, round_id),
-        )
+        return Redirect(f"/staff/rounds/{round_id}", status_code=303)  # a worker runs it
 
     @get("/{round_id:int}")
     async def detail(

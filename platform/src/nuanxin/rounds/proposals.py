@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.audit.services import record, record_many
-from nuanxin.db import atomic
+from nuanxin.db import atomic, retrying
 from nuanxin.deliveries import allocations
 from nuanxin.errors import Conflict, Forbidden, Invalid
 from nuanxin.identity import CurrentUser, Role
@@ -126,19 +126,23 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
             f"Proposals {sorted(missing)} are not in this round",
             field="proposal_ids",
         )
-    result = ApprovalOut(approved=[], already_approved=[], stale=[], delivery_ids=[])
     raised = [int(r["id"]) for r in rows if edits.get(int(r["id"]), 0) > int(r["quantity"])]
-    for proposal_id in raised:
-        result.stale.append(
-            StaleProposal(
-                proposal_id=proposal_id, reason="an edit may lower, not raise, the quantity"
+
+    async def decide() -> ApprovalOut:
+        # One transaction for the request, one allocation call for every proposal (edited or
+        # not): offers, then needs, are locked in id order.
+        result = ApprovalOut(approved=[], already_approved=[], stale=[], delivery_ids=[])
+        for proposal_id in raised:
+            result.stale.append(
+                StaleProposal(
+                    proposal_id=proposal_id, reason="an edit may lower, not raise, the quantity"
+                )
             )
-        )
-    # One transaction for the request, one allocation call for every proposal (edited or
-    # not): offers, then needs, are locked in id order.
-    async with atomic():
         await _approve_all(actor, [r for r in rows if int(r["id"]) not in raised], edits, result)
-    return result
+        return result
+
+    # a deadlock victim or a serialization failure wrote nothing: decide again, afresh
+    return await retrying(decide)
 
 
 async def _claim(

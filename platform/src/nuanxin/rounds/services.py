@@ -1,12 +1,14 @@
 """Matching rounds: snapshot, solve off the event loop with progress, store the proposals.
 
-A round runs in three steps. :func:`start_round` records it (status ``running``);
-:func:`run_round` (a background job) takes the snapshot of the jurisdiction's unmet needs and
-the open stock, solves it with the engine in a worker thread while progress is written to the
-round, and stores every proposal in ONE transaction together with the round's new status, so
-a round that fails or is interrupted leaves no proposals behind. :func:`recover_interrupted`
-marks rounds left ``running`` by a stopped server as failed; :func:`retry_round` runs a
-failed round again. Deciding on the proposals is :mod:`nuanxin.rounds.proposals`.
+A round runs in three steps. :func:`start_round` records it (status ``running``) and defers
+its job in the same transaction (:func:`nuanxin.jobs.queue.defer`): no round without its job,
+no job without its round. :func:`run_round` (the job, on a worker) takes the snapshot of the
+jurisdiction's unmet needs and the open stock, solves it with the engine in a thread while
+progress is written to the round, and stores every proposal in ONE transaction that first moves
+the round from ``running`` to ``proposed`` (a conditional update): a round that fails or is
+interrupted leaves no proposals behind, and a job run twice (a killed worker's job is run again
+elsewhere) stores them once. :func:`retry_round` runs a failed round again. Deciding on the
+proposals is :mod:`nuanxin.rounds.proposals`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from nuanxin.db import atomic
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, jurisdiction_where
+from nuanxin.jobs.queue import defer
+from nuanxin.jobs.vocabulary import TaskName
 from nuanxin.offers import services as offers
 from nuanxin.offers import stock as ledger
 from nuanxin.pagination import Page, Pagination
@@ -40,7 +44,6 @@ from nuanxin.rounds.vocabulary import RoundStatus
 __all__ = (
     "get_round",
     "list_rounds",
-    "recover_interrupted",
     "retry_round",
     "round_row",
     "run_round",
@@ -97,7 +100,13 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
             entity_id=round_id,
             after={"region": actor.jurisdiction_id, "items": sorted(set(item_codes))},
         )
+        await _defer_run(round_id)
     return round_id
+
+
+async def _defer_run(round_id: int) -> None:
+    # one job of a round runs at a time, whichever worker holds it
+    await defer(TaskName.run_round, lock=f"round-{round_id}", round_id=round_id)
 
 
 async def _set_progress(round_id: int, percent: int, phase: str) -> None:
@@ -145,7 +154,7 @@ def _problem(
 
 
 async def run_round(round_id: int) -> None:
-    """Snapshot, solve and store the proposals of a running round (the background job)."""
+    """Snapshot, solve and store the proposals of a running round (the job; run twice, once)."""
     try:
         await _run(round_id)
     except Exception as exc:  # the round records why it failed; nothing else is written
@@ -160,7 +169,9 @@ async def run_round(round_id: int) -> None:
                         MatchingRound.finished_at: datetime.now(UTC),
                     }
                 )
-                .where(MatchingRound.id == round_id)
+                .where(
+                    (MatchingRound.id == round_id) & (MatchingRound.status == RoundStatus.running)
+                )
                 .run()
             )
             await record(
@@ -175,7 +186,10 @@ async def run_round(round_id: int) -> None:
 async def _run(round_id: int) -> None:
     round_row = (
         await MatchingRound.select(
-            MatchingRound.kinds, MatchingRound.region._.code, MatchingRound.region._.level
+            MatchingRound.kinds,
+            MatchingRound.status,
+            MatchingRound.region._.code,
+            MatchingRound.region._.level,
         )
         .where(MatchingRound.id == round_id)
         .output(load_json=True)
@@ -184,6 +198,9 @@ async def _run(round_id: int) -> None:
     )
     if round_row is None:
         raise NotFound(f"No round {round_id}")
+    if round_row["status"] != RoundStatus.running:
+        logger.info("round %s is %s: nothing to run", round_id, round_row["status"])
+        return
     item_codes = list(round_row["kinds"] or [])
     await _set_progress(round_id, 5, "snapshot")
 
@@ -239,6 +256,25 @@ async def _store(
         "unmet_units": sum(unmet.quantity for unmet in solution.unmet),
     }
     async with atomic():
+        # running -> proposed first: the row lock makes a second store of the same round
+        # (a job run twice) wait here, then find the round proposed and write nothing
+        moved = (
+            await MatchingRound.update(
+                {
+                    MatchingRound.status: RoundStatus.proposed,
+                    MatchingRound.progress: 100,
+                    MatchingRound.phase: "done",
+                    MatchingRound.stats: stats,
+                    MatchingRound.finished_at: datetime.now(UTC),
+                }
+            )
+            .where((MatchingRound.id == round_id) & (MatchingRound.status == RoundStatus.running))
+            .returning(MatchingRound.id)
+            .run()
+        )
+        if not moved:
+            logger.info("round %s is no longer running: its proposals are not stored", round_id)
+            return
         rows = [
             Proposal(
                 round=round_id,
@@ -253,19 +289,6 @@ async def _store(
         ]
         for start in range(0, len(rows), 500):
             await Proposal.insert(*rows[start : start + 500]).run()
-        await (
-            MatchingRound.update(
-                {
-                    MatchingRound.status: RoundStatus.proposed,
-                    MatchingRound.progress: 100,
-                    MatchingRound.phase: "done",
-                    MatchingRound.stats: stats,
-                    MatchingRound.finished_at: datetime.now(UTC),
-                }
-            )
-            .where(MatchingRound.id == round_id)
-            .run()
-        )
         await record(
             actor=None,
             action="round.propose",
@@ -273,24 +296,6 @@ async def _store(
             entity_id=round_id,
             after={"proposals": len(rows), "units": solution.totals.units},
         )
-
-
-async def recover_interrupted() -> int:
-    """Mark rounds left running by a stopped server as failed (they wrote no proposals)."""
-    async with atomic():
-        rows = (
-            await MatchingRound.update(
-                {
-                    MatchingRound.status: RoundStatus.failed,
-                    MatchingRound.error: "interrupted: the server stopped during the round",
-                    MatchingRound.finished_at: datetime.now(UTC),
-                }
-            )
-            .where(MatchingRound.status == RoundStatus.running)
-            .returning(MatchingRound.id)
-            .run()
-        )
-    return len(rows)
 
 
 async def round_row(actor: CurrentUser, round_id: int) -> dict[str, Any]:
@@ -333,6 +338,7 @@ async def retry_round(*, actor: CurrentUser, round_id: int) -> int:
             .run()
         )
         await record(actor=actor, action="round.retry", entity="round", entity_id=round_id)
+        await _defer_run(round_id)
     return round_id
 
 

@@ -1,0 +1,1 @@
+"""Deadlines kept by the clock, not by whoever reads a page: the periodic duties' records."""
