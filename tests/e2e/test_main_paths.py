@@ -79,30 +79,55 @@ def test_staff_verify_a_household_run_a_round_and_approve(page: Page) -> None:
     expect(page.get_by_test_id("proposals")).to_contain_text("已批准")
 
 
-def test_a_courier_confirms_a_delivery_with_the_code_from_the_slip(
-    page: Page, browser: Browser, server: str
+def test_staff_print_a_batch_of_slips_and_a_courier_confirms_a_visit_on_a_phone(
+    browser: Browser, server: str
 ) -> None:
+    phone = browser.new_context(
+        base_url=server,
+        locale="zh-CN",
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = phone.new_page()
     log_in(page, "courier_warmth")
-    deliver = page.locator("[data-testid^=deliver-]").first
-    delivery_id = (deliver.get_attribute("data-testid") or "").removeprefix("deliver-")
+    deliver = page.locator("[data-testid^=deliver-visit-]").first
+    visit_id = (deliver.get_attribute("data-testid") or "").removeprefix("deliver-visit-")
 
     staff = browser.new_context(base_url=server, locale="zh-CN").new_page()
     log_in(staff, "staff_hulan")
     staff.goto("/staff/deliveries")
-    staff.on("dialog", lambda dialog: dialog.accept())
-    staff.get_by_test_id(f"slip-{delivery_id}").click()
-    code = staff.get_by_test_id("slip-code").inner_text().strip()
-    shoot(staff, "09-staff-slip")
+    staff.locator("[data-select-all]").check()
+    button = staff.get_by_test_id("print-batch")
+    expect(button).to_contain_text("打印")
+    expect(button).to_contain_text("张签收单")
+    button.click()
+    slips = staff.locator(".slip-card")
+    assert slips.count() >= 2, "a batch prints every ticked visit on one page"
+    assert staff.locator(".slip-card svg").count() == slips.count(), "each slip has its QR code"
+    card = staff.locator("[data-slip] >> nth=0")
+    expect(card).to_contain_text("12345")  # the hotline
+    shoot(staff, "09-staff-slips")
+    codes = {
+        staff.locator(".slip-card").nth(i).locator("[data-field=reference]").inner_text().strip(): (
+            staff.locator(".slip-card").nth(i).locator("[data-field=code]").inner_text().strip()
+        )
+        for i in range(slips.count())
+    }
     staff.context.close()
 
-    page.goto(f"/courier/deliveries/{delivery_id}")
-    page.fill("#code", "WRONG1")
+    page.goto(f"/courier/visits/{visit_id}")
+    reference = page.locator("h1").inner_text().split()[-1]
+    page.fill("#code", "11111111")
     page.click("form[data-testid=confirm-form] button[type=submit]")
     expect(page.locator(".error")).to_be_visible()  # a wrong code is a message, not a crash
-    page.fill("#code", code)
+    page.fill("#code", codes[reference])
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the visit page is {width} px wide on a 360 px phone"
     shoot(page, "10-courier-code")
     page.click("form[data-testid=confirm-form] button[type=submit]")
-    expect(page.locator(".flash")).to_contain_text(f"#{delivery_id}")
+    expect(page.locator(".flash")).to_contain_text("已确认送达")
+    phone.close()
 
 
 def test_a_donor_gives_goods_and_tracks_them_by_code(page: Page) -> None:

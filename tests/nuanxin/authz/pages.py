@@ -35,6 +35,7 @@ ROUND = {"round_id": "round_id"}
 HOUSEHOLD = {"household_id": "household_id"}
 REQUEST = {"request_id": "help_request_id"}
 DELIVERY = {"delivery_id": "delivery_id"}
+VISIT = {"visit_id": "visit_id"}
 OFFER = {"offer_id": "offer_x_id"}
 CHARITY_X_ORG = {"organization_id": "charity_x_id"}
 
@@ -166,6 +167,9 @@ POLICY: dict[str, Rule] = {
     "POST /staff/deliveries/{delivery_id:int}/slip": Rule(
         allowed=STAFF_OF_A, path=DELIVERY, form=True
     ),
+    "POST /staff/visits/slips": Rule(
+        allowed=STAFF_OF_A, body=lambda w: {"visit_id": str(w.visit_id)}, form=True
+    ),
     "GET /staff/emergencies": Rule(allowed=ALL_STAFF),
     "POST /staff/emergencies": Rule(
         allowed=DECIDERS,
@@ -221,6 +225,13 @@ POLICY: dict[str, Rule] = {
     ),
     "GET /courier": Rule(allowed=MEMBERS | {COURIER}),
     "GET /courier/deliveries/{delivery_id:int}": Rule(allowed=CHARITY_X, path=DELIVERY),
+    "GET /courier/visits/{visit_id:int}": Rule(allowed=CHARITY_X, path=VISIT),
+    "POST /courier/visits/{visit_id:int}/confirm": Rule(
+        allowed=CHARITY_X, path=VISIT, body=lambda w: {"code": DELIVERY_CODE}, form=True
+    ),
+    "POST /courier/visits/{visit_id:int}/fail": Rule(
+        allowed=CHARITY_X, path=VISIT, body=lambda w: {"reason": "家中无人"}, form=True
+    ),
     "POST /courier/deliveries/{delivery_id:int}/confirm": Rule(
         allowed=CHARITY_X, path=DELIVERY, body=lambda w: {"code": DELIVERY_CODE}, form=True
     ),

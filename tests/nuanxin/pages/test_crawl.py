@@ -33,6 +33,7 @@ PARAMETERS = {
     "request_id": "help_request_id",
     "round_id": "round_id",
     "delivery_id": "delivery_id",
+    "visit_id": "visit_id",
     "offer_id": "offer_x_id",
     "campaign_id": "campaign_x_id",
     "code": "tracking_code_x",

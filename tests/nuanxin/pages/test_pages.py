@@ -264,7 +264,8 @@ async def test_a_courier_confirms_with_the_code_from_the_slip(
     slip = await client.post(
         f"/staff/deliveries/{world.delivery_id}/slip", headers=world.headers(STAFF)
     )
-    code = re.search(r'data-testid="slip-code">([^<]+)<', slip.text)[1]  # type: ignore[index]
+    code = re.search(r'data-field="code">([^<]+)<', slip.text)[1]  # type: ignore[index]
+    assert "<svg" in slip.text, "the slip carries its QR code"
     confirmed = await client.post(
         f"/courier/deliveries/{world.delivery_id}/confirm",
         headers=world.headers(COURIER),
@@ -302,3 +303,36 @@ async def test_staff_approve_ticked_proposals_and_a_bad_quantity_edit_is_a_messa
     assert approved.status_code == 303
     shown = await client.get(approved.headers["location"], headers=staff)
     assert "已批准 1 条" in shown.text  # the flash message, then the row's status
+
+
+async def test_staff_print_ticked_visits_as_one_page_and_a_second_print_says_reprint(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    listed = await client.get("/staff/deliveries", headers=world.headers(STAFF))
+    assert f'name="visit_id" value="{world.visit_id}"' in listed.text
+    printed = await client.post(
+        "/staff/visits/slips",
+        headers=world.headers(STAFF),
+        data={"visit_id": [str(world.visit_id)], "paper": "a4"},
+    )
+    assert printed.status_code == 200, printed.text
+    assert printed.text.count('class="slip-card') == 1 and "<svg" in printed.text
+    assert 'data-testid="reprint"' in printed.text, "the world's slip was printed before: 补打"
+    assert "补打" in printed.text and "12345" in printed.text
+
+
+async def test_the_courier_searches_visits_and_a_locked_visit_names_whom_to_call(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    found = await client.get("/courier", params={"q": "HHWORLD"}, headers=world.headers(COURIER))
+    assert f'href="/courier/visits/{world.visit_id}"' in found.text
+    missing = await client.get("/courier", params={"q": "无此地址"}, headers=world.headers(COURIER))
+    assert f'href="/courier/visits/{world.visit_id}"' not in missing.text
+    for _ in range(5):
+        await client.post(
+            f"/courier/visits/{world.visit_id}/confirm",
+            headers=world.headers(COURIER),
+            data={"code": "00000000"},
+        )
+    locked = await client.get(f"/courier/visits/{world.visit_id}", headers=world.headers(COURIER))
+    assert 'data-testid="locked"' in locked.text and 'href="tel:12345"' in locked.text
