@@ -59,7 +59,8 @@ class NotReceivedPages(PageController):
         try:
             case = await confirmation.report_not_received(
                 secret_key=settings.secret_key,
-                code=data.code, description=data.description.strip()[:500]
+                code=data.code,
+                description=data.description.strip()[:500],
             )
         except NotFound:
             # No delivery has this code: a mistyped code, said at the field (never a 404).
