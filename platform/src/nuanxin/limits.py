@@ -143,7 +143,7 @@ class RateRule:
 
 
 LOGIN_PATHS = re.compile(r"^/(?:api/auth/(?:login|token)|login)/?$")
-CONFIRM_PATH = re.compile(r"^/api/deliveries/\d+/confirm/?$")
+CONFIRM_PATH = re.compile(r"^/api/(?:deliveries|visits)/\d+/confirm/?$")  # either door
 REPORT_PATH = re.compile(r"^/(?:api/delivery-reports|not-received)/?$")
 TRACK_PATH = re.compile(r"^/(?:api/track|donations)/[^/]+(?:/receipt)?/?$")
 
