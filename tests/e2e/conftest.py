@@ -67,7 +67,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [sys.executable, "-m", "nuanxin", "demo"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    # Migrations, the gazetteer and the demo made through the services: about 20 s on a quiet
+    # machine, several times that on a busy one.
+    deadline = time.monotonic() + 360
     while True:
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
