@@ -23,6 +23,14 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests judge answers, not speed: on a busy machine a slow example is no failure.
+hypothesis_settings.register_profile(
+    "nuanxin", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("nuanxin")
 
 _TMP = Path(tempfile.mkdtemp(prefix="nuanxin-test-"))
 POSTGRES_ADMIN_URL = os.environ.get(
