@@ -38,6 +38,7 @@ from nuanxin.regions.services import subtree_prefix
 from nuanxin.rounds.schemas import (
     RoundOut,
 )
+from nuanxin.rounds.snapshot import take_snapshot, to_problem
 from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.rounds.vocabulary import RoundStatus
 
@@ -119,40 +120,6 @@ async def _set_progress(round_id: int, percent: int, phase: str) -> None:
     )
 
 
-def _problem(
-    households: Sequence[demand.HouseholdDemand], stock: Sequence[ledger.StockRecord]
-) -> matching.Problem:
-    wanted = {need.item_code for household in households for need in household.needs}
-    return matching.Problem(
-        offers=tuple(
-            matching.Offer(
-                id=str(offer.offer_id),
-                kind=offer.item_code,
-                quantity=offer.available,
-                lat=offer.lat,
-                lon=offer.lon,
-                radius_km=offer.radius_km,
-                requires=frozenset(offer.requires),
-            )
-            for offer in stock
-            if offer.item_code in wanted
-        ),
-        households=tuple(
-            matching.Household(
-                id=str(household.household_id),
-                lat=household.lat,
-                lon=household.lon,
-                tags=household.tags,
-                needs=tuple(
-                    matching.Need(kind=need.item_code, quantity=need.quantity, weights=need.weights)
-                    for need in household.needs
-                ),
-            )
-            for household in households
-        ),
-    )
-
-
 async def run_round(round_id: int) -> None:
     """Snapshot, solve and store the proposals of a running round (the job; run twice, once)."""
     try:
@@ -205,14 +172,9 @@ async def _run(round_id: int) -> None:
     await _set_progress(round_id, 5, "snapshot")
 
     prefix = subtree_prefix(str(round_row["region.code"]), str(round_row["region.level"]))
-    async with atomic():  # one consistent read of demand and stock
-        households = await demand.unmet_demand(region_prefix=prefix, item_codes=item_codes or None)
-        stock = [
-            offer
-            for offer in await ledger.open_stock()
-            if not item_codes or offer.item_code in item_codes
-        ]
-    problem = _problem(households, stock)
+    snapshot = await take_snapshot(region_prefix=prefix, item_codes=item_codes or None)
+    households, stock = snapshot.households, snapshot.stock
+    problem = to_problem(households, stock)
     await _set_progress(round_id, 15, "candidates")
 
     latest: dict[str, Any] = {}
@@ -230,7 +192,9 @@ async def _run(round_id: int) -> None:
 
     publisher = asyncio.create_task(publish())
     try:
-        solution = await asyncio.to_thread(matching.solve, problem, progress=on_progress)
+        solution = await asyncio.to_thread(
+            matching.solve, problem, progress=on_progress, reports=False
+        )
     finally:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
