@@ -42,6 +42,8 @@ from nuanxin.accounts.organization_pages import (
 from nuanxin.accounts.pages import LoginPage
 from nuanxin.accounts.security import NuanxinAuthMiddleware, RotatingSessionBackend
 from nuanxin.admin import admin_mount
+from nuanxin.advice.controllers import AdviceController, RoundWhatIfController
+from nuanxin.advice.pages import AdvicePages, RoundWhatIfPages
 from nuanxin.audit.controllers import AuditController
 from nuanxin.audit.pages import AuditPages
 from nuanxin.db import configure, engine
@@ -102,6 +104,8 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     HelpRequestController,
     ItemController,
     OfferController,
+    AdviceController,
+    RoundWhatIfController,
     RoundController,
     DeliveryController,
     DeliveryReportController,
@@ -134,6 +138,8 @@ PAGES: tuple[type[Controller], ...] = (
     EscalationPages,
     HelpRequestPages,
     CharityPages,
+    AdvicePages,
+    RoundWhatIfPages,
     RoundPages,
     StaffDeliveryPages,
     CharityDeliveryPages,

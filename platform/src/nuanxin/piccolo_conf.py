@@ -24,6 +24,7 @@ APPS = (
     "nuanxin.offers.piccolo_app",
     "nuanxin.rounds.piccolo_app",
     "nuanxin.deliveries.piccolo_app",
+    "nuanxin.advice.piccolo_app",
     "nuanxin.donations.piccolo_app",
     "nuanxin.help_requests.piccolo_app",
     "nuanxin.audit.piccolo_app",

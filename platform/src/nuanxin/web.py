@@ -110,6 +110,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
     Role.charity: (
         ("/charity", "Stock"),
         ("/charity/offers/new", "Post an offer"),
+        ("/charity/advice", "What to buy"),
         ("/charity/deliveries", "Deliveries"),
         ("/charity/members", i18n.N_("Members and couriers")),
         ("/courier", "Courier"),

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from nuanxin.donations import (
     campaigns,
     goods,
+    need,
     payments,
     purchases,
     records,
@@ -24,6 +25,7 @@ from nuanxin.donations import (
 from nuanxin.donations.schemas import (
     Campaign,
     CampaignCreate,
+    CampaignNeed,
     DashboardRow,
     DonationCreate,
     DonationRecord,
@@ -117,6 +119,16 @@ class CampaignController(Controller):
     )
     async def get_campaign(self, campaign_id: FromPath[int]) -> Campaign:
         return await campaigns.get_campaign(campaign_id=campaign_id)
+
+    @get(
+        "/{campaign_id:int}/need",
+        operation_id="GetCampaignNeed",
+        responses=PUBLIC_ERRORS,
+        summary="The unmet need of the campaign's region by item, now (public, counts only)",
+        **PUBLIC,
+    )
+    async def get_campaign_need(self, campaign_id: FromPath[int]) -> CampaignNeed:
+        return await need.campaign_need(campaign_id=campaign_id)
 
     @post(
         operation_id="CreateCampaign",

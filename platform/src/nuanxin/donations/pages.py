@@ -13,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.donations import campaigns, goods, tracking
+from nuanxin.donations import campaigns, goods, need, tracking
 from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import GoodsDonationCreate
 from nuanxin.donations.vocabulary import DonationKind, TimelineStep
@@ -94,6 +94,7 @@ async def _campaign_page(
         "donations/campaign.html.j2",
         {
             "c": campaign,
+            "need": await need.campaign_need(campaign_id=campaign_id),
             "yuan": yuan,
             "today": campaigns.today(),
             "payments": bool(settings.stripe_secret_key and settings.stripe_publishable_key),

@@ -12,6 +12,7 @@ APP_CONFIG = AppConfig(
     table_classes=[Campaign, Donation, Payment, WebhookEvent, Purchase],
     migration_dependencies=[
         "nuanxin.offers.piccolo_app",
+        "nuanxin.advice.piccolo_app",
         "nuanxin.accounts.piccolo_app",
         "nuanxin.regions.piccolo_app",
     ],

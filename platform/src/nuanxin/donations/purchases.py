@@ -44,6 +44,7 @@ def _purchase(row: dict[str, Any]) -> Purchase:
         quantity=row["quantity"],
         cost_fen=row["cost_fen"],
         created_at=row["created_at"],
+        advice_id=row["advice"],
     )
 
 
@@ -69,8 +70,13 @@ async def list_purchases(*, campaign_id: int, page: Pagination) -> Page[Purchase
     )
 
 
-async def record_purchase(*, user: CurrentUser, campaign_id: int, data: PurchaseCreate) -> Purchase:
+async def record_purchase(
+    *, user: CurrentUser, campaign_id: int, data: PurchaseCreate, advice_id: int | None = None
+) -> Purchase:
     """Spend campaign money on goods: an offer at the charity's warehouse, in one transaction.
+
+    ``advice_id``: the purchase advice it follows (checked by :mod:`nuanxin.advice`), kept on
+    the purchase and in its audit entry.
 
     The money must be there (``cost <= raised - refunded - spent``, checked under the
     campaign's lock), or nothing is written (409).
@@ -114,6 +120,7 @@ async def record_purchase(*, user: CurrentUser, campaign_id: int, data: Purchase
                     cost_fen=data.cost_fen,
                     recorded_by=user.id,
                     created_at=now(),
+                    advice=advice_id,
                 )
             )
             .returning(PurchaseTable.id)
@@ -132,6 +139,7 @@ async def record_purchase(*, user: CurrentUser, campaign_id: int, data: Purchase
                 "quantity": data.quantity,
                 "cost_fen": data.cost_fen,
                 "left_fen": left,
+                "advice": advice_id,
             },
         )
         row = (

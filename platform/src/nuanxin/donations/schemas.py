@@ -22,6 +22,7 @@ __all__ = (
     "Campaign",
     "CampaignBooks",
     "CampaignCreate",
+    "CampaignNeed",
     "DashboardRow",
     "DonationCreate",
     "DonationRecord",
@@ -30,6 +31,7 @@ __all__ = (
     "GoodsDecline",
     "GoodsDonationCreate",
     "GoodsRegistered",
+    "KindNeed",
     "Purchase",
     "PurchaseCreate",
     "Receipt",
@@ -163,6 +165,7 @@ class Purchase(msgspec.Struct, kw_only=True):
     quantity: int
     cost_fen: int
     created_at: datetime
+    advice_id: int | None = None  # the purchase advice it followed
 
 
 class GoodsDonationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -260,3 +263,23 @@ class DashboardRow(msgspec.Struct, kw_only=True):
     donated_units: int
     bought_units: int
     delivered_units: int
+
+
+class KindNeed(msgspec.Struct, kw_only=True):
+    """Households waiting for an item and its unmet units (None: fewer than 5 households)."""
+
+    item_code: str
+    asked: bool  # the campaign buys this item
+    households: int | None
+    units: int | None
+
+
+class CampaignNeed(msgspec.Struct, kw_only=True):
+    """The unmet need of the campaign's region by item, now (aggregate counts only)."""
+
+    campaign_id: int
+    region_code: str
+    region_name: str
+    as_of: datetime
+    min_public: int
+    items: list[KindNeed]

@@ -20,6 +20,7 @@ from piccolo.constraints import Check
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User
+from nuanxin.advice.tables import PurchaseAdvice
 from nuanxin.donations.vocabulary import CampaignStatus, DonationKind, DonationStatus
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
@@ -116,6 +117,8 @@ class Purchase(Table, tablename="purchase"):
     cost_fen = BigInt()
     recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+    # the purchase advice it followed, when recorded from the advice page
+    advice = ForeignKey(PurchaseAdvice, null=True, default=None, on_delete=OnDelete.restrict)
 
     quantity_positive = Check("quantity > 0")
     cost_positive = Check("cost_fen > 0")

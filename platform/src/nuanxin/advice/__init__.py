@@ -1,0 +1,1 @@
+"""Purchase advice: what one more unit is worth, by warehouse and kind, per yuan."""
