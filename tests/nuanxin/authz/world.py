@@ -17,6 +17,7 @@ from nuanxin.identity import Role, digest
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
+from tests.nuanxin.authz.advice import build_advice
 from tests.nuanxin.authz.donations import build_donations
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.conftest import make_user
@@ -51,6 +52,7 @@ class World:
     visit_id: int = 0  # its visit (slip printed, code DELIVERY_CODE)
     allocation_id: int = 0  # deliveries: its allocation, made in an emergency (先行救助)
     escalation_id: int = 0  # households: a pending 一事一议 request for the household, by STAFF
+    advice_x_id: int = 0  # advice: charity X's purchase advice, one line
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -250,6 +252,7 @@ async def build_world() -> World:
     )
     await build_donations(world)
     await build_matching(world)
+    await build_advice(world)
     return world
 
 

@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from nuanxin.advice import services, whatif
 from nuanxin.advice.schemas import Advice, AdvisedPurchaseIn, Price, PricesIn, WhatIfIn, WhatIfOut
 from nuanxin.donations.schemas import Purchase
-from nuanxin.errors import NotFound
 from nuanxin.guards import charity_members, staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.responses import error_responses
@@ -59,13 +58,10 @@ class AdviceController(Controller):
         "/latest",
         operation_id="GetPurchaseAdvice",
         responses=ERRORS,
-        summary="My latest purchase advice",
+        summary="My latest purchase advice (null: none yet)",
     )
-    async def latest(self, actor: NamedDependency[CurrentUser]) -> Advice:
-        found = await services.latest_advice(actor=actor)
-        if found is None:
-            raise NotFound("No purchase advice yet")
-        return found
+    async def latest(self, actor: NamedDependency[CurrentUser]) -> Advice | None:
+        return await services.latest_advice(actor=actor)
 
     @post(
         "/{advice_id:int}/purchases",
