@@ -60,7 +60,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     from nuanxin.jobs.worker import run_deferred_here
     from nuanxin.offers import stock as ledger
     from nuanxin.regions.services import get_region, load_regions
-    from nuanxin.rounds.services import _problem
+    from nuanxin.rounds.snapshot import to_problem
     from nuanxin.settings import Settings
     from nuanxin.synthetic import generate
     from nuanxin.synthetic.load import load_dataset
@@ -108,7 +108,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     mark = time.perf_counter()
     households = await demand.unmet_demand(region_prefix=prefix)
     stock = await ledger.open_stock()
-    problem = _problem(households, stock)
+    problem = to_problem(households, stock)
     figures["snapshot alone"] = time.perf_counter() - mark
     mark = time.perf_counter()
     solution = matching.solve(problem)
