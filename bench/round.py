@@ -111,7 +111,7 @@ async def _run(args: argparse.Namespace) -> dict[str, float]:
     problem = to_problem(households, stock)
     figures["snapshot alone"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    solution = matching.solve(problem)
+    solution = matching.solve(problem, reports=False)  # as the round solves
     figures["engine alone (no progress)"] = time.perf_counter() - mark
     app = create_app(Settings.from_env(), manage_pool=False)
     transport = httpx.ASGITransport(app=cast(Any, app))
