@@ -328,20 +328,26 @@ async def update_organization(
     return after
 
 
-async def ensure_verified(*, organization_id: int) -> None:
-    """Refuse (409) work that needs a verified charity: posting and changing offers."""
+async def ensure_verified(*, organization_id: int, field: str | None = None) -> None:
+    """Refuse work that needs a verified charity: posting and changing offers, taking gifts.
+
+    An unknown charity is not found (404), one not verified (yet, or any more) a conflict
+    (409); when the id came in a request body, ``field`` names it in both answers.
+    """
     row = (
         await OrganizationTable.select(OrganizationTable.status)
         .where(OrganizationTable.id == organization_id)
         .first()
         .run()
     )
-    status = None if row is None else OrganizationStatus(row["status"])
+    if row is None:
+        raise NotFound(f"No charity has the id {organization_id}", field=field)
+    status = OrganizationStatus(row["status"])
     if status is not OrganizationStatus.verified:
-        said = "unknown" if status is None else status.value
         raise Conflict(
-            f"The charity is {said}: only a verified charity may do this",
+            f"The charity is {status.value}: only a verified charity may do this",
             error="charity_not_verified",
+            field=field,
         )
 
 

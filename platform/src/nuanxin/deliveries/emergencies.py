@@ -78,9 +78,17 @@ async def assist_first(
             field="item_code",
             message_id="unknown_item",
         )
-    stock = [s for s in await ledger.open_stock() if s.item_code == data.item_code]
+    stock = await ledger.open_stock()
     if data.offer_id is not None:
         stock = [s for s in stock if s.offer_id == data.offer_id]
+        if not stock:
+            raise NotFound(f"No open offer has the id {data.offer_id}", field="offer_id")
+        if stock[0].item_code != data.item_code:
+            raise Invalid(
+                f"Offer {data.offer_id} is of {stock[0].item_code}, not {data.item_code}",
+                field="offer_id",
+            )
+    stock = [s for s in stock if s.item_code == data.item_code]
     distances: list[float] = (
         great_circle_km(
             place.lat, place.lon, [s.lat for s in stock], [s.lon for s in stock]

@@ -164,8 +164,11 @@ def _campaign(row: dict[str, Any], books: CampaignBooks) -> Campaign:
     )
 
 
-async def campaign_row(campaign_id: int) -> dict[str, Any]:
-    """The campaign's row with its charity's and county's names (404 if there is none)."""
+async def campaign_row(campaign_id: int, *, field: str | None = None) -> dict[str, Any]:
+    """The campaign's row with its charity's and county's names (404 if there is none).
+
+    ``field`` names the body field the id came in, if it did not come in the path.
+    """
     row = (
         await CampaignTable.select(*_CAMPAIGN_COLUMNS)
         .where(CampaignTable.id == campaign_id)
@@ -174,7 +177,7 @@ async def campaign_row(campaign_id: int) -> dict[str, Any]:
         .run()
     )
     if row is None:
-        raise NotFound("No such campaign")
+        raise NotFound(f"No campaign has the id {campaign_id}", field=field)
     return dict(row)
 
 
@@ -288,11 +291,11 @@ async def own_campaign(user: CurrentUser, campaign_id: int) -> dict[str, Any]:
     return row
 
 
-async def open_campaign(campaign_id: int) -> dict[str, Any]:
+async def open_campaign(campaign_id: int, *, field: str | None = None) -> dict[str, Any]:
     """The campaign's row, if it still takes donations (else: 409 ``campaign_closed``)."""
-    row = await campaign_row(campaign_id)
+    row = await campaign_row(campaign_id, field=field)
     if row["status"] != CampaignStatus.open or row["ends_on"] < today():
-        raise Conflict("The campaign takes no more donations", error="campaign_closed")
+        raise Conflict("The campaign takes no more donations", error="campaign_closed", field=field)
     return row
 
 

@@ -43,9 +43,11 @@ async def register_goods(*, data: GoodsDonationCreate) -> GoodsRegistered:
             field="item_code",
         )
     async with atomic():
-        await charities.ensure_verified(organization_id=data.organization_id)
+        await charities.ensure_verified(
+            organization_id=data.organization_id, field="organization_id"
+        )
         if data.campaign_id is not None:
-            campaign = await open_campaign(data.campaign_id)
+            campaign = await open_campaign(data.campaign_id, field="campaign_id")
             if campaign["organization"] != data.organization_id:
                 raise Invalid(
                     "The campaign belongs to another charity",
@@ -128,7 +130,7 @@ async def accept_goods(*, user: CurrentUser, donation_id: int, data: GoodsAccept
         _undecided_goods(donation)
         assert donation.item_code is not None
         if data.offer_id is not None:
-            offer = await offers.get_offer(user=user, offer_id=data.offer_id)
+            offer = await offers.get_offer(user=user, offer_id=data.offer_id, field="offer_id")
             if offer.item_code != donation.item_code or offer.warehouse_id != data.warehouse_id:
                 raise Invalid(
                     "The offer is not of this item at this warehouse",

@@ -79,13 +79,16 @@ async def _item_id(code: str) -> int:
 # -- reading offers ---------------------------------------------------------------------------
 
 
-async def get_offer(*, user: CurrentUser, offer_id: int) -> Offer:
-    """The offer, for its charity, admins, and staff over its warehouse (else 404)."""
+async def get_offer(*, user: CurrentUser, offer_id: int, field: str | None = None) -> Offer:
+    """The offer, for its charity, admins, and staff over its warehouse (else 404).
+
+    ``field`` names the body field the id came in, if it did not come in the path.
+    """
     offer = await load_offer(offer_id)
     if offer is None or not visible_to(
         user, region_codes=(offer.region_code,), organization_id=offer.organization_id
     ):
-        raise NotFound("No such offer within your reach")
+        raise NotFound("No such offer within your reach", field=field)
     return offer
 
 

@@ -120,25 +120,25 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     if not data.all:
         where = where & Proposal.id.is_in(sorted(wanted))
     rows = await Proposal.select(*_PROPOSAL_COLUMNS).where(where).order_by(Proposal.id).run()
-    missing = wanted - {int(row["id"]) for row in rows}
-    if missing:
-        raise Invalid(
-            f"Proposals {sorted(missing)} are not in this round",
-            field="proposal_ids",
-        )
-    raised = [int(r["id"]) for r in rows if edits.get(int(r["id"]), 0) > int(r["quantity"])]
+    found = {int(row["id"]): row for row in rows}
+    _ensure_in_round(set(data.proposal_ids) - set(found), "proposal_ids")
+    for index, edit in enumerate(data.edits):
+        _ensure_in_round({edit.proposal_id} - set(found), f"edits[{index}].proposal_id")
+        limit = int(found[edit.proposal_id]["quantity"])
+        if edit.quantity > limit:
+            raise Invalid(
+                f"edits[{index}].quantity: {edit.quantity} is more than the {limit} proposed;"
+                " an edit may lower the quantity, not raise it",
+                field=f"edits[{index}].quantity",
+                message_id="edit_above_proposal",
+                params={"proposal_id": edit.proposal_id, "limit": limit},
+            )
 
     async def decide() -> ApprovalOut:
         # One transaction for the request, one allocation call for every proposal (edited or
         # not): offers, then needs, are locked in id order.
         result = ApprovalOut(approved=[], already_approved=[], stale=[], delivery_ids=[])
-        for proposal_id in raised:
-            result.stale.append(
-                StaleProposal(
-                    proposal_id=proposal_id, reason="an edit may lower, not raise, the quantity"
-                )
-            )
-        await _approve_all(actor, [r for r in rows if int(r["id"]) not in raised], edits, result)
+        await _approve_all(actor, rows, edits, result)
         return result
 
     # a deadlock victim or a serialization failure wrote nothing: decide again, afresh
@@ -267,13 +267,34 @@ async def _approve_all(
     result.delivery_ids.extend(done.delivery_id for _, done in made)
 
 
+def _ensure_in_round(missing: set[int], field: str) -> None:
+    """Refuse ids that name no proposal of the round (unknown, or another round's)."""
+    if missing:
+        raise Invalid(
+            f"{field}: proposals {sorted(missing)} are not in this round",
+            field=field,
+            message_id="proposals_not_in_round",
+            params={"proposal_ids": sorted(missing)},
+        )
+
+
 async def reject(
     *, actor: CurrentUser, round_id: int, proposal_ids: Sequence[int], reason: str
 ) -> list[int]:
-    """Reject proposals with a reason; returns those that were still open."""
+    """Reject proposals of the round with a reason; returns those that were still open.
+
+    Ids that are not the round's are refused, as :func:`approve` refuses them; proposals
+    decided already are left as they are (rejecting twice is harmless).
+    """
     await round_row(actor, round_id)
     if actor.role is not Role.staff:
         raise Forbidden("Only civil affairs staff reject proposals")
+    known = (
+        await Proposal.select(Proposal.id)
+        .where((Proposal.round == round_id) & Proposal.id.is_in(sorted(set(proposal_ids))))
+        .run()
+    )
+    _ensure_in_round(set(proposal_ids) - {int(row["id"]) for row in known}, "proposal_ids")
     async with atomic():
         rows = (
             await Proposal.update(
