@@ -15,6 +15,7 @@ import matching
 from nuanxin.db import atomic
 from nuanxin.households import demand
 from nuanxin.offers import stock as ledger
+from nuanxin.rounds import exclusions
 
 __all__ = ("Snapshot", "take_snapshot", "to_problem")
 
@@ -37,6 +38,9 @@ async def take_snapshot(*, region_prefix: str, item_codes: Sequence[str] | None)
             for offer in await ledger.open_stock()
             if not item_codes or offer.item_code in item_codes
         ]
+        excluded = await exclusions.rejected_pairs(region_prefix=region_prefix)
+    # A (household, offer) pair staff rejected before is left out (see rounds.exclusions).
+    households, stock = exclusions.exclude(households, stock, excluded)
     return Snapshot(households=tuple(households), stock=tuple(stock))
 
 
