@@ -110,19 +110,20 @@ async def delivered_units_by_campaign(campaign_ids: Sequence[int]) -> dict[int, 
     return totals
 
 
-async def delivered_units_by_county_kind() -> dict[tuple[str, str], int]:
-    """(county code, item kind) -> units delivered from donated or bought goods.
+async def delivered_units_by_county_kind() -> dict[tuple[str, str], tuple[str, int]]:
+    """(county code, item kind) -> (county name, units delivered from donated or bought goods).
 
-    The county is the receiving household's.
+    The county is the receiving household's (a township's parent).
     """
     offers = {int(row["offer"]) for row in await Purchase.select(Purchase.offer).run()}
     offers |= {
         int(row["offer"])
         for row in await Donation.select(Donation.offer).where(Donation.offer.is_not_null()).run()
     }
-    totals: dict[tuple[str, str], int] = {}
+    totals: dict[tuple[str, str], tuple[str, int]] = {}
     for allocation in await deliveries.allocation_events(offer_ids=sorted(offers)):
         if allocation.delivered_at is not None:
             key = (allocation.county_code, allocation.item_kind)
-            totals[key] = totals.get(key, 0) + allocation.quantity
+            units = totals.get(key, ("", 0))[1] + allocation.quantity
+            totals[key] = (allocation.county_name, units)
     return totals

@@ -241,68 +241,87 @@ async def get_receipt(*, code: str) -> Receipt:
     )
 
 
+def _place(region: Any) -> tuple[Any, ...]:
+    """The columns that name a region's county: itself, or its parent for a township."""
+    return (
+        region.code,
+        region.name,
+        region.level,
+        region.parent._.code,
+        region.parent._.name,
+    )
+
+
+def _county(row: dict[str, Any], prefix: str) -> tuple[str, str]:
+    """(code, name) of the county of a row selected with :func:`_place` under ``prefix``."""
+    if row[f"{prefix}.level"] == "township":
+        return str(row[f"{prefix}.parent.code"]), str(row[f"{prefix}.parent.name"])
+    return str(row[f"{prefix}.code"]), str(row[f"{prefix}.name"])
+
+
 async def dashboard() -> list[DashboardRow]:
     """Per county and kind: money given (net of refunds), goods given, goods bought, delivered.
 
-    Money counts where its campaign is; given goods where the offer they joined is; bought
-    goods where their campaign is.
+    Money counts where its campaign is; given goods where the offer they joined is stored;
+    bought goods where their campaign is; delivered units where the receiving household
+    lives. Every place is its county (a township's is its parent), and every (county, kind)
+    with any of the four figures has a row, so the rows' delivered units add up to every
+    unit delivered from donated or bought goods.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"donated_fen": 0, "donated_units": 0, "bought_units": 0, "name": ""}
     )
+    campaign_place = _place(Donation.campaign._.region)
     money = await (
         Donation.select(
-            Donation.campaign._.region._.code.as_alias("county"),
-            Donation.campaign._.region._.name.as_alias("name"),
+            *campaign_place,
             Sum(Donation.amount_fen).as_alias("amount"),
             Sum(Donation.refunded_fen).as_alias("refunded"),
         )
         .where((Donation.kind == DonationKind.money) & Donation.status.is_in(list(PAID)))
-        .group_by(Donation.campaign._.region._.code, Donation.campaign._.region._.name)
+        .group_by(*campaign_place)
         .run()
     )
     for row in money:
-        entry = rows[(row["county"], DonationKind.money.value)]
-        entry["name"] = row["name"]
+        county, name = _county(row, "campaign.region")
+        entry = rows[(county, DonationKind.money.value)]
+        entry["name"] = name
         entry["donated_fen"] += int(row["amount"] or 0) - int(row["refunded"] or 0)
+    warehouse_place = _place(Donation.offer._.warehouse._.region)
     goods = await (
         Donation.select(
-            Donation.offer._.warehouse._.region._.code.as_alias("county"),
-            Donation.offer._.warehouse._.region._.name.as_alias("name"),
+            *warehouse_place,
             Donation.item.kind.as_alias("kind"),
             Sum(Donation.quantity).as_alias("units"),
         )
         .where((Donation.kind == DonationKind.goods) & (Donation.status == DonationStatus.accepted))
-        .group_by(
-            Donation.offer._.warehouse._.region._.code,
-            Donation.offer._.warehouse._.region._.name,
-            Donation.item.kind,
-        )
+        .group_by(*warehouse_place, Donation.item.kind)
         .run()
     )
     for row in goods:
-        entry = rows[(row["county"], row["kind"])]
-        entry["name"] = row["name"]
+        county, name = _county(row, "offer.warehouse.region")
+        entry = rows[(county, row["kind"])]
+        entry["name"] = name
         entry["donated_units"] += int(row["units"] or 0)
+    purchase_place = _place(PurchaseTable.campaign._.region)
     bought = await (
         PurchaseTable.select(
-            PurchaseTable.campaign._.region._.code.as_alias("county"),
-            PurchaseTable.campaign._.region._.name.as_alias("name"),
+            *purchase_place,
             PurchaseTable.item.kind.as_alias("kind"),
             Sum(PurchaseTable.quantity).as_alias("units"),
         )
-        .group_by(
-            PurchaseTable.campaign._.region._.code,
-            PurchaseTable.campaign._.region._.name,
-            PurchaseTable.item.kind,
-        )
+        .group_by(*purchase_place, PurchaseTable.item.kind)
         .run()
     )
     for row in bought:
-        entry = rows[(row["county"], row["kind"])]
-        entry["name"] = row["name"]
+        county, name = _county(row, "campaign.region")
+        entry = rows[(county, row["kind"])]
+        entry["name"] = name
         entry["bought_units"] += int(row["units"] or 0)
     delivered = await hooks.delivered_units_by_county_kind()
+    for (county, kind), (name, _) in delivered.items():
+        entry = rows[(county, kind)]
+        entry["name"] = entry["name"] or name
     return [
         DashboardRow(
             county_code=county,
@@ -311,7 +330,7 @@ async def dashboard() -> list[DashboardRow]:
             donated_fen=entry["donated_fen"],
             donated_units=entry["donated_units"],
             bought_units=entry["bought_units"],
-            delivered_units=delivered.get((county, kind), 0),
+            delivered_units=delivered.get((county, kind), ("", 0))[1],
         )
         for (county, kind), entry in sorted(rows.items())
     ]
