@@ -46,7 +46,7 @@ __all__ = ("STATUS", "ErrorBody", "error_responses", "exception_handlers", "stat
 
 logger = logging.getLogger("nuanxin")
 _SQLITE_CONSTRAINT = re.compile(r"(?:constraint failed|CONSTRAINT): ([\w.]+)")
-_NAMED_FIELD = re.compile(r"(?:field|at) `\$?\.?([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:field|at) `\$?\.?([^`]+)`|parameter '([^']+)'")
 
 ERROR_WORDS = {
     400: "bad_request",
@@ -126,7 +126,7 @@ def _field_of(extra: Any) -> tuple[str | None, str | None]:
             field = field[2:]
         named = _NAMED_FIELD.search(str(message or ""))
         if named and field in (None, "data", "body"):
-            field = named.group(1)
+            field = named.group(1) or named.group(2)
         return field, None if message is None else str(message)
     return None, None
 
@@ -149,6 +149,9 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
     if _browser(request):  # the page names the field by its label, in the reader's language
         return web.error_page(request, 400, Invalid(exc.detail or "", field=field))
     detail = message or exc.detail or "The request is not valid"
+    named = None if field else _NAMED_FIELD.search(detail)
+    if named:  # e.g. "Missing required query parameter 'q'"
+        field = named.group(1) or named.group(2)
     if field and field not in detail:
         detail = f"{field}: {detail}"
     return _json(400, ErrorBody(error="validation_error", detail=detail, field=field))

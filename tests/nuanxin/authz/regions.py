@@ -6,4 +6,5 @@ from tests.nuanxin.authz.model import EVERYONE, Rule
 
 POLICY: dict[str, Rule] = {
     "ListRegionOutlines": Rule(allowed=EVERYONE),
+    "SearchRegions": Rule(allowed=EVERYONE, query={"q": "呼兰"}),
 }

@@ -1,4 +1,4 @@
-"""The JSON API of the regions area: the maps' offline base layer (GeoJSON)."""
+"""The JSON API of the regions area: looking a region up, and the maps' offline base (GeoJSON)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,68 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import QueryParameter
 
 from nuanxin.errors import Invalid
+from nuanxin.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from nuanxin.regions import services
+from nuanxin.regions.gazetteer import LEVELS
 from nuanxin.regions.outlines import Bounds, areas_for
 from nuanxin.responses import error_responses
 
-__all__ = ("OutlineController",)
+__all__ = ("OutlineController", "RegionController")
+
+
+class RegionHit(msgspec.Struct, kw_only=True):
+    """A region found by name or code: what a form needs to fill in ``region_code``."""
+
+    code: str
+    name: str
+    full_name: str
+    level: str
+
+
+class RegionController(Controller):
+    path = "/api/regions"
+    tags = ("regions",)
+
+    @get(
+        operation_id="SearchRegions",
+        exclude_from_auth=True,
+        security=[{}],
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        responses=error_responses(400),
+        summary="Look up a region code by name or code",
+        description=(
+            "Regions whose name or full name contains `q`, or whose code starts with it "
+            "(`?q=呼兰` finds 呼兰区 230111), shortest names first. `level` narrows to "
+            "province, city, county or township (repeat it for several). Paged with "
+            "`limit` and `offset`. The code is what sign-up, households and campaigns take "
+            "as `region_code`."
+        ),
+    )
+    async def search(
+        self,
+        q: Annotated[str, QueryParameter(min_length=1, max_length=40)],
+        level: Annotated[
+            list[Literal["province", "city", "county", "township"]] | None,
+            QueryParameter(required=False),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
+    ) -> Page[RegionHit]:
+        found, total = await services.find_regions(
+            query=q,
+            levels=[name for name in LEVELS if name in (level or ())],
+            limit=limit,
+            offset=offset,
+        )
+        return Page(
+            items=[
+                RegionHit(code=r.code, name=r.name, full_name=r.full_name, level=r.level)
+                for r in found
+            ],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
 
 
 class OutlineProperties(msgspec.Struct, kw_only=True):

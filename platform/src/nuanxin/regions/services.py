@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.query import OrderByRaw
+
 from nuanxin.db import atomic
 from nuanxin.errors import Invalid
 from nuanxin.identity import PREFIX_LENGTH, subtree_prefix
@@ -29,6 +31,7 @@ __all__ = (
     "RegionRecord",
     "children_of",
     "descendant_ids",
+    "find_regions",
     "get_region",
     "get_region_by_id",
     "load_regions",
@@ -287,3 +290,38 @@ async def resolve_region(
         message_id="region_ambiguous",
         params={"name": text, "names": names},
     )
+
+
+_LIKE_SPECIALS = str.maketrans("", "", "%_\\")
+
+
+async def find_regions(
+    *, query: str, levels: Sequence[str] = (), limit: int, offset: int
+) -> tuple[list[RegionRecord], int]:
+    """Regions whose name, full name or code contains ``query`` (a page, and the total).
+
+    Shortest names first (呼兰 finds 呼兰区 before 呼兰街道), then by code. ``levels``
+    narrows to those levels. LIKE's wildcards in the query are taken out: no division's
+    name or code has them.
+    """
+    text = query.strip().translate(_LIKE_SPECIALS)
+    if not text:
+        raise Invalid("Say what to look for", field="q")
+    where: Any = (
+        Region.name.like(f"%{text}%")
+        | Region.full_name.like(f"%{text}%")
+        | Region.code.like(f"{text}%")
+    )
+    if levels:
+        where = where & Region.level.is_in(list(levels))
+    rows = (
+        await Region.select()
+        .where(where)
+        .order_by(OrderByRaw("length(name)"))
+        .order_by(Region.code)
+        .limit(limit)
+        .offset(offset)
+        .run()
+    )
+    total = await Region.count().where(where).run()
+    return [_record(row) for row in rows], total
