@@ -52,6 +52,7 @@ from nuanxin.deliveries.controllers import (
     DeliveryController,
     DeliveryReportController,
     EmergencyController,
+    ProgressController,
     VisitController,
 )
 from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
@@ -74,7 +75,7 @@ from nuanxin.limits import RateLimitMiddleware
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
-from nuanxin.regions.controllers import OutlineController
+from nuanxin.regions.controllers import OutlineController, RegionController
 from nuanxin.regions.pages import RegionPages
 from nuanxin.responses import exception_handlers
 from nuanxin.rounds.controllers import RoundController
@@ -111,12 +112,14 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     DeliveryReportController,
     EmergencyController,
     VisitController,
+    ProgressController,
     CampaignController,
     DonationController,
     PublicDonationController,
     StripeWebhookController,
     AuditController,
     OutlineController,
+    RegionController,
 )
 
 #: The HTML pages, over the same services (never over the API).

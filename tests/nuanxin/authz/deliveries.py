@@ -45,6 +45,12 @@ POLICY: dict[str, Rule] = {
         allowed=STAFF_OF_A | CHARITY_X, path=VISIT, body=lambda w: {"reason": "家中无人"}
     ),
     "ListDeliveryCases": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "ResolveDeliveryCase": Rule(
+        allowed=frozenset({STAFF, PROVINCE}),
+        path={"case_id": "case_id"},
+        body=lambda w: {"outcome": "received", "note": "电话回访，已收到"},
+    ),
+    "GetProgress": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
     "AssistFirst": Rule(
         allowed=frozenset({STAFF, PROVINCE}),
         body=lambda w: {"household_id": w.household_id, "item_code": "quilt", "reason": "暴雪"},

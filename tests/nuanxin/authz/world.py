@@ -53,6 +53,7 @@ class World:
     allocation_id: int = 0  # deliveries: its allocation, made in an emergency (先行救助)
     escalation_id: int = 0  # households: a pending 一事一议 request for the household, by STAFF
     advice_x_id: int = 0  # advice: charity X's purchase advice, one line
+    case_id: int = 0  # deliveries: an open "not received" case of the household's delivery
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -344,6 +345,21 @@ async def build_matching(world: World) -> None:
         .run()
     )
     world.delivery_id = int(deliveries[0]["id"])
+    from nuanxin.deliveries.tables import DeliveryCase
+
+    cases = (
+        await DeliveryCase.insert(
+            DeliveryCase(
+                delivery=world.delivery_id,
+                household=world.household_id,
+                description="没收到",
+                created_at=now,
+            )
+        )
+        .returning(DeliveryCase.id)
+        .run()
+    )
+    world.case_id = int(cases[0]["id"])
     world.allocation_id = int(allocations[0]["id"])
     await (
         Offer.update({Offer.available: Offer.available - 1, Offer.reserved: 1})

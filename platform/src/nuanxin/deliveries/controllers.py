@@ -14,10 +14,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.deliveries import confirmation, emergencies, services, visits
+from nuanxin.deliveries import cases, confirmation, emergencies, progress, services, visits
 from nuanxin.deliveries.schemas import (
     BatchIn,
     CaseOut,
+    CaseResolveIn,
     ConfirmIn,
     ConfirmOut,
     DeliveryOut,
@@ -37,6 +38,7 @@ __all__ = (
     "DeliveryController",
     "DeliveryReportController",
     "EmergencyController",
+    "ProgressController",
     "VisitController",
 )
 
@@ -166,6 +168,26 @@ class DeliveryController(Controller):
         self, actor: NamedDependency[CurrentUser], page: NamedDependency[Pagination]
     ) -> Page[CaseOut]:
         return await services.list_cases(actor=actor, page=page)
+
+    @post(
+        "/cases/{case_id:int}/resolve",
+        operation_id="ResolveDeliveryCase",
+        status_code=HTTP_200_OK,
+        guards=[staff_and_admin],
+        responses=ERRORS,
+        summary="Settle a 'not received' case: redelivered, received after all, or written off",
+        description=(
+            "Once per case, with a note. `written_off` returns the units to the household's "
+            "unmet need (the stock stays spent), so a later round can serve it again."
+        ),
+    )
+    async def resolve_case(
+        self,
+        actor: NamedDependency[CurrentUser],
+        case_id: FromPath[int],
+        data: JSONBody[CaseResolveIn],
+    ) -> CaseOut:
+        return await cases.resolve_case(actor=actor, case_id=case_id, data=data)
 
 
 class VisitController(Controller):
@@ -359,3 +381,25 @@ class EmergencyController(Controller):
         self, actor: NamedDependency[CurrentUser], allocation_id: FromPath[int]
     ) -> emergencies.EmergencyOut:
         return await emergencies.complete_paperwork(actor=actor, allocation_id=allocation_id)
+
+
+class ProgressController(Controller):
+    """The staff dashboard's figures as JSON: the same service the page draws."""
+
+    path = "/api/progress"
+    tags = ("deliveries",)
+    guards = [staff_and_admin]  # noqa: RUF012
+
+    @get(
+        operation_id="GetProgress",
+        responses=error_responses(401, 403),
+        summary="My jurisdiction's progress: deliveries by week, unmet need, stale work",
+        description=(
+            "The figures of the staff dashboard (`/staff/`) for the caller's jurisdiction "
+            "(everything for admins): units delivered per week, township and kind; unmet "
+            "need per place; deliveries pending for 14 days or more; help requests open for "
+            "7 days or more; emergency paperwork overdue."
+        ),
+    )
+    async def get_progress(self, actor: NamedDependency[CurrentUser]) -> progress.Progress:
+        return await progress.progress(actor=actor)

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import msgspec
 
+from nuanxin.deliveries.vocabulary import CaseOutcome
+
 __all__ = (
     "BatchIn",
     "CaseOut",
+    "CaseResolveIn",
     "ConfirmIn",
     "ConfirmOut",
     "DeliveryOut",
@@ -145,3 +148,13 @@ class CaseOut(msgspec.Struct, kw_only=True):
     description: str
     status: str
     created_at: datetime
+    outcome: CaseOutcome | None = None
+    resolution: str = ""
+    resolved_at: datetime | None = None
+
+
+class CaseResolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How the case ended, and a note saying what was done (who checked, when, how)."""
+
+    outcome: CaseOutcome
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]

@@ -16,7 +16,7 @@ from nuanxin.deliveries.reading import (
 )
 from nuanxin.deliveries.schemas import CaseOut, DeliveryOut
 from nuanxin.deliveries.tables import Delivery, DeliveryCase
-from nuanxin.deliveries.vocabulary import DeliveryStatus
+from nuanxin.deliveries.vocabulary import CaseOutcome, DeliveryStatus
 from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.pagination import Page, Pagination
 
@@ -62,7 +62,7 @@ async def get_delivery(*, actor: CurrentUser, delivery_id: int) -> DeliveryOut:
 
 
 async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
-    """Open 'not received' cases in the staff member's jurisdiction."""
+    """'Not received' cases in the staff member's jurisdiction, newest first (open or not)."""
     query = DeliveryCase.select(
         DeliveryCase.id,
         DeliveryCase.delivery,
@@ -71,6 +71,9 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
         DeliveryCase.description,
         DeliveryCase.status,
         DeliveryCase.created_at,
+        DeliveryCase.outcome,
+        DeliveryCase.resolution,
+        DeliveryCase.resolved_at,
     )
     count = DeliveryCase.count()
     clause = jurisdiction_where(actor, DeliveryCase.household._.region._.code)
@@ -93,6 +96,9 @@ async def list_cases(*, actor: CurrentUser, page: Pagination) -> Page[CaseOut]:
                 description=str(r["description"]),
                 status=str(r["status"]),
                 created_at=r["created_at"],
+                outcome=None if r["outcome"] is None else CaseOutcome(r["outcome"]),
+                resolution=str(r["resolution"]),
+                resolved_at=r["resolved_at"],
             )
             for r in rows
         ],

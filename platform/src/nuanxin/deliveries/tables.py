@@ -18,6 +18,7 @@ from piccolo.table import Table
 from nuanxin.accounts.tables import Organization, User
 from nuanxin.deliveries.vocabulary import (
     AllocationStatus,
+    CaseOutcome,
     CaseStatus,
     DeliveryStatus,
     VisitStatus,
@@ -110,6 +111,7 @@ class DeliveryCase(Table, tablename="delivery_case"):
     household = ForeignKey(Household, null=False, on_delete=OnDelete.restrict)
     description = Varchar(length=500, default="")
     status = Varchar(length=10, choices=CaseStatus, default=CaseStatus.open, index=True)
-    resolution = Varchar(length=300, default="")
+    outcome = Varchar(length=12, choices=CaseOutcome, null=True, default=None)
+    resolution = Varchar(length=300, default="")  # the resolving staff member's note
     created_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 __all__ = (
     "AllocationStatus",
+    "CaseOutcome",
     "CaseStatus",
     "DeliveryStatus",
     "VisitStatus",
@@ -41,3 +42,11 @@ class VisitStatus(StrEnum):
     delivered = "delivered"
     failed = "failed"
     locked = "locked"  # too many wrong codes: staff reprint the slip or confirm it themselves
+
+
+class CaseOutcome(StrEnum):
+    """How staff settled a "not received" case."""
+
+    redelivered = "redelivered"  # the charity brought the goods again
+    received = "received"  # the household had them after all
+    written_off = "written_off"  # the goods are lost: the household's need is open again
