@@ -3,7 +3,9 @@
 Staff pick the stock (or take the nearest offer that reaches the household), the units are
 reserved and a delivery created at once, and the allocation carries a paperwork deadline
 (``EMERGENCY_PAPERWORK_DAYS``); overdue paperwork is listed for the jurisdiction. The
-household need not be verified yet: helping first is the point.
+household need not be verified yet: helping first is the point. A person without papers may
+be registered without an ID number (``HouseholdCreate.without_id``); the paperwork is then
+not done until the number is added, so the deadline covers the identification.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ _COLUMNS = (
     Allocation.offer._.item._.code,
     Allocation.household._.reference,
     Allocation.household._.region._.code,
+    Allocation.household._.id_last4,
 )
 
 
@@ -229,6 +232,13 @@ async def complete_paperwork(*, actor: CurrentUser, allocation_id: int) -> Emerg
         )
         if row is None:
             raise NotFound("No such emergency allocation in your jurisdiction")
+        if row["paperwork_done_at"] is None and not row["household.id_last4"]:
+            raise Conflict(
+                "The person has no ID number on record yet: identifying them is part of the "
+                "paperwork (add it to the household first)",
+                error="id_missing",
+                field="id_number",
+            )
         if row["paperwork_done_at"] is None:
             await (
                 Allocation.update({Allocation.paperwork_done_at: now})

@@ -10,9 +10,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from nuanxin.errors import Invalid
 from nuanxin.guards import staff_and_admin
 from nuanxin.households import escalations, need_records, read_model, registry, verification
-from nuanxin.households.identity import identity_of
+from nuanxin.households.identity import identity_of, without_papers
 from nuanxin.households.locate import locate_address
 from nuanxin.households.schemas import (
     AddressLookup,
@@ -113,7 +114,10 @@ class HouseholdController(Controller):
         summary="Register a household (unverified) in the jurisdiction",
         description=(
             "The ID number is validated (18 characters, birth date, check character) and kept "
-            "only as a keyed hash and its last 4 characters. The same ID number, or the same "
+            "only as a keyed hash and its last 4 characters. A person without papers may be "
+            "registered for 先行救助 without one, saying why in `without_id` (`id_missing` in "
+            "the answer): verification waits for the number, and an emergency's paperwork "
+            "is not done until it is added. The same ID number, or the same "
             "head name and current address, anywhere in the system is refused with 409 before "
             "anything is saved. `region_code` is the county or township where the household "
             "is now (help goes where the hardship is); `lat`/`lon` default to its point. Needs "
@@ -126,8 +130,24 @@ class HouseholdController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[HouseholdCreate],
     ) -> HouseholdOut:
-        identity = identity_of(data.id_number, secret_key=settings.secret_key)
-        return await registry.create_household(user=actor, data=data, identity=identity)
+        if data.id_number is not None:
+            identity = identity_of(data.id_number, secret_key=settings.secret_key)
+        elif data.without_id.strip():
+            identity = without_papers(
+                head_name=data.head_name,
+                current_address=data.current_address,
+                secret_key=settings.secret_key,
+            )
+        else:
+            raise Invalid(
+                "id_number: required, unless the person has no papers (先行救助): then say so "
+                "in without_id",
+                field="id_number",
+                message_id="id_number_required",
+            )
+        return await registry.create_household(
+            user=actor, data=data, identity=identity, without_id=data.without_id.strip()
+        )
 
     @get(
         "/{household_id:int}",

@@ -3,7 +3,8 @@
 Before a household is saved, the same ID number (by keyed hash) or the same head name and
 current address anywhere refuses it (409). Inside the caller's jurisdiction the answer names
 the existing household's reference; outside it, only the county whose civil affairs to
-contact, never the other record's personal data.
+contact, never the other record's personal data. A person registered without papers (no ID
+number, 先行救助) is checked by name and address only.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ async def check_duplicate(
     exclude_id: int | None = None,
 ) -> None:
     """Refuse (409) a household already registered under this ID or name and address."""
-    for field, condition in (
-        ("id_number", Household.id_hash == id_hash),
+    checks = (
+        *((("id_number", Household.id_hash == id_hash),) if id_hash else ()),
         (
             "head_name",
             (Household.head_name == head_name) & (Household.current_address == current_address),
         ),
-    ):
+    )
+    for field, condition in checks:
         query = Household.select(Household.id, Household.reference, Household.region.code)
         query = query.where(condition)
         if exclude_id is not None:

@@ -37,6 +37,7 @@ __all__ = (
     "id_number_hash",
     "identity_of",
     "normalise_id_number",
+    "without_papers",
 )
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -92,6 +93,17 @@ class Identity:
 
     id_hash: str
     id_last4: str
+
+
+def without_papers(*, head_name: str, current_address: str, secret_key: str) -> Identity:
+    """A person without papers (先行救助): no ID number, so no last four characters.
+
+    The hash stands in for the number until it is added: a keyed hash of the name and
+    current address (never of an ID number), so the same person registered twice collides
+    as the same name and address does. The identification is part of the paperwork.
+    """
+    place = f"without papers\n{head_name.strip()}\n{current_address.strip()}"
+    return Identity(id_hash=keyed_hash(secret_key, place), id_last4="")
 
 
 def identity_of(id_number: str, *, secret_key: str, field: str = "id_number") -> Identity:

@@ -153,7 +153,7 @@ def household_out(
         reference=str(row["reference"]),
         category=Category(row["category"]),
         head_name=str(row["head_name"]),
-        id_number=mask_id(str(row["id_last4"])),
+        id_number=mask_id(str(row["id_last4"])) if row["id_last4"] else "",
         phone=str(row["phone"]) if user.covers(code) else mask_phone(str(row["phone"])),
         registered_address=str(row["registered_address"]),
         current_address=str(row["current_address"]),
@@ -173,6 +173,7 @@ def household_out(
         priority_reasons_zh=list(weight.reasons_zh),
         priority_reasons_en=list(weight.reasons_en),
         notes=str(row["notes"]),
+        id_missing=not row["id_last4"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

@@ -95,6 +95,7 @@ async def create_household(
     data: HouseholdFields,
     identity: Identity,
     action_label: str = "household.create",
+    without_id: str = "",
 ) -> HouseholdOut:
     """Register a household (status unverified) with its members and computed needs.
 
@@ -107,7 +108,10 @@ async def create_household(
     head_name, address = data.head_name.strip(), data.current_address.strip()
     async with atomic():
         await check_duplicate(
-            user=user, id_hash=identity.id_hash, head_name=head_name, current_address=address
+            user=user,
+            id_hash=identity.id_hash if identity.id_last4 else "",  # without papers: no number
+            head_name=head_name,
+            current_address=address,
         )
         rows = (
             await Household.insert(
@@ -150,7 +154,8 @@ async def create_household(
             action=action_label,
             entity="household",
             entity_id=household_id,
-            after=snapshot(created, len(data.members)),
+            after=snapshot(created, len(data.members))
+            | ({"without_id": without_id} if not identity.id_last4 else {}),
             region_code=region.code,
         )
     return await household_detail(household_id, user)

@@ -88,9 +88,15 @@ class HouseholdFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class HouseholdCreate(HouseholdFields, kw_only=True, forbid_unknown_fields=True):
-    """A new household. ``lat``/``lon`` default to the region's point."""
+    """A new household. ``lat``/``lon`` default to the region's point.
 
-    id_number: IdNumber
+    ``id_number`` may be left out only for a person without papers helped first (先行救助),
+    saying why in ``without_id``: the household is recorded as having no ID number, cannot be
+    verified until one is added, and duplicates are found by name and current address.
+    """
+
+    id_number: IdNumber | None = None
+    without_id: Annotated[str, msgspec.Meta(max_length=300)] = ""
 
 
 class HouseholdUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -128,7 +134,7 @@ class HouseholdOut(msgspec.Struct, kw_only=True):
     reference: str
     category: Category
     head_name: str
-    id_number: str  # masked: only the last 4 characters
+    id_number: str  # masked: only the last 4 characters ("" when the person has none)
     phone: str  # in full to staff of the jurisdiction, masked otherwise
     registered_address: str
     current_address: str
@@ -150,6 +156,7 @@ class HouseholdOut(msgspec.Struct, kw_only=True):
     notes: str
     created_at: datetime
     updated_at: datetime
+    id_missing: bool = False  # registered without an ID number (先行救助): identify them
 
 
 class RegionChoice(msgspec.Struct, kw_only=True):

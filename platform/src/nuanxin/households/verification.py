@@ -12,6 +12,7 @@ from datetime import datetime
 
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
+from nuanxin.errors import Conflict
 from nuanxin.households.read_model import household_detail, household_row, members_of, now, snapshot
 from nuanxin.households.schemas import HouseholdOut
 from nuanxin.households.tables import Household
@@ -42,6 +43,12 @@ async def verify_household(
     moment = now() if at is None else at
     async with atomic():
         row = await household_row(household_id, user)
+        if not row["id_last4"]:
+            raise Conflict(
+                "The person has no ID number on record: add it before verifying",
+                error="id_missing",
+                field="id_number",
+            )
         members = (await members_of([household_id]))[household_id]
         expires = add_months(moment, verification_months)
         await (
