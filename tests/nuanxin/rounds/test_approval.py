@@ -134,7 +134,7 @@ async def test_an_edited_proposal_refused_keeps_its_proposed_quantity(
     assert await allocated(loop.needs[first["household_id"]]) == 2
 
 
-async def test_an_edit_equal_to_the_proposal_is_an_approval_and_a_raise_is_stale(
+async def test_an_edit_equal_to_the_proposal_is_an_approval_and_a_raise_is_refused(
     client: httpx.AsyncClient, db: None
 ) -> None:
     loop, offer, round_id, listed = await _two_proposals(client)
@@ -150,12 +150,18 @@ async def test_an_edit_equal_to_the_proposal_is_an_approval_and_a_raise_is_stale
             ]
         },
     )
-    body = answer.json()
-    assert body["approved"] == [first["id"]]
-    assert body["stale"] == [
-        {"proposal_id": second["id"], "reason": "an edit may lower, not raise, the quantity"}
-    ]
+    # A raise is a mistake in the request: 400 naming the edit's quantity, nothing applied.
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == "edits[1].quantity"
     assert (await _proposal(second["id"]))["status"] == "proposed"
+    assert (await stock(offer))["reserved"] == 0
+    equal = await _approve(
+        client,
+        loop,
+        round_id,
+        {"edits": [{"proposal_id": first["id"], "quantity": first["quantity"]}]},
+    )
+    assert equal.json()["approved"] == [first["id"]]
     assert (await stock(offer))["reserved"] == first["quantity"]
 
 
@@ -167,17 +173,20 @@ async def test_ids_and_edits_from_another_round_are_refused_and_change_nothing(
     await add_household(loop, "HH3", (COUNTY[0] + 0.03, COUNTY[1]), quilts=1)
     other = await run_round(client, loop)
     mine = await proposals(client, loop, other["id"])
-    for body in (
-        {"proposal_ids": [listed[0]["id"]]},
-        {"edits": [{"proposal_id": listed[0]["id"], "quantity": 1}]},
-        {
-            "proposal_ids": [mine[0]["id"]],
-            "edits": [{"proposal_id": listed[1]["id"], "quantity": 1}],
-        },
+    for body, field in (
+        ({"proposal_ids": [listed[0]["id"]]}, "proposal_ids"),
+        ({"edits": [{"proposal_id": listed[0]["id"], "quantity": 1}]}, "edits[0].proposal_id"),
+        (
+            {
+                "proposal_ids": [mine[0]["id"]],
+                "edits": [{"proposal_id": listed[1]["id"], "quantity": 1}],
+            },
+            "edits[0].proposal_id",
+        ),
     ):
         answer = await _approve(client, loop, other["id"], body)
         assert answer.status_code == 400, answer.text
-        assert answer.json()["field"] == "proposal_ids"
+        assert answer.json()["field"] == field
         assert (
             str(listed[0]["id"]) in answer.json()["detail"]
             or str(listed[1]["id"]) in (answer.json()["detail"])

@@ -26,7 +26,7 @@ from nuanxin.db import atomic
 from nuanxin.deliveries.reading import ensure_reach, load_delivery
 from nuanxin.deliveries.schemas import CaseOut, ConfirmOut, SlipOut, VisitItemOut
 from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
-from nuanxin.deliveries.visits import ensure_visit_reach, load_visit, visit_items
+from nuanxin.deliveries.visits import ensure_visit_reach, load_visit, visit_items, visits_by_id
 from nuanxin.deliveries.vocabulary import (
     AllocationStatus,
     CaseStatus,
@@ -190,6 +190,7 @@ async def issue_slips(
     slips: list[SlipOut] = []
     async with atomic():
         ids = list(dict.fromkeys(visit_ids))
+        await visits_by_id(actor=actor, visit_ids=ids)  # unknown or foreign: named visit_ids
         codes = {visit_id: (await _print(actor, secret_key, visit_id))[0] for visit_id in ids}
         items = await visit_items(ids)
         for visit_id in ids:

@@ -189,8 +189,11 @@ async def visits_by_id(*, actor: CurrentUser, visit_ids: list[int]) -> list[Visi
     for visit_id in visit_ids:
         row = by_id.get(visit_id)
         if row is None:
-            raise NotFound("No such visit")
-        ensure_visit_reach(actor, row)
+            raise NotFound(f"No visit has the id {visit_id}", field="visit_ids")
+        try:
+            ensure_visit_reach(actor, row)
+        except NotFound as refused:  # another charity's or county's: named as unknown ones are
+            raise NotFound(refused.detail, field="visit_ids") from None
         ordered.append(row)
     return await _outs(actor, ordered)
 
