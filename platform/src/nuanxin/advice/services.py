@@ -261,6 +261,17 @@ async def record_advised_purchase(
     if data.line >= len(advice.lines):
         raise Invalid(f"The advice has {len(advice.lines)} lines", field="line")
     line = advice.lines[data.line]
+    try:
+        return await _record(actor, advice.id, line, data)
+    except NotFound as refused:  # the campaign came in the body: name its field
+        if refused.field is not None:
+            raise
+        raise NotFound(refused.detail, field="campaign_id") from None
+
+
+async def _record(
+    actor: CurrentUser, advice_id: int, line: Any, data: AdvisedPurchaseIn
+) -> Purchase:
     return await purchases.record_purchase(
         user=actor,
         campaign_id=data.campaign_id,
@@ -272,5 +283,5 @@ async def record_advised_purchase(
             radius_km=line.radius_km,
             available_until=data.available_until,
         ),
-        advice_id=advice.id,
+        advice_id=advice_id,
     )
