@@ -77,7 +77,7 @@ from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
 from nuanxin.regions.controllers import OutlineController, RegionController
 from nuanxin.regions.pages import RegionPages
-from nuanxin.responses import exception_handlers
+from nuanxin.responses import document_on_every_operation, exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
 from nuanxin.security import (
@@ -168,11 +168,26 @@ class SessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend
 
 
-class BearerAwareCSRFMiddleware(CSRFMiddleware):
-    """CSRF protection for cookie-authenticated requests.
+#: Where a browser starts a session: a forged login would sign the victim in as the forger.
+LOGIN_PATHS = frozenset({"/login", "/api/auth/login"})
 
-    A request that carries ``Authorization: Bearer`` cannot be forged cross-site (a browser
-    never adds that header by itself), so API clients are not asked for a CSRF token.
+CSRF_RULE = (
+    "CSRF protects ambient credentials. A state-changing request (POST, PUT, PATCH, DELETE) "
+    f"that carries the session cookie `{SESSION_COOKIE}` must echo the `{CSRF_COOKIE}` cookie "
+    f"in the `{CSRF_HEADER}` header (or a `_csrf_token` form field); so must the two logins "
+    "that start a session (`/login`, `/api/auth/login`). A request without the session cookie "
+    "(an API client with a bearer token, or anonymous, on a public endpoint) needs no CSRF "
+    "token: a browser cannot be made to send a credential it does not hold. A bearer token "
+    "that is invalid, revoked or expired answers 401 on every route, public ones included."
+)
+
+
+class AmbientCSRFMiddleware(CSRFMiddleware):
+    """CSRF protection where a browser's ambient credential could be abused (:data:`CSRF_RULE`).
+
+    Safe methods always pass through the parent (it sets the CSRF cookie). An unsafe request is
+    checked when it carries the session cookie and no ``Authorization`` header (a browser never
+    adds that header by itself), and on the logins; otherwise nothing could be forged.
     """
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
@@ -180,13 +195,27 @@ class BearerAwareCSRFMiddleware(CSRFMiddleware):
         self._inner = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and any(
-            name == b"authorization" and value[:7].lower() == b"bearer "
-            for name, value in scope["headers"]
+        if (
+            scope["type"] == ScopeType.HTTP
+            and scope.get("method") not in self.config.safe_methods
+            and not _csrf_applies(scope)
         ):
             await self._inner(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _csrf_applies(scope: Scope) -> bool:
+    headers = scope["headers"]
+    if any(name == b"authorization" for name, _ in headers):
+        return False  # the bearer (checked by the authentication, 401 if invalid) is used
+    if str(scope.get("path_template", scope["path"])).rstrip("/") in LOGIN_PATHS:
+        return True
+    session = SESSION_COOKIE.encode() + b"="
+    return any(
+        name == b"cookie" and any(part.strip().startswith(session) for part in value.split(b";"))
+        for name, value in headers
+    )
 
 
 def _settings_of(state: State) -> Settings:
@@ -257,7 +286,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
     sessions = SessionConfig(
         key=SESSION_COOKIE, secure=secure, httponly=True, samesite="lax", max_age=8 * 3600
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *API_CONTROLLERS,
             *PAGES,
@@ -268,7 +297,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         ],
         middleware=[
             sessions.middleware,
-            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(AmbientCSRFMiddleware, config=csrf),
             DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),
             SessionUserMiddleware(),  # public pages know who is logged in, without requiring it
             DefineMiddleware(RateLimitMiddleware, limiter=shared.limiter),  # after auth: knows who
@@ -284,13 +313,23 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         openapi_config=OpenAPIConfig(
             title="Nuanxin (暖心) API",
             version=__version__,
+            description=f"Authentication: a bearer token (API clients) or the session cookie "
+            f"(browsers).\n\n{CSRF_RULE}",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "BearerToken": SecurityScheme(type="http", scheme="bearer"),
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="From POST /api/auth/token. No CSRF token is needed; an "
+                        "invalid, revoked or expired token answers 401 on every route.",
+                    ),
                     "SessionCookie": SecurityScheme(
-                        type="apiKey", name=SESSION_COOKIE, security_scheme_in="cookie"
+                        type="apiKey",
+                        name=SESSION_COOKIE,
+                        security_scheme_in="cookie",
+                        description=CSRF_RULE,
                     ),
                 }
             ),
@@ -306,3 +345,5 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
         state=State({"settings": settings}),
         debug=settings.debug,
     )
+    document_on_every_operation(app, 401)  # a bad bearer token, on every route (CSRF_RULE)
+    return app

@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 import msgspec
 from asyncpg.exceptions import DataError, IntegrityConstraintViolationError
-from litestar import MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -42,7 +43,14 @@ from nuanxin.errors import (
     Upstream,
 )
 
-__all__ = ("STATUS", "ErrorBody", "error_responses", "exception_handlers", "status_of")
+__all__ = (
+    "STATUS",
+    "ErrorBody",
+    "document_on_every_operation",
+    "error_responses",
+    "exception_handlers",
+    "status_of",
+)
 
 logger = logging.getLogger("nuanxin")
 _SQLITE_CONSTRAINT = re.compile(r"(?:constraint failed|CONSTRAINT): ([\w.]+)")
@@ -82,6 +90,19 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
+
+
+def document_on_every_operation(app: Litestar, *statuses: int) -> None:
+    """Add answers any operation may give to every operation of the schema.
+
+    401: a bearer token that is invalid, revoked or expired is refused on every route, public
+    ones included (:class:`nuanxin.accounts.security.NuanxinAuthMiddleware`).
+    """
+    extra = error_responses(*statuses)
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema:
+                handler.responses = {**extra, **(handler.responses or {})}
 
 
 #: The HTTP status of each kind of domain error (the one place that maps them).

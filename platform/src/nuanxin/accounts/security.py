@@ -5,6 +5,9 @@
 * Sessions live server-side; login issues a new session id (no fixation).
 * Every route needs a user unless its handler says ``exclude_from_auth=True``; guards
   (:mod:`nuanxin.guards`) then check the role (``scope["user"]``).
+* A request that sends an ``Authorization`` header is authenticated by it on every route,
+  public ones included: an invalid, revoked or expired token answers 401, never passes as
+  anonymous.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.session.server_side import ServerSideSessionBackend
+from litestar.types import Receive, Scope, Send
 
 from nuanxin.accounts.tables import ApiToken, User
 from nuanxin.identity import CurrentUser, Role, digest
@@ -115,6 +120,17 @@ async def _user_by_token(token: str) -> CurrentUser | None:
 
 class NuanxinAuthMiddleware(AbstractAuthenticationMiddleware):
     """A bearer token (API clients) or the session's user id (browsers)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and any(
+            name == b"authorization" for name, _ in scope["headers"]
+        ):  # checked even where no login is needed: a bad token is refused, not ignored
+            result = await self.authenticate_request(ASGIConnection(scope))
+            scope["user"] = result.user
+            scope["auth"] = result.auth
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")
