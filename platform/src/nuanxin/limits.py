@@ -1,8 +1,13 @@
 """Limits on guessing, counted once for every server of a deployment.
 
 :class:`RateLimitMiddleware` limits logins per account and per client address, delivery codes
-per account and per address, the public not-received report and donation tracking codes per
-address. An answer over the limit is a 429 with a JSON body and ``Retry-After``.
+per account, per address and per delivery, the public not-received report and donation tracking
+codes per address. An answer over the limit is a 429 with a JSON body and ``Retry-After``.
+
+A limit applies to an *operation* (the route handler the router resolved, which names its
+:class:`Guess`), on every face (API and pages), never to a spelling of a path; its *subject* is
+what the handler itself reads: a path parameter as parsed, the account name as the handler
+decodes the body (:func:`body_fields`, whatever the ``Content-Type``).
 
 Each attempt is *taken* from its rule's sliding window before the request runs, in one atomic
 step that refuses it when the window is full; a rule that counts failures only gives the
@@ -21,23 +26,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import time
+import unicodedata
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
-from urllib.parse import parse_qs
+from enum import StrEnum
+from typing import Any, Protocol
 
+import msgspec
 from litestar import Request
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar._parsers import parse_url_encoded_form_data
+from litestar.enums import RequestEncodingType, ScopeType
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from redis.asyncio import Redis
 
 __all__ = (
     "DEFAULT_RULES",
+    "GUESSING",
     "Counters",
+    "Guess",
     "Limit",
     "MemoryCounters",
     "RateLimitMiddleware",
@@ -45,6 +55,8 @@ __all__ = (
     "RateRule",
     "RedisCounters",
     "SlidingWindow",
+    "body_fields",
+    "guess_of",
 )
 
 
@@ -105,28 +117,97 @@ class SlidingWindow:
             del self._hits[next(iter(self._hits))]
 
 
-Keyer = Callable[[Scope, dict[str, str]], str | None]
+class Guess(StrEnum):
+    """The kinds of guessing an operation allows: the key of its limits.
+
+    A route handler names its kind with ``guessing=Guess.<kind>`` in its decorator (Litestar
+    keeps it in ``handler.opt``). The limits apply to the operation the router resolved,
+    whatever the spelling of its path (``/api/deliveries/+11/confirm``, ``%2011``, ``011``,
+    a trailing slash), and to every face of it (the API and the pages).
+    """
+
+    login = "login"
+    delivery_code = "delivery-code"
+    not_received = "not-received"
+    tracking_code = "tracking-code"
 
 
-def by_address(scope: Scope, _: dict[str, str]) -> str | None:
-    client = scope.get("client")
+#: The route handler option that names an operation's :class:`Guess`.
+GUESSING = "guessing"
+
+
+def guess_of(scope: Scope) -> Guess | None:
+    """The kind of guessing of the operation the router resolved (``None``: unlimited)."""
+    handler = scope.get("route_handler")
+    kind = getattr(handler, "opt", {}).get(GUESSING)
+    return None if kind is None else Guess(kind)
+
+
+AnyRequest = Request[Any, Any, Any]
+Keyer = Callable[[AnyRequest], Awaitable[str | None]]
+
+
+async def by_address(request: AnyRequest) -> str | None:
+    client = request.scope.get("client")
     return str(client[0]) if client else "unknown"
 
 
-def by_username(_: Scope, form: dict[str, str]) -> str | None:
-    name = form.get("username")
-    return name.strip().lower() if name and name.strip() else None
-
-
-def by_account(scope: Scope, _: dict[str, str]) -> str | None:
-    user = scope.get("user")
-    account = getattr(user, "id", None)
+async def by_account(request: AnyRequest) -> str | None:
+    account = getattr(request.scope.get("user"), "id", None)
     return None if account is None else str(account)
+
+
+async def by_username(request: AnyRequest) -> str | None:
+    """The account name as the login handler will read it (folded: ``Admin`` is ``admin``)."""
+    name = (await body_fields(request)).get("username")
+    folded = unicodedata.normalize("NFKC", name).strip().casefold() if name else ""
+    return folded or None
+
+
+def by_path_parameter(name: str) -> Keyer:
+    """The path parameter as the handler receives it (the router has parsed ``+11`` to 11)."""
+
+    async def key(request: AnyRequest) -> str | None:
+        value = request.scope.get("path_params", {}).get(name)
+        return None if value is None else f"{name}={value}"
+
+    return key
+
+
+async def body_fields(request: AnyRequest) -> dict[str, str]:
+    """The string fields of the body, decoded as the route handler decodes it.
+
+    The handler's ``data`` says how, not the request's ``Content-Type`` (which a client may
+    set to anything): Litestar reads a JSON body as JSON and a form body as a form whatever
+    the header says. A body the handler could not read has no fields.
+    """
+    handler = request.scope.get("route_handler")
+    data = getattr(handler, "parsed_data_field", None)
+    if data is None:
+        return {}
+    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    try:
+        if media_type in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
+            form = ScopeState.from_scope(request.scope).form
+            if form is Empty:  # as Litestar's form extractors do
+                form = (
+                    parse_url_encoded_form_data(await request.body())
+                    if media_type == RequestEncodingType.URL_ENCODED
+                    else await request.form()
+                )
+            values: Any = dict(form.items())
+        else:
+            values = msgspec.json.decode(await request.body() or b"null")
+    except (msgspec.DecodeError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): v for k, v in values.items() if isinstance(v, str)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateRule:
-    """A limit on one kind of attempt: which requests, keyed how, counting what.
+    """A limit on one kind of guessing: which operations, keyed how, counting what.
 
     ``failures_only``: only answers with a status in 400..499 (but 429) count, so that a
     courier confirming many right codes, or a donor tracking a real gift, is never slowed;
@@ -134,79 +215,51 @@ class RateRule:
     """
 
     name: str
-    method: str
-    path: re.Pattern[str]
+    guess: Guess
     limit: Limit
     key: Keyer
     failures_only: bool = False
-    reads_body: bool = False
 
-
-LOGIN_PATHS = re.compile(r"^/(?:api/auth/(?:login|token)|login)/?$")
-CONFIRM_PATH = re.compile(r"^/api/(?:deliveries|visits)/\d+/confirm/?$")  # either door
-REPORT_PATH = re.compile(r"^/(?:api/delivery-reports|not-received)/?$")
-TRACK_PATH = re.compile(r"^/(?:api/track|donations)/[^/]+(?:/receipt)?/?$")
 
 DEFAULT_RULES: tuple[RateRule, ...] = (
-    RateRule(
-        name="login-address", method="POST", path=LOGIN_PATHS, limit=Limit(30), key=by_address
-    ),
+    RateRule(name="login-address", guess=Guess.login, limit=Limit(30), key=by_address),
     RateRule(
         name="login-account",
-        method="POST",
-        path=LOGIN_PATHS,
+        guess=Guess.login,
         limit=Limit(10),
         key=by_username,
         failures_only=True,
-        reads_body=True,
     ),
     RateRule(
         name="code-address",
-        method="POST",
-        path=CONFIRM_PATH,
+        guess=Guess.delivery_code,
         limit=Limit(30),
         key=by_address,
         failures_only=True,
     ),
     RateRule(
         name="code-account",
-        method="POST",
-        path=CONFIRM_PATH,
+        guess=Guess.delivery_code,
         limit=Limit(10),
         key=by_account,
         failures_only=True,
     ),
     RateRule(
-        name="report-address", method="POST", path=REPORT_PATH, limit=Limit(10), key=by_address
+        name="code-delivery",
+        guess=Guess.delivery_code,
+        limit=Limit(10),
+        key=by_path_parameter("delivery_id"),
+        failures_only=True,
     ),
+    RateRule(name="report-address", guess=Guess.not_received, limit=Limit(10), key=by_address),
     RateRule(
         name="track-address",
-        method="GET",
-        path=TRACK_PATH,
+        guess=Guess.tracking_code,
         limit=Limit(30),
         key=by_address,
         failures_only=True,
     ),
 )
-
-MAX_PARSED_BODY = 16 * 1024
-
-
-def _parse_credentials(body: bytes, content_type: str) -> dict[str, str]:
-    """The string fields of a small JSON or form body (anything else: nothing)."""
-    if len(body) > MAX_PARSED_BODY:
-        return {}
-    try:
-        if "json" in content_type:
-            value = json.loads(body)
-            if isinstance(value, dict):
-                return {k: v for k, v in value.items() if isinstance(v, str)}
-            return {}
-        if "form" in content_type:
-            return {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items() if v}
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,20 +375,15 @@ class RateLimitMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        method = str(scope.get("method", ""))
-        path = scope["path"]
-        rules = [r for r in self.rules if r.method == method and r.path.match(path)]
+        guess = guess_of(scope)
+        rules = [rule for rule in self.rules if rule.guess is guess] if guess else []
         if not rules:
             await self.app(scope, receive, send)
             return
-        form: dict[str, str] = {}
-        if any(rule.reads_body for rule in rules):
-            # Litestar's Request caches the body in the scope: the CSRF middleware may have
-            # read it already (a form's token field), and the handler reads it again.
-            body = await Request(scope, receive).body()
-            content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
-            form = _parse_credentials(body, content_type)
-        keyed = [(rule, key) for rule in rules if (key := rule.key(scope, form)) is not None]
+        # Litestar's Request caches the body in the scope (the body guard has read it): the
+        # handler reads the same bytes.
+        request: AnyRequest = Request(scope, receive)
+        keyed = [(rule, key) for rule in rules if (key := await rule.key(request)) is not None]
         taken: list[tuple[RateRule, str, str]] = []
         for rule, key in keyed:
             counted = await self.counters.take(rule, key)

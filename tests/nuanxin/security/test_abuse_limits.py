@@ -98,9 +98,11 @@ async def test_wrong_delivery_codes_are_limited_per_address(
 ) -> None:
     world = await build_world()
     for caller in (Caller.COURIER, Caller.STAFF, Caller.OTHER_CHARITY):
-        for _ in range(10):
+        for number in range(10):  # on ten deliveries: each one has its own limit too
             await client.post(
-                "/api/deliveries/999999/confirm", json={"code": "1"}, headers=world.headers(caller)
+                f"/api/deliveries/{999990 + number}/confirm",
+                json={"code": "1"},
+                headers=world.headers(caller),
             )
     url = f"/api/deliveries/{world.delivery_id}/confirm"
     assert_too_many(
@@ -179,3 +181,116 @@ async def test_a_login_form_carrying_its_token_in_a_field_is_counted_and_answere
         answer = await asyncio.wait_for(client.post("/login", data=form), timeout=10)
         assert answer.status_code == 401
     assert_too_many(await asyncio.wait_for(client.post("/login", data=form), timeout=10))
+
+
+def spellings(number: int) -> list[str]:
+    """Paths the router resolves to the same delivery: signs, spaces, zeros, slashes."""
+    return [
+        f"/api/deliveries/+{number}/confirm",
+        f"/api/deliveries/%20{number}/confirm",
+        f"/api/deliveries/%2B{number}/confirm",
+        f"/api/deliveries/0{number}/confirm",
+        f"/api/deliveries/{number}/confirm/",
+    ]
+
+
+async def test_every_spelling_of_a_delivery_counts_against_that_delivery(
+    client: httpx.AsyncClient, other_address: httpx.AsyncClient
+) -> None:
+    """Two accounts from two addresses, five wrong codes each, in every spelling: under their
+    own limits, but the delivery has had ten, and the next code for it is refused."""
+    world = await build_world()
+    paths = spellings(world.delivery_id)
+    for number in range(5):
+        for http, caller in ((client, Caller.COURIER), (other_address, Caller.CHARITY)):
+            wrong = await http.post(
+                paths[number], json={"code": "00000000"}, headers=world.headers(caller)
+            )
+            assert wrong.status_code in (400, 403, 423), (paths[number], wrong.text)
+    right = await client.post(
+        f"/api/deliveries/{world.delivery_id}/confirm",
+        json={"code": DELIVERY_CODE},
+        headers=world.headers(Caller.COURIER),
+    )
+    assert_too_many(right)
+
+
+async def test_the_courier_page_form_counts_with_the_api(client: httpx.AsyncClient) -> None:
+    """The page's code form is the same operation as the API's: the same limits."""
+    world = await build_world()
+    courier = world.headers(Caller.COURIER)
+    for number in range(10):
+        if number % 2:
+            answer = await client.post(
+                f"/courier/deliveries/999{number}/confirm", data={"code": "1"}, headers=courier
+            )
+        else:
+            answer = await client.post(
+                f"/api/deliveries/999{number}/confirm", json={"code": "1"}, headers=courier
+            )
+        assert 400 <= answer.status_code < 500 and answer.status_code != 429, answer.text
+    page = await client.post(
+        f"/courier/deliveries/{world.delivery_id}/confirm",
+        data={"code": DELIVERY_CODE},
+        headers=courier,
+    )
+    assert_too_many(page)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", None, "application/x-www-form-urlencoded", "application/json"]
+)
+async def test_a_login_counts_against_its_account_whatever_its_content_type(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    """The API decodes the body as JSON whatever the header says; so does the limit."""
+    await make_user("victim", Role.admin)
+    headers = {} if content_type is None else {"content-type": content_type}
+    wrong = b'{"username": "victim", "password": "wrong"}'
+    for _ in range(10):
+        answer = await client.post("/api/auth/token", content=wrong, headers=headers)
+        assert answer.status_code == 401, answer.text
+    right = {"username": "victim", "password": PASSWORD}
+    assert_too_many(await client.post("/api/auth/token", json=right))
+
+
+async def test_a_page_login_counts_against_its_account_whatever_its_content_type(
+    client: httpx.AsyncClient,
+) -> None:
+    """The page decodes its body as a form whatever the header says; so does the limit."""
+    await make_user("victim", Role.admin)
+    csrf = await csrf_headers(client)
+    for content_type in ("text/plain", "application/json", "application/octet-stream") * 4:
+        answer = await client.post(
+            "/login",
+            content=b"username=victim&password=wrong",
+            headers={**csrf, "content-type": content_type},
+        )
+        if answer.status_code == 429:
+            break
+        assert answer.status_code == 401, answer.text
+    right = {"username": "victim", "password": PASSWORD}
+    assert_too_many(await client.post("/api/auth/token", json=right))
+
+
+def test_every_operation_that_takes_a_secret_to_guess_is_limited(app: Litestar) -> None:
+    """Logins and every route reading a code (path, query or body) name their kind of guess."""
+    from nuanxin.limits import GUESSING, Guess
+
+    limited: dict[str, Guess] = {}
+    unlimited: list[str] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            data = getattr(handler, "parsed_data_field", None)
+            fields = set(getattr(data.annotation, "__struct_fields__", ())) if data else set()
+            takes_code = "{code:" in route.path or "code" in fields
+            logs_in = "password" in fields and fields <= {"username", "password", "next"}
+            kind = handler.opt.get(GUESSING)
+            if handler.http_methods <= {"OPTIONS", "HEAD"}:
+                continue
+            if kind is not None:
+                limited[f"{sorted(handler.http_methods)} {route.path}"] = Guess(kind)
+            elif takes_code or logs_in:
+                unlimited.append(f"{sorted(handler.http_methods)} {route.path}")
+    assert not unlimited, f"guessable but unlimited: {unlimited}"
+    assert set(limited.values()) == set(Guess), limited

@@ -36,6 +36,7 @@ from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
 from nuanxin.accounts.vocabulary import OrganizationStatus
 from nuanxin.guards import admin_only, require_roles, staff_and_admin
 from nuanxin.identity import CurrentUser, Role
+from nuanxin.limits import Guess
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 
@@ -72,6 +73,7 @@ class AuthController(Controller):
         "/login",
         operation_id="LogIn",
         exclude_from_auth=True,
+        guessing=Guess.login,
         security=[{}],
         status_code=HTTP_200_OK,
         responses=error_responses(400, 401, 403, 429),
@@ -109,6 +111,7 @@ class AuthController(Controller):
         "/token",
         operation_id="CreateToken",
         exclude_from_auth=True,
+        guessing=Guess.login,
         security=[{}],
         status_code=HTTP_201_CREATED,
         responses=error_responses(400, 401, 429),

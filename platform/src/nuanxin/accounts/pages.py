@@ -14,6 +14,7 @@ from nuanxin.accounts import services
 from nuanxin.accounts.security import SESSION_USER_KEY, rotate_session
 from nuanxin.errors import DomainError
 from nuanxin.identity import Role
+from nuanxin.limits import Guess
 from nuanxin.web import PageController, gettext_for, page
 
 __all__ = ("LoginPage",)
@@ -49,7 +50,7 @@ class LoginPage(PageController):
     ) -> Template:
         return page(request, "login.html.j2", {"next": _safe_next(next), "error": None})
 
-    @post(exclude_from_auth=True, status_code=303)
+    @post(exclude_from_auth=True, status_code=303, guessing=Guess.login)
     async def submit(
         self,
         request: Request[Any, Any, Any],

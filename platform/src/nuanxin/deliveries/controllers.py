@@ -30,6 +30,7 @@ from nuanxin.deliveries.schemas import (
 )
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
+from nuanxin.limits import Guess
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
@@ -99,6 +100,7 @@ class DeliveryController(Controller):
     @post(
         "/{delivery_id:int}/confirm",
         operation_id="ConfirmDelivery",
+        guessing=Guess.delivery_code,
         status_code=HTTP_200_OK,
         responses=CODE_ERRORS,
         summary="The courier confirms the delivery's visit with the household's code",
@@ -317,6 +319,7 @@ class DeliveryReportController(Controller):
 
     @post(
         operation_id="ReportNotReceived",
+        guessing=Guess.not_received,
         exclude_from_auth=True,
         security=[{}],
         status_code=HTTP_201_CREATED,

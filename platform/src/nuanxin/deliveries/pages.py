@@ -28,6 +28,7 @@ from nuanxin.errors import DomainError, Invalid
 from nuanxin.guards import charity_members, couriers_and_members, staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.labels import item_unit
+from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.printing import Slip, SlipItem, qr_svg
@@ -557,7 +558,7 @@ class CourierPages(PageController):
     ) -> Template:
         return await self._one(request, actor, delivery_id)
 
-    @post("/deliveries/{delivery_id:int}/confirm", status_code=303)
+    @post("/deliveries/{delivery_id:int}/confirm", status_code=303, guessing=Guess.delivery_code)
     async def confirm(
         self,
         request: AnyRequest,

@@ -45,6 +45,7 @@ from nuanxin.donations.vocabulary import CampaignStatus, DonationKind, DonationS
 from nuanxin.errors import Invalid
 from nuanxin.guards import charity_members, require_roles
 from nuanxin.identity import CurrentUser, Role
+from nuanxin.limits import Guess
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
 from nuanxin.settings import Settings
@@ -311,6 +312,7 @@ class PublicDonationController(Controller):
     @get(
         "/track/{code:str}",
         operation_id="TrackDonation",
+        guessing=Guess.tracking_code,
         responses=TRACK_ERRORS,
         summary="A donation's timeline by its tracking code (public; never a household)",
         **PUBLIC,
@@ -321,6 +323,7 @@ class PublicDonationController(Controller):
     @get(
         "/track/{code:str}/receipt",
         operation_id="GetDonationReceipt",
+        guessing=Guess.tracking_code,
         responses=TRACK_ERRORS,
         summary="The receipt of a donation, by its tracking code (public)",
         **PUBLIC,

@@ -18,6 +18,7 @@ from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import GoodsDonationCreate
 from nuanxin.donations.vocabulary import DonationKind, TimelineStep
 from nuanxin.errors import DomainError
+from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.settings import Settings
@@ -53,7 +54,7 @@ class GoodsForm(msgspec.Struct, kw_only=True):
 class DonationPages(PageController):
     path = "/donations"
 
-    @get("/{code:str}", exclude_from_auth=True, security=[{}])
+    @get("/{code:str}", exclude_from_auth=True, security=[{}], guessing=Guess.tracking_code)
     async def timeline(self, request: AnyRequest, code: FromPath[str]) -> Template:
         found = await tracking.track(code=code)
         items = {item.code: item for item in await offers.list_items()}
@@ -63,7 +64,7 @@ class DonationPages(PageController):
             {"t": found, "yuan": yuan, "icons": STEP_ICONS, "items": items},
         )
 
-    @get("/{code:str}/receipt", exclude_from_auth=True, security=[{}])
+    @get("/{code:str}/receipt", exclude_from_auth=True, security=[{}], guessing=Guess.tracking_code)
     async def receipt(self, request: AnyRequest, code: FromPath[str]) -> Template:
         found = await tracking.get_receipt(code=code)
         return page(
@@ -164,7 +165,7 @@ class PublicPages(PageController):
         found = await campaigns.list_campaigns(page=Pagination(limit=50, offset=0))
         return page(request, "donations/give.html.j2", {"campaigns": found, "yuan": yuan})
 
-    @get("/track", exclude_from_auth=True, security=[{}])
+    @get("/track", exclude_from_auth=True, security=[{}], guessing=Guess.tracking_code)
     async def track_form(self, request: AnyRequest) -> Template | Redirect:
         code = (request.query_params.get("code") or "").strip().upper().replace(" ", "")
         if code and tracking.valid_code(code):
