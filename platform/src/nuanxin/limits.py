@@ -188,14 +188,13 @@ async def body_fields(request: AnyRequest) -> dict[str, str]:
     media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
     try:
         if media_type in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
-            form = ScopeState.from_scope(request.scope).form
-            if form is Empty:  # as Litestar's form extractors do
-                form = (
-                    parse_url_encoded_form_data(await request.body())
-                    if media_type == RequestEncodingType.URL_ENCODED
-                    else await request.form()
-                )
-            values: Any = dict(form.items())
+            cached = ScopeState.from_scope(request.scope).form
+            if cached is not Empty:
+                values: Any = dict(cached)
+            elif media_type == RequestEncodingType.URL_ENCODED:  # as Litestar's extractor does
+                values = parse_url_encoded_form_data(await request.body())
+            else:
+                values = dict((await request.form()).items())
         else:
             values = msgspec.json.decode(await request.body() or b"null")
     except (msgspec.DecodeError, ValueError, UnicodeDecodeError, RecursionError):
