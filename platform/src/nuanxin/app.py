@@ -81,6 +81,7 @@ from nuanxin.responses import document_on_every_operation, exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
 from nuanxin.security import (
+    BodyGuardMiddleware,
     install_log_redaction,
     reject_unstorable,
     security_headers,
@@ -296,6 +297,7 @@ def create_app(settings: Settings | None = None, *, manage_pool: bool = True) ->
             ),
         ],
         middleware=[
+            BodyGuardMiddleware,  # first: the body read once, JSON nested too deep refused
             sessions.middleware,
             DefineMiddleware(AmbientCSRFMiddleware, config=csrf),
             DefineMiddleware(NuanxinAuthMiddleware, exclude=["/static", "/schema"]),

@@ -43,6 +43,8 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 from redis.asyncio import Redis
 
+from nuanxin.security import body_media_type
+
 __all__ = (
     "DEFAULT_RULES",
     "GUESSING",
@@ -181,11 +183,9 @@ async def body_fields(request: AnyRequest) -> dict[str, str]:
     set to anything): Litestar reads a JSON body as JSON and a form body as a form whatever
     the header says. A body the handler could not read has no fields.
     """
-    handler = request.scope.get("route_handler")
-    data = getattr(handler, "parsed_data_field", None)
-    if data is None:
+    media_type = body_media_type(request.scope)
+    if media_type is None:
         return {}
-    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
     try:
         if media_type in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
             cached = ScopeState.from_scope(request.scope).form

@@ -272,7 +272,15 @@ def unstorable_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+def too_deep_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A value nested too deep for a decoder (the body guard refuses deep JSON before; this
+    catches any other way in): the client's mistake, 400."""
+    logger.warning("Too deeply nested input on %s %s", request.method, request.url.path)
+    return _json(400, ErrorBody(error="validation_error", detail="The input is nested too deeply"))
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
+    RecursionError: too_deep_handler,
     OverflowError: unstorable_handler,  # SQLite: integers beyond 64 bits
     DataError: unstorable_handler,  # PostgreSQL: out-of-range numbers, NUL bytes, bad text
     sqlite3.IntegrityError: integrity_handler,

@@ -8,6 +8,8 @@
   Swagger UI from a CDN). Nothing else on the site may run inline code.
 * :func:`install_log_redaction`: no ID number, phone, token or tracking code reaches a log.
 * :func:`reject_unstorable`: ids beyond int4 and NUL bytes never reach the database.
+* :class:`BodyGuardMiddleware`: a body is read once (no reader waits on a consumed stream) and
+  JSON nested beyond :data:`MAX_JSON_DEPTH` levels is refused before any decoder recurses.
 
 The limits on guessing (logins, delivery codes, tracking codes) are :mod:`nuanxin.limits`.
 """
@@ -21,14 +23,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request
-from litestar.types import Message, Scope
+from litestar.enums import RequestEncodingType, ScopeType
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from nuanxin.errors import Invalid
 from nuanxin.settings import Settings
 
 __all__ = (
+    "MAX_JSON_DEPTH",
+    "BodyGuardMiddleware",
+    "body_media_type",
     "content_security_policy",
     "install_log_redaction",
+    "nested_deeper_than",
     "redact",
     "reject_unstorable",
     "security_headers",
@@ -166,24 +173,114 @@ def install_log_redaction() -> None:
 
 
 INT32 = 2**31 - 1  # every id is a serial (int4 on PostgreSQL)
-NUL_IN_BODY = {"application/json": b"\\u0000", "application/x-www-form-urlencoded": b"%00"}
+MAX_JSON_DEPTH = 64  # our bodies nest a few levels; decoders recurse once per level
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # \u0000 not itself escaped
+_FORMS = (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether a JSON text opens more than ``limit`` arrays or objects inside each other.
+
+    Decided before any decoder sees it, without recursion: brackets inside strings are
+    dropped first, then the depth is counted. Cheap for ordinary bodies (few brackets).
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def body_media_type(scope: Scope) -> str | None:
+    """How the resolved route handler decodes its body (``None``: it declares no body).
+
+    Litestar decodes by the handler's declaration, not by the request's ``Content-Type``: a
+    JSON handler reads any body as JSON, a form handler any body as a form.
+    """
+    data = getattr(scope.get("route_handler"), "parsed_data_field", None)
+    if data is None:
+        return None
+    media_type: str = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    return media_type
+
+
+class BodyGuardMiddleware:
+    """Reads a state-changing request's body once, before anything else, and refuses what no
+    handler can take (400 with the usual body, never a 500 or a request left hanging):
+
+    * the body is kept in the scope, so that the CSRF check, the limits and the handler all
+      read the same bytes; a multipart body (which Litestar parses from the stream) is replayed
+      once from memory, so a second reader never waits on a stream already consumed;
+    * a body the handler decodes as JSON may nest at most :data:`MAX_JSON_DEPTH` levels.
+
+    Placed first among the app's middleware (the router has resolved the handler by then).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") not in _UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        body = await request.body()  # kept in the scope; 413 beyond the handler's limit
+        if body_media_type(scope) not in _FORMS and nested_deeper_than(body, MAX_JSON_DEPTH):
+            raise Invalid(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+        replayed = False
+
+        async def replay() -> ReceiveMessage:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # the server's: waits for the client to go away
+
+        await self.app(scope, replay, send)
+
+
+def _nul_in_body(body: bytes, media_type: str | None) -> bool:
+    """Whether a body holds a NUL byte in any spelling its handler would decode."""
+    if b"\x00" in body:
+        return True
+    if media_type == RequestEncodingType.URL_ENCODED:
+        return b"%00" in body
+    if media_type is None:  # the handler reads the body itself: any spelling
+        return b"%00" in body or _JSON_NUL.search(body) is not None
+    return _JSON_NUL.search(body) is not None
 
 
 async def reject_unstorable(request: Request[Any, Any, Any]) -> None:
     """A ``before_request`` hook: ids the database cannot hold and NUL bytes never reach it.
 
     PostgreSQL refuses an id beyond int4 or a NUL byte in text with an error that would abort
-    the surrounding transaction; answering 400 here keeps such requests away from the database.
+    the surrounding transaction, and SQLite stores the NUL; answering 400 here keeps them
+    away from the database. A body is judged as its handler decodes it, whatever the
+    ``Content-Type`` (a form sent as ``text/plain`` is still read as a form). Files of a
+    multipart body are the handler's to check (a CSV import refuses the row).
     """
     for name, value in request.path_params.items():
         if isinstance(value, int) and not -INT32 <= value <= INT32:
             raise Invalid(f"{name}: no record has this id", field=name)
         if isinstance(value, str) and "\x00" in value:
             raise Invalid(f"{name}: NUL bytes are not allowed", field=name)
-    if request.method in ("POST", "PUT", "PATCH"):
-        content_type = request.headers.get("content-type", "")
-        marker = NUL_IN_BODY.get(content_type.split(";")[0].strip().lower())
-        if marker is not None and marker in await request.body():  # kept for the handler
+    if request.method in _UNSAFE:
+        media_type = body_media_type(request.scope)
+        if media_type == RequestEncodingType.MULTI_PART:
+            form = await request.form()  # cached: the handler reads the same form
+            for key, value in form.multi_items():
+                if isinstance(value, str) and "\x00" in value:
+                    raise Invalid(f"{key}: NUL bytes are not allowed", field=key)
+        elif _nul_in_body(await request.body(), media_type):  # kept for the handler
             raise Invalid("NUL bytes are not allowed in text")
     for key, value in request.query_params.items():
         if "\x00" in key or "\x00" in value:

@@ -120,6 +120,12 @@ async def _candidate(
     def error(field: str, message: str) -> None:
         errors.append(RowError(row=number, field=field, message=message))
 
+    unstorable = sorted(field for field, value in cells.items() if "\x00" in value)
+    for field in unstorable:  # no text holds NUL bytes (PostgreSQL refuses them, SQLite not)
+        error(field, "NUL bytes are not allowed in text")
+    if unstorable:
+        return None
+
     name = cells.get("name", "").strip()
     if not name:
         error("name", "the name is empty")
