@@ -1,13 +1,14 @@
 """Limits on guessing, counted once for every server of a deployment.
 
 :class:`RateLimitMiddleware` limits logins per account and per client address, delivery codes
-per account, per address and per delivery, the public not-received report and donation tracking
-codes per address. An answer over the limit is a 429 with a JSON body and ``Retry-After``.
+per account and per address (one delivery locks itself after five wrong codes), the public
+not-received report and donation tracking codes per address. An answer over the limit is a
+429 with a JSON body and ``Retry-After``.
 
 A limit applies to an *operation* (the route handler the router resolved, which names its
 :class:`Guess`), on every face (API and pages), never to a spelling of a path; its *subject* is
-what the handler itself reads: a path parameter as parsed, the account name as the handler
-decodes the body (:func:`body_fields`, whatever the ``Content-Type``).
+what the handler itself reads: the account name as the handler decodes the body
+(:func:`body_fields`, whatever the ``Content-Type``), the caller the authentication resolved.
 
 Each attempt is *taken* from its rule's sliding window before the request runs, in one atomic
 step that refuses it when the window is full; a rule that counts failures only gives the
@@ -166,16 +167,6 @@ async def by_username(request: AnyRequest) -> str | None:
     return folded or None
 
 
-def by_path_parameter(name: str) -> Keyer:
-    """The path parameter as the handler receives it (the router has parsed ``+11`` to 11)."""
-
-    async def key(request: AnyRequest) -> str | None:
-        value = request.scope.get("path_params", {}).get(name)
-        return None if value is None else f"{name}={value}"
-
-    return key
-
-
 async def body_fields(request: AnyRequest) -> dict[str, str]:
     """The string fields of the body, decoded as the route handler decodes it.
 
@@ -241,13 +232,6 @@ DEFAULT_RULES: tuple[RateRule, ...] = (
         guess=Guess.delivery_code,
         limit=Limit(10),
         key=by_account,
-        failures_only=True,
-    ),
-    RateRule(
-        name="code-delivery",
-        guess=Guess.delivery_code,
-        limit=Limit(10),
-        key=by_path_parameter("delivery_id"),
         failures_only=True,
     ),
     RateRule(name="report-address", guess=Guess.not_received, limit=Limit(10), key=by_address),
