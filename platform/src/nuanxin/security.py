@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request
 from litestar.enums import RequestEncodingType, ScopeType
+from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from nuanxin.errors import Invalid
@@ -229,7 +230,11 @@ class BodyGuardMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope.get("method") not in _UNSAFE:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope.get("method") not in _UNSAFE
+            or not isinstance(scope.get("route_handler"), HTTPRouteHandler)  # mounts: their own
+        ):
             await self.app(scope, receive, send)
             return
         request: Request[Any, Any, Any] = Request(scope, receive)
