@@ -22,6 +22,7 @@ from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import staff_and_admin
 from nuanxin.i18n import N_
 from nuanxin.identity import CurrentUser
+from nuanxin.limits import Guess
 from nuanxin.pagination import Pagination
 from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, gettext_for, page
@@ -48,7 +49,7 @@ class NotReceivedPages(PageController):
     async def form(self, request: AnyRequest) -> Template:
         return page(request, "help/not_received.html.j2", {"form": blank()})
 
-    @post("/", exclude_from_auth=True, status_code=303)
+    @post("/", exclude_from_auth=True, status_code=303, guessing=Guess.not_received)
     async def submit(
         self,
         request: AnyRequest,
