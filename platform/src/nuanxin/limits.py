@@ -131,6 +131,7 @@ class Guess(StrEnum):
 
     login = "login"
     delivery_code = "delivery-code"
+    visit_code = "visit-code"
     not_received = "not-received"
     tracking_code = "tracking-code"
 
@@ -230,6 +231,20 @@ DEFAULT_RULES: tuple[RateRule, ...] = (
     RateRule(
         name="code-account",
         guess=Guess.delivery_code,
+        limit=Limit(10),
+        key=by_account,
+        failures_only=True,
+    ),
+    RateRule(
+        name="visit-address",
+        guess=Guess.visit_code,
+        limit=Limit(30),
+        key=by_address,
+        failures_only=True,
+    ),
+    RateRule(
+        name="visit-account",
+        guess=Guess.visit_code,
         limit=Limit(10),
         key=by_account,
         failures_only=True,

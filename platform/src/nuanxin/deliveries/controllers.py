@@ -264,6 +264,7 @@ class VisitController(Controller):
     @post(
         "/{visit_id:int}/confirm",
         operation_id="ConfirmVisit",
+        guessing=Guess.visit_code,
         status_code=HTTP_200_OK,
         responses=CODE_ERRORS,
         summary="The courier confirms the visit with the household's code (five wrong codes "
