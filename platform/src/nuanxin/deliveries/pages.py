@@ -488,7 +488,7 @@ class CourierPages(PageController):
     ) -> Template:
         return await self._visit(request, actor, settings, visit_id)
 
-    @post("/visits/{visit_id:int}/confirm", status_code=303)
+    @post("/visits/{visit_id:int}/confirm", status_code=303, guessing=Guess.visit_code)
     async def confirm_visit(
         self,
         request: AnyRequest,
