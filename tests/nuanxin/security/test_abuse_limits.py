@@ -126,6 +126,7 @@ async def test_the_public_not_received_report_takes_ten_per_address_a_minute(
     client: httpx.AsyncClient, other_address: httpx.AsyncClient
 ) -> None:
     await build_world()
+    cases = await DeliveryCase.count()  # the world's own case
     csrf = await csrf_headers(client)
     for _ in range(10):
         guess = await client.post("/api/delivery-reports", json={"code": "00000001"}, headers=csrf)
@@ -133,7 +134,7 @@ async def test_the_public_not_received_report_takes_ten_per_address_a_minute(
     assert_too_many(
         await client.post("/api/delivery-reports", json={"code": DELIVERY_CODE}, headers=csrf)
     )
-    assert await DeliveryCase.count() == 0, "a refused report writes nothing"
+    assert await DeliveryCase.count() == cases, "a refused report writes nothing"
     real = await other_address.post(
         "/api/delivery-reports",
         json={"code": DELIVERY_CODE},
