@@ -18,6 +18,7 @@ from tests.matching.strategies import problems
 from matching import (
     Household,
     MarginalValue,
+    Need,
     Offer,
     Problem,
     Solution,
@@ -217,3 +218,23 @@ def _same_change(answer: WhatIf, before: Solution, after: Solution) -> None:
     assert math.isclose(
         answer.unit_km, after.totals.unit_km - before.totals.unit_km, rel_tol=1e-9, abs_tol=1e-6
     )
+
+
+def test_unmet_by_region_keeps_one_row_per_priority_when_households_outnumber_needs() -> None:
+    def household(i: int, needs: tuple[Need, ...]) -> Household:
+        return Household(
+            id=f"h{i}", lat=40.0, lon=116.0, tags=frozenset(), needs=needs, region="110101"
+        )
+
+    problem = Problem(
+        offers=(),
+        households=(
+            household(0, (Need(kind="coal", quantity=2, weights=(2.0, 1.0)),)),
+            household(1, ()),
+            household(2, ()),
+            household(3, (Need(kind="coal", quantity=1, weights=(2.0,)),)),
+        ),
+    )
+    rows = {(r.kind, r.weight): (r.units, r.households) for r in solve(problem).unmet_by_region}
+    assert len(solve(problem).unmet_by_region) == len(rows) == 2
+    assert rows == {("coal", 2.0): (2, 2), ("coal", 1.0): (1, 1)}

@@ -179,7 +179,8 @@ def region_unmet(
     kind_order = np.argsort(np.argsort(np.asarray(network.kinds, dtype=object))).astype(np.int64)
     weight = network.run_weight[runs]
     distinct, weight_rank = unique_inverse(-weight)  # highest weight first
-    sizes = [len(network.kinds), len(distinct), len(network.need_quantity) + 1]
+    # The last digit is the household index, so its base is the number of households.
+    sizes = [len(network.kinds), len(distinct), int(household.max(initial=-1)) + 1]
     if (int(region.max(initial=0)) + 2) * math.prod(sizes) < 2**62:
         key = (((region + 1) * sizes[0] + kind_order[kind]) * sizes[1] + weight_rank) * sizes[
             2
