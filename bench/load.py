@@ -10,7 +10,7 @@ drives three endpoints, one at a time, at each number of open connections:
 
 * donor tracking      ``GET /api/track/{code}`` (public), codes drawn at random
 * offer listing       ``GET /api/offers?limit=50`` as a charity member
-* courier confirmation ``POST /api/deliveries/{id}/confirm`` with the right code, as the
+* courier confirmation ``POST /api/visits/{id}/confirm`` with the right code, as the
   delivering charity's courier (the first pass closes deliveries, later ones are the
   idempotent repeat)
 
@@ -66,7 +66,7 @@ async def _admin(url: str, sql: str) -> None:
 class World:
     tracking_codes: list[str]
     charity_token: str
-    confirmations: list[tuple[int, str, str]]  # delivery id, code, courier token
+    confirmations: list[tuple[int, str, str]]  # visit id, code, courier token
     loaded: Any
 
 
@@ -81,6 +81,7 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     from nuanxin.accounts.tables import ApiToken, Organization, User
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
+    from nuanxin.deliveries.confirmation import code_hash
     from nuanxin.identity import Role, digest
     from nuanxin.jobs.worker import run_deferred_here
     from nuanxin.regions.services import get_region, load_regions
@@ -160,16 +161,18 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
             )
             assert goods.status_code == 201, goods.text
             codes.append(goods.json()["tracking_code"])
-    # Known codes for the couriers (the slips would print random ones): 8 digits from the id.
+    # Known codes for the couriers (the slips would print random ones): 8 digits from the
+    # visit's id, stored as the platform stores them (the keyed hash of ``confirmation``).
     connection = await asyncpg.connect(os.environ["DATABASE_URL"])
     try:
-        rows = await connection.fetch("SELECT id, organization FROM delivery ORDER BY id")
+        rows = await connection.fetch("SELECT id, organization FROM visit ORDER BY id")
         confirmations = [
             (row["id"], f"{row['id']:08d}", couriers[row["organization"]]) for row in rows
         ]
+        secret = os.environ["SECRET_KEY"]
         await connection.executemany(
-            "UPDATE delivery SET code_hash = $1 WHERE id = $2",
-            [(digest(code), delivery) for delivery, code, _ in confirmations],
+            "UPDATE visit SET code_hash = $1 WHERE id = $2",
+            [(code_hash(secret, code), visit) for visit, code, _ in confirmations],
         )
     finally:
         await connection.close()
@@ -346,13 +349,13 @@ def main(argv: list[str] | None = None) -> int:
         world = asyncio.run(_prepare(args.households, args.offers, args.donations))
         print(
             f"prepared in {time.perf_counter() - mark:.0f} s: {world.loaded}; "
-            f"{len(world.confirmations)} deliveries, {len(world.tracking_codes)} tracking codes"
+            f"{len(world.confirmations)} visits, {len(world.tracking_codes)} tracking codes"
         )
         scripts = {
             "donor tracking": [("GET", f"/api/track/{c}", "", "") for c in world.tracking_codes],
             "offer listing": [("GET", "/api/offers?limit=50", "", world.charity_token)],
             "courier confirmation": [
-                ("POST", f"/api/deliveries/{d}/confirm", f'{{"code":"{code}"}}', token)
+                ("POST", f"/api/visits/{d}/confirm", f'{{"code":"{code}"}}', token)
                 for d, code, token in world.confirmations
             ],
         }
