@@ -6,7 +6,7 @@ import httpx
 
 from nuanxin.identity import Role
 from nuanxin.regions.tables import Region
-from tests.nuanxin.conftest import make_user
+from tests.nuanxin.conftest import make_user, run_jobs
 from tests.nuanxin.helpers import bearer
 from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, add_household, add_offer, build_loop, region
 
@@ -21,6 +21,8 @@ async def test_progress_answers_the_dashboards_figures_for_the_jurisdiction(
     started = await client.post(
         "/api/rounds", json={"item_codes": ["quilt"]}, headers=loop.auth("staff")
     )
+    assert started.status_code == 202, started.text
+    assert await run_jobs() == 1  # the round runs as a job
     approval = await client.post(
         f"/api/rounds/{started.json()['id']}/approve",
         json={"all": True},

@@ -8,7 +8,7 @@ from nuanxin.deliveries.tables import Allocation
 from nuanxin.deliveries.vocabulary import AllocationStatus
 from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
-from tests.nuanxin.conftest import csrf_headers
+from tests.nuanxin.conftest import csrf_headers, run_jobs
 from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, add_household, build_loop, region
 
 
@@ -53,6 +53,8 @@ async def test_goods_count_under_the_county_and_the_rows_sum_to_the_delivered_to
     started = await client.post(
         "/api/rounds", json={"item_codes": ["quilt"]}, headers=loop.auth("province")
     )
+    assert started.status_code == 202, started.text
+    assert await run_jobs() == 1  # the round runs as a job
     approval = await client.post(
         f"/api/rounds/{started.json()['id']}/approve",
         json={"all": True},

@@ -27,9 +27,9 @@ class Price(msgspec.Struct, kw_only=True):
 
 
 class PricesIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Price of one unit per item (fen); an item left out keeps no price."""
+    """Price of one unit per item (fen), at least one; an item left out keeps no price."""
 
-    prices: dict[str, Fen]
+    prices: Annotated[dict[str, Fen], msgspec.Meta(min_length=1, max_length=100)]
 
 
 class AdviceLine(msgspec.Struct, kw_only=True):
