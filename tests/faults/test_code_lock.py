@@ -47,8 +47,11 @@ async def test_thirty_concurrent_wrong_codes_check_five_and_lock_the_visit(
 
     answers = await asyncio.gather(*(guess(i) for i in range(RACERS)))
     codes = sorted(a.status_code for a in answers)
+    # Four wrong codes are checked and counted (400), the fifth locks the visit (423); every
+    # other racer is refused unchecked: locked (423) or, past the courier's abuse limit, 429.
     assert codes.count(400) == 4, codes
-    assert codes.count(423) == RACERS - 4, codes
+    assert codes.count(423) >= 1, codes
+    assert set(codes[4:]) <= {423, 429}, codes
     state = (
         await Visit.select(Visit.status, Visit.failed_attempts).where(Visit.id == visit_id).run()
     )
