@@ -31,7 +31,15 @@ from nuanxin.errors import (
 )
 from nuanxin.i18n import N_, is_catalogued
 
-__all__ = ("FIELDS", "GENERIC", "MESSAGES", "describe", "describe_invalid_form", "field_label")
+__all__ = (
+    "FIELDS",
+    "GENERIC",
+    "GENERIC_IDS",
+    "MESSAGES",
+    "describe",
+    "describe_invalid_form",
+    "field_label",
+)
 
 Gettext = Callable[[str], str]
 
@@ -47,6 +55,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "already_delivered": N_("This delivery was already confirmed."),
     "code_format": N_("The code has 8 digits, as printed on the slip."),
     "no_slip_to_print": N_("Only a delivery still to make has a slip to print."),
+    "case_resolved": N_("This case is resolved already."),
     # stock and offers
     "no_stock_in_reach": N_(
         "No open offer with enough units of this item reaches the household: choose another "
@@ -68,6 +77,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "window_ends_before_start": N_("The last day must be after the first day."),
     "window_ended": N_("The last day has passed already: choose a later day."),
     "end_date_in_past": N_("The end date must be in the future."),
+    "need_release": N_("No more units can be returned than were allocated."),
     # households, jurisdiction
     "household_not_in_jurisdiction": N_("No such household in your jurisdiction."),
     "duplicate_household": N_(
@@ -85,8 +95,17 @@ MESSAGES: Final[Mapping[str, str]] = {
         "jurisdiction: contact the civil affairs office of %(county)s."
     ),
     "unknown_region": N_("No region has this code: pick the county or township from the list."),
+    "region_missing": N_("Pick a region from the list."),
+    "region_unknown": N_("No region is called %(name)s: pick one from the list."),
+    "region_ambiguous": N_(
+        "Several regions are called %(name)s (%(names)s): pick the one you mean from the list."
+    ),
     "region_too_large": N_("Pick a county or a township, not a province or a city."),
     "region_not_in_jurisdiction": N_("This place is not in your jurisdiction."),
+    "id_number_required": N_(
+        "Enter the ID number; for a person without papers (先行救助), say why there is none."
+    ),
+    "id_missing": N_("No ID number is on record yet: add it to the household first."),
     "bad_id_number": N_("The ID number is not valid: 18 characters, the last a digit or X."),
     "need_already_met": N_("This need is already met."),
     "escalation_pending": N_(
@@ -102,6 +121,14 @@ MESSAGES: Final[Mapping[str, str]] = {
     "reason_required": N_("Give a reason."),
     "proposals_unticked": N_("Tick the proposals first."),
     "round_not_failed": N_("Only a failed round can be run again."),
+    "proposals_not_in_round": N_("Some of these proposals are not in this round: reload the page."),
+    "edit_above_proposal": N_(
+        "An edit may lower a proposal's quantity, not raise it: at most %(limit)d."
+    ),
+    # help requests, imports
+    "not_open": N_("This help request is no longer open."),
+    "file_encoding": N_("The file is neither UTF-8 nor GB18030 text: save it as CSV or .xlsx."),
+    "file_unreadable": N_("The .xlsx file cannot be read: save it again and upload it once more."),
     # charities, campaigns, donations
     "charity_not_verified": N_(
         "The charity is not verified yet: the civil affairs staff check it first."
@@ -115,6 +142,9 @@ MESSAGES: Final[Mapping[str, str]] = {
     "refund_failed": N_("The payment provider did not refund."),
     "not_goods": N_("Only gifts of goods are accepted or declined."),
     "payments_unavailable": N_("Online payments are not available on this platform."),
+    "payments_unreachable": N_("The payment provider cannot be reached: try again shortly."),
+    "payment_provider_error": N_("The payment provider refused the request: try again later."),
+    "bad_signature": N_("The signature does not match this request."),
 }
 
 #: The sentence of each kind of refusal, when its message id has none of its own.
@@ -128,6 +158,12 @@ GENERIC: Final[tuple[tuple[type[DomainError], str], ...]] = (
     (Upstream, N_("A service the platform depends on failed: try again later.")),
     (Unavailable, N_("A service the platform depends on is not available: try again later.")),
     (Conflict, N_("The record's present state does not allow this: reload the page.")),
+)
+#: Machine words said by the sentence of their kind (:data:`GENERIC`) rather than one of their
+#: own: each kind's default word, and ``validation_error`` (a value that does not decode, which
+#: :data:`GENERIC_FIELD` names by its field).
+GENERIC_IDS: Final[frozenset[str]] = frozenset(
+    {kind.default_error for kind, _ in GENERIC} | {"validation_error"}
 )
 GENERIC_FIELD: Final = N_("“%(field)s” is not accepted: check it.")
 
