@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-load fuzz fault-pg migrate messages mutation clean
+.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-routes bench-load fuzz fault-pg migrate messages mutation clean
 
 install: $(STAMP) vendor
 
@@ -54,6 +54,10 @@ bench: install
 
 bench-round: install
 	$(PY) bench/round.py
+
+# A courier's day (20, 50, 80 stops) ordered by OR-Tools against nearest-neighbour: km and time ratios.
+bench-routes: install
+	$(PY) bench/routes.py
 
 # Throughput and p50/p95/p99 with 1, 2 and 4 app servers behind nginx (PostgreSQL and Redis on
 # 127.0.0.1, Debian's wrk and nginx).

@@ -24,6 +24,14 @@ from matching.model import (
     Totals,
     Unmet,
 )
+from matching.routes import (
+    InvalidRouteError,
+    Route,
+    RouteProblem,
+    Stop,
+    nearest_neighbour_route,
+    plan_route,
+)
 from matching.validate import InvalidProblemError
 from matching.whatif import WhatIf, what_if_radius, what_if_stock
 
@@ -34,18 +42,24 @@ __all__ = (
     "Household",
     "Instance",
     "InvalidProblemError",
+    "InvalidRouteError",
     "MarginalValue",
     "Need",
     "Offer",
     "Problem",
     "Progress",
     "RegionUnmet",
+    "Route",
+    "RouteProblem",
     "Solution",
     "Stats",
+    "Stop",
     "Totals",
     "Unmet",
     "WhatIf",
+    "nearest_neighbour_route",
     "parse_instance",
+    "plan_route",
     "problem_to_arrays",
     "solution_from_arrays",
     "solution_to_json",
