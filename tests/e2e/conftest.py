@@ -40,7 +40,7 @@ ARGS = [
 SHOTS = ROOT / "var" / "screenshots" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -50,7 +50,7 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m nuanxin demo`` on a fresh database: migrations, regions, demo data, uvicorn."""
     folder = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{folder / 'e2e.sqlite3'}",

@@ -140,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cluster.add_argument("--workers", type=int, default=2)
     admin = commands.add_parser("create-admin", help="create an admin account")
     admin.add_argument("username")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (for scripts)",
+    )
     args = parser.parse_args(argv)
     if args.command == "cluster":  # the machine's PostgreSQL and Redis unless told otherwise
         os.environ.setdefault("DATABASE_URL", CLUSTER_DATABASE)
@@ -169,7 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(work(settings))
     elif args.command == "create-admin":
-        password = getpass.getpass("Password: ")
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass("Password: ")
         asyncio.run(_create_admin(args.username, password))
         print(f"admin {args.username!r} created")
     return 0

