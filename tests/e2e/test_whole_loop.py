@@ -18,20 +18,18 @@ ids, never the text of one language.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from nuanxin.demo import credit_code, id_number
+from nuanxin.demo import credit_code
 from tests.e2e.conftest import SHOTS, free_port
 from tests.stripe_server import LocalStripe
 
@@ -41,7 +39,6 @@ WEBHOOK_SECRET = "whsec_loop"
 LANGUAGES = ("zh-CN", "en")
 HULAN = "230111"  # 哈尔滨市呼兰区: the charity, its households and staff
 MIGRANT_HOME = "230103"  # 哈尔滨市南岗区: where the migrant's registration (户籍) is
-
 
 
 @pytest.fixture(scope="module")
