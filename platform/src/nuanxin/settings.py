@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 ENVIRONMENTS = ("development", "test", "production")
 GEOCODERS = ("offline", "baidu", "nominatim")
+SMS_PROVIDERS = ("none", "aliyun", "tencent")
+SMTP_SECURITY = ("none", "starttls", "tls")
 
 
 class SettingsError(ValueError):
@@ -62,6 +64,22 @@ class Settings:
     embedded_worker: bool = True
     database_pool_size: int = 10
     database_statement_cache_size: int = 100
+    # notifications (nuanxin.notifications): an SMS provider and an SMTP server
+    sms_provider: str = "none"
+    sms_access_key_id: str = ""
+    sms_access_key_secret: str = ""
+    sms_sign_name: str = ""
+    sms_app_id: str = ""  # Tencent's SmsSdkAppId
+    sms_region: str = ""
+    sms_endpoint: str = ""  # host[:port] instead of the provider's own (a mirror, a test fake)
+    sms_protocol: str = "https"
+    sms_templates: tuple[tuple[str, str], ...] = ()  # ("visit_code.zh", "SMS_123"), ...
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"
+    mail_from: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -121,6 +139,21 @@ class Settings:
             database_statement_cache_size=_int(
                 env_vars, "DATABASE_STATEMENT_CACHE_SIZE", 100, low=0, high=10_000
             ),
+            sms_provider=_choice(env_vars, "SMS_PROVIDER", SMS_PROVIDERS, "none"),
+            sms_access_key_id=env_vars.get("SMS_ACCESS_KEY_ID", ""),
+            sms_access_key_secret=env_vars.get("SMS_ACCESS_KEY_SECRET", ""),
+            sms_sign_name=env_vars.get("SMS_SIGN_NAME", ""),
+            sms_app_id=env_vars.get("SMS_APP_ID", ""),
+            sms_region=env_vars.get("SMS_REGION", ""),
+            sms_endpoint=env_vars.get("SMS_ENDPOINT", "").strip(),
+            sms_protocol=_choice(env_vars, "SMS_PROTOCOL", ("https", "http"), "https"),
+            sms_templates=_templates(env_vars.get("SMS_TEMPLATES", "")),
+            smtp_host=env_vars.get("SMTP_HOST", "").strip(),
+            smtp_port=_int(env_vars, "SMTP_PORT", 587, low=1, high=65535),
+            smtp_username=env_vars.get("SMTP_USERNAME", ""),
+            smtp_password=env_vars.get("SMTP_PASSWORD", ""),
+            smtp_security=_choice(env_vars, "SMTP_SECURITY", SMTP_SECURITY, "starttls"),
+            mail_from=env_vars.get("MAIL_FROM", "").strip(),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -130,6 +163,20 @@ class Settings:
             raise SettingsError(
                 "STRIPE_WEBHOOK_SECRET", "is required in production when Stripe is configured"
             )
+        if self.sms_provider != "none":
+            for variable, value in (
+                ("SMS_ACCESS_KEY_ID", self.sms_access_key_id),
+                ("SMS_ACCESS_KEY_SECRET", self.sms_access_key_secret),
+                ("SMS_SIGN_NAME", self.sms_sign_name),
+            ):
+                if not value:
+                    raise SettingsError(
+                        variable, f"is required when SMS_PROVIDER={self.sms_provider}"
+                    )
+            if self.sms_provider == "tencent" and not self.sms_app_id:
+                raise SettingsError("SMS_APP_ID", "is required when SMS_PROVIDER=tencent")
+        if self.smtp_host and "@" not in self.mail_from:
+            raise SettingsError("MAIL_FROM", "an address is required when SMTP_HOST is set")
         return self
 
 
@@ -176,6 +223,25 @@ def _name(env: Mapping[str, str], variable: str, default: str) -> str:
     if not NAME.match(value):
         raise SettingsError(variable, f"letters, digits, '_', '.' or '-' only, got {value!r}")
     return value
+
+
+TEMPLATE_KEY = re.compile(r"^[a-z_]{1,32}\.(zh|en)$")
+
+
+def _templates(value: str) -> tuple[tuple[str, str], ...]:
+    """``SMS_TEMPLATES``: ``kind.lang=ID`` pairs separated by commas (``visit_code.zh=SMS_1``)."""
+    pairs: list[tuple[str, str]] = []
+    for part in (item.strip() for item in value.split(",")):
+        if not part:
+            continue
+        key, _, template_id = part.partition("=")
+        if not TEMPLATE_KEY.match(key.strip()) or not template_id.strip():
+            raise SettingsError(
+                "SMS_TEMPLATES",
+                f"write kind.zh=ID or kind.en=ID, separated by commas; got {part!r}",
+            )
+        pairs.append((key.strip(), template_id.strip()))
+    return tuple(pairs)
 
 
 def _hotline(value: str) -> str:
