@@ -1,4 +1,4 @@
-/* Printing slips in batches: "select all on this page", and the button counts the ticked rows
+/* Printing slips in batches: "select all on this page" or one township's, and the button counts the ticked rows
    ("打印 48 张签收单"). Without script the form still posts whatever is ticked. */
 (function () {
   "use strict";
@@ -15,6 +15,15 @@
     form.querySelectorAll("[data-select-all]").forEach(function (all) {
       all.addEventListener("change", function () {
         boxes().forEach(function (b) { b.checked = all.checked; });
+        count();
+      });
+    });
+    // "select this township's visits": the boxes of one township's table
+    form.querySelectorAll("[data-select-group]").forEach(function (one) {
+      one.addEventListener("change", function () {
+        var table = form.querySelector("[data-group='" + one.getAttribute("data-select-group") + "']");
+        if (!table) { return; }
+        table.querySelectorAll("input[name=visit_id]").forEach(function (b) { b.checked = one.checked; });
         count();
       });
     });

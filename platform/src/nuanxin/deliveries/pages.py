@@ -98,6 +98,7 @@ async def _visits(
     status: str | None,
     q: str | None = None,
     region_code: str | None = None,
+    organization_id: int | None = None,
     limit: int = 2000,
 ) -> list[VisitOut]:
     found: list[VisitOut] = []
@@ -108,6 +109,7 @@ async def _visits(
             status=status,
             q=q,
             region_code=region_code,
+            organization_id=organization_id,
         )
         found.extend(chunk.items)
         if not chunk.items or len(found) >= chunk.total:
@@ -120,6 +122,20 @@ def _visits_by_township(found: list[VisitOut]) -> list[tuple[str, list[VisitOut]
         (f"{group[0].county} {group[0].township}".strip(), group)
         for _, rows in groupby(found, key=lambda v: v.region_code)
         for group in [list(rows)]
+    ]
+
+
+def _reference(visit: VisitOut) -> str:
+    return visit.household_reference
+
+
+def _households_by_township(
+    found: list[VisitOut],
+) -> list[tuple[str, list[tuple[str, list[VisitOut]]]]]:
+    """The courier's list: townships, then one card per household holding its visits."""
+    return [
+        (name, [(ref, list(rows)) for ref, rows in groupby(group, key=_reference)])
+        for name, group in _visits_by_township(found)
     ]
 
 
@@ -279,14 +295,23 @@ class StaffDeliveryPages(PageController):
         if status not in set(VisitStatus):
             status = VisitStatus.pending
         township = request.query_params.get("township") or None
+        charity_text = request.query_params.get("charity") or ""
+        charity = int(charity_text) if charity_text.isdigit() else None
         q = (request.query_params.get("q") or "").strip()[:100] or None
         everywhere = await _visits(actor, status=status)
         townships = sorted(
             {(v.region_code, f"{v.county} {v.township}".strip()) for v in everywhere}
         )
-        found = [v for v in everywhere if township in (None, v.region_code)]
+        charities = sorted({(v.organization_id, v.charity) for v in everywhere}, key=lambda c: c[1])
+        found = [
+            v
+            for v in everywhere
+            if township in (None, v.region_code) and charity in (None, v.organization_id)
+        ]
         if q:
-            found = await _visits(actor, status=status, q=q, region_code=township)
+            found = await _visits(
+                actor, status=status, q=q, region_code=township, organization_id=charity
+            )
         return page(
             request,
             "staff/visits.html.j2",
@@ -295,6 +320,8 @@ class StaffDeliveryPages(PageController):
                 "status": status,
                 "township": township or "",
                 "townships": townships,
+                "charity": charity,
+                "charities": charities,
                 "q": q or "",
                 "count": len(found),
             },
@@ -456,7 +483,12 @@ class CourierPages(PageController):
             for v in await _visits(actor, status=None, q=q)
             if v.status in (VisitStatus.pending, VisitStatus.locked)
         ]
-        context = {"groups": _visits_by_township(found), "count": len(found), "q": q or ""}
+        context = {
+            "groups": _households_by_township(found),
+            "count": len(found),
+            "households": len({v.household_id for v in found}),
+            "q": q or "",
+        }
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "visit-list":
             return page(request, "partials/visit_cards.html.j2", context)
         return page(request, "courier/index.html.j2", context)
@@ -536,6 +568,7 @@ class CourierPages(PageController):
         self,
         request: AnyRequest,
         actor: CurrentUser,
+        settings: Settings,
         delivery_id: int,
         error: str | None = None,
         status: int = 200,
@@ -547,6 +580,7 @@ class CourierPages(PageController):
             {
                 "d": delivery,
                 "error": error,
+                "hotline": settings.hotline,
                 "items": {i.code: i for i in await offers.list_items()},
             },
             status_code=status,
@@ -554,9 +588,13 @@ class CourierPages(PageController):
 
     @get("/deliveries/{delivery_id:int}")
     async def one(
-        self, request: AnyRequest, actor: NamedDependency[CurrentUser], delivery_id: FromPath[int]
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        delivery_id: FromPath[int],
     ) -> Template:
-        return await self._one(request, actor, delivery_id)
+        return await self._one(request, actor, settings, delivery_id)
 
     @post("/deliveries/{delivery_id:int}/confirm", status_code=303, guessing=Guess.delivery_code)
     async def confirm(
@@ -580,7 +618,9 @@ class CourierPages(PageController):
                 code=code[:32],
             )
         except DomainError as exc:
-            return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
+            return await self._one(
+                request, actor, settings, delivery_id, form_error(request, exc), 400
+            )
         return done(
             request, _("Delivery #%(id)d confirmed. Thank you!") % {"id": delivery_id}, "/courier"
         )
@@ -590,6 +630,7 @@ class CourierPages(PageController):
         self,
         request: AnyRequest,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         delivery_id: FromPath[int],
         data: ReasonBody,
     ) -> Template | Redirect:
@@ -602,5 +643,7 @@ class CourierPages(PageController):
                 actor=actor, delivery_id=delivery_id, reason=reason[:300]
             )
         except DomainError as exc:
-            return await self._one(request, actor, delivery_id, form_error(request, exc), 400)
+            return await self._one(
+                request, actor, settings, delivery_id, form_error(request, exc), 400
+            )
         return done(request, _("Failure recorded; the stock returns to the pool."), "/courier")

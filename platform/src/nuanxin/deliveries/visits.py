@@ -205,8 +205,12 @@ async def list_visits(
     status: str | None = None,
     q: str | None = None,
     region_code: str | None = None,
+    organization_id: int | None = None,
 ) -> Page[VisitOut]:
-    """A charity's visits (staff: their jurisdiction's), by township then household."""
+    """A charity's visits (staff: their jurisdiction's), by township then household.
+
+    ``organization_id`` narrows staff's list to one charity's visits: what its couriers carry.
+    """
     query = Visit.select(*VISIT_COLUMNS)
     count = Visit.count()
     clauses: list[Any] = []
@@ -220,6 +224,8 @@ async def list_visits(
         clauses.append(Visit.status == status)
     if region_code:
         clauses.append(Visit.household._.region._.code == region_code)
+    if organization_id is not None:
+        clauses.append(Visit.organization == organization_id)
     if q and q.strip():
         needle = "%" + q.strip().replace("%", "").replace("_", "") + "%"
         clauses.append(
