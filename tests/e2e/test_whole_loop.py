@@ -24,12 +24,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from nuanxin.demo import credit_code
+from nuanxin.demo import credit_code, id_number
 from tests.e2e.conftest import SHOTS, free_port
 from tests.stripe_server import LocalStripe
 
@@ -240,3 +241,47 @@ def _walk(loop: Loop) -> None:
     submit(staff, "verify-form")
     expect(staff.get_by_test_id("charity-status")).to_have_attribute("data-status", "verified")
     loop.shoot(staff, "staff-verify-the-charity")
+
+    # 3. The charity's member adds a courier.
+    log_in(charity, "nuandong", PASSWORD)
+    charity.goto("/charity/members")
+    charity.select_option("#role", "courier")
+    charity.fill("#username", "courier_zhao")
+    charity.fill("#display_name", "赵师傅")
+    charity.fill("#password", PASSWORD)
+    submit(charity, "member-form")
+    no_form_errors(charity)
+    expect(charity.get_by_test_id("remove-courier_zhao")).to_be_visible()
+    loop.shoot(charity, "charity-adds-a-courier")
+
+    # 4. The public reports a person in difficulty: a migrant, registered in 南岗区.
+    neighbour = loop.person(phone=True)
+    neighbour.goto("/help")
+    pick_region(neighbour, "region", "呼兰")
+    neighbour.fill("#address", "呼兰区康金街道新华村三组")
+    neighbour.fill("#description", "独居老人，没有煤，炉子坏了")
+    neighbour.fill("#person_name", "张大爷")
+    neighbour.fill("#reporter_contact", "邻居 13900001111")
+    loop.shoot(neighbour, "public-reports-a-person")
+    submit(neighbour, "report-form")
+    no_form_errors(neighbour)
+
+    # 5. Staff register the reported person as a household (the migrant) and verify it.
+    staff.goto("/staff/help-requests")
+    staff.get_by_test_id("help-requests").locator("tbody a").first.click()
+    staff.select_option("#category", "extremely_poor")
+    staff.fill("#id_number", id_number(MIGRANT_HOME, date(1948, 3, 2), 17))
+    staff.fill("#birth_years", "1948")
+    staff.check("input[name=tags][value=electricity]")
+    staff.check("input[name=tags][value=coal_stove]")
+    staff.check("input[name=lives_alone]")
+    loop.shoot(staff, "staff-register-the-migrant")
+    submit(staff, "convert-form")
+    no_form_errors(staff)
+    staff.goto("/staff/households?verification=unverified")
+    verify = staff.locator("[data-testid^=verify-]")
+    expect(verify).to_have_count(1)
+    verify.first.click()
+    staff.wait_for_load_state()
+    expect(staff.locator("[data-testid^=verify-]")).to_have_count(0)
+    loop.shoot(staff, "staff-verify-the-household")
