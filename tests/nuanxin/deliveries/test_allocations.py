@@ -57,3 +57,81 @@ async def test_concurrent_approvals_never_allocate_a_unit_twice(
 
     assert sum(r["allocated"] for r in await Need.select(Need.allocated).run()) == STOCK
     print(f"\n{APPROVALS} concurrent approvals: {approved} approved, {stale} stale, stock {row}")  # noqa: T201
+
+
+async def test_two_approvals_at_once_for_one_household_and_charity_share_one_visit(
+    committed: httpx.AsyncClient,
+) -> None:
+    """Two needs of one household (quilts and coal), approved at the same moment from two offers
+    of one charity: one visit, one slip, one code for the trip, however the two interleave."""
+    from datetime import UTC, datetime
+
+    from nuanxin.deliveries import allocations
+    from nuanxin.deliveries.tables import Delivery, Visit
+    from nuanxin.households.tables import Need
+    from nuanxin.offers.tables import Item, Offer
+
+    loop = await build_loop(prefix="v")
+    household = await add_household(loop, "HV1", COUNTY, quilts=1)
+    quilts = await add_offer(loop, quantity=3)
+    coal = await Item.select(Item.id).where(Item.code == "coal").first().run()
+    assert coal is not None
+    row = await Offer.select().where(Offer.id == quilts).first().run()
+    assert row is not None
+    made = (
+        await Offer.insert(
+            Offer(**{**{k: v for k, v in row.items() if k != "id"}, "item": coal["id"]})
+        )
+        .returning(Offer.id)
+        .run()
+    )
+    coal_offer = int(made[0]["id"])
+    coal_need = (
+        await Need.insert(
+            Need(
+                household=household,
+                item=coal["id"],
+                quantity=1,
+                weight=1.0,
+                rule="test",
+                updated_at=datetime.now(UTC),
+            )
+        )
+        .returning(Need.id)
+        .run()
+    )
+    staff = await _staff(loop)
+
+    async def approve(offer_id: int, need_id: int) -> None:
+        await allocations.allocate(
+            actor=staff,
+            offer_id=offer_id,
+            organization_id=loop.charity_id,
+            household_id=household,
+            need_id=need_id,
+            quantity=1,
+            distance_km=0.0,
+        )
+
+    await asyncio.gather(
+        approve(quilts, loop.needs[household]), approve(coal_offer, int(coal_need[0]["id"]))
+    )
+    visits = await Visit.select(Visit.id).where(Visit.household == household).run()
+    assert len(visits) == 1, f"one trip, one slip: {visits}"
+    lines = await Delivery.select(Delivery.visit).where(Delivery.visit == visits[0]["id"]).run()
+    assert len(lines) == 2, "both items are on that one visit"
+
+
+async def _staff(loop: Any) -> Any:
+    from nuanxin.accounts.tables import User
+    from nuanxin.identity import CurrentUser, Role
+
+    row = await User.select(User.id).where(User.username == "vloop_staff").first().run()
+    assert row is not None
+    return CurrentUser(
+        id=int(row["id"]),
+        username="vloop_staff",
+        role=Role.staff,
+        jurisdiction_id=loop.county_id,
+        organization_id=None,
+    )

@@ -190,8 +190,33 @@ async def _visits_for(
     otherwise a new visit starts, so that a printed slip always lists all its visit's items.
     """
     pairs = sorted({(r.household_id, r.organization_id) for r in requests})
-    found: dict[tuple[int, int], int] = {}
-    households = sorted({h for h, _ in pairs})
+    found = await _open_visits(sorted({h for h, _ in pairs}))
+    missing = [pair for pair in pairs if pair not in found]
+    if not missing:
+        return found
+    # A partial unique index keeps one open, unprinted visit per pair: an approval running at
+    # the same moment for the same household and charity may have started it first, in which
+    # case this insert does nothing for that pair and the items join that visit.
+    for start in range(0, len(missing), 500):
+        await (
+            Visit.insert(
+                *(
+                    Visit(household=h, organization=o, created_at=now)
+                    for h, o in missing[start : start + 500]
+                )
+            )
+            .on_conflict(action="DO NOTHING")
+            .run()
+        )
+    found = await _open_visits(sorted({h for h, _ in missing}), into=found)
+    return found
+
+
+async def _open_visits(
+    households: list[int], into: dict[tuple[int, int], int] | None = None
+) -> dict[tuple[int, int], int]:
+    """The open visit whose slip is not printed yet, per (household, charity)."""
+    found = {} if into is None else into
     for start in range(0, len(households), 500):
         for row in (
             await Visit.select(Visit.id, Visit.household, Visit.organization)
@@ -204,17 +229,6 @@ async def _visits_for(
             .run()
         ):
             found.setdefault((int(row["household"]), int(row["organization"])), int(row["id"]))
-    missing = [pair for pair in pairs if pair not in found]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        made = (
-            await Visit.insert(
-                *(Visit(household=h, organization=o, created_at=now) for h, o in chunk)
-            )
-            .returning(Visit.id)
-            .run()
-        )
-        found.update(zip(chunk, (int(r["id"]) for r in made), strict=True))
     return found
 
 

@@ -60,7 +60,8 @@ class Visit(Table, tablename="visit"):
     printed yet, or start a new one. ``code_hash`` is the keyed hash of the household's code
     (none until staff print the slip); ``failed_attempts`` counts wrong codes atomically and
     five lock the visit; a reprint (``printed_count`` > 1, “补打”) gives a new code and resets
-    the count.
+    the count. A partial unique index (``visit_one_open_per_pair``, made by a migration: Piccolo
+    cannot declare one) allows one pending, unprinted visit per household and charity.
     """
 
     id = Serial(primary_key=True)
