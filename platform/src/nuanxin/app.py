@@ -56,6 +56,7 @@ from nuanxin.deliveries.controllers import (
     VisitController,
 )
 from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
+from nuanxin.donations.charity_pages import CharityCampaignPages, CharityDonationPages
 from nuanxin.donations.controllers import (
     CampaignController,
     DonationController,
@@ -90,6 +91,7 @@ from nuanxin.settings import ROOT, Settings
 from nuanxin.stores import shared_state
 from nuanxin.system.controllers import HealthController
 from nuanxin.warehouses.controllers import OrganizationWarehouseController, WarehouseController
+from nuanxin.warehouses.pages import WarehousePages
 from nuanxin.web import SessionUserMiddleware, install_filters
 
 #: The JSON API, area by area (the order of the OpenAPI document).
@@ -142,6 +144,9 @@ PAGES: tuple[type[Controller], ...] = (
     EscalationPages,
     HelpRequestPages,
     CharityPages,
+    WarehousePages,
+    CharityCampaignPages,
+    CharityDonationPages,
     AdvicePages,
     RoundWhatIfPages,
     RoundPages,

@@ -110,6 +110,9 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
     Role.charity: (
         ("/charity", "Stock"),
         ("/charity/offers/new", "Post an offer"),
+        ("/charity/warehouses", i18n.N_("Warehouses")),
+        ("/charity/donations", i18n.N_("Gifts received")),
+        ("/charity/campaigns", i18n.N_("Campaigns")),
         ("/charity/advice", "What to buy"),
         ("/charity/deliveries", "Deliveries"),
         ("/charity/members", i18n.N_("Members and couriers")),

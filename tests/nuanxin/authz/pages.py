@@ -7,6 +7,7 @@ Form bodies are valid, so that a refusal comes from the rules.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.nuanxin.authz.accounts import credentials
@@ -38,6 +39,8 @@ DELIVERY = {"delivery_id": "delivery_id"}
 VISIT = {"visit_id": "visit_id"}
 OFFER = {"offer_id": "offer_x_id"}
 CHARITY_X_ORG = {"organization_id": "charity_x_id"}
+CAMPAIGN = {"campaign_id": "campaign_x_id"}
+GOODS = {"donation_id": "goods_donation_x_id"}
 
 
 def sign_up_form(world: Any) -> dict[str, Any]:
@@ -72,6 +75,16 @@ def offer_form(world: Any) -> dict[str, Any]:
         "available_from": "2026-12-01",
         "available_until": "2027-02-28",
         "note": "",
+    }
+
+
+def campaign_form(world: Any) -> dict[str, Any]:
+    return {
+        "title": "冬季取暖",
+        "region": "呼兰区",
+        "item_codes": "quilt",
+        "target_yuan": "1000",
+        "ends_on": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
     }
 
 
@@ -208,6 +221,49 @@ POLICY: dict[str, Rule] = {
     "GET /charity/offers/{offer_id:int}": Rule(allowed=frozenset({CHARITY}), path=OFFER),
     "POST /charity/offers/{offer_id:int}": Rule(
         allowed=frozenset({CHARITY}), path=OFFER, body=lambda w: {"quantity": "25"}, form=True
+    ),
+    "POST /charity/offers/{offer_id:int}/withdraw": Rule(
+        allowed=frozenset({CHARITY}),
+        path=OFFER,
+        body=lambda w: {"reason": "受潮", "quantity": "1"},
+        form=True,
+    ),
+    "GET /charity/warehouses": Rule(allowed=MEMBERS),
+    "POST /charity/warehouses": Rule(
+        allowed=MEMBERS,
+        body=lambda w: {"name": "新仓库", "address": "测试路1号", "region": "呼兰区"},
+        form=True,
+    ),
+    "POST /charity/warehouses/{warehouse_id:int}/remove": Rule(
+        allowed=frozenset({CHARITY}), path={"warehouse_id": "warehouse_x_id"}, form=True
+    ),
+    "GET /charity/campaigns": Rule(allowed=MEMBERS),
+    "POST /charity/campaigns": Rule(allowed=MEMBERS, body=campaign_form, form=True),
+    "GET /charity/campaigns/{campaign_id:int}": Rule(allowed=frozenset({CHARITY}), path=CAMPAIGN),
+    "POST /charity/campaigns/{campaign_id:int}/purchases": Rule(
+        allowed=frozenset({CHARITY}),
+        path=CAMPAIGN,
+        body=lambda w: {
+            "item_code": "quilt",
+            "quantity": "2",
+            "cost_yuan": "50",
+            "warehouse_id": str(w.warehouse_x_id),
+        },
+        form=True,
+    ),
+    "POST /charity/campaigns/{campaign_id:int}/close": Rule(
+        allowed=frozenset({CHARITY}), path=CAMPAIGN, form=True
+    ),
+    "GET /charity/donations": Rule(allowed=MEMBERS),
+    "GET /charity/donations/{donation_id:int}": Rule(allowed=frozenset({CHARITY}), path=GOODS),
+    "POST /charity/donations/{donation_id:int}/accept": Rule(
+        allowed=frozenset({CHARITY}),
+        path=GOODS,
+        body=lambda w: {"warehouse_id": str(w.warehouse_x_id)},
+        form=True,
+    ),
+    "POST /charity/donations/{donation_id:int}/decline": Rule(
+        allowed=frozenset({CHARITY}), path=GOODS, body=lambda w: {"reason": "破损"}, form=True
     ),
     "GET /charity/deliveries": Rule(allowed=MEMBERS),
     "GET /charity/members": Rule(allowed=MEMBERS),

@@ -14,10 +14,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from nuanxin.errors import DomainError, NotFound
+from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import charity_members
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services
-from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate
+from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate, OfferWithdraw
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.warehouses import services as warehouses
 from nuanxin.web import (
@@ -30,7 +31,7 @@ from nuanxin.web import (
     status_label,
 )
 
-__all__ = "CharityPages"
+__all__ = ("CharityPages",)
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -48,6 +49,16 @@ class OfferForm(msgspec.Struct, kw_only=True):
 
 
 OfferBody = Annotated[OfferForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class WithdrawForm(msgspec.Struct, kw_only=True):
+    """Take back units of an offer: a number of them, or (blank) all, which closes it."""
+
+    reason: str = ""
+    quantity: str = ""
+
+
+WithdrawBody = Annotated[WithdrawForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 async def _all_offers(user: CurrentUser) -> list[Offer]:
@@ -87,6 +98,18 @@ def _fields(form: OfferForm) -> dict[str, Any]:
         else:
             fields[key] = value
     return fields
+
+
+def _values(offer: Offer) -> dict[str, Any]:
+    """The edit form's values: the offer as it is."""
+    return {
+        "warehouse_id": offer.warehouse_id,
+        "quantity": offer.quantity,
+        "radius_km": offer.radius_km,
+        "available_from": offer.available_from.isoformat(),
+        "available_until": offer.available_until.isoformat(),
+        "note": offer.note,
+    }
 
 
 class CharityPages(PageController):
@@ -136,6 +159,7 @@ class CharityPages(PageController):
         offer: Offer | None,
         values: dict[str, Any],
         error: str | None = None,
+        withdraw: FormState | None = None,
         status_code: int = 200,
     ) -> Template:
         warehouses = await _warehouses(actor)
@@ -159,6 +183,7 @@ class CharityPages(PageController):
                 "warehouses": warehouses,
                 "points": points,
                 "error": error,
+                "withdraw": withdraw or blank(WithdrawForm()),
             },
             status_code=status_code,
         )
@@ -167,6 +192,7 @@ class CharityPages(PageController):
     async def new(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
         today = datetime.now(UTC).date()
         values = {
+            "warehouse_id": request.query_params.get("warehouse_id", ""),
             "radius_km": 30,
             "available_from": today.isoformat(),
             "available_until": (today + timedelta(days=90)).isoformat(),
@@ -201,15 +227,7 @@ class CharityPages(PageController):
         offer = await services.get_offer(user=actor, offer_id=offer_id)
         if offer.organization_id != actor.organization_id:
             raise NotFound("No such offer for your charity")
-        values = {
-            "warehouse_id": offer.warehouse_id,
-            "quantity": offer.quantity,
-            "radius_km": offer.radius_km,
-            "available_from": offer.available_from.isoformat(),
-            "available_until": offer.available_until.isoformat(),
-            "note": offer.note,
-        }
-        return await self._form(request, actor, offer=offer, values=values)
+        return await self._form(request, actor, offer=offer, values=_values(offer))
 
     @post("/offers/{offer_id:int}", status_code=303)
     async def update(
@@ -237,3 +255,46 @@ class CharityPages(PageController):
                 status_code=400,
             )
         return done(request, _("Offer #%(id)d saved.") % {"id": offer_id}, "/charity")
+
+    @post("/offers/{offer_id:int}/withdraw", status_code=303)
+    async def withdraw(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        offer_id: FromPath[int],
+        data: WithdrawBody,
+    ) -> Template | Redirect:
+        """Take back available units (all of them, and close the offer, when left blank)."""
+        _ = gettext_for(request)
+        try:
+            fields: dict[str, Any] = {"reason": data.reason.strip()}
+            if data.quantity.strip():
+                fields["quantity"] = data.quantity.strip()
+            wanted = msgspec.convert(fields, OfferWithdraw, strict=False)
+            offer = await services.withdraw_offer(
+                user=actor, offer_id=offer_id, reason=wanted.reason, quantity=wanted.quantity
+            )
+        except (DomainError, msgspec.ValidationError) as exc:
+            form = refused(
+                request,
+                exc,
+                data,
+                invalid={
+                    "reason": _("Say why the units are taken back"),
+                    "quantity": _("Enter a whole number of units, at least 1, or leave it blank"),
+                },
+            )
+            current = await services.get_offer(user=actor, offer_id=offer_id)
+            return await self._form(
+                request,
+                actor,
+                offer=current,
+                values=_values(current),
+                withdraw=form,
+                status_code=400,
+            )
+        if wanted.quantity is None:
+            message = _("Offer #%(id)d withdrawn: its available units are taken back.")
+        else:
+            message = _("%(n)d units of offer #%(id)d taken back.")
+        return done(request, message % {"id": offer.id, "n": wanted.quantity or 0}, "/charity")
