@@ -3,7 +3,7 @@
 :class:`RateLimitMiddleware` limits logins per account and per client address, delivery codes
 per account and per address (one delivery locks itself after five wrong codes), the public
 not-received report and donation tracking codes per address. An answer over the limit is a
-429 with a JSON body and ``Retry-After``.
+429 with ``Retry-After``: a JSON body for the API, the site's error page for a browser.
 
 A limit applies to an *operation* (the route handler the router resolved, which names its
 :class:`Guess`), on every face (API and pages), never to a spelling of a path; its *subject* is
@@ -25,7 +25,6 @@ let more than the limit through. Where the windows live:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 import unicodedata
@@ -40,6 +39,7 @@ import msgspec
 from litestar import Request
 from litestar._parsers import parse_url_encoded_form_data
 from litestar.enums import RequestEncodingType, ScopeType
+from litestar.exceptions import TooManyRequestsException
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 from redis.asyncio import Redis
@@ -388,8 +388,7 @@ class RateLimitMiddleware:
             if counted.token is None:  # full: the attempts counted so far are given back
                 for done, done_key, token in taken:
                     await self.counters.give_back(done, done_key, token)
-                await _too_many(send, counted.wait)
-                return
+                raise _too_many(counted.wait)
             taken.append((rule, key, counted.token))
         provisional = [entry for entry in taken if entry[0].failures_only]
         if not provisional:
@@ -411,24 +410,11 @@ class RateLimitMiddleware:
                     await self.counters.give_back(rule, key, token)
 
 
-async def _too_many(send: Send, wait: float) -> None:
+def _too_many(wait: float) -> TooManyRequestsException:
+    """429 with ``Retry-After``: JSON for the API, the site's error page for a browser (the
+    app's exception handlers, :mod:`nuanxin.responses`, decide which)."""
     seconds = max(1, math.ceil(wait))
-    body = json.dumps(
-        {
-            "error": "too_many_requests",
-            "detail": f"Too many attempts: try again in {seconds} seconds",
-            "field": None,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
+    return TooManyRequestsException(
+        detail=f"Too many attempts: try again in {seconds} seconds",
+        headers={"Retry-After": str(seconds)},
     )
-    await send({"type": "http.response.body", "body": body, "more_body": False})

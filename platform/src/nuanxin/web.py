@@ -218,6 +218,10 @@ ERROR_HINTS: Mapping[int, str] = {
         "Your account has no access to this page. Log in with another account, or go back."
     ),
     404: i18n.N_("There is no such page, or it is not one your account may see."),
+    429: i18n.N_(
+        "Too many attempts in a short time. Wait a minute, then try again; if you need help,"
+        " call the hotline."
+    ),
     500: i18n.N_("The error is logged. Try again in a moment; if it persists, call the hotline."),
 }
 

@@ -291,3 +291,23 @@ def test_every_operation_that_takes_a_secret_to_guess_is_limited(app: Litestar) 
                 unlimited.append(f"{sorted(handler.http_methods)} {route.path}")
     assert not unlimited, f"guessable but unlimited: {unlimited}"
     assert set(limited.values()) == set(Guess), limited
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"), [("en", "Too many attempts in a short time"), ("zh-CN", "尝试次数过多")]
+)
+async def test_a_browser_over_the_limit_gets_the_site_s_page_in_its_language(
+    client: httpx.AsyncClient, lang: str, says: str
+) -> None:
+    headers = {**await csrf_headers(client), "accept": "text/html"}
+    for _ in range(30):
+        await client.post(
+            f"/login?lang={lang}", data={"username": "a", "password": "b"}, headers=headers
+        )
+    refused = await client.post(
+        f"/login?lang={lang}", data={"username": "a", "password": "b"}, headers=headers
+    )
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert f'lang="{lang}"' in refused.text and says in refused.text
