@@ -70,6 +70,7 @@ from nuanxin.help_requests.controllers import HelpRequestController, PublicHelpR
 from nuanxin.help_requests.pages import HelpRequestPages
 from nuanxin.help_requests.report_pages import HotlinePages, PublicHelpPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
+from nuanxin.households.form_pages import HouseholdFormPages
 from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
@@ -81,6 +82,7 @@ from nuanxin.regions.pages import RegionPages
 from nuanxin.responses import document_on_every_operation, exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
+from nuanxin.rounds.retry_pages import RoundRetryPages
 from nuanxin.security import (
     BodyGuardMiddleware,
     install_log_redaction,
@@ -141,6 +143,7 @@ PAGES: tuple[type[Controller], ...] = (
     AuditPages,
     ExportPages,
     HouseholdPages,
+    HouseholdFormPages,
     EscalationPages,
     HelpRequestPages,
     CharityPages,
@@ -150,6 +153,7 @@ PAGES: tuple[type[Controller], ...] = (
     AdvicePages,
     RoundWhatIfPages,
     RoundPages,
+    RoundRetryPages,
     StaffDeliveryPages,
     CharityDeliveryPages,
     CourierPages,

@@ -97,6 +97,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
     Role.staff: (
         ("/staff", "Progress"),
         ("/staff/households", "Households"),
+        ("/staff/households/new", i18n.N_("Register a household")),
         ("/staff/help-requests", "Help requests"),
         ("/staff/hotline", i18n.N_("Hotline call")),
         ("/staff/rounds", "Matching"),

@@ -66,6 +66,19 @@ def conversion(world: Any) -> dict[str, Any]:
     }
 
 
+def registration(world: Any) -> dict[str, Any]:
+    return {
+        "category": "temporary",
+        "head_name": "外来务工者",
+        "id_number": "11010519491231002X",
+        "registered_address": "河南省郑州市某村",
+        "current_address": "测试村3号",
+        "region": "呼兰区",
+        "m1_birth_year": "1949",
+        "m1_relation": "self",
+    }
+
+
 def offer_form(world: Any) -> dict[str, Any]:
     return {
         "warehouse_id": str(world.warehouse_x_id),
@@ -152,6 +165,19 @@ POLICY: dict[str, Rule] = {
     "POST /staff/households/{household_id:int}/verify": Rule(
         allowed=STAFF_OF_A, path=HOUSEHOLD, form=True
     ),
+    "GET /staff/households/new": Rule(allowed=ALL_STAFF),
+    "POST /staff/households/new": Rule(allowed=ALL_STAFF, body=registration, form=True),
+    "GET /staff/households/{household_id:int}/edit": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD),
+    "POST /staff/households/{household_id:int}/edit": Rule(
+        allowed=STAFF_OF_A, path=HOUSEHOLD, body=lambda w: {"notes": "入户核查"}, form=True
+    ),
+    "GET /staff/households/{household_id:int}/needs": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD),
+    "POST /staff/households/{household_id:int}/needs": Rule(
+        allowed=STAFF_OF_A,
+        path=HOUSEHOLD,
+        body=lambda w: {"item_code": "quilt", "quantity": "3", "reason": "入户核查"},
+        form=True,
+    ),
     "GET /staff/help-requests": Rule(allowed=ALL_STAFF),
     "POST /staff/help-requests/import": Rule(allowed=ALL_STAFF, form=True),
     "GET /staff/help-requests/{request_id:int}": Rule(allowed=STAFF_OF_A, path=REQUEST),
@@ -176,6 +202,7 @@ POLICY: dict[str, Rule] = {
         body=lambda w: {"proposal_id": str(w.proposal_id), "reason": "重复申领"},
         form=True,
     ),
+    "POST /staff/rounds/{round_id:int}/retry": Rule(allowed=STAFF_OF_A, path=ROUND, form=True),
     "GET /staff/deliveries": Rule(allowed=ALL_STAFF),
     "POST /staff/deliveries/{delivery_id:int}/slip": Rule(
         allowed=STAFF_OF_A, path=DELIVERY, form=True
