@@ -56,6 +56,7 @@ from nuanxin.deliveries.controllers import (
     VisitController,
 )
 from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
+from nuanxin.deliveries.visit_pages import StaffVisitPages
 from nuanxin.donations.charity_pages import CharityCampaignPages, CharityDonationPages
 from nuanxin.donations.controllers import (
     CampaignController,
@@ -155,6 +156,7 @@ PAGES: tuple[type[Controller], ...] = (
     RoundPages,
     RoundRetryPages,
     StaffDeliveryPages,
+    StaffVisitPages,
     CharityDeliveryPages,
     CourierPages,
     DonationPages,

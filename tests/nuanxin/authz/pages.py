@@ -37,6 +37,7 @@ HOUSEHOLD = {"household_id": "household_id"}
 REQUEST = {"request_id": "help_request_id"}
 DELIVERY = {"delivery_id": "delivery_id"}
 VISIT = {"visit_id": "visit_id"}
+CASE = {"case_id": "case_id"}
 OFFER = {"offer_id": "offer_x_id"}
 CHARITY_X_ORG = {"organization_id": "charity_x_id"}
 CAMPAIGN = {"campaign_id": "campaign_x_id"}
@@ -133,6 +134,20 @@ POLICY: dict[str, Rule] = {
         allowed=ALL_STAFF, body=lambda w: {"region": "呼兰区", "description": "无煤"}, form=True
     ),
     "GET /staff/cases": Rule(allowed=ALL_STAFF),
+    "GET /staff/cases/{case_id:int}": Rule(allowed=STAFF_OF_A, path=CASE),
+    "POST /staff/cases/{case_id:int}/resolve": Rule(
+        allowed=frozenset({STAFF, PROVINCE}),  # the admin reads cases but does not resolve them
+        path=CASE,
+        body=lambda w: {"outcome": "received", "note": "电话回访，已收到"},
+        form=True,
+    ),
+    "GET /staff/visits/{visit_id:int}": Rule(allowed=STAFF_OF_A, path=VISIT),
+    "POST /staff/visits/{visit_id:int}/confirm": Rule(
+        allowed=STAFF_OF_A, path=VISIT, body=lambda w: {"witness_reason": "到户核实"}, form=True
+    ),
+    "POST /staff/visits/{visit_id:int}/fail": Rule(
+        allowed=STAFF_OF_A, path=VISIT, body=lambda w: {"fail_reason": "家中无人"}, form=True
+    ),
     # staff: the audit trail; lists as spreadsheets (each under its own jurisdiction's rows)
     "GET /staff/audit": Rule(allowed=ALL_STAFF),
     "GET /staff/export/households": Rule(allowed=ALL_STAFF),

@@ -41,6 +41,7 @@ PARAMETERS = {
     "escalation_id": "escalation_id",
     "donation_id": "goods_donation_x_id",
     "organization_id": "charity_x_id",
+    "case_id": "case_id",
 }
 
 #: Pages in two languages by design, with the reason.

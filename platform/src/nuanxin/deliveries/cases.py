@@ -25,7 +25,44 @@ from nuanxin.errors import Conflict, Forbidden, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, ensure_visible
 
-__all__ = ("resolve_case",)
+__all__ = ("get_case", "resolve_case")
+
+
+async def get_case(*, actor: CurrentUser, case_id: int) -> CaseOut:
+    """One case, for staff of its household's jurisdiction (404 otherwise)."""
+    row = (
+        await DeliveryCase.select(
+            DeliveryCase.id,
+            DeliveryCase.delivery,
+            DeliveryCase.delivery._.visit,
+            DeliveryCase.household._.reference,
+            DeliveryCase.household._.region._.code,
+            DeliveryCase.description,
+            DeliveryCase.status,
+            DeliveryCase.created_at,
+            DeliveryCase.outcome,
+            DeliveryCase.resolution,
+            DeliveryCase.resolved_at,
+        )
+        .where(DeliveryCase.id == case_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound("No such case")
+    ensure_visible(actor, what="case", region_codes=(str(row["household.region.code"]),))
+    return CaseOut(
+        id=int(row["id"]),
+        delivery_id=int(row["delivery"]),
+        visit_id=None if row["delivery.visit"] is None else int(row["delivery.visit"]),
+        household_reference=str(row["household.reference"]),
+        description=str(row["description"]),
+        status=str(row["status"]),
+        created_at=row["created_at"],
+        outcome=None if row["outcome"] is None else CaseOutcome(row["outcome"]),
+        resolution=str(row["resolution"]),
+        resolved_at=row["resolved_at"],
+    )
 
 
 async def resolve_case(*, actor: CurrentUser, case_id: int, data: CaseResolveIn) -> CaseOut:
