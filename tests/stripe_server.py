@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -160,6 +161,77 @@ class LocalStripe:
             self._process = None
 
 
+#: What localstripe's Stripe.js stand-in lacks: ``confirmCardPayment(secret, {payment_method:
+#: {card: element}})``, the one call a page makes to pay a PaymentIntent with a card, as
+#: Stripe.js does it (the card goes from the browser to the payment server, never to the app).
+CONFIRM_WITH_CARD = """
+    confirmCardPayment: async (clientSecret, data) => {
+      const card = data && data.payment_method && data.payment_method.card;
+      if (!(card && card.value && card.value.card)) { return legacyConfirm(clientSecret, data); }
+      const pi = clientSecret.match(/^(pi_\\w+)_secret_/)[1];
+      const response = await fetch(`${LOCALSTRIPE_BASE_API}/v1/payment_intents/${pi}/confirm`, {
+        method: 'POST',
+        body: JSON.stringify({key: apiKey, client_secret: clientSecret,
+                              payment_method_data: {type: 'card', card: card.value.card}}),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.status !== 200 || body.error) { return {error: body.error}; }
+      if (body.status === 'requires_action') { return legacyConfirm(clientSecret, data); }
+      if (body.status !== 'succeeded') { return {error: {message: 'Your card was declined.'}}; }
+      return {paymentIntent: body};
+    },
+    legacyConfirmCardPayment: async (clientSecret, data) => {"""
+
+
+def _card_payments(web: Any, resources: Any, server: Any) -> Any:  # pragma: no cover - child
+    """An aiohttp middleware: the confirmation of a PaymentIntent with a card from the page
+    (publishable key and client secret, as Stripe.js sends them), and the Stripe.js stand-in
+    that makes it."""
+    confirm_path = re.compile(r"^/v1/payment_intents/(pi_\w+)/confirm$")
+    script = (Path(server.__file__).parent / "localstripe-v3.js").read_text()
+    marker = "    confirmCardPayment: async (clientSecret, data) => {"
+    if marker not in script:
+        raise RuntimeError("localstripe's Stripe.js changed: confirmCardPayment not found")
+    script = script.replace(marker, CONFIRM_WITH_CARD, 1)
+    # the original, renamed above, is still reachable for 3-D Secure
+    script = script.replace(
+        "  return {\n    elements:",
+        "  const legacyConfirm = (s, d) => stripe.legacyConfirmCardPayment(s, d);\n"
+        "  const stripe = {\n    elements:",
+        1,
+    )
+    script = script.replace(
+        "    createPaymentMethod: async () => {},\n  };\n",
+        "    createPaymentMethod: async () => {},\n  };\n  return stripe;\n",
+        1,
+    )
+    if "return stripe;" not in script or "const stripe = {" not in script:
+        raise RuntimeError("localstripe's Stripe.js changed: its shape is not the one patched")
+
+    @web.middleware
+    async def middleware(request: Any, handler: Any) -> Any:
+        if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+            return web.Response(text=script, content_type="application/javascript")
+        found = confirm_path.match(request.path)
+        if request.method != "POST" or found is None:
+            return await handler(request)
+        data = json.loads(await request.text() or "{}")
+        if not str(data.get("key", "")).startswith("pk_"):
+            return await handler(request)  # a server call with the secret key: localstripe's own
+        intent = resources.PaymentIntent._api_retrieve(found.group(1))
+        if data.get("client_secret") != intent.client_secret:
+            return server.json_response({"error": {"message": "Unauthorized"}}, status=401)
+        if intent.status != "requires_payment_method":
+            return server.json_response({"error": {"message": "Bad request"}}, status=400)
+        method = resources.PaymentMethod(**data.get("payment_method_data", {}))
+        intent.payment_method = method.id
+        intent._confirm(on_failure_now=intent._report_failure)
+        resources.store.dump_to_disk()
+        return server.json_response(intent._export())
+
+    return middleware
+
+
 def _serve(state_file: Path) -> None:  # pragma: no cover - runs in the child process
     from aiohttp import web
     from localstripe import resources, server  # type: ignore[import-untyped]
@@ -176,6 +248,7 @@ def _serve(state_file: Path) -> None:  # pragma: no cover - runs in the child pr
     resources.Store.try_load_from_disk = load
     resources.Store.dump_to_disk = dump
     state_file.unlink(missing_ok=True)  # from scratch, every run
+    server.app.middlewares.insert(0, _card_payments(web, resources, server))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

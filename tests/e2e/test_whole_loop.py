@@ -18,13 +18,14 @@ ids, never the text of one language.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,81 @@ def _walk(loop: Loop) -> None:
     staff.wait_for_load_state()
     expect(staff.locator("[data-testid^=verify-]")).to_have_count(0)
     loop.shoot(staff, "staff-verify-the-household")
+
+    # 6. The charity adds a warehouse, posts offers and opens a campaign.
+    charity.goto("/charity/warehouses")
+    charity.fill("#name", "呼兰总仓")
+    charity.fill("#address", "呼兰区利民街道仓库路 8 号")
+    pick_region(charity, "region", "呼兰")
+    submit(charity, "warehouse-form")
+    no_form_errors(charity)
+    expect(charity.get_by_test_id("warehouses")).to_contain_text("呼兰总仓")
+    loop.shoot(charity, "charity-adds-a-warehouse")
+    for item, quantity in (("coal", "40"), ("coat_adult_l", "10")):
+        charity.goto("/charity/offers/new")
+        charity.select_option("#item_code", item)
+        charity.fill("#quantity", quantity)
+        charity.fill("#radius_km", "80")
+        submit(charity, "offer-form")
+        no_form_errors(charity)
+    loop.shoot(charity, "charity-posts-offers")
+    charity.goto("/charity/campaigns")
+    charity.fill("#title", "呼兰区冬季送温暖")
+    pick_region(charity, "region", "呼兰")
+    charity.check("#item_codes-quilt")
+    charity.check("#item_codes-coal")
+    charity.fill("#target_yuan", "50000")
+    charity.fill("#ends_on", date(datetime.now(UTC).year + 1, 2, 28).isoformat())
+    submit(charity, "campaign-form")
+    no_form_errors(charity)
+    expect(charity.locator("h1")).to_contain_text("呼兰区冬季送温暖")
+    loop.shoot(charity, "charity-opens-a-campaign")
+
+    # 7. A donor gives money through Stripe.js (localstripe's card element).
+    donor = loop.person()
+    donor.goto("/give")
+    donor.locator(".cards a").first.click()
+    donor.fill("#amount", "200.00")
+    donor.fill("#donor_name", "刘女士")
+    card = donor.locator("#card")
+    card.locator("input[placeholder=number]").fill("4242424242424242")
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("30")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("150500")
+    loop.shoot(donor, "donor-gives-money")
+    console: list[str] = []
+    donor.on("console", lambda message: console.append(message.text))
+    donor.click("form#give button[type=submit]")
+    try:
+        donor.wait_for_url(re.compile(r"/donations/[A-Za-z0-9-]+$"), timeout=60_000)
+    except Exception as exc:
+        status = donor.locator("#give-status").inner_text()
+        raise AssertionError(f"the gift did not go through: {status!r} {console}") from exc
+    money_code = donor.get_by_test_id("tracking-code").inner_text().strip()
+    # The payment is confirmed by Stripe's webhook (localstripe posts it, signed, to the app).
+    for _ in range(60):
+        donor.reload()
+        if donor.locator("[data-testid=timeline] [data-step=paid]").count():
+            break
+        time.sleep(1)
+    expect(donor.locator("[data-testid=timeline] [data-step=paid]")).to_have_count(1)
+    loop.shoot(donor, "donor-money-paid")
+    loop.facts["money_code"] = money_code
+
+    # 8. Another donor gives goods; the charity accepts them into its stock.
+    giver = loop.person(phone=True)
+    giver.goto("/give")
+    giver.locator(".cards a").first.click()
+    giver.select_option("#item_code", "quilt")
+    giver.fill("#quantity", "5")
+    submit(giver, "goods-form")
+    goods_code = giver.get_by_test_id("tracking-code").inner_text().strip()
+    loop.shoot(giver, "donor-gives-goods")
+    charity.goto("/charity/donations")
+    charity.get_by_test_id("goods-waiting").locator("[data-testid^=decide-]").first.click()
+    submit(charity, "accept-form")
+    no_form_errors(charity)
+    expect(charity.get_by_test_id("donation-status")).to_be_visible()
+    loop.shoot(charity, "charity-accepts-the-goods")
+    loop.facts["goods_code"] = goods_code
