@@ -75,6 +75,9 @@ def test_staff_verify_a_household_run_a_round_and_approve(page: Page) -> None:
     expect(page.get_by_test_id("round-progress")).to_have_attribute("data-status", "proposed")
     shoot(page, "08-staff-proposals")
     page.get_by_test_id("approve-all").click()
+    expect(page.get_by_test_id("approve-all-preview")).to_contain_text("将批准")
+    shoot(page, "08b-staff-approve-all-confirmation")
+    page.get_by_test_id("confirm-approve-all").click()
     expect(page.locator(".flash")).to_contain_text("已批准")
     expect(page.get_by_test_id("proposals")).to_contain_text("已批准")
 

@@ -10,6 +10,7 @@ import pytest
 
 from nuanxin.households.tables import Household
 from nuanxin.i18n import catalogue
+from nuanxin.rounds.tables import Proposal
 from tests.nuanxin.authz.model import (
     ANON,
     CHARITY,
@@ -294,7 +295,9 @@ async def test_staff_approve_ticked_proposals_and_a_bad_quantity_edit_is_a_messa
         data={"proposal_id": pid, f"quantity_{pid}": "0", f"original_{pid}": "1"},
     )
     assert edited.status_code == 400 and 'role="alert"' in edited.text
-    assert "已批准" not in edited.text
+    assert 'class="flash"' not in edited.text and 'class="badge ok"' not in edited.text
+    proposal = await Proposal.select(Proposal.status).where(Proposal.id == world.proposal_id).run()
+    assert proposal == [{"status": "proposed"}], "nothing approved"
     approved = await client.post(
         f"/staff/rounds/{world.round_id}/approve",
         headers=staff,

@@ -8,6 +8,7 @@ The round forms are read with ``request.form()`` on purpose: they carry repeated
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import msgspec
 from litestar import Request, get, post
@@ -15,26 +16,57 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.errors import DomainError, Invalid
+from nuanxin.errors import DomainError
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
 from nuanxin.responses import status_of
 from nuanxin.rounds import proposals as decisions
+from nuanxin.rounds import review as reviewing
 from nuanxin.rounds import services
-from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
-from nuanxin.rounds.vocabulary import ProposalStatus
+from nuanxin.rounds.schemas import ApproveIn, ProposalEdit, ReviewFilters
+from nuanxin.rounds.vocabulary import ProposalStatus, RoundStatus
 from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
 
 __all__ = "RoundPages"
 
 AnyRequest = Request[Any, Any, Any]
-PROPOSALS_SHOWN = 200
 
 
 def _ints(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.strip().isdigit()]
+
+
+def _filters(params: Any, items: set[str]) -> ReviewFilters:
+    """The review's filters from a query string (or a form's ``f_`` fields); unknown ones drop."""
+    township = str(params.get("township") or "").strip()
+    item = str(params.get("item") or "").strip()
+    charity = str(params.get("charity") or "").strip()
+    status = str(params.get("status") or "").strip()
+    return ReviewFilters(
+        township=township if township.isdigit() else None,
+        item_code=item if item in items else None,
+        organization_id=int(charity) if charity.isdigit() else None,
+        status=status if status in set(ProposalStatus) else None,
+    )
+
+
+def _query(filters: ReviewFilters, page: int = 1) -> str:
+    """The query string that shows these filters (and page) again."""
+    pairs = {
+        "township": filters.township or "",
+        "item": filters.item_code or "",
+        "charity": "" if filters.organization_id is None else str(filters.organization_id),
+        "status": filters.status or "",
+        "page": str(page) if page > 1 else "",
+    }
+    return urlencode({key: value for key, value in pairs.items() if value})
+
+
+def _page_number(params: Any) -> int:
+    text = str(params.get("page") or "1").strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 100_000 else 1
 
 
 async def _round_page(
@@ -42,36 +74,54 @@ async def _round_page(
     actor: CurrentUser,
     round_id: int,
     *,
+    filters: ReviewFilters | None = None,
+    page_number: int = 1,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
     status_code: int = 200,
 ) -> Template:
     found = await services.get_round(actor=actor, round_id=round_id)
-    proposals = await decisions.list_proposals(
-        actor=actor, round_id=round_id, page=Pagination(limit=PROPOSALS_SHOWN, offset=0)
-    )
     items = {item.code: item for item in await offers.list_items()}
-    points = [
-        {
-            "lat": p.lat,
-            "lon": p.lon,
-            "kind": "proposal",
-            "label": f"{p.household_reference} · {item_label(request, p.item_code)} × {p.quantity}",
+    if filters is None:
+        filters = _filters(request.query_params, set(items))
+        page_number = _page_number(request.query_params)
+    context: dict[str, Any] = {
+        "r": found,
+        "items": items,
+        "error": error,
+        "errors": errors or {},
+        "reason": reason,
+        "filters": filters,
+        "query": _query(filters, page_number),
+        "filtered": filters != ReviewFilters(),
+    }
+    if found.status in (RoundStatus.proposed, RoundStatus.closed):
+        review = await reviewing.review_page(
+            actor=actor, round_id=round_id, filters=filters, page=page_number
+        )
+        context |= {
+            "summary": await reviewing.summarize(actor=actor, round_id=round_id),
+            "review": review,
+            "page_links": [(n, f"?{_query(filters, n)}") for n in range(1, review.pages + 1)],
+            "points": [
+                {
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "kind": "proposal",
+                    "label": f"{h.reference} · {item_label(request, p.item_code)} × {p.quantity}",
+                }
+                for h in review.households
+                for p in h.proposals[:1]
+            ],
+            "open_here": sum(
+                1
+                for h in review.households
+                for p in h.proposals
+                if p.status == ProposalStatus.proposed
+            ),
         }
-        for p in proposals.items
-    ]
-    return page(
-        request,
-        "staff/round.html.j2",
-        {
-            "r": found,
-            "proposals": proposals,
-            "items": items,
-            "points": points,
-            "error": error,
-            "open_count": sum(1 for p in proposals.items if p.status == ProposalStatus.proposed),
-        },
-        status_code=status_code,
-    )
+    return page(request, "staff/round.html.j2", context, status_code=status_code)
 
 
 class RoundPages(PageController):
@@ -128,9 +178,30 @@ class RoundPages(PageController):
     async def approve(
         self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
     ) -> Template | Redirect:
-        """Approve all, or the ticked rows; a changed quantity is an edit of that proposal."""
+        """Approve the ticked rows (a changed quantity is an edit), or all open proposals
+        once the confirmation page has said how many and what they reserve."""
         _ = gettext_for(request)
         form = await request.form()
+        filters, page_number, back = await _back(form)
+        if form.get("all") == "1" and form.get("confirmed") != "1":
+            try:
+                preview = await reviewing.approval_preview(actor=actor, round_id=round_id)
+            except DomainError as exc:
+                return await _round_page(
+                    request,
+                    actor,
+                    round_id,
+                    filters=filters,
+                    page_number=page_number,
+                    error=form_error(request, exc),
+                    status_code=409,
+                )
+            found = await services.get_round(actor=actor, round_id=round_id)
+            return page(
+                request,
+                "staff/round_approve_all.html.j2",
+                {"r": found, "preview": preview, "back": back},
+            )
         chosen = _ints([str(v) for v in form.getall("proposal_id", [])])
         edits: list[ProposalEdit] = []
         plain: list[int] = []
@@ -150,38 +221,83 @@ class RoundPages(PageController):
             result = await decisions.approve(actor=actor, round_id=round_id, data=data)
         except (DomainError, msgspec.ValidationError, ValueError) as exc:
             return await _round_page(
-                request, actor, round_id, error=form_error(request, exc), status_code=400
+                request,
+                actor,
+                round_id,
+                filters=filters,
+                page_number=page_number,
+                error=form_error(request, exc),
+                status_code=400,
             )
         message = _("Approved: %(approved)d. Already approved: %(already)d. Stale: %(stale)d.") % {
             "approved": len(result.approved),
             "already": len(result.already_approved),
             "stale": len(result.stale),
         }
-        return done(request, message, f"/staff/rounds/{round_id}")
+        return done(request, await _closing(request, round_id, message), _target(round_id, back))
 
     @post("/{round_id:int}/reject", status_code=303)
     async def reject(
         self, request: AnyRequest, actor: NamedDependency[CurrentUser], round_id: FromPath[int]
     ) -> Template | Redirect:
+        """Reject the ticked rows with a reason (said beside its field when missing)."""
         _ = gettext_for(request)
         form = await request.form()
+        filters, page_number, back = await _back(form)
         chosen = _ints([str(v) for v in form.getall("proposal_id", [])])
         reason = str(form.get("reason", "")).strip()
+        errors: dict[str, str] = {}
+        if not chosen:
+            errors["proposals"] = str(_("Tick the proposals to reject"))
+        if not reason:
+            errors["reject-reason"] = str(_("Give a reason"))
+        if errors:
+            return await _round_page(
+                request,
+                actor,
+                round_id,
+                filters=filters,
+                page_number=page_number,
+                errors=errors,
+                reason=reason,
+                status_code=400,
+            )
         try:
-            if not chosen:
-                raise Invalid(_("Tick the proposals to reject"))
-            if not reason:
-                raise Invalid(_("Give a reason"), field="reason")
             rejected = await decisions.reject(
-                actor=actor,
-                round_id=round_id,
-                proposal_ids=chosen,
-                reason=reason[:300],
+                actor=actor, round_id=round_id, proposal_ids=chosen, reason=reason[:300]
             )
         except DomainError as exc:
             return await _round_page(
-                request, actor, round_id, error=form_error(request, exc), status_code=400
+                request,
+                actor,
+                round_id,
+                filters=filters,
+                page_number=page_number,
+                error=form_error(request, exc),
+                reason=reason,
+                status_code=400,
             )
-        return done(
-            request, _("Rejected: %(n)d.") % {"n": len(rejected)}, f"/staff/rounds/{round_id}"
-        )
+        message = _("Rejected: %(n)d.") % {"n": len(rejected)}
+        return done(request, await _closing(request, round_id, message), _target(round_id, back))
+
+
+async def _back(form: Any) -> tuple[ReviewFilters, int, str]:
+    """The view the form was posted from (its ``back`` field), cleaned: filters, page, query."""
+    raw = {key: values[-1] for key, values in parse_qs(str(form.get("back", ""))[:500]).items()}
+    items = {item.code for item in await offers.list_items()}
+    filters = _filters(raw, items)
+    number = _page_number(raw)
+    return filters, number, _query(filters, number)
+
+
+def _target(round_id: int, back: str) -> str:
+    return f"/staff/rounds/{round_id}" + (f"?{back}" if back else "")
+
+
+async def _closing(request: AnyRequest, round_id: int, message: str) -> str:
+    """The decision's message, and that the round closed when it did."""
+    _ = gettext_for(request)
+    status = await services.round_status(round_id)
+    if status == RoundStatus.closed:
+        return message + " " + str(_("Every proposal is decided: the round is closed."))
+    return message

@@ -7,6 +7,12 @@ offers then needs in id order). It reserves the stock and counts the needs, so a
 never allocated twice; a proposal whose stock or need is gone is reported as stale, not
 half-applied. An edit may lower a proposal's quantity, never raise it. Approving the same
 proposal twice is harmless.
+
+A round closes when every proposal of it is decided (approved, rejected or stale):
+:func:`close_if_decided` runs after each decision's transaction has committed, as one
+conditional update (``proposed`` -> ``closed``) behind a check that no proposal is open. Two
+decisions finishing at once each check after their own commit: the later check sees both and
+closes the round, and the round's row lock lets only one of them close it (one audit entry).
 """
 
 from __future__ import annotations
@@ -23,13 +29,20 @@ from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination
 from nuanxin.rounds.schemas import ApprovalOut, ApproveIn, ProposalOut, StaleProposal
 from nuanxin.rounds.services import round_row
-from nuanxin.rounds.tables import Proposal
+from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.rounds.vocabulary import ProposalStatus, RoundStatus
 
-__all__ = ("approve", "list_proposals", "reject")
+__all__ = (
+    "PROPOSAL_COLUMNS",
+    "approve",
+    "close_if_decided",
+    "list_proposals",
+    "proposal_out",
+    "reject",
+)
 
 
-_PROPOSAL_COLUMNS = (
+PROPOSAL_COLUMNS = (
     Proposal.id,
     Proposal.round,
     Proposal.household,
@@ -40,6 +53,7 @@ _PROPOSAL_COLUMNS = (
     Proposal.household._.lon,
     Proposal.offer,
     Proposal.offer._.organization,
+    Proposal.offer._.organization._.name,
     Proposal.offer._.item._.code,
     Proposal.offer._.radius_km,
     Proposal.need,
@@ -52,7 +66,7 @@ _PROPOSAL_COLUMNS = (
 )
 
 
-def _proposal_out(row: dict[str, Any]) -> ProposalOut:
+def proposal_out(row: dict[str, Any]) -> ProposalOut:
     return ProposalOut(
         id=int(row["id"]),
         round_id=int(row["round"]),
@@ -64,6 +78,7 @@ def _proposal_out(row: dict[str, Any]) -> ProposalOut:
         lon=float(row["household.lon"]),
         offer_id=int(row["offer"]),
         organization_id=int(row["offer.organization"]),
+        charity=str(row["offer.organization.name"]),
         item_code=str(row["offer.item.code"]),
         quantity=int(row["quantity"]),
         distance_km=float(row["distance_km"]),
@@ -83,7 +98,7 @@ async def list_proposals(
     if status is not None:
         where = where & (Proposal.status == status)
     rows = (
-        await Proposal.select(*_PROPOSAL_COLUMNS)
+        await Proposal.select(*PROPOSAL_COLUMNS)
         .where(where)
         .order_by(Proposal.id)
         .limit(page.limit)
@@ -91,7 +106,7 @@ async def list_proposals(
         .run()
     )
     return Page(
-        items=[_proposal_out(row) for row in rows],
+        items=[proposal_out(row) for row in rows],
         total=await Proposal.count().where(where).run(),
         limit=page.limit,
         offset=page.offset,
@@ -103,7 +118,8 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     current = await round_row(actor, round_id)
     if actor.role is not Role.staff:
         raise Forbidden("Only civil affairs staff approve proposals")
-    if current["status"] != RoundStatus.proposed:
+    # a closed round has every proposal decided: approving again reports them, harmlessly
+    if current["status"] not in (RoundStatus.proposed, RoundStatus.closed):
         raise Conflict(
             f"The round is {current['status']}: nothing to approve",
             message_id="round_not_proposed",
@@ -119,7 +135,7 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     where: Any = Proposal.round == round_id
     if not data.all:
         where = where & Proposal.id.is_in(sorted(wanted))
-    rows = await Proposal.select(*_PROPOSAL_COLUMNS).where(where).order_by(Proposal.id).run()
+    rows = await Proposal.select(*PROPOSAL_COLUMNS).where(where).order_by(Proposal.id).run()
     found = {int(row["id"]): row for row in rows}
     _ensure_in_round(set(data.proposal_ids) - set(found), "proposal_ids")
     for index, edit in enumerate(data.edits):
@@ -142,7 +158,9 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
         return result
 
     # a deadlock victim or a serialization failure wrote nothing: decide again, afresh
-    return await retrying(decide)
+    result = await retrying(decide)
+    await close_if_decided(actor=actor, round_id=round_id)
+    return result
 
 
 async def _claim(
@@ -322,4 +340,37 @@ async def reject(
                 entity_id=proposal_id,
                 after={"status": "rejected", "reason": reason},
             )
+    await close_if_decided(actor=actor, round_id=round_id)
     return rejected
+
+
+async def close_if_decided(*, actor: CurrentUser, round_id: int) -> bool:
+    """Close the round when no proposal of it is open; True when this call closed it.
+
+    Call it after the deciding transaction has committed (see the module's docstring).
+    """
+    async with atomic():
+        still_open = (
+            await Proposal.exists()
+            .where((Proposal.round == round_id) & (Proposal.status == ProposalStatus.proposed))
+            .run()
+        )
+        if still_open:
+            return False
+        closed = (
+            await MatchingRound.update({MatchingRound.status: RoundStatus.closed})
+            .where((MatchingRound.id == round_id) & (MatchingRound.status == RoundStatus.proposed))
+            .returning(MatchingRound.id)
+            .run()
+        )
+        if not closed:
+            return False
+        await record(
+            actor=actor,
+            action="round.close",
+            entity="round",
+            entity_id=round_id,
+            before={"status": "proposed"},
+            after={"status": "closed", "at": datetime.now(UTC).isoformat()},
+        )
+    return True

@@ -9,12 +9,18 @@ import msgspec
 
 __all__ = (
     "ApprovalOut",
+    "ApprovalPreview",
     "ApproveIn",
+    "KindUnits",
     "ProposalEdit",
     "ProposalOut",
     "RejectIn",
+    "ReviewFilters",
+    "ReviewHousehold",
+    "ReviewPage",
     "RoundIn",
     "RoundOut",
+    "RoundSummary",
     "StaleProposal",
 )
 
@@ -58,6 +64,7 @@ class ProposalOut(msgspec.Struct, kw_only=True):
     lon: float
     offer_id: int
     organization_id: int
+    charity: str  # the supplying charity's name
     item_code: str
     quantity: int
     distance_km: float
@@ -98,3 +105,60 @@ class ApprovalOut(msgspec.Struct, kw_only=True):
     already_approved: list[int]
     stale: list[StaleProposal]
     delivery_ids: list[int]
+
+
+class KindUnits(msgspec.Struct, kw_only=True):
+    """Units of one item in a round: proposed, approved, still open, and left unmet."""
+
+    item_code: str
+    proposed: int
+    approved: int
+    open: int
+    unmet: int
+
+
+class RoundSummary(msgspec.Struct, kw_only=True):
+    households: int  # households with a proposal
+    open_households: int  # households with an open proposal
+    proposals: int
+    by_status: dict[str, int]
+    units: list[KindUnits]
+    unmet_units: int  # units of need no offer could serve (the engine's figure)
+    snapshot_households: int  # households with an unmet need when the round ran
+
+
+class ReviewFilters(msgspec.Struct, kw_only=True, frozen=True):
+    township: str | None = None  # a region code
+    item_code: str | None = None
+    organization_id: int | None = None
+    status: str | None = None
+
+
+class ReviewHousehold(msgspec.Struct, kw_only=True):
+    household_id: int
+    reference: str
+    category: str
+    region_code: str
+    county: str
+    township: str
+    proposals: list[ProposalOut]
+
+
+class ReviewPage(msgspec.Struct, kw_only=True):
+    households: list[ReviewHousehold]
+    total_households: int
+    total_proposals: int
+    page: int
+    pages: int
+    per_page: int
+    townships: list[tuple[str, str]]  # (region code, name) of the round's households
+    charities: list[tuple[int, str]]  # (organization id, name) of the round's offers
+    item_codes: list[str]
+
+
+class ApprovalPreview(msgspec.Struct, kw_only=True):
+    """What "approve all" would approve: open proposals, their households and units."""
+
+    proposals: int
+    households: int
+    units: list[KindUnits]

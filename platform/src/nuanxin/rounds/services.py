@@ -47,6 +47,7 @@ __all__ = (
     "list_rounds",
     "retry_round",
     "round_row",
+    "round_status",
     "run_round",
     "start_round",
 )
@@ -202,6 +203,13 @@ async def _run(round_id: int) -> None:
     await _store(round_id, households, stock, solution)
 
 
+def _unmet_by_kind(unmet: Sequence[matching.Unmet]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for one in unmet:
+        units[one.kind] = units.get(one.kind, 0) + one.quantity
+    return units
+
+
 async def _store(
     round_id: int,
     households: Sequence[demand.HouseholdDemand],
@@ -218,6 +226,7 @@ async def _store(
         "offers": len(stock),
         "totals": msgspec.to_builtins(solution.totals),
         "unmet_units": sum(unmet.quantity for unmet in solution.unmet),
+        "unmet_by_kind": _unmet_by_kind(solution.unmet),
     }
     async with atomic():
         # running -> proposed first: the row lock makes a second store of the same round
@@ -322,6 +331,17 @@ def _round_out(row: dict[str, Any], proposals: int) -> RoundOut:
         finished_at=row["finished_at"],
         proposals=proposals,
     )
+
+
+async def round_status(round_id: int) -> str | None:
+    """The round's status alone (the caller has already been shown the round)."""
+    row = (
+        await MatchingRound.select(MatchingRound.status)
+        .where(MatchingRound.id == round_id)
+        .first()
+        .run()
+    )
+    return None if row is None else str(row["status"])
 
 
 async def get_round(*, actor: CurrentUser, round_id: int) -> RoundOut:
