@@ -90,6 +90,9 @@ async def wipe() -> None:
 
     order = [
         "AuditEntry",
+        "SafetyCheck",
+        "FollowUp",
+        "ColdSpell",
         "DeliveryCase",
         "Delivery",
         "Visit",

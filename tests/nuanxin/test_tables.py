@@ -19,6 +19,7 @@ from nuanxin.households.tables import Escalation, Household, Member, Need
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import GeocodeCache, Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.safety.tables import ColdSpell, FollowUp, SafetyCheck
 from nuanxin.warehouses.tables import Warehouse
 
 NOW = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
@@ -353,6 +354,48 @@ ROWS: list[tuple[str, type[Table], RowMaker]] = [
             description="独居老人家里没有煤",
             logged_by=i["staff"],
             created_at=NOW,
+        ),
+    ),
+    (
+        "safety_check",
+        SafetyCheck,
+        lambda i: dict(
+            visit=i["visit"],
+            household=i["household"],
+            chimney_sealed=True,
+            vent=False,
+            stove_not_in_bedroom=True,
+            co_alarm="installed",
+            leaflet=True,
+            recorded_by=i["staff"],
+            recorded_at=NOW,
+        ),
+    ),
+    (
+        "follow_up",
+        FollowUp,
+        lambda i: dict(
+            household=i["household"],
+            visit=i["visit"],
+            kind="door_answer",
+            urgent=True,
+            problems=["vent"],
+            winter=2026,
+            delivered_on=TODAY,
+            due_from=TODAY,
+            due_by=date(2026, 11, 30),
+            created_at=NOW,
+        ),
+    ),
+    (
+        "cold_spell",
+        ColdSpell,
+        lambda i: dict(
+            region=i["county"],
+            winter=2026,
+            starts_on=date(2026, 11, 15),
+            set_by=i["staff"],
+            set_at=NOW,
         ),
     ),
     (

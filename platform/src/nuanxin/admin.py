@@ -37,6 +37,7 @@ from nuanxin.identity import Role
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import GeocodeCache, Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.safety.tables import ColdSpell, FollowUp, SafetyCheck
 from nuanxin.settings import Settings
 from nuanxin.warehouses.tables import Warehouse
 
@@ -67,6 +68,9 @@ TABLES = [
     Purchase,
     WebhookEvent,
     HelpRequest,
+    SafetyCheck,
+    FollowUp,
+    ColdSpell,
     AuditEntry,
 ]
 
@@ -82,6 +86,9 @@ READ_ONLY: tuple[type[Table], ...] = (
     Payment,
     Purchase,
     WebhookEvent,
+    SafetyCheck,
+    FollowUp,
+    ColdSpell,
     AuditEntry,
 )
 

@@ -84,6 +84,8 @@ from nuanxin.responses import document_on_every_operation, exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
 from nuanxin.rounds.retry_pages import RoundRetryPages
+from nuanxin.safety.controllers import SafetyCheckController, SafetyFollowUpController
+from nuanxin.safety.pages import StaffSafetyPages
 from nuanxin.security import (
     BodyGuardMiddleware,
     install_log_redaction,
@@ -126,6 +128,8 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     AuditController,
     OutlineController,
     RegionController,
+    SafetyFollowUpController,
+    SafetyCheckController,
 )
 
 #: The HTML pages, over the same services (never over the API).
@@ -159,6 +163,7 @@ PAGES: tuple[type[Controller], ...] = (
     StaffVisitPages,
     CharityDeliveryPages,
     CourierPages,
+    StaffSafetyPages,
     DonationPages,
     CampaignPages,
     PublicPages,

@@ -158,6 +158,7 @@ WORDS: Final = (
     N_("quilt"),
     N_("electric_blanket"),
     N_("stove"),
+    N_("co_alarm"),
     N_("money"),
     # stock columns
     N_("available"),

@@ -47,6 +47,7 @@ KINDS: Final[Mapping[str, str]] = {
     "quilt": N_("Cotton quilt"),
     "electric_blanket": N_("Electric blanket"),
     "stove": N_("Heating stove"),
+    "co_alarm": N_("Carbon monoxide alarm"),
     "money": N_("Money"),
 }
 
@@ -58,6 +59,7 @@ UNITS: Final[Mapping[str, str]] = {
     "quilt": N_("bed quilt"),
     "electric_blanket": N_("blanket"),
     "stove": N_("unit"),
+    "co_alarm": N_("alarm"),
 }
 SIZED: Final = N_("%(kind)s, size %(size)s")
 
@@ -68,6 +70,7 @@ TAGS: Final[Mapping[str, str]] = {
     "gas_heating": N_("Gas heating"),
     "kang": N_("Heated brick bed (kang)"),
     "no_heating": N_("No heating"),
+    "co_alarm": N_("Has a carbon monoxide alarm"),
 }
 
 #: The words of each status vocabulary, by the vocabulary's name.

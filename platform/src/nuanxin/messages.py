@@ -56,6 +56,12 @@ MESSAGES: Final[Mapping[str, str]] = {
     "code_format": N_("The code has 8 digits, as printed on the slip."),
     "no_slip_to_print": N_("Only a delivery still to make has a slip to print."),
     "case_resolved": N_("This case is resolved already."),
+    # heating safety
+    "safety_not_asked": N_(
+        "The safety check is only for a visit that brings coal or a stove: leave it out."
+    ),
+    "follow_up_done": N_("This follow-up is already done."),
+    "not_a_county": N_("A cold spell is set for a county: pick a county from the list."),
     # stock and offers
     "no_stock_in_reach": N_(
         "No open offer with enough units of this item reaches the household: choose another "
@@ -197,6 +203,8 @@ FIELDS: Final[Mapping[str, str]] = {
     "password": N_("Password"),
     "file": N_("CSV file"),
     "tracking_code": N_("Tracking code"),
+    "safety": N_("Safety check"),
+    "starts_on": N_("First day of the cold spell"),
 }
 
 

@@ -30,6 +30,7 @@ APPS = (
     "nuanxin.audit.piccolo_app",
     "nuanxin.jobs.piccolo_app",
     "nuanxin.deadlines.piccolo_app",
+    "nuanxin.safety.piccolo_app",
     "piccolo.apps.user.piccolo_app",
     "piccolo_api.session_auth.piccolo_app",
 )

@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,7 @@ class Settings:
     map_tile_url: str = ""
     timezone: str = "Asia/Shanghai"
     hotline: str = "12345"
+    first_cold_spell: tuple[int, int] = (11, 15)  # month, day: the default first cold spell
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -122,6 +124,7 @@ class Settings:
             map_tile_url=env_vars.get("MAP_TILE_URL", ""),
             timezone=_timezone(env_vars.get("TIMEZONE") or "Asia/Shanghai"),
             hotline=_hotline(env_vars.get("HOTLINE", "12345")),
+            first_cold_spell=_month_day(env_vars.get("FIRST_COLD_SPELL") or "11-15"),
             stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY", ""),
             stripe_publishable_key=env_vars.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -250,6 +253,15 @@ def _hotline(value: str) -> str:
     if not number or len(number) > 20 or not all(ch.isdigit() or ch in "-+ " for ch in number):
         raise SettingsError("HOTLINE", "must be a telephone number (digits, '-', '+', spaces)")
     return number
+
+
+def _month_day(value: str) -> tuple[int, int]:
+    """``MM-DD``: the first cold spell of every winter where staff set none for the county."""
+    try:
+        moment = date.fromisoformat(f"2000-{value.strip()}")  # a leap year: 02-29 is a day
+    except ValueError:
+        raise SettingsError("FIRST_COLD_SPELL", f"must be a day as MM-DD, got {value!r}") from None
+    return moment.month, moment.day
 
 
 def _secret_key(value: str | None, *, env: str, var_dir: Path) -> str:

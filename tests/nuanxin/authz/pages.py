@@ -226,6 +226,18 @@ POLICY: dict[str, Rule] = {
         allowed=STAFF_OF_A, body=lambda w: {"visit_id": str(w.visit_id)}, form=True
     ),
     "GET /staff/emergencies": Rule(allowed=ALL_STAFF),
+    "GET /staff/safety": Rule(allowed=ALL_STAFF),
+    "POST /staff/safety/follow-ups/{follow_up_id:int}/done": Rule(
+        allowed=STAFF_OF_A,
+        path={"follow_up_id": "follow_up_id"},
+        body=lambda w: {"note": "上门查看，风斗已装"},
+        form=True,
+    ),
+    "POST /staff/safety/cold-spells": Rule(
+        allowed=ALL_STAFF,  # the neighbour is told at the field that county A is not theirs
+        body=lambda w: {"county": "230111", "starts_on": "2026-11-20"},
+        form=True,
+    ),
     "POST /staff/emergencies": Rule(
         allowed=DECIDERS,
         body=lambda w: {

@@ -20,6 +20,7 @@ from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.advice import build_advice
 from tests.nuanxin.authz.donations import build_donations
 from tests.nuanxin.authz.model import Caller
+from tests.nuanxin.authz.safety import build_safety
 from tests.nuanxin.conftest import make_user
 
 
@@ -54,6 +55,7 @@ class World:
     escalation_id: int = 0  # households: a pending 一事一议 request for the household, by STAFF
     advice_x_id: int = 0  # advice: charity X's purchase advice, one line
     case_id: int = 0  # deliveries: an open "not received" case of the household's delivery
+    follow_up_id: int = 0  # safety: an open follow-up of the household's visit
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -254,6 +256,7 @@ async def build_world() -> World:
     await build_donations(world)
     await build_matching(world)
     await build_advice(world)
+    await build_safety(world)
     return world
 
 

@@ -10,6 +10,9 @@
   confirmation is harmless. Staff may confirm a hand-over they witnessed (:func:`staff_confirm`).
 * A failed visit (:func:`fail`) or item (:func:`fail_delivery`) returns its stock (the ledger)
   and the need to the pool.
+* A visit bringing coal or a stove takes the courier's safety checklist with the code, and a
+  confirmed visit schedules its heating-safety follow-ups in the same transaction
+  (:mod:`nuanxin.safety.services`).
 * Locks are taken visit first, then its deliveries, in every path.
 * The per-delivery functions (``*_delivery``) act on the delivery's visit, for the API's
   per-delivery routes.
@@ -37,6 +40,8 @@ from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, keyed_hash
 from nuanxin.offers import stock
+from nuanxin.safety import services as safety
+from nuanxin.safety.schemas import SafetyChecklistIn
 
 __all__ = (
     "CODE_DIGITS",
@@ -283,6 +288,35 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
     return True
 
 
+async def _open_item_codes(visit_id: int) -> list[str]:
+    """The item codes of the visit's items still to hand over."""
+    return [
+        line.item_code
+        for line in (await visit_items([visit_id])).get(visit_id, [])
+        if line.status in OPEN
+    ]
+
+
+async def _after_delivery(
+    actor: CurrentUser,
+    row: dict[str, Any],
+    item_codes: list[str],
+    checklist: SafetyChecklistIn | None,
+    policy: safety.SafetyPolicy | None,
+) -> None:
+    """The checklist kept, the heating-safety follow-ups scheduled (same transaction)."""
+    await safety.after_delivery(
+        actor=actor,
+        visit_id=int(row["id"]),
+        household_id=int(row["household"]),
+        region_code=str(row["household.region.code"]),
+        item_codes=item_codes,
+        checklist=checklist,
+        policy=policy or safety.SafetyPolicy(),
+        delivered_at=datetime.now(UTC),
+    )
+
+
 def _locked() -> Locked:
     return Locked(
         "Too many wrong codes: the visit is locked; call the civil affairs staff, "
@@ -300,8 +334,14 @@ async def confirm(
     visit_id: int,
     code: str,
     delivery_id: int | None = None,
+    checklist: SafetyChecklistIn | None = None,
+    policy: safety.SafetyPolicy | None = None,
 ) -> ConfirmOut:
-    """The courier confirms the visit with the household's code. Repeating it is harmless."""
+    """The courier confirms the visit with the household's code. Repeating it is harmless.
+
+    ``checklist``: the heating-safety answers, for a visit bringing coal or a stove (refused
+    for another visit, before the code is checked).
+    """
 
     def answer(status: str, already: bool) -> ConfirmOut:
         return ConfirmOut(
@@ -324,8 +364,12 @@ async def confirm(
             raise _locked()
         if row["status"] != VisitStatus.pending:
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
+        item_codes = await _open_item_codes(visit_id)
+        await safety.asks_checklist(item_codes=item_codes, checklist=checklist)
         if _matches(row, secret_key, code):
             closed = await _close_delivered(actor, row, "code")
+            if closed:
+                await _after_delivery(actor, row, item_codes, checklist, policy)
             return answer(VisitStatus.delivered, not closed)
         counted = await Visit.raw(
             "UPDATE visit SET failed_attempts = failed_attempts + 1, "
@@ -377,9 +421,17 @@ async def confirm(
 
 
 async def staff_confirm(
-    *, actor: CurrentUser, visit_id: int, reason: str, delivery_id: int | None = None
+    *,
+    actor: CurrentUser,
+    visit_id: int,
+    reason: str,
+    delivery_id: int | None = None,
+    policy: safety.SafetyPolicy | None = None,
 ) -> ConfirmOut:
-    """Staff confirm a hand-over they witnessed (the household has no code, say)."""
+    """Staff confirm a hand-over they witnessed (the household has no code, say).
+
+    Coal or a stove confirmed so has no checklist: a door-check follow-up is scheduled.
+    """
     async with atomic():
         row = await load_visit(visit_id)
         ensure_visit_reach(actor, row)
@@ -388,7 +440,10 @@ async def staff_confirm(
         elif row["status"] not in (VisitStatus.pending, VisitStatus.locked):
             raise Conflict(f"The delivery is {row['status']}", error="delivery_closed")
         else:
+            item_codes = await _open_item_codes(visit_id)
             closed = await _close_delivered(actor, row, f"staff: {reason}")
+            if closed:
+                await _after_delivery(actor, row, item_codes, None, policy)
     return ConfirmOut(
         delivery_id=delivery_id or 0,
         visit_id=visit_id,

@@ -33,6 +33,7 @@ from nuanxin.identity import CurrentUser
 from nuanxin.limits import Guess
 from nuanxin.pagination import Page, Pagination, provide_pagination
 from nuanxin.responses import error_responses
+from nuanxin.safety.services import SafetyPolicy
 from nuanxin.settings import Settings
 
 __all__ = (
@@ -44,6 +45,15 @@ __all__ = (
 )
 
 ERRORS = error_responses(400, 401, 403, 404, 409)
+SAFETY_NOTE = (
+    "A visit bringing coal or a stove takes the courier's heating-safety checklist in `safety`: "
+    "`chimney_sealed`, `vent` (风斗), `stove_not_in_bedroom`, `leaflet` (明白纸), each true or "
+    "false, and `co_alarm` (`present`, `installed` or `missing`). Every answer is required "
+    'when `safety` is sent; a "no" (false, `missing`) is accepted and opens an urgent '
+    "follow-up for staff. `safety` is optional here (the courier's page requires it): such a "
+    "visit confirmed without it gets a door-check follow-up within 7 days. `safety` sent for a "
+    "visit without coal or a stove is refused (400, field `safety`), before the code is checked."
+)
 CODE_ERRORS = error_responses(400, 401, 403, 404, 409, 423, 429)
 Status = Annotated[
     str | None,
@@ -104,6 +114,7 @@ class DeliveryController(Controller):
         status_code=HTTP_200_OK,
         responses=CODE_ERRORS,
         summary="The courier confirms the delivery's visit with the household's code",
+        description=SAFETY_NOTE,
     )
     async def confirm(
         self,
@@ -119,6 +130,8 @@ class DeliveryController(Controller):
             visit_id=await confirmation.visit_of(delivery_id),
             code=data.code,
             delivery_id=delivery_id,
+            checklist=data.safety,
+            policy=SafetyPolicy.of(settings),
         )
 
     @post(
@@ -132,6 +145,7 @@ class DeliveryController(Controller):
     async def staff_confirm(
         self,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         delivery_id: FromPath[int],
         data: JSONBody[StaffConfirmIn],
     ) -> ConfirmOut:
@@ -141,6 +155,7 @@ class DeliveryController(Controller):
             visit_id=await confirmation.visit_of(delivery_id),
             reason=data.reason,
             delivery_id=delivery_id,
+            policy=SafetyPolicy.of(settings),
         )
 
     @post(
@@ -269,6 +284,7 @@ class VisitController(Controller):
         responses=CODE_ERRORS,
         summary="The courier confirms the visit with the household's code (five wrong codes "
         "lock it)",
+        description=SAFETY_NOTE,
     )
     async def confirm(
         self,
@@ -278,7 +294,12 @@ class VisitController(Controller):
         data: JSONBody[ConfirmIn],
     ) -> ConfirmOut:
         return await confirmation.confirm(
-            actor=actor, secret_key=settings.secret_key, visit_id=visit_id, code=data.code
+            actor=actor,
+            secret_key=settings.secret_key,
+            visit_id=visit_id,
+            code=data.code,
+            checklist=data.safety,
+            policy=SafetyPolicy.of(settings),
         )
 
     @post(
@@ -292,10 +313,16 @@ class VisitController(Controller):
     async def staff_confirm(
         self,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         visit_id: FromPath[int],
         data: JSONBody[StaffConfirmIn],
     ) -> ConfirmOut:
-        return await confirmation.staff_confirm(actor=actor, visit_id=visit_id, reason=data.reason)
+        return await confirmation.staff_confirm(
+            actor=actor,
+            visit_id=visit_id,
+            reason=data.reason,
+            policy=SafetyPolicy.of(settings),
+        )
 
     @post(
         "/{visit_id:int}/fail",

@@ -25,6 +25,7 @@ from nuanxin.deliveries import confirmation, emergencies, progress, services, vi
 from nuanxin.deliveries.schemas import DeliveryOut, SlipOut, VisitOut
 from nuanxin.deliveries.vocabulary import DeliveryStatus, VisitStatus
 from nuanxin.errors import DomainError, Invalid
+from nuanxin.forms import FormState, blank
 from nuanxin.guards import charity_members, couriers_and_members, staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.labels import item_unit
@@ -32,6 +33,10 @@ from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.printing import Slip, SlipItem, qr_svg
+from nuanxin.safety import services as safety
+from nuanxin.safety.schemas import SafetyChecklistIn
+from nuanxin.safety.services import SafetyPolicy
+from nuanxin.safety.vocabulary import CoAlarm
 from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
 
@@ -53,6 +58,47 @@ class CodeForm(msgspec.Struct, kw_only=True):
     code: str = ""
 
 
+class VisitCodeForm(msgspec.Struct, kw_only=True):
+    """The code, and the heating-safety checklist of a visit bringing coal or a stove."""
+
+    code: str = ""
+    safety_chimney_sealed: str = ""  # yes / no
+    safety_vent: str = ""
+    safety_stove_not_in_bedroom: str = ""
+    safety_co_alarm: str = ""  # present / installed / missing
+    safety_leaflet: str = ""
+
+
+def _checklist(request: AnyRequest, form: VisitCodeForm) -> SafetyChecklistIn:
+    """The checklist as answered; every question unanswered is refused at its field."""
+    _ = gettext_for(request)
+    yes_no = {"yes": True, "no": False}
+    answers: dict[str, object] = {}
+    missing: dict[str, str] = {}
+    for name in ("chimney_sealed", "vent", "stove_not_in_bedroom", "leaflet"):
+        value = getattr(form, f"safety_{name}").strip()
+        if value in yes_no:
+            answers[name] = yes_no[value]
+        else:
+            missing[f"safety_{name}"] = _("Answer yes or no")
+    alarm = form.safety_co_alarm.strip()
+    if alarm in set(CoAlarm):
+        answers["co_alarm"] = alarm
+    else:
+        missing["safety_co_alarm"] = _("Choose one answer")
+    if missing:
+        raise IncompleteChecklistError(missing)
+    return msgspec.convert(answers, SafetyChecklistIn)
+
+
+class IncompleteChecklistError(Exception):
+    """Questions of the checklist left unanswered (field -> what to do, translated)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("checklist incomplete")
+        self.errors = errors
+
+
 class ReasonForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
@@ -67,6 +113,7 @@ class BatchForm(msgspec.Struct, kw_only=True):
 BatchBody = Annotated[BatchForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 EmergencyBody = Annotated[EmergencyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 CodeBody = Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+VisitCodeBody = Annotated[VisitCodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ReasonBody = Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -191,6 +238,17 @@ async def _print_page(
             "printed_at": today.strftime("%Y-%m-%d %H:%M"),
             "hotline": settings.hotline,
         },
+    )
+
+
+async def _asks_safety(visit: VisitOut) -> bool:
+    """Whether the visit's items still to hand over call for the heating-safety checklist."""
+    return await safety.asks_checklist(
+        item_codes=[
+            line.item_code
+            for line in visit.items
+            if line.status in (DeliveryStatus.pending, DeliveryStatus.locked)
+        ]
     )
 
 
@@ -501,12 +559,19 @@ class CourierPages(PageController):
         visit_id: int,
         error: str | None = None,
         status: int = 200,
+        safety_form: FormState | None = None,
     ) -> Template:
         visit = await visits.get_visit(actor=actor, visit_id=visit_id)
         return page(
             request,
             "courier/visit.html.j2",
-            {"v": visit, "error": error, "hotline": settings.hotline},
+            {
+                "v": visit,
+                "error": error,
+                "hotline": settings.hotline,
+                "asks_safety": await _asks_safety(visit),
+                "safety_form": safety_form or blank(),
+            },
             status_code=status,
         )
 
@@ -527,19 +592,31 @@ class CourierPages(PageController):
         actor: NamedDependency[CurrentUser],
         settings: NamedDependency[Settings],
         visit_id: FromPath[int],
-        data: CodeBody,
+        data: VisitCodeBody,
     ) -> Template | Redirect:
+        """The code, and on a visit bringing coal or a stove every answer of the checklist."""
         _ = gettext_for(request)
         code = data.code.strip()
+        answers = blank(data)
         try:
             if not code:
                 raise Invalid(_("Type the household's code"), field="code")
+            visit = await visits.get_visit(actor=actor, visit_id=visit_id)
+            checklist = _checklist(request, data) if await _asks_safety(visit) else None
             await confirmation.confirm(
-                actor=actor, secret_key=settings.secret_key, visit_id=visit_id, code=code[:32]
+                actor=actor,
+                secret_key=settings.secret_key,
+                visit_id=visit_id,
+                code=code[:32],
+                checklist=checklist,
+                policy=SafetyPolicy.of(settings),
             )
+        except IncompleteChecklistError as incomplete:
+            form = FormState(values=answers.values, errors=incomplete.errors)
+            return await self._visit(request, actor, settings, visit_id, None, 400, form)
         except DomainError as exc:
             return await self._visit(
-                request, actor, settings, visit_id, form_error(request, exc), 400
+                request, actor, settings, visit_id, form_error(request, exc), 400, answers
             )
         return done(request, _("Delivery confirmed. Thank you!"), "/courier")
 

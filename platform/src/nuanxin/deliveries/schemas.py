@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from nuanxin.deliveries.vocabulary import CaseOutcome
+from nuanxin.safety.schemas import SafetyChecklistIn
 
 __all__ = (
     "BatchIn",
@@ -117,7 +118,11 @@ class BatchIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The household's code; ``safety``: the heating-safety checklist of a visit bringing coal
+    or a stove (optional here, refused for other visits; see ``safety.services``)."""
+
     code: Code
+    safety: SafetyChecklistIn | None = None
 
 
 class StaffConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

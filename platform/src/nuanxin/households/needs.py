@@ -13,6 +13,8 @@ priority weight of each unit, and the rule in Chinese and English):
 * **Electric blankets** (only with ``electricity`` and without ``central_heating``): one per
   two people (rounded up).
 * **Stove**: one when the household has ``no_heating``.
+* **Carbon-monoxide alarm** (``co_alarm``): one for a household that receives coal (the coal
+  rule above applies) or a stove, unless it has the ``co_alarm`` tag (an alarm is installed).
 
 The climate zone comes from the latitude of the county (:func:`climate_zone`): severe cold
 north of 45°N, cold from 38°N to 45°N, mild below.
@@ -273,6 +275,17 @@ def compute_needs(facts: HouseholdFacts) -> tuple[ComputedNeed, ...]:
                 weight=weight,
                 rule_zh="无取暖设施，配取暖炉一台",
                 rule_en="no heating: one heating stove",
+            )
+        )
+    burns_fuel = (Tag.coal_stove in facts.tags and not heated) or Tag.no_heating in facts.tags
+    if burns_fuel and Tag.co_alarm not in facts.tags:
+        needs.append(
+            ComputedNeed(
+                item_code="co_alarm",
+                quantity=1,
+                weight=weight,
+                rule_zh="烧煤或用取暖炉，家中无一氧化碳报警器，配报警器一个",
+                rule_en="coal or a heating stove and no carbon-monoxide alarm: one alarm",
             )
         )
     return tuple(sorted(needs, key=lambda need: need.item_code))

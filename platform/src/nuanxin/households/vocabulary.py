@@ -48,6 +48,7 @@ class Tag(StrEnum):
     gas_heating = "gas_heating"  # heats with gas
     kang = "kang"  # a heated brick bed (炕)
     no_heating = "no_heating"  # no heating at all
+    co_alarm = "co_alarm"  # a carbon-monoxide alarm is installed (一氧化碳报警器)
 
 
 class ClimateZone(StrEnum):
