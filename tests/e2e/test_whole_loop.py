@@ -364,3 +364,97 @@ def _walk(loop: Loop) -> None:
     expect(charity.get_by_test_id("donation-status")).to_be_visible()
     loop.shoot(charity, "charity-accepts-the-goods")
     loop.facts["goods_code"] = goods_code
+
+    # 9. Staff register a second household directly, and verify it.
+    staff.goto("/staff/households/new")
+    staff.select_option("#category", "dibao")
+    staff.fill("#head_name", "李桂兰")
+    staff.fill("#id_number", id_number(HULAN, date(1952, 11, 8), 23))
+    staff.fill("#phone", "13700002222")
+    staff.fill("#current_address", "呼兰区康金街道永安村二组 12 号")
+    pick_region(staff, "region", "呼兰")
+    staff.fill("#m1_birth_year", "1952")
+    staff.select_option("#m1_sex", "F")
+    staff.check("#tag-electricity")
+    staff.check("#tag-coal_stove")
+    loop.shoot(staff, "staff-register-a-household")
+    submit(staff, "household-form")
+    no_form_errors(staff)
+    staff.goto("/staff/households?verification=unverified")
+    staff.locator("[data-testid^=verify-]").first.click()
+    staff.wait_for_load_state()
+    expect(staff.locator("[data-testid^=verify-]")).to_have_count(0)
+
+    # 10. Staff run a round and approve it, after the confirmation.
+    staff.goto("/staff/rounds")
+    submit(staff, "start-round")
+    expect(staff).to_have_url(re.compile(r"/staff/rounds/\d+$"))
+    expect(staff.get_by_test_id("proposals")).to_be_visible(timeout=90_000)
+    loop.shoot(staff, "staff-round-proposals")
+    staff.get_by_test_id("approve-all").click()
+    staff.wait_for_load_state()
+    no_form_errors(staff)
+    loop.shoot(staff, "staff-round-approved")
+
+    # 11. Staff print the batch of slips, one page; the codes are read off the slips.
+    staff.goto("/staff/deliveries")
+    staff.locator("[data-select-all]").check()
+    staff.get_by_test_id("print-batch").click()
+    slips = staff.locator(".slip-card")
+    expect(slips.first).to_be_visible()
+    assert slips.count() == 2, "one slip per household visit: two households, one charity"
+    codes = {
+        slips.nth(i).locator("[data-field=reference]").inner_text().strip(): (
+            slips.nth(i).locator("[data-field=code]").inner_text().strip()
+        )
+        for i in range(slips.count())
+    }
+    loop.shoot(staff, "staff-print-slips")
+
+    # 12. The courier confirms both visits on a phone, with the codes on the slips.
+    courier = loop.person(phone=True)
+    log_in(courier, "courier_zhao", PASSWORD)
+    confirmed: list[str] = []
+    for _ in range(len(codes)):
+        courier.goto("/courier")
+        deliver = courier.locator("[data-testid^=deliver-visit-]").first
+        expect(deliver).to_be_visible()
+        deliver.click()
+        reference = courier.locator("h1").inner_text().split()[-1]
+        courier.fill("#code", codes[reference])
+        if not confirmed:
+            loop.shoot(courier, "courier-types-the-code")
+        submit(courier, "confirm-form")
+        no_form_errors(courier)
+        confirmed.append(reference)
+    courier.goto("/courier")
+    expect(courier.locator("[data-testid^=deliver-visit-]")).to_have_count(0)
+    loop.shoot(courier, "courier-done")
+
+    # 13. One household reports that nothing came; staff look into it and resolve the case.
+    household = loop.person(phone=True)
+    household.goto("/not-received")
+    household.fill("#code", codes[confirmed[0]])
+    household.fill("#description", "没有收到棉被")
+    submit(household, "not-received-form")
+    no_form_errors(household)
+    loop.shoot(household, "household-reports-not-received")
+    staff.goto("/staff/cases")
+    staff.locator("a[href^='/staff/cases/']").first.click()
+    staff.check("#outcome-redelivered")
+    staff.fill("#note", "慈善组织已补送")
+    submit(staff, "resolve-form")
+    no_form_errors(staff)
+    loop.shoot(staff, "staff-resolve-the-case")
+
+    # 14. The goods donor's timeline reaches "delivered"; the public dashboard counts it.
+    giver.goto("/track")
+    giver.fill("#code", loop.facts["goods_code"])
+    submit(giver, "track-form")
+    expect(giver.locator("[data-testid=timeline] [data-step=delivered]").first).to_be_visible()
+    loop.shoot(giver, "donor-sees-delivered")
+    public = loop.person()
+    public.goto("/dashboard")
+    board = public.get_by_test_id("public-dashboard")
+    expect(board).to_contain_text("呼兰区")
+    loop.shoot(public, "public-dashboard")
