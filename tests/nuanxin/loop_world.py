@@ -230,7 +230,7 @@ async def run_round(client: httpx.AsyncClient, loop: Loop, who: str = "staff") -
     )
     assert started.status_code == 202, started.text
     round_id = started.json()["id"]
-    assert await run_jobs() == 1  # what a worker does
+    assert await run_jobs() >= 1  # what a worker does (the round, and any job queued before)
     finished = await client.get(f"/api/rounds/{round_id}", headers=loop.auth(who))
     body = finished.json()
     assert body["status"] == "proposed", body

@@ -75,6 +75,8 @@ from nuanxin.households.form_pages import HouseholdFormPages
 from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
+from nuanxin.notifications.controllers import NotificationController, VisitScheduleController
+from nuanxin.notifications.pages import StaffNotificationPages
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
@@ -120,6 +122,8 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     DeliveryReportController,
     EmergencyController,
     VisitController,
+    VisitScheduleController,
+    NotificationController,
     ProgressController,
     CampaignController,
     DonationController,
@@ -145,6 +149,7 @@ PAGES: tuple[type[Controller], ...] = (
     HotlinePages,
     NotReceivedPages,
     StaffCasePages,
+    StaffNotificationPages,
     AuditPages,
     ExportPages,
     HouseholdPages,

@@ -171,7 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _cluster(settings, servers=args.servers, workers=args.workers)
     elif args.command == "worker":
         from nuanxin.jobs.worker import work
+        from nuanxin.notifications import outbox
+        from nuanxin.security import install_log_redaction
 
+        install_log_redaction()  # as the app servers do: no phone, ID or token in a log
+        outbox.configure(settings)
         asyncio.run(work(settings))
     elif args.command == "create-admin":
         if args.password_stdin:

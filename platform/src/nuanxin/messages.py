@@ -55,6 +55,12 @@ MESSAGES: Final[Mapping[str, str]] = {
     "already_delivered": N_("This delivery was already confirmed."),
     "code_format": N_("The code has 8 digits, as printed on the slip."),
     "no_slip_to_print": N_("Only a delivery still to make has a slip to print."),
+    # notifications
+    "visit_day_out_of_range": N_("The visit's day is today or within the next 60 days."),
+    "visit_already_scheduled": N_("This visit was scheduled already: its household was told."),
+    "invalid_language": N_("Choose Chinese (zh) or English (en)."),
+    "invalid_email": N_("This is not an email address."),
+    "household_sms_only": N_("Households are told by SMS only: they have no email here."),
     "case_resolved": N_("This case is resolved already."),
     # heating safety
     "safety_not_asked": N_(
@@ -189,6 +195,9 @@ FIELDS: Final[Mapping[str, str]] = {
     "head_name": N_("Head of household"),
     "id_number": N_("ID number"),
     "phone": N_("Phone"),
+    "visit_on": N_("Visit day"),
+    "language": N_("Language"),
+    "email": N_("Email"),
     "region_code": N_("Region"),
     "current_address": N_("Current address"),
     "birth_years": N_("Members' birth years"),

@@ -31,6 +31,7 @@ APPS = (
     "nuanxin.jobs.piccolo_app",
     "nuanxin.deadlines.piccolo_app",
     "nuanxin.safety.piccolo_app",
+    "nuanxin.notifications.piccolo_app",
     "piccolo.apps.user.piccolo_app",
     "piccolo_api.session_auth.piccolo_app",
 )

@@ -17,6 +17,7 @@ The limits on guessing (logins, delivery codes, tracking codes) are :mod:`nuanxi
 from __future__ import annotations
 
 import logging
+import numbers
 import re
 from collections.abc import Callable
 from typing import Any
@@ -129,7 +130,7 @@ def security_headers(settings: Settings) -> Callable[[Message, Scope], Any]:
 
 
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+MOBILE = re.compile(r"(?<!\d)((?:\+?86)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"]+")
 CODE_IN_PATH = re.compile(r"(/(?:api/track|donations)/)[^/\s?'\"]+")
 
@@ -143,7 +144,13 @@ def redact(text: str) -> str:
 
 
 def _redacted(value: Any) -> Any:
-    return redact(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, numbers.Number | bytes):
+        return value  # formatted with %d, %.1f ... as they are
+    # anything else is logged as its text, which may hold what is masked above: a database
+    # driver's debug line shows its statement's parameters (a phone among them)
+    return redact(str(value))
 
 
 _REDACTING = "nuanxin_redacting"

@@ -39,6 +39,8 @@ from nuanxin.deliveries.vocabulary import (
 from nuanxin.errors import Conflict, Forbidden, Invalid, Locked, NotFound
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, keyed_hash
+from nuanxin.jobs.queue import defer
+from nuanxin.jobs.vocabulary import TaskName
 from nuanxin.offers import stock
 from nuanxin.safety import services as safety
 from nuanxin.safety.schemas import SafetyChecklistIn
@@ -285,6 +287,7 @@ async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) ->
             "deliveries": sorted(int(r["id"]) for r in closed),
         },
     )
+    await defer(TaskName.visit_delivered, visit_id=visit_id)  # donors: where their gifts went
     return True
 
 

@@ -16,6 +16,7 @@ from nuanxin.deadlines import services as deadlines
 from nuanxin.deadlines.vocabulary import NoticeKind
 from nuanxin.jobs.queue import forget_finished
 from nuanxin.jobs.vocabulary import TaskName
+from nuanxin.notifications import compose, outbox
 from nuanxin.rounds import services as rounds
 
 __all__ = ("PERIODIC", "TASKS", "Periodic")
@@ -27,7 +28,9 @@ async def run_round(*, round_id: int) -> None:
 
 async def paperwork_overdue() -> None:
     """先行救助 paperwork past its deadline: noticed (and resolved once done)."""
-    await deadlines.keep(NoticeKind.paperwork_overdue, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    await deadlines.keep(NoticeKind.paperwork_overdue, now=now)
+    await compose.staff_deadlines(now=now)  # once a day per staff member
 
 
 async def stale_cases() -> None:
@@ -35,11 +38,14 @@ async def stale_cases() -> None:
     now = datetime.now(UTC)
     await deadlines.keep(NoticeKind.stale_delivery, now=now)
     await deadlines.keep(NoticeKind.stale_request, now=now)
+    await compose.staff_deadlines(now=now)
 
 
 async def verification_expiry() -> None:
     """Households whose verification has lapsed (their needs wait for a new verification)."""
-    await deadlines.keep(NoticeKind.verification_expired, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    await deadlines.keep(NoticeKind.verification_expired, now=now)
+    await compose.staff_deadlines(now=now)
 
 
 async def retention() -> None:
@@ -49,12 +55,36 @@ async def retention() -> None:
     await forget_finished(now=now)
 
 
+async def send_notification(*, notification_id: int) -> None:
+    """One SMS or email, sent at most once (the outbox claims it first)."""
+    await outbox.send(notification_id=notification_id)
+
+
+async def retry_notifications() -> None:
+    """Messages whose provider failed for now: their next attempt, once due."""
+    await outbox.retry_due(now=datetime.now(UTC))
+
+
+async def visit_delivered(*, visit_id: int) -> None:
+    """A visit confirmed: its donors learn the county their gifts reached."""
+    await compose.visit_delivered(visit_id=visit_id)
+
+
+async def courier_days() -> None:
+    """Each courier with visits today gets the day's list (once a day)."""
+    await compose.courier_days(now=datetime.now(UTC))
+
+
 TASKS: dict[TaskName, Callable[..., Awaitable[Any]]] = {
     TaskName.run_round: run_round,
     TaskName.paperwork_overdue: paperwork_overdue,
     TaskName.stale_cases: stale_cases,
     TaskName.verification_expiry: verification_expiry,
     TaskName.retention: retention,
+    TaskName.send_notification: send_notification,
+    TaskName.retry_notifications: retry_notifications,
+    TaskName.visit_delivered: visit_delivered,
+    TaskName.courier_days: courier_days,
 }
 
 
@@ -71,4 +101,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(TaskName.stale_cases, "7 * * * *"),
     Periodic(TaskName.verification_expiry, "17 * * * *"),
     Periodic(TaskName.retention, "37 3 * * *"),
+    Periodic(TaskName.retry_notifications, "*/1 * * * *"),
+    # 07:00 in Asia/Shanghai (Procrastinate reads cron in UTC); a second run sends nothing new
+    Periodic(TaskName.courier_days, "0 23 * * *"),
 )

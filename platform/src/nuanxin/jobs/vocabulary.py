@@ -15,6 +15,10 @@ class TaskName(StrEnum):
     stale_cases = "deadlines.stale_cases"
     verification_expiry = "deadlines.verification_expiry"
     retention = "retention"
+    send_notification = "notifications.send"
+    retry_notifications = "notifications.retry"
+    visit_delivered = "notifications.visit_delivered"
+    courier_days = "notifications.courier_days"
 
 
 class EmbeddedStatus(StrEnum):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -126,6 +127,8 @@ class TencentSms:
             protocol=settings.sms_protocol,
             reqTimeout=TIMEOUT_SECONDS,
         )
+        # The SDK's debug lines print the whole request, number and code: never below INFO.
+        logging.getLogger("tencentcloud_sdk_common").setLevel(logging.INFO)
         self._client = sms_client.SmsClient(
             credential.Credential(settings.sms_access_key_id, settings.sms_access_key_secret),
             settings.sms_region or "ap-guangzhou",
