@@ -62,6 +62,7 @@ POLICY: dict[str, Rule] = {
     # Charities: anyone signs up; staff over its region verify and suspend it.
     "SignUpOrganization": Rule(allowed=EVERYONE, body=sign_up),
     "ListOrganizations": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "ListVerifiedCharities": Rule(allowed=EVERYONE),
     "GetOrganization": Rule(allowed=SEE_CHARITY_X, path=CHARITY_X),
     "UpdateOrganization": Rule(
         allowed=RUN_CHARITY_X, path=CHARITY_X, body=lambda _: {"contact_name": "新联系人"}

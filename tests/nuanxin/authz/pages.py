@@ -112,6 +112,13 @@ POLICY: dict[str, Rule] = {
     "GET /give": Rule(allowed=EVERYONE),
     "GET /track": Rule(allowed=EVERYONE),
     "GET /dashboard": Rule(allowed=EVERYONE),
+    "GET /give/charities/{organization_id:int}": Rule(allowed=EVERYONE, path=CHARITY_X_ORG),
+    "POST /give/charities/{organization_id:int}": Rule(
+        allowed=EVERYONE,
+        path=CHARITY_X_ORG,
+        body=lambda w: {"item_code": "quilt", "quantity": "2"},
+        form=True,
+    ),
     "POST /campaigns/{campaign_id:int}/goods": Rule(
         allowed=EVERYONE,
         path={"campaign_id": "campaign_x_id"},

@@ -74,6 +74,7 @@ async def test_goods_are_accepted_into_an_offer_and_the_donor_follows_them(
             "donated_units": 8,
             "bought_units": 0,
             "delivered_units": 0,
+            "deliveries": 0,
         }
     ]
     assert await AuditEntry.count().where(AuditEntry.action == "donation.accept").run() == 2

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from nuanxin.accounts.tables import Organization
 from nuanxin.donations.tables import Campaign, Donation, Purchase
 from nuanxin.offers.tables import Offer
 from nuanxin.warehouses.tables import Warehouse
-from tests.nuanxin.authz.model import CHARITY, COURIER, OTHER_CHARITY, STAFF, Caller
+from tests.nuanxin.authz.model import ANON, CHARITY, COURIER, OTHER_CHARITY, STAFF, Caller
 from tests.nuanxin.authz.world import World
 from tests.nuanxin.conftest import csrf_headers, run_jobs
-from tests.nuanxin.loop_world import COUNTY, add_household, build_loop
+from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop, run_round
 from tests.nuanxin.pages.conftest import get_page
 
 
@@ -349,3 +350,94 @@ async def test_a_goods_gift_reaches_delivered_through_pages_only(
     assert [e["step"] for e in tracked["timeline"]][-1] == "delivered", tracked
     timeline = await client.get(f"/donations/{code}?lang=zh-CN")
     assert 'data-step="delivered"' in timeline.text
+
+
+async def test_a_donor_gives_goods_to_a_verified_charity_without_a_campaign(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await Campaign.update({Campaign.status: "closed"}).where(Campaign.id == world.campaign_x_id)
+    give = await get_page(client, world, ANON, "/give")
+    assert give.status_code == 200
+    assert f'href="/give/charities/{world.charity_x_id}"' in give.text
+    assert "目前没有进行中的募捐活动" in give.text
+    path = f"/give/charities/{world.charity_x_id}"
+    headers = await csrf_headers(client)
+    bad = await client.post(
+        f"{path}?lang=zh-CN",
+        data={"item_code": "quilt", "quantity": "two", "donor_name": "李四"},
+        headers=headers,
+    )
+    assert bad.status_code == 400 and 'href="#quantity"' in bad.text
+    assert 'value="李四"' in bad.text and 'value="two"' in bad.text
+    assert "<title>错误：" in bad.text
+    given = await client.post(
+        path, data={"item_code": "quilt", "quantity": "4", "donor_name": "李四"}, headers=headers
+    )
+    assert given.status_code == 303, given.text
+    code = given.headers["location"].rsplit("/", 1)[1]
+    row = await Donation.select().where(Donation.tracking_code == code).first().run()
+    assert row is not None
+    assert row["campaign"] is None and row["organization"] == world.charity_x_id
+    assert row["quantity"] == 4 and row["status"] == "created"
+
+
+async def test_only_verified_charities_are_offered_to_donors(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await Organization.update({Organization.status: "suspended"}).where(
+        Organization.id == world.charity_y_id
+    )
+    listed = await client.get("/api/organizations/verified")
+    assert listed.status_code == 200
+    body = listed.json()
+    assert [item["id"] for item in body["items"]] == [world.charity_x_id]
+    assert set(body["items"][0]) == {"id", "name", "region_code", "region_name"}  # no contact
+    found = await client.get("/api/organizations/verified", params={"q": "慈善X"})
+    assert found.json()["total"] == 1
+    none = await client.get("/api/organizations/verified", params={"q": "无此机构"})
+    assert none.json()["total"] == 0
+    page = await get_page(client, world, ANON, f"/give/charities/{world.charity_y_id}")
+    assert page.status_code == 404
+    refused = await client.post(
+        f"/give/charities/{world.charity_y_id}",
+        data={"item_code": "quilt", "quantity": "1"},
+        headers=await csrf_headers(client),
+    )
+    assert refused.status_code == 404
+    assert await Donation.count().where(Donation.organization == world.charity_y_id).run() == 0
+
+
+async def test_the_dashboard_counts_every_delivery_as_the_home_page_does(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    """Stock of the charity's own (neither given nor bought) delivered: the public dashboard
+    shows it per county and kind, and its deliveries equal the home page's total."""
+    loop = await build_loop()
+    await add_offer(loop, 5)
+    await add_household(loop, "HHOWN1", COUNTY, quilts=2)
+    round_ = await run_round(client, loop)
+    approval = await client.post(
+        f"/api/rounds/{round_['id']}/approve", json={"all": True}, headers=loop.auth("staff")
+    )
+    assert approval.status_code == 200, approval.text
+    for delivery_id in approval.json()["delivery_ids"]:
+        slip = await client.post(f"/api/deliveries/{delivery_id}/slip", headers=loop.auth("staff"))
+        confirmed = await client.post(
+            f"/api/deliveries/{delivery_id}/confirm",
+            json={"code": slip.json()["code"]},
+            headers=loop.auth("courier"),
+        )
+        assert confirmed.status_code == 200, confirmed.text
+    rows = (await client.get("/api/donation-dashboard")).json()
+    by_key = {(row["county_code"], row["kind"]): row for row in rows}
+    assert by_key[("230111", "quilt")]["delivered_units"] == 2
+    assert by_key[("230111", "quilt")]["donated_units"] == 0
+    home = await client.get("/?lang=en")
+    dashboard = await client.get("/dashboard?lang=en")
+    delivered = sum(row["deliveries"] for row in rows)
+    assert delivered == len(approval.json()["delivery_ids"]) >= 1
+    shown = re.search(r"<strong>([\d,]+)</strong><span>deliveries confirmed", home.text)
+    on_dashboard = re.search(r"<strong>([\d,]+)</strong><span>deliveries confirmed", dashboard.text)
+    assert shown is not None and on_dashboard is not None
+    assert shown.group(1) == on_dashboard.group(1) == str(delivered)
+    assert "Dehui" not in dashboard.text and "HHOWN1" not in dashboard.text  # never a household

@@ -20,6 +20,7 @@ from nuanxin.accounts.schemas import (
     Account,
     AccountCreate,
     AccountUpdate,
+    CharityListing,
     Credentials,
     Me,
     Member,
@@ -227,6 +228,22 @@ class OrganizationController(Controller):
         return await organizations.list_organizations(
             user=actor, page=page, status=status, region_code=region_code, q=q
         )
+
+    @get(
+        "/verified",
+        operation_id="ListVerifiedCharities",
+        exclude_from_auth=True,
+        security=[{}],
+        responses=error_responses(400),
+        summary="Verified charities by name or region: whom a donor may give goods to (public)",
+    )
+    async def list_verified_charities(
+        self,
+        page: NamedDependency[Pagination],
+        region_code: RegionFilter = None,
+        q: TextFilter = None,
+    ) -> Page[CharityListing]:
+        return await organizations.list_verified_charities(page=page, region_code=region_code, q=q)
 
     @get(
         "/{organization_id:int}",

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.accounts.schemas import (
+    CharityListing,
     Organization,
     OrganizationSignUp,
     OrganizationUpdate,
@@ -38,10 +39,12 @@ __all__ = (
     "ensure_verified",
     "get_organization",
     "list_organizations",
+    "list_verified_charities",
     "managed_organization",
     "sign_up",
     "suspend_organization",
     "update_organization",
+    "verified_charity",
     "verify_organization",
 )
 
@@ -162,6 +165,69 @@ async def list_organizations(
         total=await count.run(),
         limit=page.limit,
         offset=page.offset,
+    )
+
+
+async def list_verified_charities(
+    *, page: Pagination, region_code: str | None = None, q: str | None = None
+) -> Page[CharityListing]:
+    """Verified charities, by name, for anyone: whom a donor may give goods to, with or
+    without a campaign (their names and regions only)."""
+    where: list[Any] = [OrganizationTable.status == OrganizationStatus.verified.value]
+    if region_code is not None:
+        where.append(await subtree_where(region_code, OrganizationTable.region.code))
+    if q:
+        where.append(text_matches(OrganizationTable.name, q))
+    query = OrganizationTable.select(
+        OrganizationTable.id,
+        OrganizationTable.name,
+        OrganizationTable.region.code.as_alias("region_code"),
+        OrganizationTable.region.name.as_alias("region_name"),
+    )
+    count = OrganizationTable.count()
+    for condition in where:
+        query = query.where(condition)
+        count = count.where(condition)
+    rows = await query.order_by(OrganizationTable.id).limit(page.limit).offset(page.offset).run()
+    return Page(
+        items=[
+            CharityListing(
+                id=row["id"],
+                name=row["name"],
+                region_code=row["region_code"],
+                region_name=row["region_name"],
+            )
+            for row in rows
+        ],
+        total=await count.run(),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def verified_charity(*, organization_id: int) -> CharityListing:
+    """One verified charity as the public sees it (else 404, whether or not it exists)."""
+    row = (
+        await OrganizationTable.select(
+            OrganizationTable.id,
+            OrganizationTable.name,
+            OrganizationTable.region.code.as_alias("region_code"),
+            OrganizationTable.region.name.as_alias("region_name"),
+        )
+        .where(
+            (OrganizationTable.id == organization_id)
+            & (OrganizationTable.status == OrganizationStatus.verified.value)
+        )
+        .first()
+        .run()
+    )
+    if row is None:
+        raise NotFound("No verified charity has this id")
+    return CharityListing(
+        id=row["id"],
+        name=row["name"],
+        region_code=row["region_code"],
+        region_name=row["region_name"],
     )
 
 

@@ -19,6 +19,7 @@ __all__ = (
     "Account",
     "AccountCreate",
     "AccountUpdate",
+    "CharityListing",
     "Credentials",
     "Me",
     "Member",
@@ -163,6 +164,15 @@ class Organization(msgspec.Struct, kw_only=True):
     contact_phone: str
     created_at: datetime
     verified_at: datetime | None
+
+
+class CharityListing(msgspec.Struct, kw_only=True):
+    """A verified charity as the public sees it: whom a donor may give goods to."""
+
+    id: int
+    name: str
+    region_code: str
+    region_name: str
 
 
 class MemberCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

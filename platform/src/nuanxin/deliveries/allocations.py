@@ -17,6 +17,8 @@ behind. Locks are always taken in one order: offers, then needs, each by id.
   allocations carry out (``proposal.approve`` names each allocation and delivery).
 * :func:`allocation_events` tells the donor's timeline what became of an offer's units:
   when, how many, the county and the household category, never who.
+* :func:`delivered_by_county_kind` counts every confirmed delivery per county and item kind
+  (the public dashboard), never a household.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from piccolo.query.functions.aggregate import Count, Sum
 
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
@@ -40,9 +44,11 @@ __all__ = (
     "AllocationEvent",
     "AllocationRequest",
     "Allocations",
+    "DeliveredTotal",
     "allocate",
     "allocate_many",
     "allocation_events",
+    "delivered_by_county_kind",
 )
 
 
@@ -369,3 +375,55 @@ async def allocation_events(*, offer_ids: list[int]) -> list[AllocationEvent]:
             )
         )
     return events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveredTotal:
+    """What was delivered in one county of one item kind: units and confirmed deliveries."""
+
+    county_name: str
+    units: int
+    deliveries: int
+
+
+async def delivered_by_county_kind() -> dict[tuple[str, str], DeliveredTotal]:
+    """(county code, item kind) -> every confirmed delivery there, whatever gave its stock
+    (a charity's own, donated goods, a campaign's purchase): one grouped query.
+
+    The county is the receiving household's (a township's parent). The deliveries add up to
+    :func:`nuanxin.deliveries.services.count_delivered` (the home page's total).
+    """
+    region = Delivery.allocation._.household._.region
+    place = (
+        region._.code,
+        region._.name,
+        region._.level,
+        region._.parent._.code,
+        region._.parent._.name,
+    )
+    kind = Delivery.allocation._.offer._.item._.kind
+    rows = await (
+        Delivery.select(
+            *place,
+            kind.as_alias("kind"),
+            Sum(Delivery.allocation._.quantity).as_alias("units"),
+            Count(Delivery.id).as_alias("deliveries"),
+        )
+        .where(Delivery.status == DeliveryStatus.delivered)
+        .group_by(*place, kind)
+        .run()
+    )
+    totals: dict[tuple[str, str], DeliveredTotal] = {}
+    prefix = "allocation.household.region"
+    for row in rows:
+        township = row[f"{prefix}.level"] == "township"
+        code = row[f"{prefix}.parent.code"] if township else row[f"{prefix}.code"]
+        name = row[f"{prefix}.parent.name"] if township else row[f"{prefix}.name"]
+        key = (str(code), str(row["kind"]))
+        before = totals.get(key)
+        totals[key] = DeliveredTotal(
+            county_name=str(name),
+            units=int(row["units"] or 0) + (before.units if before else 0),
+            deliveries=int(row["deliveries"] or 0) + (before.deliveries if before else 0),
+        )
+    return totals

@@ -9,8 +9,8 @@ deliveries areas; the three functions below ask the deliveries area for them:
 
 * :func:`delivery_events_for` — the "matched" and "delivered" steps of one gift's timeline.
 * :func:`delivered_units_by_campaign` — units delivered per campaign, for its books.
-* :func:`delivered_units_by_county_kind` — units delivered per county and item kind, for the
-  public dashboard.
+* :func:`delivered_units_by_county_kind` — units and deliveries confirmed per county and item
+  kind, whatever gave the stock, for the public dashboard.
 
 Keeping the donor's view anonymous: where gifts were pooled, an allocation's units are
 scaled by ``contribution.units / offer.quantity`` (the gift's part of the offer); each
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nuanxin.deliveries import allocations as deliveries
-from nuanxin.donations.tables import Donation, Purchase
+from nuanxin.donations.tables import Purchase
 from nuanxin.donations.vocabulary import TimelineStep
 
 __all__ = (
@@ -110,20 +110,11 @@ async def delivered_units_by_campaign(campaign_ids: Sequence[int]) -> dict[int, 
     return totals
 
 
-async def delivered_units_by_county_kind() -> dict[tuple[str, str], tuple[str, int]]:
-    """(county code, item kind) -> (county name, units delivered from donated or bought goods).
+async def delivered_units_by_county_kind() -> dict[tuple[str, str], deliveries.DeliveredTotal]:
+    """(county code, item kind) -> units and deliveries confirmed there.
 
-    The county is the receiving household's (a township's parent).
+    Every confirmed delivery counts, whatever gave its stock (a charity's own, donated goods,
+    a campaign's purchase): the public sees what reached the households of each county, as
+    the home page counts it. The county is the receiving household's (a township's parent).
     """
-    offers = {int(row["offer"]) for row in await Purchase.select(Purchase.offer).run()}
-    offers |= {
-        int(row["offer"])
-        for row in await Donation.select(Donation.offer).where(Donation.offer.is_not_null()).run()
-    }
-    totals: dict[tuple[str, str], tuple[str, int]] = {}
-    for allocation in await deliveries.allocation_events(offer_ids=sorted(offers)):
-        if allocation.delivered_at is not None:
-            key = (allocation.county_code, allocation.item_kind)
-            units = totals.get(key, ("", 0))[1] + allocation.quantity
-            totals[key] = (allocation.county_name, units)
-    return totals
+    return await deliveries.delivered_by_county_kind()

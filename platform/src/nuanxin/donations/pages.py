@@ -10,14 +10,17 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from nuanxin.accounts import organizations
+from nuanxin.deliveries import services as deliveries
 from nuanxin.donations import campaigns, goods, need, tracking
 from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import GoodsDonationCreate
 from nuanxin.donations.vocabulary import DonationKind, TimelineStep
 from nuanxin.errors import DomainError
+from nuanxin.forms import FormState, blank, refused
 from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import Pagination
@@ -161,9 +164,90 @@ class PublicPages(PageController):
     path = "/"
 
     @get("/give", exclude_from_auth=True, security=[{}])
-    async def campaigns(self, request: AnyRequest) -> Template:
+    async def campaigns(self, request: AnyRequest, q: FromQuery[str] = "") -> Template:
+        """Open campaigns, and the verified charities one may give goods to without one."""
         found = await campaigns.list_campaigns(page=Pagination(limit=50, offset=0))
-        return page(request, "donations/give.html.j2", {"campaigns": found, "yuan": yuan})
+        charities = await organizations.list_verified_charities(
+            page=Pagination(limit=50, offset=0), q=q.strip()[:100] or None
+        )
+        return page(
+            request,
+            "donations/give.html.j2",
+            {"campaigns": found, "charities": charities, "q": q, "yuan": yuan},
+        )
+
+    async def _give_goods(
+        self,
+        request: AnyRequest,
+        organization_id: int,
+        form: FormState | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        charity = await organizations.verified_charity(organization_id=organization_id)
+        return page(
+            request,
+            "donations/give_goods.html.j2",
+            {
+                "charity": charity,
+                "items": await offers.list_items(),
+                "form": form or blank(GoodsForm()),
+            },
+            status_code=status_code,
+        )
+
+    @get("/give/charities/{organization_id:int}", exclude_from_auth=True, security=[{}])
+    async def give_goods_form(
+        self, request: AnyRequest, organization_id: FromPath[int]
+    ) -> Template:
+        """Give goods to a verified charity directly (no campaign needed)."""
+        return await self._give_goods(request, organization_id)
+
+    @post(
+        "/give/charities/{organization_id:int}",
+        status_code=303,
+        exclude_from_auth=True,
+        security=[{}],
+    )
+    async def give_goods(
+        self,
+        request: AnyRequest,
+        organization_id: FromPath[int],
+        data: Annotated[GoodsForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Template | Redirect:
+        """Register goods handed to the charity; the donor gets a tracking code."""
+        _ = gettext_for(request)
+        await organizations.verified_charity(organization_id=organization_id)
+        try:
+            gift = msgspec.convert(
+                {
+                    "organization_id": organization_id,
+                    "item_code": data.item_code.strip(),
+                    "quantity": data.quantity.strip(),
+                    "donor_name": data.donor_name.strip(),
+                    "donor_email": data.donor_email.strip(),
+                },
+                GoodsDonationCreate,
+                strict=False,
+            )
+            registered = await goods.register_goods(data=gift)
+        except (DomainError, msgspec.ValidationError) as exc:
+            form = refused(
+                request,
+                exc,
+                data,
+                invalid={
+                    "item_code": _("Pick an item from the list"),
+                    "quantity": _("Enter a whole number of units, at least 1"),
+                    "donor_name": _("The name is too long"),
+                    "donor_email": _("Enter an email address such as name@example.com, or none"),
+                },
+            )
+            return await self._give_goods(request, organization_id, form, 400)
+        return done(
+            request,
+            _("Thank you. Keep your tracking code: %(code)s") % {"code": registered.tracking_code},
+            f"/donations/{registered.tracking_code}",
+        )
 
     @get("/track", exclude_from_auth=True, security=[{}], guessing=Guess.tracking_code)
     async def track_form(self, request: AnyRequest) -> Template | Redirect:
@@ -205,8 +289,13 @@ class PublicPages(PageController):
                 for kind in kinds
             ],
         }
+        totals = {
+            "deliveries": await deliveries.count_delivered(),  # as the home page counts them
+            "units": sum(row.delivered_units for row in rows),
+            "counties": len({row.county_code for row in rows if row.delivered_units}),
+        }
         return page(
             request,
             "donations/dashboard.html.j2",
-            {"rows": rows, "chart": chart, "yuan": yuan, "kinds": kinds},
+            {"rows": rows, "chart": chart, "yuan": yuan, "kinds": kinds, "totals": totals},
         )

@@ -262,7 +262,8 @@ class DashboardRow(msgspec.Struct, kw_only=True):
     donated_fen: int
     donated_units: int
     bought_units: int
-    delivered_units: int
+    delivered_units: int  # every unit delivered there, whatever gave the stock
+    deliveries: int = 0  # deliveries confirmed there (they add up to the home page's total)
 
 
 class KindNeed(msgspec.Struct, kw_only=True):

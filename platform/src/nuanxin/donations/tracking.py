@@ -264,9 +264,9 @@ async def dashboard() -> list[DashboardRow]:
 
     Money counts where its campaign is; given goods where the offer they joined is stored;
     bought goods where their campaign is; delivered units where the receiving household
-    lives. Every place is its county (a township's is its parent), and every (county, kind)
-    with any of the four figures has a row, so the rows' delivered units add up to every
-    unit delivered from donated or bought goods.
+    lives, whatever gave the stock. Every place is its county (a township's is its parent),
+    and every (county, kind) with any of the four figures has a row, so the rows' delivered
+    units add up to every unit delivered, and their deliveries to the home page's total.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"donated_fen": 0, "donated_units": 0, "bought_units": 0, "name": ""}
@@ -319,9 +319,9 @@ async def dashboard() -> list[DashboardRow]:
         entry["name"] = name
         entry["bought_units"] += int(row["units"] or 0)
     delivered = await hooks.delivered_units_by_county_kind()
-    for (county, kind), (name, _) in delivered.items():
+    for (county, kind), total in delivered.items():
         entry = rows[(county, kind)]
-        entry["name"] = entry["name"] or name
+        entry["name"] = entry["name"] or total.county_name
     return [
         DashboardRow(
             county_code=county,
@@ -330,7 +330,8 @@ async def dashboard() -> list[DashboardRow]:
             donated_fen=entry["donated_fen"],
             donated_units=entry["donated_units"],
             bought_units=entry["bought_units"],
-            delivered_units=delivered.get((county, kind), ("", 0))[1],
+            delivered_units=delivered[(county, kind)].units if (county, kind) in delivered else 0,
+            deliveries=delivered[(county, kind)].deliveries if (county, kind) in delivered else 0,
         )
         for (county, kind), entry in sorted(rows.items())
     ]
