@@ -328,7 +328,9 @@ async def test_a_goods_gift_reaches_delivered_through_pages_only(
     round_id = int(re.search(r"/staff/rounds/(\d+)", started.headers["location"]).group(1))  # type: ignore[union-attr]
     assert await run_jobs() == 1
     approved = await client.post(
-        f"/staff/rounds/{round_id}/approve", data={"all": "1"}, headers=loop.auth("staff")
+        f"/staff/rounds/{round_id}/approve",
+        data={"all": "1", "confirmed": "1"},
+        headers=loop.auth("staff"),
     )
     assert approved.status_code == 303, approved.text
     visits = await client.get("/staff/deliveries", headers=loop.auth("staff"))
