@@ -392,8 +392,11 @@ def _walk(loop: Loop) -> None:
     expect(staff.get_by_test_id("proposals")).to_be_visible(timeout=90_000)
     loop.shoot(staff, "staff-round-proposals")
     staff.get_by_test_id("approve-all").click()
-    staff.wait_for_load_state()
+    expect(staff.get_by_test_id("approve-all-preview")).to_be_visible()  # counts, then confirm
+    loop.shoot(staff, "staff-confirm-approve-all")
+    submit(staff, "approve-all-form")
     no_form_errors(staff)
+    expect(staff.get_by_test_id("action-bar")).to_have_count(0)  # every proposal decided
     loop.shoot(staff, "staff-round-approved")
 
     # 11. Staff print the batch of slips, one page; the codes are read off the slips.
@@ -422,6 +425,14 @@ def _walk(loop: Loop) -> None:
         deliver.click()
         reference = courier.locator("h1").inner_text().split()[-1]
         courier.fill("#code", codes[reference])
+        if courier.get_by_test_id("safety-checklist").count():  # coal or a stove: the check
+            worry = bool(confirmed)  # the second home has no vent and no alarm yet
+            courier.check("input[name=safety_chimney_sealed][value=yes]")
+            courier.check(f"input[name=safety_vent][value={'no' if worry else 'yes'}]")
+            courier.check("input[name=safety_stove_not_in_bedroom][value=yes]")
+            alarm = "missing" if worry else "installed"
+            courier.check(f"input[name=safety_co_alarm][value={alarm}]")
+            courier.check("input[name=safety_leaflet][value=yes]")
         if not confirmed:
             loop.shoot(courier, "courier-types-the-code")
         submit(courier, "confirm-form")
@@ -430,6 +441,13 @@ def _walk(loop: Loop) -> None:
     courier.goto("/courier")
     expect(courier.locator("[data-testid^=deliver-visit-]")).to_have_count(0)
     loop.shoot(courier, "courier-done")
+
+    # The "no" answers of the second home's safety check wait for staff as an urgent follow-up.
+    staff.goto("/staff/safety")
+    urgent = staff.get_by_test_id("follow-ups").locator("tr", has=staff.locator(".badge.bad"))
+    expect(urgent).to_have_count(1)
+    expect(urgent).to_contain_text(confirmed[1])
+    loop.shoot(staff, "staff-safety-follow-ups")
 
     # 13. One household reports that nothing came; staff look into it and resolve the case.
     household = loop.person(phone=True)
