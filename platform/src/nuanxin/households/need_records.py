@@ -24,8 +24,12 @@ from nuanxin.households.schemas import NeedOut, NeedOverride
 from nuanxin.households.tables import Need
 from nuanxin.identity import CurrentUser
 from nuanxin.offers import services as offers
+from nuanxin.units import Unit, to_count
 
-__all__ = ("item_ids", "list_needs", "override_need", "recompute_needs")
+__all__ = ("MAX_NEED", "item_ids", "list_needs", "override_need", "recompute_needs")
+
+#: The most a need may be set to by hand, in the item's counting unit (coal: 25 kg bags).
+MAX_NEED = 1000
 
 
 async def item_ids() -> dict[str, int]:
@@ -79,6 +83,7 @@ def _need_out(row: dict[str, Any]) -> NeedOut:
         id=int(row["id"]),
         household_id=int(row["household"]),
         item_code=str(row["item.code"]),
+        unit=Unit(row["item.unit"]),
         quantity=int(row["quantity"]),
         allocated=int(row["allocated"]),
         weight=float(row["weight"]),
@@ -93,7 +98,7 @@ async def list_needs(*, user: CurrentUser, household_id: int) -> list[NeedOut]:
     """The household's needs, by item code."""
     await household_row(household_id, user)
     rows = (
-        await Need.select(*Need.all_columns(), Need.item.code)
+        await Need.select(*Need.all_columns(), Need.item.code, Need.item.unit)
         .where(Need.household == household_id)
         .order_by(Need.item.code)
         .run()
@@ -106,21 +111,24 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
     moment = now()
     async with atomic():
         row = await household_row(household_id, user)
-        items = await item_ids()
-        item_id = items.get(data.item_code)
-        if item_id is None:
+        item = {item.code: item for item in await offers.list_items()}.get(data.item_code)
+        if item is None:
             raise Invalid(
                 f"item_code: no catalogue item has the code {data.item_code}",
                 error="validation_error",
                 field="item_code",
             )
+        item_id = item.id
+        quantity = to_count(
+            data.quantity, data.unit, counting=item.unit, minimum=0, maximum=MAX_NEED
+        )
         existing = (
             await Need.select()
             .where((Need.household == household_id) & (Need.item == item_id))
             .first()
             .run()
         )
-        if existing is not None and data.quantity < int(existing["allocated"]):
+        if existing is not None and quantity < int(existing["allocated"]):
             raise Conflict(
                 f"quantity: {existing['allocated']} units are already allocated; "
                 "a need cannot be set below what is allocated",
@@ -137,7 +145,7 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
                 Need(
                     household=household_id,
                     item=item_id,
-                    quantity=data.quantity,
+                    quantity=quantity,
                     weight=float(weight["weight"]) if weight else 1.0,
                     rule=rule,
                     override_reason=data.reason,
@@ -152,7 +160,7 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
             await (
                 Need.update(
                     {
-                        Need.quantity: data.quantity,
+                        Need.quantity: quantity,
                         Need.override_reason: data.reason,
                         Need.updated_at: moment,
                     }
@@ -161,7 +169,7 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
                 .run()
             )
         saved = (
-            await Need.select(*Need.all_columns(), Need.item.code)
+            await Need.select(*Need.all_columns(), Need.item.code, Need.item.unit)
             .where((Need.household == household_id) & (Need.item == item_id))
             .first()
             .run()
@@ -176,8 +184,9 @@ async def override_need(*, user: CurrentUser, household_id: int, data: NeedOverr
             after={
                 "household": row["reference"],
                 "item": data.item_code,
-                "quantity": data.quantity,
+                "quantity": quantity,
                 "override_reason": data.reason,
+                **({"given": f"{data.quantity} {data.unit.value}"} if data.unit else {}),
             },
             region_code=str(row["region.code"]),
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
 
 from nuanxin.households.vocabulary import Category, EscalationStatus, Tag, VerificationStatus
+from nuanxin.units import GivenUnit, Unit, amount_schema
 
 __all__ = (
     "AddressLookup",
@@ -184,6 +186,7 @@ class NeedOut(msgspec.Struct, kw_only=True):
     id: int
     household_id: int
     item_code: str
+    unit: Annotated[Unit, msgspec.Meta(description="the item's counting unit, of the quantities")]
     quantity: int
     allocated: int
     weight: float
@@ -194,10 +197,12 @@ class NeedOut(msgspec.Struct, kw_only=True):
 
 
 class NeedOverride(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Staff set a need's quantity by hand; the reason is kept and survives recomputation."""
+    """Staff set a need's quantity by hand (in ``unit``: coal in 25 kg bags, kg or t); the
+    reason is kept and survives recomputation. At most 1,000 of the item's counting unit."""
 
     item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-    quantity: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    quantity: Annotated[int | Decimal, amount_schema(minimum=0)]
+    unit: GivenUnit = None
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
 

@@ -131,4 +131,5 @@ class OfferController(Controller):
             offer_id=offer_id,
             reason=data.reason,
             quantity=data.quantity,
+            unit=data.unit,
         )

@@ -11,6 +11,7 @@ from typing import Any
 from nuanxin.offers.schemas import Offer
 from nuanxin.offers.tables import Offer as OfferTable
 from nuanxin.offers.vocabulary import OfferStatus
+from nuanxin.units import Unit
 
 __all__ = ("OFFER_COLUMNS", "load_offer", "offer_from_row")
 
@@ -23,6 +24,7 @@ OFFER_COLUMNS = (
     OfferTable.item.kind.as_alias("item_kind"),
     OfferTable.item.name_zh.as_alias("item_name_zh"),
     OfferTable.item.name_en.as_alias("item_name_en"),
+    OfferTable.item.unit.as_alias("item_unit"),
 )
 
 
@@ -38,6 +40,7 @@ def offer_from_row(row: dict[str, Any]) -> Offer:
         item_kind=row["item_kind"],
         item_name_zh=row["item_name_zh"],
         item_name_en=row["item_name_en"],
+        unit=Unit(row["item_unit"]),
         quantity=row["quantity"],
         available=row["available"],
         reserved=row["reserved"],

@@ -4,11 +4,15 @@
   reserved, delivered or withdrawn) and withdraw them. Only a verified charity posts or edits.
 * Stock moves (reserve, release, deliver, withdraw) are the ledger's,
   :mod:`nuanxin.offers.stock`; other areas move stock only through it.
+* Quantities come in a unit (coal: 25 kg bags, kg or t) and are stored as whole numbers of
+  the item's counting unit, converted exactly (:func:`nuanxin.units.to_count`); one that is
+  not a whole number of it is refused (400), never rounded.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from nuanxin.accounts import organizations
@@ -24,6 +28,7 @@ from nuanxin.offers.tables import Offer as OfferTable
 from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import get_region, subtree_prefix
+from nuanxin.units import Unit, given_unit, to_count, units_for
 from nuanxin.warehouses import services as warehouses
 
 __all__ = (
@@ -47,6 +52,7 @@ def _today() -> date:
 
 
 def _item(row: dict[str, Any]) -> Item:
+    unit = Unit(row["unit"])
     return Item(
         id=row["id"],
         code=row["code"],
@@ -56,6 +62,8 @@ def _item(row: dict[str, Any]) -> Item:
         unit_zh=row["unit_zh"],
         unit_en=row["unit_en"],
         requires=list(row["requires"] or []),
+        unit=unit,
+        units=list(units_for(unit)),
     )
 
 
@@ -67,13 +75,19 @@ async def list_items(*, kind: str | None = None) -> list[Item]:
     return [_item(row) for row in await query.output(load_json=True).run()]
 
 
-async def _item_id(code: str) -> int:
-    row = await ItemTable.select(ItemTable.id).where(ItemTable.code == code).first().run()
+async def _catalogue_item(code: str) -> tuple[int, Unit]:
+    """The item's id and counting unit (400 for a code not in the catalogue)."""
+    row = (
+        await ItemTable.select(ItemTable.id, ItemTable.unit)
+        .where(ItemTable.code == code)
+        .first()
+        .run()
+    )
     if row is None:
         raise Invalid(
             f"No catalogue item has the code {code!r}", field="item_code", message_id="unknown_item"
         )
-    return int(row["id"])
+    return int(row["id"]), Unit(row["unit"])
 
 
 # -- reading offers ---------------------------------------------------------------------------
@@ -146,6 +160,7 @@ def _view(offer: Offer) -> dict[str, Any]:
     """An offer as the audit trail keeps it."""
     return {
         "item": offer.item_code,
+        "unit": offer.unit.value,
         "warehouse": offer.warehouse_id,
         "quantity": offer.quantity,
         "available": offer.available,
@@ -182,7 +197,8 @@ async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
     async with atomic():
         warehouse = await warehouses.own_warehouse(user=user, warehouse_id=data.warehouse_id)
         await organizations.ensure_verified(organization_id=warehouse.organization_id)
-        item = await _item_id(data.item_code)
+        item, counting = await _catalogue_item(data.item_code)
+        quantity = to_count(data.quantity, data.unit, counting=counting)
         now = datetime.now(UTC)
         rows = (
             await OfferTable.insert(
@@ -190,8 +206,8 @@ async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
                     organization=warehouse.organization_id,
                     warehouse=warehouse.id,
                     item=item,
-                    quantity=data.quantity,
-                    available=data.quantity,
+                    quantity=quantity,
+                    available=quantity,
                     lat=warehouse.lat,
                     lon=warehouse.lon,
                     radius_km=data.radius_km,
@@ -213,10 +229,17 @@ async def create_offer(*, user: CurrentUser, data: OfferCreate) -> Offer:
             action="offer.create",
             entity="offer",
             entity_id=offer.id,
-            after=_view(offer),
+            after={**_view(offer), **_given(data.quantity, data.unit)},
             region_code=offer.region_code,
         )
     return offer
+
+
+def _given(amount: Decimal | int | None, unit: Unit | None) -> dict[str, str]:
+    """What the charity typed, for the audit trail, when it was not in the counting unit."""
+    if amount is None or unit is None:
+        return {}
+    return {"given": f"{amount} {unit.value}"}
 
 
 async def _own(user: CurrentUser, offer_id: int) -> Offer:
@@ -262,11 +285,16 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
             changes[OfferTable.lat] = warehouse.lat
             changes[OfferTable.lon] = warehouse.lon
         condition = (OfferTable.id == offer_id) & (OfferTable.status == OfferStatus.open.value)
-        if data.quantity is not None and data.quantity != before.quantity:
+        quantity = None
+        if data.quantity is not None:
+            quantity = to_count(data.quantity, data.unit, counting=before.unit)
+        elif data.unit is not None:
+            given_unit(data.unit, counting=before.unit)
+        if quantity is not None and quantity != before.quantity:
             # Relative to the row as it is now: a reservation in between is kept, and the
             # condition refuses a quantity below what is no longer available.
-            delta = data.quantity - before.quantity
-            changes[OfferTable.quantity] = data.quantity
+            delta = quantity - before.quantity
+            changes[OfferTable.quantity] = quantity
             changes[OfferTable.available] = OfferTable.available + delta
             condition &= (OfferTable.quantity == before.quantity) & (
                 OfferTable.available >= max(0, -delta)
@@ -289,23 +317,34 @@ async def update_offer(*, user: CurrentUser, offer_id: int, data: OfferUpdate) -
             entity="offer",
             entity_id=offer_id,
             before=_view(before),
-            after=_view(after),
+            after={**_view(after), **_given(data.quantity, data.unit)},
             region_code=after.region_code,
         )
     return after
 
 
 async def withdraw_offer(
-    *, user: CurrentUser, offer_id: int, reason: str, quantity: int | None = None
+    *,
+    user: CurrentUser,
+    offer_id: int,
+    reason: str,
+    quantity: Decimal | int | None = None,
+    unit: Unit | None = None,
 ) -> Offer:
-    """Take back available units; without a quantity, all of them, and the offer closes.
+    """Take back available units (``quantity`` in ``unit``, by default the counting unit);
+    without a quantity, all of them, and the offer closes.
 
     Reserved units stay reserved and are delivered (or released) as usual.
     """
     async with atomic():
         before = await _own(user, offer_id)
         _open(before)
-        await stock.withdraw(offer_id=offer_id, quantity=quantity)
+        count = None
+        if quantity is not None:
+            count = to_count(quantity, unit, counting=before.unit)
+        elif unit is not None:
+            given_unit(unit, counting=before.unit)
+        await stock.withdraw(offer_id=offer_id, quantity=count)
         after = await get_offer(user=user, offer_id=offer_id)
         await record(
             actor=user,

@@ -18,11 +18,17 @@ from piccolo.table import Table
 
 from nuanxin.accounts.tables import Organization, User
 from nuanxin.offers.vocabulary import OfferStatus
+from nuanxin.units import Unit
 from nuanxin.warehouses.tables import Warehouse
 
 
 class Item(Table, tablename="item"):
-    """A catalogue entry: what one unit is, and the household tags it requires."""
+    """A catalogue entry: what one unit is, and the household tags it requires.
+
+    ``unit`` is the counting unit: every quantity of the item (stock, needs, matching) is a
+    whole number of it; quantities given in another unit of its measure are converted
+    exactly (:mod:`nuanxin.units`). Coal is counted in 25 kg bags, the rest in pieces.
+    """
 
     id = Serial(primary_key=True)
 
@@ -32,6 +38,7 @@ class Item(Table, tablename="item"):
     name_en = Varchar(length=80)
     unit_zh = Varchar(length=10)
     unit_en = Varchar(length=20)
+    unit = Varchar(length=16, choices=Unit, default=Unit.piece)
     requires = JSON(default=[])  # tags a household must have, e.g. ["electricity"]
 
 
