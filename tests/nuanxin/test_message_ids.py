@@ -2,7 +2,8 @@
 
 The source is read, not run: every construction of a domain error (``Invalid(...)``,
 ``Conflict(...)`` ...) anywhere under ``platform/src/nuanxin`` is found, and its message id
-(``message_id=``, else the ``error=`` word it defaults to) must have a sentence in
+(``message_id=``, else the ``error=`` word it defaults to; a string or a choice between
+strings) must have a sentence in
 ``MESSAGES`` translated in the zh-CN catalogue and present in the English one, or be a word
 its kind's generic sentence says (``GENERIC_IDS``). An id built at run time must be listed
 below with every value it can take, so that a new one cannot slip past.
@@ -42,6 +43,16 @@ COMPUTED: dict[str, frozenset[str]] = {
 PLACEHOLDER = re.compile(r"%\((\w+)\)")
 
 
+def _constants(node: ast.expr) -> list[str] | None:
+    """The ids an expression can give: a string, or a choice between strings; else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        body, orelse = _constants(node.body), _constants(node.orelse)
+        return None if body is None or orelse is None else body + orelse
+    return None
+
+
 def _kind(call: ast.Call) -> str | None:
     func = call.func
     if isinstance(func, ast.Name):
@@ -64,10 +75,11 @@ def raised_ids() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
             if value is None:
                 continue  # said by its kind's generic sentence
             site = f"{where}:{node.lineno}"
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                constant.setdefault(value.value, []).append(site)
-            else:
+            names = _constants(value)
+            if names is None:
                 computed.setdefault(where, []).append(site)
+            for name in names or ():
+                constant.setdefault(name, []).append(site)
     return constant, computed
 
 
@@ -85,8 +97,9 @@ def catalogue(language: str) -> dict[str, str]:
 
 def test_the_source_raises_message_ids_and_the_scan_finds_them() -> None:
     constant, _ = raised_ids()
-    # a canary: ids known to be raised, of different kinds and spellings
+    # a canary: ids known to be raised, of different kinds and spellings (a choice included)
     assert {"wrong_code", "insufficient_stock", "unknown_item", "below_reserved"} <= set(constant)
+    assert {"bags_not_whole", "quantity_not_whole"} <= set(constant)
 
 
 def test_every_message_id_raised_has_a_sentence_or_is_said_by_its_kind() -> None:

@@ -10,6 +10,11 @@ the catalogues (``frontend/locales/``); the templates use them as Jinja filters:
 An item code is its kind (:data:`KINDS`: ``coal``, ``coat_adult`` ...) and, for clothes, a size
 (``coat_adult_l``: an adult cotton coat, size L); units come from :data:`UNITS`. A code with no
 word is shown as "—", never raw.
+
+A quantity is shown with its unit by :func:`quantity_text` (filter ``quantity``:
+``{{ i.quantity | quantity(i.item_code) }}``): coal, counted in 25 kg bags
+(:data:`COUNTED_IN`), reads "3 袋（75 公斤）" / "3 bags (75 kg)", and from a tonne up
+"1.5 吨（60 袋）" / "1.5 t (60 bags)"; other kinds "2 件" / "2 pieces".
 """
 
 from __future__ import annotations
@@ -18,17 +23,23 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Final
 
-from nuanxin.i18n import N_
+from babel.numbers import format_decimal
+
+from nuanxin.i18n import LANGUAGES, N_
+from nuanxin.units import Unit, from_count
 
 __all__ = (
     "CATEGORIES",
     "KINDS",
     "STATUSES",
     "category_label",
+    "count_unit",
     "item_label",
     "item_unit",
+    "quantity_text",
     "status_label",
     "tag_label",
+    "weight_text",
 )
 
 Gettext = Callable[[str], str]
@@ -62,6 +73,26 @@ UNITS: Final[Mapping[str, str]] = {
     "co_alarm": N_("alarm"),
 }
 SIZED: Final = N_("%(kind)s, size %(size)s")
+
+#: The counting unit of each kind not counted in pieces (as the catalogue says, ``item.unit``).
+COUNTED_IN: Final[Mapping[str, Unit]] = {"coal": Unit.bag_25kg}
+
+#: A quantity of each kind with its unit: (one, more than one); Chinese has one form.
+AMOUNTS: Final[Mapping[str, tuple[str, str]]] = {
+    "coal": (N_("%(n)s bag (%(kg)s kg)"), N_("%(n)s bags (%(kg)s kg)")),
+    "coat_adult": (N_("%(n)s piece"), N_("%(n)s pieces")),
+    "coat_child": (N_("%(n)s piece"), N_("%(n)s pieces")),
+    "quilt": (N_("%(n)s quilt"), N_("%(n)s quilts")),
+    "electric_blanket": (N_("%(n)s blanket"), N_("%(n)s blankets")),
+    "stove": (N_("%(n)s stove"), N_("%(n)s stoves")),
+}
+#: Coal from a tonne up.
+TONNES: Final = N_("%(t)s t (%(n)s bags)")
+#: The words of the bag, where the number stands apart from it (a slip's table).
+BAG: Final = (N_("bag"), N_("bags"))
+#: A weight alone: up to a tonne in kilograms, from a tonne up in tonnes.
+KILOGRAMS: Final = N_("%(kg)s kg")
+TONNES_ALONE: Final = N_("%(t)s t")
 
 TAGS: Final[Mapping[str, str]] = {
     "electricity": N_("Has electricity"),
@@ -202,6 +233,66 @@ def item_unit(code: object, gettext: Gettext) -> str:
     """The unit of an item (袋, 件 / bag, piece), or "" for an unknown one."""
     found = _kind_and_size(_code(code))
     return "" if found is None or found[0] not in UNITS else gettext(UNITS[found[0]])
+
+
+def _number(value: object, language: str) -> str:
+    return str(format_decimal(value, locale=LANGUAGES.get(language, "en")))
+
+
+def _count(count: object) -> int | None:
+    try:
+        return int(str(count))
+    except ValueError:
+        return None
+
+
+def _counted_in(code: object) -> tuple[str, Unit] | None:
+    found = _kind_and_size(_code(code))
+    if found is None or found[0] not in AMOUNTS:
+        return None
+    return found[0], COUNTED_IN.get(found[0], Unit.piece)
+
+
+def weight_text(count: object, code: object, language: str, gettext: Gettext) -> str:
+    """What ``count`` of an item counted by weight weighs: "75 公斤", "1.5 吨"; else ""."""
+    found, n = _counted_in(code), _count(count)
+    if found is None or n is None or found[1] is not Unit.bag_25kg:
+        return ""
+    kg = from_count(n, found[1], Unit.kg)
+    if kg >= 1000:
+        weight = gettext(TONNES_ALONE) % {"t": _number(from_count(n, found[1], Unit.t), language)}
+    else:
+        weight = gettext(KILOGRAMS) % {"kg": _number(kg, language)}
+    return weight.replace(" ", "\u00a0")
+
+
+def count_unit(count: object, code: object, gettext: Gettext) -> str:
+    """The word of the unit ``count`` of the item is counted in: 袋 / bags, 件 / piece."""
+    found = _counted_in(code)
+    if found is not None and found[1] is Unit.bag_25kg:
+        return gettext(BAG[0] if _count(count) == 1 else BAG[1])
+    return item_unit(code, gettext)
+
+
+def quantity_text(count: object, code: object, language: str, gettext: Gettext) -> str:
+    """``count`` of the item (or kind) ``code``, counted in its counting unit, with its unit
+    in the reader's words: "3 袋（75 公斤）", "1.5 吨（60 袋）", "2 件" (never split)."""
+    n = _count(count)
+    if n is None:
+        return UNKNOWN if count is None else str(count)
+    found = _counted_in(code)
+    if found is None:
+        return _number(n, language)
+    kind, counting = found
+    one, more = AMOUNTS[kind]
+    figures = {"n": _number(n, language)}
+    if counting is Unit.bag_25kg:
+        kg = from_count(n, counting, Unit.kg)
+        if kg >= 1000:
+            figures["t"] = _number(from_count(n, counting, Unit.t), language)
+            return (gettext(TONNES) % figures).replace(" ", "\u00a0")
+        figures["kg"] = _number(kg, language)
+    return (gettext(one if n == 1 else more) % figures).replace(" ", "\u00a0")
 
 
 def category_label(code: object, gettext: Gettext) -> str:

@@ -86,6 +86,21 @@ MESSAGES: Final[Mapping[str, str]] = {
     "warehouse_in_use": N_("Units of this offer are reserved from its warehouse: it cannot move."),
     "quantity_at_least_one": N_("The quantity must be at least 1."),
     "unknown_item": N_("Choose an item from the list."),
+    # units (nuanxin.units)
+    "unknown_unit": N_("Choose a unit from the list."),
+    "unit_not_for_item": N_(
+        "This item cannot be given in that unit: coal in 25 kg bags, kilograms or tonnes; "
+        "everything else by the piece."
+    ),
+    "bags_not_whole": N_(
+        "Coal is counted in whole 25 kg bags: give a quantity that makes whole bags "
+        "(1 t = 40 bags, 1.5 t = 60 bags, 100 kg = 4 bags)."
+    ),
+    "quantity_not_whole": N_("The quantity must be a whole number."),
+    "quantity_out_of_range": N_(
+        "The quantity must be from %(minimum)s to %(maximum)s (coal in 25 kg bags, everything "
+        "else by the piece)."
+    ),
     "window_ends_before_start": N_("The last day must be after the first day."),
     "window_ended": N_("The last day has passed already: choose a later day."),
     "end_date_in_past": N_("The end date must be in the future."),
@@ -183,6 +198,7 @@ GENERIC_FIELD: Final = N_("“%(field)s” is not accepted: check it.")
 FIELDS: Final[Mapping[str, str]] = {
     "code": N_("Confirmation code"),
     "quantity": N_("Quantity"),
+    "unit": N_("Unit"),
     "item_code": N_("Item"),
     "item_codes": N_("Items"),
     "offer_id": N_("Offer"),

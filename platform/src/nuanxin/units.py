@@ -35,6 +35,7 @@ __all__ = (
     "MAX_COUNT",
     "Amount",
     "GivenUnit",
+    "OptionalAmount",
     "Unit",
     "amount_schema",
     "from_count",
@@ -69,12 +70,14 @@ MAX_COUNT: Final = 1_000_000
 _MAX_PLACES: Final = 9
 
 
-def amount_schema(*, minimum: int = 1) -> msgspec.Meta:
-    """How an :data:`Amount` field reads in OpenAPI: a JSON number (a decimal string is
-    accepted too), in the body's ``unit``; converted exactly, never through a float."""
-    extra: dict[str, Any] = (
-        {"type": "number", "exclusive_minimum": 0} if minimum else {"type": "number", "minimum": 0}
-    )
+def amount_schema(*, minimum: int = 1, nullable: bool = False) -> msgspec.Meta:
+    """How an amount field reads in OpenAPI: a JSON number (a decimal string is accepted
+    too), in the body's ``unit``; converted exactly, never through a float."""
+    extra: dict[str, Any] = {
+        "type": ["number", "null"] if nullable else "number",
+        "one_of": None,  # not "integer or string", as the Python type would say
+        ("exclusive_minimum" if minimum else "minimum"): 0,
+    }
     return msgspec.Meta(
         extra_json_schema={
             "description": (
@@ -90,6 +93,8 @@ def amount_schema(*, minimum: int = 1) -> msgspec.Meta:
 
 #: An amount as a client gives it: decoded exactly (JSON ``1.1`` is ``Decimal("1.1")``).
 Amount = Annotated[int | Decimal, amount_schema()]
+#: The same, optional (left out: unchanged).
+OptionalAmount = Annotated[int | Decimal | None, amount_schema(nullable=True)]
 
 #: The unit an amount is given in (left out: the item's counting unit).
 GivenUnit = Annotated[
@@ -109,10 +114,6 @@ def units_for(counting: Unit) -> tuple[Unit, ...]:
     return (counting, *(u for u in Unit if u is not counting and MEASURE[u][0] == measure))
 
 
-def _refuse(detail: str, field: str, message_id: str, **params: object) -> Invalid:
-    return Invalid(detail, field=field, message_id=message_id, params=params)
-
-
 def given_unit(unit: Unit | str | None, *, counting: Unit, field: str = "unit") -> Unit:
     """The unit a quantity of an item counted in ``counting`` is given in, or 400 (naming
     ``field``) for a word that is no unit or a unit of another measure. None: ``counting``."""
@@ -120,20 +121,18 @@ def given_unit(unit: Unit | str | None, *, counting: Unit, field: str = "unit") 
     try:
         given = counting if unit is None or unit == "" else Unit(unit)
     except ValueError:
-        raise _refuse(
+        raise Invalid(
             f"{field}: {unit!r} is not a unit; one of {accepted}",
-            field,
-            "unknown_unit",
-            unit=str(unit),
-            units=accepted,
+            field=field,
+            message_id="unknown_unit",
+            params={"unit": str(unit), "units": accepted},
         ) from None
     if given not in units_for(counting):
-        raise _refuse(
+        raise Invalid(
             f"{field}: this item is counted in {counting.value}; give it in one of {accepted}",
-            field,
-            "unit_not_for_item",
-            unit=given.value,
-            units=accepted,
+            field=field,
+            message_id="unit_not_for_item",
+            params={"unit": given.value, "units": accepted},
         )
     return given
 
@@ -174,32 +173,29 @@ def to_count(
     value = Decimal(amount)
     high = Decimal(maximum) * MEASURE[counting][1] / MEASURE[given][1]
     if not value.is_finite() or value < 0 or value > high:
-        raise _refuse(
+        raise Invalid(
             f"{field}: {amount} {given.value} is outside 0..{high.normalize():f} {given.value}",
-            field,
-            "quantity_out_of_range",
-            minimum=minimum,
-            maximum=maximum,
+            field=field,
+            message_id="quantity_out_of_range",
+            params={"minimum": minimum, "maximum": maximum},
         )
     exact = _exact(value)
     whole = None if exact is None else exact * MEASURE[given][1] / MEASURE[counting][1]
     if whole is None or whole.denominator != 1:
-        raise _refuse(
+        raise Invalid(
             f"{field}: {value} {given.value} is not a whole number of {counting.value}",
-            field,
-            "quantity_not_whole",
-            amount=str(value),  # as given: never expanded (1E-999999999 stays short)
-            unit=given.value,
-            counting=counting.value,
+            field=field,
+            message_id="bags_not_whole" if counting is Unit.bag_25kg else "quantity_not_whole",
+            # the amount as given: never expanded (1E-999999999 stays short)
+            params={"amount": str(value), "unit": given.value, "counting": counting.value},
         )
     count = int(whole)
     if not minimum <= count <= maximum:
-        raise _refuse(
+        raise Invalid(
             f"{field}: {count} {counting.value} is outside {minimum}..{maximum}",
-            field,
-            "quantity_out_of_range",
-            minimum=minimum,
-            maximum=maximum,
+            field=field,
+            message_id="quantity_out_of_range",
+            params={"minimum": minimum, "maximum": maximum},
         )
     return count
 

@@ -267,6 +267,11 @@ def _item_unit(context: Context, code: object) -> str:
 
 
 @pass_context
+def _quantity(context: Context, count: object, code: object) -> str:
+    return labels.quantity_text(count, code, _language(context), _gettext(context))
+
+
+@pass_context
 def _category_label(context: Context, code: object) -> str:
     return labels.category_label(code, _gettext(context))
 
@@ -306,6 +311,7 @@ def install_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters.update(
         item_label=_item_label,
         item_unit=_item_unit,
+        quantity=_quantity,
         category_label=_category_label,
         tag_label=_tag_label,
         status_label=_status_label,

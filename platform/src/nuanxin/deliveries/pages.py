@@ -28,7 +28,7 @@ from nuanxin.errors import DomainError, Invalid
 from nuanxin.forms import FormState, blank
 from nuanxin.guards import charity_members, couriers_and_members, staff_and_admin
 from nuanxin.identity import CurrentUser
-from nuanxin.labels import item_unit
+from nuanxin.labels import count_unit, weight_text
 from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
@@ -38,7 +38,15 @@ from nuanxin.safety.schemas import SafetyChecklistIn
 from nuanxin.safety.services import SafetyPolicy
 from nuanxin.safety.vocabulary import CoAlarm
 from nuanxin.settings import Settings
-from nuanxin.web import PageController, done, form_error, gettext_for, item_label, page
+from nuanxin.web import (
+    PageController,
+    done,
+    form_error,
+    gettext_for,
+    item_label,
+    language_of,
+    page,
+)
 
 __all__ = ("CharityDeliveryPages", "CourierPages", "StaffDeliveryPages")
 
@@ -192,15 +200,12 @@ def _slip_items(request: AnyRequest, slip: SlipOut) -> list[SlipItem]:
     for line in slip.items:
         if line.status not in (DeliveryStatus.pending, DeliveryStatus.locked):
             continue
-        note = ""
-        if line.item_code == "coal":
-            note = _("%(kg)d kg") % {"kg": line.quantity * 25}
         lines.append(
             SlipItem(
                 name=item_label(request, line.item_code),
                 quantity=line.quantity,
-                unit=item_unit(line.item_code, _),
-                note=note,
+                unit=count_unit(line.quantity, line.item_code, _),
+                note=weight_text(line.quantity, line.item_code, language_of(request), _),
             )
         )
     return lines

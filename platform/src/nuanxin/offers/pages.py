@@ -42,6 +42,7 @@ class OfferForm(msgspec.Struct, kw_only=True):
     warehouse_id: str = ""
     item_code: str = ""
     quantity: str = ""
+    unit: str = ""
     radius_km: str = ""
     available_from: str = ""
     available_until: str = ""
@@ -91,7 +92,7 @@ def _fields(form: OfferForm) -> dict[str, Any]:
     for key, value in raw.items():
         if value == "" and key != "note":
             continue
-        if key in ("warehouse_id", "quantity"):
+        if key == "warehouse_id":
             fields[key] = int(value)
         elif key == "radius_km":
             fields[key] = float(value)

@@ -15,7 +15,7 @@ from typing import Annotated
 import msgspec
 
 from nuanxin.offers.vocabulary import OfferStatus
-from nuanxin.units import Amount, GivenUnit, Unit
+from nuanxin.units import Amount, GivenUnit, OptionalAmount, Unit
 
 __all__ = ("Item", "Offer", "OfferCreate", "OfferUpdate", "OfferWithdraw")
 
@@ -66,7 +66,7 @@ class OfferUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A new total quantity (in ``unit``) may not fall below what is reserved, delivered or
     withdrawn."""
 
-    quantity: Amount | None = None
+    quantity: OptionalAmount = None
     unit: GivenUnit = None
     radius_km: Radius | None = None
     available_from: date | None = None
@@ -79,7 +79,7 @@ class OfferWithdraw(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Take back so many available units, or (no quantity) all of them and close the offer."""
 
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-    quantity: Amount | None = None
+    quantity: OptionalAmount = None
     unit: GivenUnit = None
 
 
