@@ -20,6 +20,7 @@ A quantity is shown with its unit by :func:`quantity_text` (filter ``quantity``:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from enum import Enum
 from typing import Final
 
@@ -235,7 +236,7 @@ def item_unit(code: object, gettext: Gettext) -> str:
     return "" if found is None or found[0] not in UNITS else gettext(UNITS[found[0]])
 
 
-def _number(value: object, language: str) -> str:
+def _number(value: int | Decimal, language: str) -> str:
     return str(format_decimal(value, locale=LANGUAGES.get(language, "en")))
 
 

@@ -177,7 +177,7 @@ def to_count(
             f"{field}: {amount} {given.value} is outside 0..{high.normalize():f} {given.value}",
             field=field,
             message_id="quantity_out_of_range",
-            params={"minimum": minimum, "maximum": maximum},
+            params={"minimum": f"{minimum:,}", "maximum": f"{maximum:,}"},
         )
     exact = _exact(value)
     whole = None if exact is None else exact * MEASURE[given][1] / MEASURE[counting][1]
@@ -195,7 +195,7 @@ def to_count(
             f"{field}: {count} {counting.value} is outside {minimum}..{maximum}",
             field=field,
             message_id="quantity_out_of_range",
-            params={"minimum": minimum, "maximum": maximum},
+            params={"minimum": f"{minimum:,}", "maximum": f"{maximum:,}"},
         )
     return count
 
