@@ -341,3 +341,25 @@ async def test_the_openapi_document_describes_the_unit_of_a_quantity(
         assert "25 kg bags" in quantity["description"], name
     for name in ("Offer", "Item", "NeedOut"):
         assert "unit" in schemas[name]["properties"], name
+
+
+async def test_the_need_page_takes_kilograms_and_shows_bags_with_their_weight(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    household, _ = await _coal_household(loop, "HK2", 8, 0.01)
+    path = f"/staff/households/{household}/needs"
+    form = {"item_code": "coal", "quantity": "310", "unit": "kg", "reason": "a cold house"}
+    refused = await client.post(
+        path, data=form, params={"lang": "zh-CN"}, headers=loop.auth("staff")
+    )
+    assert refused.status_code == 400, refused.text
+    assert "取暖煤按整袋计数" in refused.text and 'value="310"' in refused.text
+    saved = await client.post(
+        path, data={**form, "quantity": "300"}, params={"lang": "zh-CN"}, headers=loop.auth("staff")
+    )
+    assert saved.status_code in (200, 303), saved.text
+    shown = await client.get(path, params={"lang": "zh-CN"}, headers=loop.auth("staff"))
+    assert f"12{NBSP}袋（300{NBSP}公斤）" in shown.text
+    english = await client.get(path, params={"lang": "en"}, headers=loop.auth("staff"))
+    assert f"12{NBSP}bags{NBSP}(300{NBSP}kg)" in english.text

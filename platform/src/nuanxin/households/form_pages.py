@@ -96,6 +96,7 @@ class FieldError(Exception):
 class NeedForm(msgspec.Struct, kw_only=True):
     item_code: str = ""
     quantity: str = ""
+    unit: str = ""  # blank: the item's counting unit (coal: 25 kg bags); or kg, t
     reason: str = ""
 
 
@@ -115,6 +116,7 @@ def _words(request: AnyRequest) -> dict[str, str]:
         "members": _("Enter each member's year of birth"),
         "item_code": _("Choose an item from the list"),
         "quantity": _("Enter a whole number from 0 to 1,000"),
+        "unit": _("Choose a unit from the list"),
         "reason": _("Say why the quantity is set by hand (300 characters at most)"),
     }
 
@@ -435,17 +437,19 @@ class HouseholdFormPages(PageController):
             if not data.item_code:
                 raise FieldError("item_code", _words(request)["item_code"])
             quantity = data.quantity.strip()
-            if not quantity.isdigit():
+            if not quantity.replace(".", "", 1).isdigit():
                 raise FieldError("quantity", _words(request)["quantity"])
             if not data.reason.strip():
                 raise FieldError("reason", _("Say why the quantity is set by hand"))
             wanted = msgspec.convert(
                 {
                     "item_code": data.item_code,
-                    "quantity": int(quantity),
+                    "quantity": quantity,
+                    "unit": data.unit.strip() or None,
                     "reason": data.reason.strip(),
                 },
                 NeedOverride,
+                strict=False,
             )
             saved = await need_records.override_need(
                 user=actor, household_id=household_id, data=wanted
