@@ -86,6 +86,7 @@ AMOUNTS: Final[Mapping[str, tuple[str, str]]] = {
     "quilt": (N_("%(n)s quilt"), N_("%(n)s quilts")),
     "electric_blanket": (N_("%(n)s blanket"), N_("%(n)s blankets")),
     "stove": (N_("%(n)s stove"), N_("%(n)s stoves")),
+    "co_alarm": (N_("%(n)s alarm"), N_("%(n)s alarms")),
 }
 #: Coal from a tonne up.
 TONNES: Final = N_("%(t)s t (%(n)s bags)")

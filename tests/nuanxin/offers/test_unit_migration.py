@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nuanxin.units import Unit, from_count
 
-UNIT_MIGRATIONS = ("2026-11-30T09:00:00:000000", "2026-11-30T09:00:01:000000")
+UNIT_MIGRATIONS = ("2026-11-30T09:30:00:000000", "2026-11-30T09:30:01:000000")
 
 
 def _migrate(database: Path, var_dir: Path) -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from nuanxin.errors import Invalid
 from nuanxin.households.tables import Household, Need
 from nuanxin.i18n import catalogue
-from nuanxin.labels import COUNTED_IN, count_unit, quantity_text, weight_text
+from nuanxin.labels import AMOUNTS, COUNTED_IN, count_unit, quantity_text, weight_text
 from nuanxin.offers import services as offers
 from nuanxin.offers.tables import Item
 from nuanxin.units import MAX_COUNT, Unit, from_count, to_count, units_for
@@ -121,6 +121,7 @@ def test_a_piece_is_never_a_fraction_and_an_item_takes_only_units_of_its_measure
         (1, "quilt", "1 床", "1 quilt"),
         (4, "electric_blanket", "4 条", "4 blankets"),
         (1, "stove", "1 台", "1 stove"),
+        (2, "co_alarm", "2 个", "2 alarms"),
     ],
 )
 def test_a_quantity_reads_with_its_unit_in_both_languages_and_never_splits(
@@ -145,6 +146,7 @@ async def test_the_catalogue_says_each_items_counting_unit_as_the_pages_do(db: N
     items = await offers.list_items()
     assert items, "the catalogue is seeded by a migration"
     for item in items:
+        assert item.kind in AMOUNTS, f"say how a quantity of {item.kind} reads (labels.AMOUNTS)"
         assert item.unit is COUNTED_IN.get(item.kind, Unit.piece), item.code
         assert item.units == list(units_for(item.unit))
     coal = next(item for item in items if item.code == "coal")
