@@ -76,7 +76,7 @@ from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
 from nuanxin.notifications.controllers import NotificationController, VisitScheduleController
-from nuanxin.notifications.pages import StaffNotificationPages
+from nuanxin.notifications.pages import StaffNotificationPages, StaffVisitSchedulePages
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
 from nuanxin.pages import HomePage
@@ -150,6 +150,7 @@ PAGES: tuple[type[Controller], ...] = (
     NotReceivedPages,
     StaffCasePages,
     StaffNotificationPages,
+    StaffVisitSchedulePages,
     AuditPages,
     ExportPages,
     HouseholdPages,

@@ -105,6 +105,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/staff/cases", i18n.N_("Not received")),
         ("/staff/emergencies", "Emergencies"),
         ("/staff/safety", i18n.N_("Heating safety")),
+        ("/staff/notifications", i18n.N_("Failed notifications")),
         ("/staff/escalations", "Case by case"),
         ("/staff/charities", i18n.N_("Charities")),
         ("/staff/audit", i18n.N_("Audit trail")),

@@ -27,4 +27,7 @@ POLICY: dict[str, Rule] = {
     ),
     # the page of failures, over the same service
     "GET /staff/notifications": Rule(allowed=ALL_STAFF),
+    "POST /staff/visits/{visit_id:int}/schedule": Rule(
+        allowed=STAFF_OF_A, path={"visit_id": "visit_id"}, body=today, form=True
+    ),
 }

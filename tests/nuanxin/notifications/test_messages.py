@@ -298,3 +298,36 @@ async def test_staff_see_their_jurisdictions_failed_notifications_in_both_langua
     assert (
         await client.get("/staff/notifications", headers=loop.auth("charity"))
     ).status_code == 403
+
+
+async def test_staff_send_the_day_and_code_from_the_visits_page(
+    client: httpx.AsyncClient, db: None, aliyun_wired: Wired
+) -> None:
+    loop = await build_loop()
+    visit_id = await approved_visit(client, loop)
+    await client.get("/health")
+    csrf = {"x-nuanxin-csrf": client.cookies.get("nuanxin_csrf") or ""}
+    shown = await client.get(f"/staff/visits/{visit_id}?lang=zh-CN", headers=loop.auth("staff"))
+    assert "用短信通知住户" in shown.text
+    wrong = await client.post(
+        f"/staff/visits/{visit_id}/schedule?lang=en",
+        data={"visit_on": "2001-01-01"},
+        headers={**loop.auth("staff"), **csrf},
+    )
+    assert wrong.status_code == 400
+    assert "2001-01-01" in wrong.text, "what was typed stays"
+    assert "within the next 60 days" in wrong.text
+    sent = await client.post(
+        f"/staff/visits/{visit_id}/schedule",
+        data={"visit_on": today()},
+        headers={**loop.auth("staff"), **csrf},
+    )
+    assert sent.status_code == 303, sent.text
+    await run_jobs()
+    assert len(aliyun_wired.sms.sent) == 1
+    again = await client.post(
+        f"/staff/visits/{visit_id}/schedule?lang=zh-CN",
+        data={"visit_on": today()},
+        headers={**loop.auth("staff"), **csrf},
+    )
+    assert again.status_code == 400 and "该次上门已安排" in again.text

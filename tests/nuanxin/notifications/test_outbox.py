@@ -10,7 +10,13 @@ import pytest
 from nuanxin.db import atomic
 from nuanxin.jobs.queue import defer
 from nuanxin.jobs.vocabulary import TaskName
-from nuanxin.notifications.outbox import BACKOFF_SECONDS, MAX_ATTEMPTS, notify, retry_due
+from nuanxin.notifications.outbox import (
+    BACKOFF_SECONDS,
+    MAX_ATTEMPTS,
+    forget_old,
+    notify,
+    retry_due,
+)
 from nuanxin.notifications.preferences import set_preference
 from nuanxin.notifications.tables import Notification
 from nuanxin.notifications.vocabulary import Channel, Kind, Language, Status
@@ -260,3 +266,18 @@ async def test_logs_mask_the_phone_and_never_carry_the_code(
         text = record.getMessage() + (record.exc_text or "")
         assert PHONE not in text, (record.name, text)
         assert CODE not in text, (record.name, text)
+
+
+async def test_messages_that_ended_are_forgotten_after_ninety_days_with_their_address(
+    db: None, aliyun_wired: Wired
+) -> None:
+    sent = await code_sms()
+    await run_jobs()
+    aliyun_wired.sms.refusals.append("isp.SYSTEM_ERROR")
+    waiting = await code_sms(subject="visit:2")
+    await run_jobs()
+    assert sent is not None and waiting is not None
+    assert await forget_old(now=datetime.now(UTC) + timedelta(days=89)) == 0
+    assert await forget_old(now=datetime.now(UTC) + timedelta(days=91)) == 1
+    remaining = await Notification.select(Notification.id).run()
+    assert [r["id"] for r in remaining] == [waiting], "one still to retry is kept"

@@ -49,10 +49,11 @@ async def verification_expiry() -> None:
 
 
 async def retention() -> None:
-    """Forget what is kept only for a while: resolved notices, finished jobs."""
+    """Forget what is kept only for a while: resolved notices, finished jobs, old messages."""
     now = datetime.now(UTC)
     await deadlines.forget_resolved(now=now)
     await forget_finished(now=now)
+    await outbox.forget_old(now=now)
 
 
 async def send_notification(*, notification_id: int) -> None:

@@ -51,6 +51,7 @@ __all__ = (
     "SECRET_PARAMS",
     "Senders",
     "configure",
+    "forget_old",
     "mask_address",
     "notify",
     "reset",
@@ -64,6 +65,7 @@ logger = logging.getLogger("nuanxin.notifications")
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = (60, 300, 1800, 7200)  # after the 1st, 2nd, 3rd, 4th failure
 STUCK_AFTER = timedelta(minutes=10)
+KEPT_DAYS = 90
 SECRET_PARAMS = frozenset({"code"})  # encrypted in the row; erased once sent or skipped
 SEALED = "sealed:"
 
@@ -327,6 +329,25 @@ async def retry_due(*, now: datetime) -> int:
                 row, Status.failed, last_error="outcome unknown: the sender stopped while sending"
             )
     return len(due)
+
+
+async def forget_old(*, now: datetime) -> int:
+    """Delete messages that ended (sent, skipped, failed) over :data:`KEPT_DAYS` ago; how many.
+
+    Their addresses go with them. A subject is never asked for again that late (a visit is
+    scheduled once, a day's list and digest name their day), so nothing is sent twice.
+    """
+    async with atomic():
+        gone = (
+            await Notification.delete()
+            .where(
+                Notification.status.is_in([Status.sent, Status.skipped, Status.failed])
+                & (Notification.updated_at < now - timedelta(days=KEPT_DAYS))
+            )
+            .returning(Notification.id)
+            .run()
+        )
+    return len(gone)
 
 
 def reset() -> None:
