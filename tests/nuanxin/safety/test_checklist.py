@@ -4,6 +4,7 @@ visit, a "no" followed up urgently, a malformed one refused before the code coun
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,8 @@ from nuanxin.deliveries.tables import Visit
 from nuanxin.safety.tables import FollowUp, SafetyCheck
 from tests.nuanxin.loop_world import build_loop
 from tests.nuanxin.safety.helpers import CHECKLIST_YES, visit_with
+
+NOW = datetime.now(UTC)
 
 
 async def follow_ups(visit_id: int) -> dict[str, dict[str, Any]]:
@@ -229,3 +232,50 @@ async def test_the_courier_page_confirms_a_stove_in_the_bedroom_and_staff_follow
     assert check["co_alarm"] == "installed" and check["stove_not_in_bedroom"] is False
     urgent = (await follow_ups(visit_id))["door_answer"]
     assert urgent["urgent"] is True and urgent["problems"] == ["stove_not_in_bedroom"]
+
+
+async def test_an_alarm_found_at_the_door_stops_the_rules_proposing_one(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    from nuanxin.households.tables import Household, Need
+    from nuanxin.offers.tables import Item
+
+    loop = await build_loop()
+    visit_id, code, household = await visit_with(client, loop, ("coal",))
+    alarm = await Item.select(Item.id).where(Item.code == "co_alarm").first().run()
+    assert alarm is not None
+    await Household.update({Household.tags: ["coal_stove"]}).where(Household.id == household).run()
+    await Need.insert(
+        Need(household=household, item=alarm["id"], quantity=1, rule="test", updated_at=NOW)
+    ).run()
+    confirmed = await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={"code": code, "safety": {**CHECKLIST_YES, "co_alarm": "installed"}},
+        headers=loop.auth("courier"),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    row = await Household.select(Household.tags).where(Household.id == household).first().run()
+    assert row is not None and "co_alarm" in row["tags"]
+    need = (
+        await Need.select(Need.quantity)
+        .where((Need.household == household) & (Need.item == alarm["id"]))
+        .first()
+        .run()
+    )
+    assert need == {"quantity": 0}, "no alarm is proposed any more"
+
+
+async def test_a_missing_alarm_leaves_the_household_without_the_tag(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    from nuanxin.households.tables import Household
+
+    loop = await build_loop()
+    visit_id, code, household = await visit_with(client, loop, ("stove",))
+    await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={"code": code, "safety": {**CHECKLIST_YES, "co_alarm": "missing"}},
+        headers=loop.auth("courier"),
+    )
+    row = await Household.select(Household.tags).where(Household.id == household).first().run()
+    assert row is not None and "co_alarm" not in row["tags"]

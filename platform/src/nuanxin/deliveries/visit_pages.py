@@ -23,6 +23,8 @@ from nuanxin.errors import DomainError
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
+from nuanxin.safety.services import SafetyPolicy
+from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, gettext_for, page
 
 __all__ = ("StaffVisitPages",)
@@ -87,6 +89,7 @@ class StaffVisitPages(PageController):
         self,
         request: AnyRequest,
         actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
         visit_id: FromPath[int],
         data: Annotated[WitnessForm, URL_FORM],
     ) -> Template | Redirect:
@@ -102,7 +105,10 @@ class StaffVisitPages(PageController):
             return await self._visit(request, actor, visit_id, form, 400)
         try:
             await confirmation.staff_confirm(
-                actor=actor, visit_id=visit_id, reason=form.value("witness_reason")
+                actor=actor,
+                visit_id=visit_id,
+                reason=form.value("witness_reason"),
+                policy=SafetyPolicy.of(settings),
             )
         except DomainError as exc:
             refusal = refused(request, exc, data)

@@ -14,6 +14,8 @@ Rules (the dates are in :mod:`nuanxin.safety.schedule`):
   transaction) stores the checklist and schedules the follow-ups: a call or visit within 7
   days of the county's first cold spell, a re-check in the December-January peak, and for an
   electric blanket a fold and age check. At most one follow-up of a kind per visit.
+* An alarm present or installed tags the household ``co_alarm`` (its needs then propose none:
+  :mod:`nuanxin.households.alarms`).
 * Staff list the open follow-ups of their jurisdiction by township (due, overdue, upcoming)
   and mark each done once with a note (audited). Staff over a county set its first cold spell
   of a winter; the open cold-spell follow-ups of that county and winter move with it.
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
+from nuanxin.households import alarms
 from nuanxin.identity import (
     CurrentUser,
     Role,
@@ -176,6 +179,8 @@ async def after_delivery(
                 recorded_at=delivered_at,
             )
         ).run()
+    if checklist is not None and heating and checklist.co_alarm is not CoAlarm.missing:
+        await alarms.note_co_alarm(actor=actor, household_id=household_id, moment=delivered_at)
     delivered_on = policy.local_day(delivered_at)
     winter = schedule.winter_of(delivered_on)
     county = subtree_prefix(region_code, "county")
