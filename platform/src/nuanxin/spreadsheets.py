@@ -17,12 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from nuanxin.errors import Invalid
+from nuanxin.i18n import DEFAULT_TIMEZONE
 
 __all__ = ("FORMATS", "Sheet", "decode_csv", "read_rows", "to_csv", "to_xlsx")
 
@@ -34,17 +36,21 @@ MAX_ROWS = 100_000
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sheet:
-    """A table to export: ``title`` names the sheet and the file."""
+    """A table to export: ``title`` names the sheet and the file; times are written in
+    ``timezone`` (the deployment's, Asia/Shanghai by default), never in UTC."""
 
     title: str
     headings: Sequence[str]
     rows: Sequence[Sequence[Any]]
+    timezone: str = DEFAULT_TIMEZONE
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, zone: ZoneInfo | None = None) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
+        if value.tzinfo is not None and zone is not None:
+            value = value.astimezone(zone)
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
@@ -73,8 +79,9 @@ def to_csv(sheet: Sheet) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(sheet.headings)
+    zone = ZoneInfo(sheet.timezone)
     for row in sheet.rows:
-        writer.writerow([_safe(_cell(v)) for v in row])
+        writer.writerow([_safe(_cell(v, zone)) for v in row])
     return (BOM + out.getvalue()).encode("utf-8")
 
 
@@ -87,8 +94,9 @@ def to_xlsx(sheet: Sheet) -> bytes:
     page.append(list(sheet.headings))
     for cell in page[1]:
         cell.font = Font(bold=True)
+    zone = ZoneInfo(sheet.timezone)
     for row in sheet.rows:
-        page.append([_safe(_cell(v)) for v in row])
+        page.append([_safe(_cell(v, zone)) for v in row])
     page.freeze_panes = "A2"
     for index, heading in enumerate(sheet.headings, start=1):
         page.column_dimensions[get_column_letter(index)].width = max(

@@ -160,6 +160,8 @@ POLICY: dict[str, Rule] = {
     "GET /staff/export/households": Rule(allowed=ALL_STAFF),
     "GET /staff/export/help-requests": Rule(allowed=ALL_STAFF),
     "GET /staff/export/audit": Rule(allowed=ALL_STAFF, query={"format": "xlsx"}),
+    "GET /staff/export/deliveries": Rule(allowed=ALL_STAFF),
+    "GET /staff/export/rounds/{round_id:int}/proposals": Rule(allowed=STAFF_OF_A, path=ROUND),
     # staff: charities of their jurisdiction; admins: staff accounts
     "GET /staff/charities": Rule(allowed=ALL_STAFF),
     "GET /staff/charities/{organization_id:int}": Rule(allowed=STAFF_OF_A, path=CHARITY_X_ORG),

@@ -127,11 +127,14 @@ class HelpRequestPages(PageController):
         settings: NamedDependency[Settings],
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Template:
-        """Import a CSV; show the report with every row error (good rows are imported)."""
+        """Import a CSV (UTF-8 or GB18030) or .xlsx; show the report with every row error
+        (good rows are imported)."""
         _ = gettext_for(request)
         upload = data.file
         if not isinstance(upload, UploadFile):
-            return await self._index(request, actor, error=_("Choose a CSV file"), status_code=400)
+            return await self._index(
+                request, actor, error=_("Choose a CSV or Excel file"), status_code=400
+            )
         try:
             content = await upload.read()
         finally:
