@@ -271,7 +271,7 @@ class ExportPages(PageController):
                     item_label(request, p.item_code),
                     p.quantity,
                     round(p.distance_km, 1),
-                    str(getattr(p, "charity", "")),
+                    p.charity,
                     labels.status_label(p.status, "proposal", _),
                     p.decision_reason,
                 ]
