@@ -269,6 +269,11 @@ async def test_a_tonne_of_coal_covers_bag_needs_exactly_in_a_round(
         row = await Need.select(Need.allocated).where(Need.id == need_id).first().run()
         assert row is not None and row["allocated"] == bags
 
+    review = await client.get(
+        f"/staff/rounds/{round_id}", params={"lang": "zh-CN"}, headers=loop.auth("staff")
+    )
+    assert review.status_code == 200, review.text
+    assert f"24{NBSP}袋（600{NBSP}公斤）" in review.text
     courier = await client.get("/courier", params={"lang": "zh-CN"}, headers=loop.auth("courier"))
     assert f"16{NBSP}袋（400{NBSP}公斤）" in courier.text
     assert "25 公斤袋" not in courier.text
