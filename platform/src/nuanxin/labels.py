@@ -278,13 +278,13 @@ def count_unit(count: object, code: object, gettext: Gettext) -> str:
 
 def quantity_text(count: object, code: object, language: str, gettext: Gettext) -> str:
     """``count`` of the item (or kind) ``code``, counted in its counting unit, with its unit
-    in the reader's words: "3 袋（75 公斤）", "1.5 吨（60 袋）", "2 件" (never split)."""
+    in the reader's words: "3 袋（75 公斤）", "1.5 吨（60 袋）", "2 件" (never split); "0"."""
     n = _count(count)
     if n is None:
         return UNKNOWN if count is None else str(count)
     found = _counted_in(code)
-    if found is None:
-        return _number(n, language)
+    if found is None or n == 0:
+        return _number(n, language)  # nothing needs no unit
     kind, counting = found
     one, more = AMOUNTS[kind]
     figures = {"n": _number(n, language)}

@@ -122,6 +122,7 @@ def test_a_piece_is_never_a_fraction_and_an_item_takes_only_units_of_its_measure
         (4, "electric_blanket", "4 条", "4 blankets"),
         (1, "stove", "1 台", "1 stove"),
         (2, "co_alarm", "2 个", "2 alarms"),
+        (0, "coal", "0", "0"),
     ],
 )
 def test_a_quantity_reads_with_its_unit_in_both_languages_and_never_splits(
