@@ -279,3 +279,41 @@ async def test_a_missing_alarm_leaves_the_household_without_the_tag(
     )
     row = await Household.select(Household.tags).where(Household.id == household).first().run()
     assert row is not None and "co_alarm" not in row["tags"]
+
+
+async def test_the_per_delivery_page_asks_the_checklist_of_its_coal_visit_too(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    from nuanxin.deliveries.tables import Delivery
+
+    loop = await build_loop()
+    visit_id, code, _ = await visit_with(client, loop, ("coal", "quilt"))
+    deliveries = await Delivery.select(Delivery.id).where(Delivery.visit == visit_id).run()
+    delivery_id = deliveries[-1]["id"]  # the quilt's line: its visit brings coal
+    shown = await client.get(f"/courier/deliveries/{delivery_id}", headers=loop.auth("courier"))
+    assert 'data-testid="safety-checklist"' in shown.text
+    missing = await client.post(
+        f"/courier/deliveries/{delivery_id}/confirm",
+        data={"code": code},
+        headers=loop.auth("courier"),
+    )
+    assert missing.status_code == 400 and 'data-testid="safety-error"' in missing.text
+    answered = await client.post(
+        f"/courier/deliveries/{delivery_id}/confirm",
+        data={
+            "code": code,
+            "safety_chimney_sealed": "yes",
+            "safety_vent": "yes",
+            "safety_stove_not_in_bedroom": "yes",
+            "safety_co_alarm": "present",
+            "safety_leaflet": "no",
+        },
+        headers=loop.auth("courier"),
+    )
+    assert answered.status_code == 303, answered.text
+    urgent = (await follow_ups(visit_id))["door_answer"]
+    assert urgent["problems"] == ["leaflet"]
+    quilt_only, _, _ = await visit_with(client, loop, ("quilt",), reference="HS2")
+    [line] = await Delivery.select(Delivery.id).where(Delivery.visit == quilt_only).run()
+    plain = await client.get(f"/courier/deliveries/{line['id']}", headers=loop.auth("courier"))
+    assert 'data-testid="safety-checklist"' not in plain.text

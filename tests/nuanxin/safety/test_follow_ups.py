@@ -319,3 +319,23 @@ async def test_the_staff_page_lists_them_by_township_in_both_languages_and_marks
     )
     assert wrong.status_code == 400 and 'id="starts_on-error"' in wrong.text
     assert 'value="11/25/2026"' in wrong.text, "what was typed stays"
+
+
+async def test_the_staff_visit_page_shows_the_answers_at_the_door_and_the_follow_ups(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    visit_id, code, _ = await visit_with(client, loop, ("coal",))
+    before = await client.get(f"/staff/visits/{visit_id}", headers=loop.auth("staff"))
+    assert before.status_code == 200 and 'data-testid="visit-safety"' not in before.text
+    await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={"code": code, "safety": {**CHECKLIST_YES, "vent": False}},
+        headers=loop.auth("courier"),
+    )
+    zh = await client.get(f"/staff/visits/{visit_id}?lang=zh-CN", headers=loop.auth("staff"))
+    assert 'data-testid="visit-safety"' in zh.text
+    assert "是否装有风斗并保持通畅？</dt><dd>否" in zh.text
+    assert "上门检查有“否”项" in zh.text
+    en = await client.get(f"/staff/visits/{visit_id}?lang=en", headers=loop.auth("staff"))
+    assert "Is a vent (fengdou) fitted and open?</dt><dd>No" in en.text

@@ -62,10 +62,6 @@ class EmergencyForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
-class CodeForm(msgspec.Struct, kw_only=True):
-    code: str = ""
-
-
 class VisitCodeForm(msgspec.Struct, kw_only=True):
     """The code, and the heating-safety checklist of a visit bringing coal or a stove."""
 
@@ -120,7 +116,6 @@ class BatchForm(msgspec.Struct, kw_only=True):
 
 BatchBody = Annotated[BatchForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 EmergencyBody = Annotated[EmergencyForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
-CodeBody = Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 VisitCodeBody = Annotated[VisitCodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 ReasonBody = Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -255,6 +250,13 @@ async def _asks_safety(visit: VisitOut) -> bool:
             if line.status in (DeliveryStatus.pending, DeliveryStatus.locked)
         ]
     )
+
+
+async def _delivery_asks_safety(actor: CurrentUser, delivery: DeliveryOut) -> bool:
+    """Whether the delivery's visit (it confirms the whole visit) asks the checklist."""
+    if delivery.visit_id is None:
+        return False
+    return await _asks_safety(await visits.get_visit(actor=actor, visit_id=delivery.visit_id))
 
 
 def _points(request: AnyRequest, deliveries: list[DeliveryOut]) -> list[dict[str, Any]]:
@@ -654,6 +656,7 @@ class CourierPages(PageController):
         delivery_id: int,
         error: str | None = None,
         status: int = 200,
+        safety_form: FormState | None = None,
     ) -> Template:
         delivery = await services.get_delivery(actor=actor, delivery_id=delivery_id)
         return page(
@@ -664,6 +667,8 @@ class CourierPages(PageController):
                 "error": error,
                 "hotline": settings.hotline,
                 "items": {i.code: i for i in await offers.list_items()},
+                "asks_safety": await _delivery_asks_safety(actor, delivery),
+                "safety_form": safety_form or blank(),
             },
             status_code=status,
         )
@@ -685,23 +690,31 @@ class CourierPages(PageController):
         actor: NamedDependency[CurrentUser],
         settings: NamedDependency[Settings],
         delivery_id: FromPath[int],
-        data: CodeBody,
+        data: VisitCodeBody,
     ) -> Template | Redirect:
+        """The code; the checklist too when the delivery's visit brings coal or a stove."""
         _ = gettext_for(request)
         code = data.code.strip()
+        answers = blank(data)
         try:
             if not code:
                 raise Invalid(_("Type the household's code"), field="code")
-            await services.get_delivery(actor=actor, delivery_id=delivery_id)
+            delivery = await services.get_delivery(actor=actor, delivery_id=delivery_id)
+            asks = await _delivery_asks_safety(actor, delivery)
             await confirmation.confirm(
                 actor=actor,
                 secret_key=settings.secret_key,
                 visit_id=await confirmation.visit_of(delivery_id),
                 code=code[:32],
+                checklist=_checklist(request, data) if asks else None,
+                policy=SafetyPolicy.of(settings),
             )
+        except IncompleteChecklistError as incomplete:
+            form = FormState(values=answers.values, errors=incomplete.errors)
+            return await self._one(request, actor, settings, delivery_id, None, 400, form)
         except DomainError as exc:
             return await self._one(
-                request, actor, settings, delivery_id, form_error(request, exc), 400
+                request, actor, settings, delivery_id, form_error(request, exc), 400, answers
             )
         return done(
             request, _("Delivery #%(id)d confirmed. Thank you!") % {"id": delivery_id}, "/courier"

@@ -23,6 +23,7 @@ from nuanxin.errors import DomainError
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
+from nuanxin.safety import services as safety
 from nuanxin.safety.services import SafetyPolicy
 from nuanxin.settings import Settings
 from nuanxin.web import PageController, done, gettext_for, page
@@ -55,6 +56,9 @@ class StaffVisitPages(PageController):
         status_code: int = 200,
     ) -> Template:
         visit = await visits.get_visit(actor=actor, visit_id=visit_id)
+        check, follow_ups = await safety.visit_follow_ups(
+            actor=actor, visit_id=visit_id, today=SafetyPolicy().today()
+        )
         return page(
             request,
             "staff/visit.html.j2",
@@ -62,6 +66,8 @@ class StaffVisitPages(PageController):
                 "v": visit,
                 "open": visit.status in (VisitStatus.pending, VisitStatus.locked),
                 "form": form or blank(),
+                "safety_check": check,
+                "follow_ups": follow_ups,
             },
             status_code=status_code,
         )

@@ -74,6 +74,7 @@ __all__ = (
     "list_follow_ups",
     "problems_of",
     "set_cold_spell",
+    "visit_follow_ups",
 )
 
 HEATING_KINDS = frozenset({"coal", "stove"})
@@ -226,6 +227,24 @@ async def after_delivery(
         region_code=region_code,
     )
     return made
+
+
+async def visit_follow_ups(
+    *, actor: CurrentUser, visit_id: int, today: date
+) -> tuple[SafetyCheckOut | None, list[FollowUpOut]]:
+    """A visit's checklist (None when none was filled in) and its follow-ups, for staff who
+    already reached the visit (its page)."""
+    _refuse_non_staff(actor)
+    try:
+        check = await get_check(actor=actor, visit_id=visit_id)
+    except NotFound:
+        check = None
+    query = FollowUp.select(*FOLLOW_UP_COLUMNS).where(FollowUp.visit == visit_id)
+    scope = jurisdiction_where(actor, FollowUp.household._.region._.code)
+    if scope is not None:
+        query = query.where(scope)
+    rows = await query.order_by(FollowUp.due_by).order_by(FollowUp.id).output(load_json=True).run()
+    return check, [_out(row, today) for row in rows]
 
 
 async def get_check(*, actor: CurrentUser, visit_id: int) -> SafetyCheckOut:
