@@ -371,3 +371,26 @@ async def test_the_need_page_takes_kilograms_and_shows_bags_with_their_weight(
     assert f"12{NBSP}袋（300{NBSP}公斤）" in shown.text
     english = await client.get(path, params={"lang": "en"}, headers=loop.auth("staff"))
     assert f"12{NBSP}bags{NBSP}(300{NBSP}kg)" in english.text
+
+
+async def test_the_withdraw_form_takes_tonnes_of_coal_and_says_what_was_taken_back(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    posted = await _coal_offer(client, loop, 2, "t")
+    offer_id = posted.json()["id"]
+    path = f"/charity/offers/{offer_id}/withdraw"
+    form = {"reason": "damp", "quantity": "0.51", "unit": "t"}
+    refused = await client.post(path, data=form, headers=loop.auth("charity"))
+    assert refused.status_code == 400, refused.text
+    assert 'value="0.51"' in refused.text and '<option value="t" selected>' in refused.text
+    taken = await client.post(
+        path,
+        data={**form, "quantity": "0.5"},
+        params={"lang": "zh-CN"},
+        headers=loop.auth("charity"),
+    )
+    assert taken.status_code in (200, 303), taken.text
+    assert await stock(offer_id) == {"available": 60, "reserved": 0, "delivered": 0}
+    page = await client.get(f"/charity/offers/{offer_id}", headers=loop.auth("charity"))
+    assert f"1.5{NBSP}吨（60{NBSP}袋）" in page.text

@@ -17,9 +17,11 @@ from nuanxin.errors import DomainError, NotFound
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import charity_members
 from nuanxin.identity import CurrentUser
+from nuanxin.labels import quantity_text
 from nuanxin.offers import services
 from nuanxin.offers.schemas import Offer, OfferCreate, OfferUpdate, OfferWithdraw
 from nuanxin.pagination import MAX_LIMIT, Pagination
+from nuanxin.units import to_count
 from nuanxin.warehouses import services as warehouses
 from nuanxin.web import (
     PageController,
@@ -27,6 +29,7 @@ from nuanxin.web import (
     form_error,
     gettext_for,
     item_label,
+    language_of,
     page,
     status_label,
 )
@@ -57,6 +60,7 @@ class WithdrawForm(msgspec.Struct, kw_only=True):
 
     reason: str = ""
     quantity: str = ""
+    unit: str = ""  # blank: the item's counting unit (coal: 25 kg bags); or kg, t
 
 
 WithdrawBody = Annotated[WithdrawForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -271,9 +275,15 @@ class CharityPages(PageController):
             fields: dict[str, Any] = {"reason": data.reason.strip()}
             if data.quantity.strip():
                 fields["quantity"] = data.quantity.strip()
+                if data.unit.strip():
+                    fields["unit"] = data.unit.strip()
             wanted = msgspec.convert(fields, OfferWithdraw, strict=False)
             offer = await services.withdraw_offer(
-                user=actor, offer_id=offer_id, reason=wanted.reason, quantity=wanted.quantity
+                user=actor,
+                offer_id=offer_id,
+                reason=wanted.reason,
+                quantity=wanted.quantity,
+                unit=wanted.unit,
             )
         except (DomainError, msgspec.ValidationError) as exc:
             form = refused(
@@ -296,6 +306,8 @@ class CharityPages(PageController):
             )
         if wanted.quantity is None:
             message = _("Offer #%(id)d withdrawn: its available units are taken back.")
-        else:
-            message = _("%(n)d units of offer #%(id)d taken back.")
-        return done(request, message % {"id": offer.id, "n": wanted.quantity or 0}, "/charity")
+            return done(request, message % {"id": offer.id}, "/charity")
+        taken = to_count(wanted.quantity, wanted.unit, counting=offer.unit)
+        said = quantity_text(taken, offer.item_code, language_of(request), _)
+        message = _("%(quantity)s of offer #%(id)d taken back.")
+        return done(request, message % {"id": offer.id, "quantity": said}, "/charity")
