@@ -297,6 +297,15 @@ POLICY: dict[str, Rule] = {
         body=lambda w: {"name": "新仓库", "address": "测试路1号", "region": "呼兰区"},
         form=True,
     ),
+    "GET /charity/warehouses/{warehouse_id:int}": Rule(
+        allowed=frozenset({CHARITY}), path={"warehouse_id": "warehouse_x_id"}
+    ),
+    "POST /charity/warehouses/{warehouse_id:int}": Rule(
+        allowed=frozenset({CHARITY}),
+        path={"warehouse_id": "warehouse_x_id"},
+        body=lambda w: {"name": "改名仓库", "address": "测试路 3 号", "region": "呼兰区"},
+        form=True,
+    ),
     "POST /charity/warehouses/{warehouse_id:int}/remove": Rule(
         allowed=frozenset({CHARITY}), path={"warehouse_id": "warehouse_x_id"}, form=True
     ),
@@ -327,6 +336,12 @@ POLICY: dict[str, Rule] = {
     ),
     "POST /charity/donations/{donation_id:int}/decline": Rule(
         allowed=frozenset({CHARITY}), path=GOODS, body=lambda w: {"reason": "破损"}, form=True
+    ),
+    "POST /charity/donations/{donation_id:int}/refund": Rule(
+        allowed=frozenset({CHARITY}),
+        path={"donation_id": "donation_x_id"},
+        body=lambda w: {"amount_yuan": "1", "reason": "捐错了"},
+        form=True,
     ),
     "GET /charity/deliveries": Rule(allowed=MEMBERS),
     "GET /charity/members": Rule(allowed=MEMBERS),

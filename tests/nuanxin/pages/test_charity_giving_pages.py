@@ -443,3 +443,60 @@ async def test_the_dashboard_counts_every_delivery_as_the_home_page_does(
     assert shown is not None and on_dashboard is not None
     assert shown.group(1) == on_dashboard.group(1) == str(delivered)
     assert "Dehui" not in dashboard.text and "HHOWN1" not in dashboard.text  # never a household
+
+
+async def test_a_member_renames_and_moves_a_warehouse_and_its_open_offers_follow(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    path = f"/charity/warehouses/{world.warehouse_x_id}"
+    form = await get_page(client, world, CHARITY, path)
+    assert form.status_code == 200 and 'data-testid="warehouse-edit-form"' in form.text
+    headers = world.headers(CHARITY)
+    half = await client.post(
+        f"{path}?lang=zh-CN",
+        data={"name": "总仓", "address": "测试路", "region": "", "lat": "45.9"},
+        headers=headers,
+    )
+    assert half.status_code == 400 and 'href="#lon"' in half.text
+    assert 'value="总仓"' in half.text and 'value="45.9"' in half.text
+    moved = await client.post(
+        path,
+        data={"name": "总仓", "address": "测试路", "region": "", "lat": "45.9", "lon": "126.6"},
+        headers=headers,
+    )
+    assert moved.status_code == 303, moved.text
+    row = await Warehouse.select().where(Warehouse.id == world.warehouse_x_id).first().run()
+    assert row is not None and row["name"] == "总仓" and (row["lat"], row["lon"]) == (45.9, 126.6)
+    offer = await Offer.select(Offer.lat, Offer.lon).where(Offer.id == world.offer_x_id).first()
+    assert offer == {"lat": 45.9, "lon": 126.6}
+    assert (await get_page(client, world, OTHER_CHARITY, path)).status_code == 404
+    other = await client.post(
+        path, data={"name": "抢注", "address": "x"}, headers=world.headers(OTHER_CHARITY)
+    )
+    assert other.status_code == 404
+
+
+async def test_a_refund_form_refuses_a_bad_amount_at_its_field(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    path = f"/charity/donations/{world.donation_x_id}"
+    shown = await get_page(client, world, CHARITY, path)
+    assert 'data-testid="refund-form"' in shown.text
+    bad = await client.post(
+        f"{path}/refund?lang=zh-CN",
+        data={"amount_yuan": "0.5", "reason": "捐错了"},
+        headers=world.headers(CHARITY),
+    )
+    assert bad.status_code == 400 and 'href="#amount_yuan"' in bad.text
+    assert 'value="0.5"' in bad.text and 'value="捐错了"' in bad.text
+    offline = await client.post(
+        f"{path}/refund?lang=en", data={"amount_yuan": "1"}, headers=world.headers(CHARITY)
+    )
+    assert offline.status_code == 400  # no Stripe here: said in words, nothing refunded
+    assert "Online payments are not available" in offline.text
+    other = await client.post(
+        f"{path}/refund", data={"amount_yuan": "1"}, headers=world.headers(OTHER_CHARITY)
+    )
+    assert other.status_code == 404
+    row = await Donation.select(Donation.refunded_fen).where(Donation.id == world.donation_x_id)
+    assert row == [{"refunded_fen": 0}]

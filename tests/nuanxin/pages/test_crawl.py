@@ -42,6 +42,7 @@ PARAMETERS = {
     "donation_id": "goods_donation_x_id",
     "organization_id": "charity_x_id",
     "case_id": "case_id",
+    "warehouse_id": "warehouse_x_id",
 }
 
 #: Pages in two languages by design, with the reason.

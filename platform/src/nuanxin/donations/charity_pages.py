@@ -1,5 +1,6 @@
 """A charity's side of giving, in pages: its campaigns (open one, close one, record what its
-money bought) and the gifts it received (accept donated goods into an offer, or decline them).
+money bought) and the gifts it received (accept donated goods into an offer, or decline them;
+refund money through Stripe).
 
 The handlers call the same services as the API (:mod:`.campaigns`, :mod:`.purchases`,
 :mod:`.goods`, :mod:`.records`); a refused form comes back with what was typed and the problem
@@ -20,7 +21,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from nuanxin.donations import campaigns, goods, purchases, records
+from nuanxin.donations import campaigns, goods, purchases, records, refunds
 from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import (
     CampaignCreate,
@@ -28,8 +29,9 @@ from nuanxin.donations.schemas import (
     GoodsAccept,
     GoodsDecline,
     PurchaseCreate,
+    RefundCreate,
 )
-from nuanxin.donations.vocabulary import DonationKind, DonationStatus
+from nuanxin.donations.vocabulary import REFUNDABLE, DonationKind, DonationStatus
 from nuanxin.errors import DomainError, Forbidden
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import charity_members
@@ -39,6 +41,7 @@ from nuanxin.offers.schemas import Offer
 from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.regions.services import resolve_region
+from nuanxin.settings import Settings
 from nuanxin.warehouses import services as warehouses
 from nuanxin.warehouses.schemas import Warehouse
 from nuanxin.web import PageController, done, gettext_for, page
@@ -336,6 +339,13 @@ class DeclineForm(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
+class RefundForm(msgspec.Struct, kw_only=True):
+    """Give back all (blank) or part of a paid donation, through Stripe."""
+
+    amount_yuan: str = ""
+    reason: str = ""
+
+
 async def _open_offers(actor: CurrentUser, item_code: str | None) -> list[Offer]:
     """The charity's open offers of this item (the goods may join one)."""
     if item_code is None:
@@ -383,6 +393,7 @@ class CharityDonationPages(PageController):
         *,
         accept: FormState | None = None,
         decline: FormState | None = None,
+        refund: FormState | None = None,
         status_code: int = 200,
     ) -> Template:
         donation = await records.own_donation(actor, donation_id)
@@ -401,8 +412,10 @@ class CharityDonationPages(PageController):
                 "offers": await _open_offers(actor, donation.item_code),
                 "accept": accept or blank(default),
                 "decline": decline or blank(DeclineForm()),
+                "refund": refund or blank(RefundForm()),
                 "yuan": yuan,
                 "undecided": _undecided(donation),
+                "refundable": donation.kind is DonationKind.money and donation.status in REFUNDABLE,
             },
             status_code=status_code,
         )
@@ -468,6 +481,54 @@ class CharityDonationPages(PageController):
             form = refused(request, exc, data, invalid=_invalid(request))
             return await self._one(request, actor, donation_id, decline=form, status_code=400)
         return done(request, _("The goods are declined."), f"/charity/donations/{donation_id}")
+
+    @post("/{donation_id:int}/refund", status_code=303)
+    async def refund(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        donation_id: FromPath[int],
+        data: Annotated[RefundForm, URL_FORM],
+    ) -> Template | Redirect:
+        """Refund all or part of a paid donation through Stripe (never money already spent)."""
+        _ = gettext_for(request)
+        await records.own_donation(actor, donation_id)
+        fields: dict[str, Any] = {"reason": data.reason.strip()}
+        if data.amount_yuan.strip():
+            amount = fen_of(data.amount_yuan)
+            if amount is None:
+                form = FormState(
+                    values=msgspec.structs.asdict(data),
+                    errors={"amount_yuan": _invalid(request)["cost_yuan"]},
+                )
+                return await self._one(request, actor, donation_id, refund=form, status_code=400)
+            fields["amount_fen"] = amount
+        try:
+            after = await refunds.refund_donation(
+                settings=settings,
+                user=actor,
+                donation_id=donation_id,
+                data=msgspec.convert(fields, RefundCreate),
+            )
+        except REFUSED as exc:
+            form = refused(
+                request,
+                exc,
+                data,
+                invalid={
+                    "amount_fen": _("Refund at least ¥1.00, and no more than is left"),
+                    "reason": _("The reason is too long"),
+                },
+                aliases={"amount_fen": "amount_yuan"},
+            )
+            return await self._one(request, actor, donation_id, refund=form, status_code=400)
+        return done(
+            request,
+            _("%(amount)s refunded to the donor through Stripe.")
+            % {"amount": yuan(after.refunded_fen)},
+            f"/charity/donations/{donation_id}",
+        )
 
 
 def _undecided(donation: DonationRecord) -> bool:

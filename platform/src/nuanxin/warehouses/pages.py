@@ -1,5 +1,6 @@
 """The charity's warehouses page: its list (with a map), adding one in a county or township
-picked by name, and removing one no offer was ever posted from.
+picked by name, renaming or moving one (its open offers move with it), and removing one no
+offer was ever posted from.
 
 The handlers call the same services as the API (:mod:`nuanxin.warehouses.services`); a refused
 form comes back with what was typed and the problem at its field (:func:`nuanxin.forms.refused`).
@@ -16,14 +17,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from nuanxin.errors import DomainError, Forbidden
+from nuanxin.errors import DomainError, Forbidden, NotFound
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.guards import charity_members
 from nuanxin.identity import CurrentUser
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.regions.services import resolve_region
 from nuanxin.warehouses import services
-from nuanxin.warehouses.schemas import WarehouseCreate
+from nuanxin.warehouses.schemas import Warehouse, WarehouseCreate, WarehouseUpdate
 from nuanxin.web import PageController, done, gettext_for, page
 
 __all__ = ("WarehousePages",)
@@ -146,5 +147,78 @@ class WarehousePages(PageController):
         return done(
             request,
             _("Warehouse %(name)s removed.") % {"name": found.name},
+            "/charity/warehouses",
+        )
+
+    async def _edit(
+        self,
+        request: AnyRequest,
+        warehouse: Warehouse,
+        form: FormState | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        shown = WarehouseForm(
+            name=warehouse.name, address=warehouse.address, region=warehouse.region_name
+        )
+        return page(
+            request,
+            "charity/warehouse.html.j2",
+            {"w": warehouse, "form": form or blank(shown)},
+            status_code=status_code,
+        )
+
+    async def _own(self, actor: CurrentUser, warehouse_id: int) -> Warehouse:
+        found = await services.get_warehouse(user=actor, warehouse_id=warehouse_id)
+        if found.organization_id != actor.organization_id:  # staff of a region see it; not here
+            raise NotFound("No such warehouse of your charity")
+        return found
+
+    @get("/{warehouse_id:int}")
+    async def edit(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        warehouse_id: FromPath[int],
+    ) -> Template:
+        return await self._edit(request, await self._own(actor, warehouse_id))
+
+    @post("/{warehouse_id:int}", status_code=303)
+    async def update(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        warehouse_id: FromPath[int],
+        data: Annotated[WarehouseForm, URL_FORM],
+    ) -> Template | Redirect:
+        """Rename or move the warehouse: a region typed anew moves it to the region's seat,
+        unless a point is given too; its open offers move with it."""
+        _ = gettext_for(request)
+        before = await self._own(actor, warehouse_id)
+        try:
+            fields: dict[str, Any] = {"name": data.name.strip(), "address": data.address.strip()}
+            if data.region.strip() and data.region.strip() != before.region_name:
+                region = await resolve_region(data.region, field="region")
+                fields["region_code"] = region.code
+            for name in ("lat", "lon"):
+                value = getattr(data, name).strip()
+                if value:
+                    fields[name] = value
+            after = await services.update_warehouse(
+                user=actor,
+                warehouse_id=warehouse_id,
+                data=msgspec.convert(fields, WarehouseUpdate, strict=False),
+            )
+        except REFUSED as exc:
+            form = refused(
+                request,
+                exc,
+                data,
+                invalid=_invalid(request),
+                aliases={"region_code": "region"},
+            )
+            return await self._edit(request, before, form, 400)
+        return done(
+            request,
+            _("Warehouse %(name)s saved.") % {"name": after.name},
             "/charity/warehouses",
         )
