@@ -72,6 +72,11 @@ from nuanxin.help_requests.pages import HelpRequestPages
 from nuanxin.help_requests.report_pages import HotlinePages, PublicHelpPages
 from nuanxin.households.controllers import EscalationController, HouseholdController
 from nuanxin.households.form_pages import HouseholdFormPages
+from nuanxin.households.location_controllers import (
+    HouseholdPinController,
+    LocationSuggestionController,
+)
+from nuanxin.households.location_pages import LocationPages
 from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
@@ -88,6 +93,8 @@ from nuanxin.rounds.pages import RoundPages
 from nuanxin.rounds.retry_pages import RoundRetryPages
 from nuanxin.safety.controllers import SafetyCheckController, SafetyFollowUpController
 from nuanxin.safety.pages import StaffSafetyPages
+from nuanxin.routes.controllers import RouteController
+from nuanxin.routes.pages import RoutePages
 from nuanxin.security import (
     BodyGuardMiddleware,
     install_log_redaction,
@@ -110,6 +117,8 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     OrganizationWarehouseController,
     WarehouseController,
     HouseholdController,
+    HouseholdPinController,
+    LocationSuggestionController,
     EscalationController,
     PublicHelpRequestController,
     HelpRequestController,
@@ -124,6 +133,7 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     VisitController,
     VisitScheduleController,
     NotificationController,
+    RouteController,
     ProgressController,
     CampaignController,
     DonationController,
@@ -155,6 +165,7 @@ PAGES: tuple[type[Controller], ...] = (
     ExportPages,
     HouseholdPages,
     HouseholdFormPages,
+    LocationPages,
     EscalationPages,
     HelpRequestPages,
     CharityPages,
@@ -170,6 +181,7 @@ PAGES: tuple[type[Controller], ...] = (
     CharityDeliveryPages,
     CourierPages,
     StaffSafetyPages,
+    RoutePages,
     DonationPages,
     CampaignPages,
     PublicPages,

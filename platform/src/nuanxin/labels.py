@@ -108,6 +108,17 @@ TAGS: Final[Mapping[str, str]] = {
 
 #: The words of each status vocabulary, by the vocabulary's name.
 STATUSES: Final[Mapping[str, Mapping[str, str]]] = {
+    "location": {  # where a household's point came from (households/vocabulary.py)
+        "pin": N_("pin placed by staff"),
+        "courier": N_("courier's position"),
+        "township": N_("township centre"),
+        "county": N_("county centre"),
+    },
+    "suggestion": {
+        "pending": N_("awaiting a decision"),
+        "accepted": N_("accepted"),
+        "rejected": N_("rejected"),
+    },
     "delivery": {
         "pending": N_("awaiting delivery"),
         "delivered": N_("delivered"),

@@ -172,6 +172,17 @@ MESSAGES: Final[Mapping[str, str]] = {
     "payments_unreachable": N_("The payment provider cannot be reached: try again shortly."),
     "payment_provider_error": N_("The payment provider refused the request: try again later."),
     "bad_signature": N_("The signature does not match this request."),
+    # courier routes
+    "too_many_stops": N_("A day's route takes at most %(limit)d visits."),
+    "route_visit_not_open": N_("Visit %(id)d is not an open visit of your charity."),
+    "route_day_past": N_("A route is planned for today or a later day."),
+    "no_visits_to_route": N_("Your charity has no open visit to go to."),
+    "route_not_found": N_("No such route of your charity."),
+    "date_format": N_("Type the date as year-month-day, for example 2026-12-10."),
+    "pick_warehouse": N_("Pick a warehouse."),
+    # households' points
+    "degrees_range": N_("Type a number of degrees between %(low)s and %(high)s."),
+    "suggestion_not_found": N_("No such courier's point in your jurisdiction."),
 }
 
 #: The sentence of each kind of refusal, when its message id has none of its own.
@@ -230,6 +241,10 @@ FIELDS: Final[Mapping[str, str]] = {
     "tracking_code": N_("Tracking code"),
     "safety": N_("Safety check"),
     "starts_on": N_("First day of the cold spell"),
+    "visit_ids": N_("Visits"),
+    "day": N_("Day"),
+    "lat": N_("Latitude"),
+    "lon": N_("Longitude"),
 }
 
 

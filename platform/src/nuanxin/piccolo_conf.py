@@ -25,6 +25,7 @@ APPS = (
     "nuanxin.rounds.piccolo_app",
     "nuanxin.deliveries.piccolo_app",
     "nuanxin.advice.piccolo_app",
+    "nuanxin.routes.piccolo_app",
     "nuanxin.donations.piccolo_app",
     "nuanxin.help_requests.piccolo_app",
     "nuanxin.audit.piccolo_app",

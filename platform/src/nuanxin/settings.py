@@ -55,6 +55,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     hotline: str = "12345"
     first_cold_spell: tuple[int, int] = (11, 15)  # month, day: the default first cold spell
+    route_detour_factor: float = 1.3
+    route_time_limit_seconds: float = 1.0
     stripe_secret_key: str = ""
     stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
@@ -125,6 +127,10 @@ class Settings:
             timezone=_timezone(env_vars.get("TIMEZONE") or "Asia/Shanghai"),
             hotline=_hotline(env_vars.get("HOTLINE", "12345")),
             first_cold_spell=_month_day(env_vars.get("FIRST_COLD_SPELL") or "11-15"),
+            route_detour_factor=_within(env_vars, "ROUTE_DETOUR_FACTOR", 1.3, low=1.0, high=3.0),
+            route_time_limit_seconds=_within(
+                env_vars, "ROUTE_TIME_LIMIT_SECONDS", 1.0, low=0.1, high=30.0
+            ),
             stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY", ""),
             stripe_publishable_key=env_vars.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", ""),
@@ -305,6 +311,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(name, f"must be a number, got {raw!r}") from None
     if not 0 <= value < 3600:
         raise SettingsError(name, f"must be between 0 and 3600, got {raw}")
+    return value
+
+
+def _within(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    value = _float(env, name, default)
+    if not low <= value <= high:
+        raise SettingsError(name, f"must be between {low:g} and {high:g}, got {value:g}")
     return value
 
 

@@ -19,8 +19,10 @@ from nuanxin.regions.tables import Region
 from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.advice import build_advice
 from tests.nuanxin.authz.donations import build_donations
+from tests.nuanxin.authz.locations import build_locations
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.safety import build_safety
+from tests.nuanxin.authz.routes import build_routes
 from tests.nuanxin.conftest import make_user
 
 
@@ -56,6 +58,8 @@ class World:
     advice_x_id: int = 0  # advice: charity X's purchase advice, one line
     case_id: int = 0  # deliveries: an open "not received" case of the household's delivery
     follow_up_id: int = 0  # safety: an open follow-up of the household's visit
+    route_x_id: int = 0  # routes: charity X's route for today through the world's visit
+    suggestion_id: int = 0  # households: a courier's point for the household, pending
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -257,6 +261,8 @@ async def build_world() -> World:
     await build_matching(world)
     await build_advice(world)
     await build_safety(world)
+    await build_routes(world)
+    await build_locations(world)
     return world
 
 

@@ -43,6 +43,8 @@ PARAMETERS = {
     "organization_id": "charity_x_id",
     "case_id": "case_id",
     "warehouse_id": "warehouse_x_id",
+    "route_id": "route_x_id",
+    "suggestion_id": "suggestion_id",
 }
 
 #: Pages in two languages by design, with the reason.

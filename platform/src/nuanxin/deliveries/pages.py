@@ -37,6 +37,9 @@ from nuanxin.safety import services as safety
 from nuanxin.safety.schemas import SafetyChecklistIn
 from nuanxin.safety.services import SafetyPolicy
 from nuanxin.safety.vocabulary import CoAlarm
+from nuanxin.routes import services as routes
+from nuanxin.routes.controllers import today_in
+from nuanxin.routes.pages import route_order
 from nuanxin.settings import Settings
 from nuanxin.web import (
     PageController,
@@ -540,19 +543,34 @@ class CourierPages(PageController):
     guards = [couriers_and_members]  # noqa: RUF012
 
     @get("/")
-    async def index(self, request: AnyRequest, actor: NamedDependency[CurrentUser]) -> Template:
-        """Today's visits by township, searchable (reference or address), 3-line cards."""
+    async def index(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+    ) -> Template:
+        """Today's visits by township, searchable (reference or address), 3-line cards; those
+        on the courier's route for today first, in its order."""
+        _ = gettext_for(request)
         q = (request.query_params.get("q") or "").strip()[:100] or None
         found = [
             v
             for v in await _visits(actor, status=None, q=q)
             if v.status in (VisitStatus.pending, VisitStatus.locked)
         ]
+        route = await routes.latest_route(actor=actor, day=today_in(settings))
+        on_route = route_order(route, found)
+        groups = _households_by_township(found)
+        if on_route:
+            rest = [v for v in found if v.id not in {r.id for r in on_route}]
+            in_order = [(ref, list(rows)) for ref, rows in groupby(on_route, key=_reference)]
+            groups = [(_("Today's route, in order"), in_order), *_households_by_township(rest)]
         context = {
-            "groups": _households_by_township(found),
+            "groups": groups,
             "count": len(found),
             "households": len({v.household_id for v in found}),
             "q": q or "",
+            "route": route,
         }
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "visit-list":
             return page(request, "partials/visit_cards.html.j2", context)

@@ -58,6 +58,7 @@ class HouseholdDemand:
     lon: float
     tags: frozenset[str]
     needs: tuple[NeedDemand, ...]
+    location_source: str = "county"  # which point lat/lon is (households/locations.py)
 
 
 def unit_weights(weight: float, *, allocated: int, unmet: int) -> tuple[float, ...]:
@@ -80,6 +81,7 @@ async def unmet_demand(
         Household.region.code,
         Household.lat,
         Household.lon,
+        Household.location_source,
         Household.tags,
     ).where(
         (Household.status == VerificationStatus.verified)
@@ -126,6 +128,7 @@ async def unmet_demand(
             lon=float(row["lon"]),
             tags=frozenset(str(tag) for tag in row["tags"] or ()),
             needs=tuple(by_household[int(row["id"])]),
+            location_source=str(row["location_source"]),
         )
         for row in households
         if int(row["id"]) in by_household

@@ -161,6 +161,7 @@ def household_out(
         region_name=str(row["region.name"]),
         lat=float(row["lat"]),
         lon=float(row["lon"]),
+        location_source=str(row["location_source"]),
         tags=tags,
         lives_alone=bool(row["lives_alone"]),
         status=VerificationStatus(row["status"]),

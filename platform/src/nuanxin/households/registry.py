@@ -26,6 +26,7 @@ from nuanxin.errors import DomainError, Invalid
 from nuanxin.households.duplicates import check_duplicate
 from nuanxin.households.identity import Identity, identity_of
 from nuanxin.households.locate import resolve_region
+from nuanxin.households.locations import region_point_source
 from nuanxin.households.need_records import recompute_needs
 from nuanxin.households.read_model import (
     COLUMNS,
@@ -46,6 +47,7 @@ from nuanxin.households.schemas import (
     MemberOut,
 )
 from nuanxin.households.tables import Household, Member
+from nuanxin.households.vocabulary import LocationSource
 from nuanxin.identity import CurrentUser
 
 __all__ = ("create_household", "update_household")
@@ -127,6 +129,11 @@ async def create_household(
                     region=region.id,
                     lat=region.lat if data.lat is None else data.lat,
                     lon=region.lon if data.lon is None else data.lon,
+                    location_source=(
+                        LocationSource.pin
+                        if data.lat is not None and data.lon is not None
+                        else await region_point_source(region)
+                    ),
                     tags=sorted({tag.value for tag in data.tags}),
                     lives_alone=data.lives_alone,
                     notes=data.notes,
@@ -181,10 +188,13 @@ async def update_household(
             values[Household.region] = region.id
             values[Household.lat] = region.lat if data.lat is None else data.lat
             values[Household.lon] = region.lon if data.lon is None else data.lon
+            values[Household.location_source] = await region_point_source(region)
         if data.lat is not None:
             values[Household.lat] = data.lat
         if data.lon is not None:
             values[Household.lon] = data.lon
+        if data.lat is not None or data.lon is not None:
+            values[Household.location_source] = LocationSource.pin
         lives_alone = bool(row["lives_alone"]) if data.lives_alone is None else data.lives_alone
         new_members: Sequence[MemberIn | MemberOut] = members
         if data.members is not None:

@@ -20,11 +20,14 @@ __all__ = (
     "HouseholdFields",
     "HouseholdOut",
     "HouseholdUpdate",
+    "LocationSuggestionOut",
     "MemberIn",
     "MemberOut",
     "NeedOut",
     "NeedOverride",
+    "PinIn",
     "RegionChoice",
+    "SuggestionDecisionIn",
 )
 
 
@@ -159,6 +162,7 @@ class HouseholdOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     id_missing: bool = False  # registered without an ID number (先行救助): identify them
+    location_source: str = "county"  # where lat/lon came from: pin, courier, township, county
 
 
 class RegionChoice(msgspec.Struct, kw_only=True):
@@ -239,3 +243,42 @@ class EscalationOut(msgspec.Struct, kw_only=True):
     decision_reason: str
     created_at: datetime
     decided_at: datetime | None
+
+
+class PinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where staff placed the household on the map (WGS-84 degrees)."""
+
+    lat: Latitude
+    lon: Longitude
+
+
+class LocationSuggestionOut(msgspec.Struct, kw_only=True):
+    """A courier's position at the household's first confirmed visit, for staff to decide.
+
+    ``current_*`` is the household's point now and where it came from; ``distance_km`` how far
+    the suggestion lies from it (when suggested).
+    """
+
+    id: int
+    household_id: int
+    household_reference: str
+    region_code: str
+    region_name: str
+    current_lat: float
+    current_lon: float
+    current_source: str
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    distance_km: float
+    visit_id: int
+    suggested_by: str
+    created_at: datetime
+    status: str
+    decided_at: datetime | None = None
+
+
+class SuggestionDecisionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Accept the courier's point (it becomes the household's, unless a pin is there) or not."""
+
+    accept: bool

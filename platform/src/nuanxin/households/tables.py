@@ -18,7 +18,13 @@ from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
 from nuanxin.accounts.tables import User
-from nuanxin.households.vocabulary import Category, EscalationStatus, VerificationStatus
+from nuanxin.households.vocabulary import (
+    Category,
+    EscalationStatus,
+    LocationSource,
+    SuggestionStatus,
+    VerificationStatus,
+)
 from nuanxin.offers.tables import Item
 from nuanxin.regions.tables import Region
 
@@ -41,6 +47,9 @@ class Household(Table, tablename="household"):
     )  # where the household is now
     lat = DoublePrecision()
     lon = DoublePrecision()
+    location_source = Varchar(
+        length=10, choices=LocationSource, default=LocationSource.county.value
+    )  # where lat/lon came from: the best point known (households/locations.py)
     tags = JSON(default=[])  # e.g. ["electricity", "coal_stove"]
     lives_alone = Boolean(default=False)
     status = Varchar(
@@ -120,3 +129,32 @@ class Escalation(Table, tablename="escalation"):
     decided_at = Timestamptz(null=True, default=None)
 
     quantity_positive = Check("quantity > 0")
+
+
+class LocationSuggestion(Table, tablename="location_suggestion"):
+    """A courier's position at a household's first confirmed visit, shared with consent.
+
+    It refines the household's point only once staff accept it (and never moves a pin).
+    ``visit_id`` names the visit it came from (the deliveries area's; no foreign key, since
+    that area builds on this one); ``distance_km`` is how far it lies from the household's
+    point when it was suggested. One suggestion a household: only the first visit counts.
+    """
+
+    id = Serial(primary_key=True)
+
+    household = ForeignKey(Household, unique=True, null=False, on_delete=OnDelete.restrict)
+    visit_id = Integer()
+    lat = DoublePrecision()
+    lon = DoublePrecision()
+    accuracy_m = DoublePrecision(null=True, default=None)
+    distance_km = DoublePrecision()
+    suggested_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+    status = Varchar(
+        length=10, choices=SuggestionStatus, default=SuggestionStatus.pending.value, index=True
+    )
+    decided_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    decided_at = Timestamptz(null=True, default=None)
+
+    suggestion_lat_in_range = Check("lat >= -90 AND lat <= 90")
+    suggestion_lon_in_range = Check("lon >= -180 AND lon <= 180")

@@ -12,6 +12,8 @@ __all__ = (
     "Category",
     "ClimateZone",
     "EscalationStatus",
+    "LocationSource",
+    "SuggestionStatus",
     "Tag",
     "VerificationFilter",
     "VerificationStatus",
@@ -25,6 +27,27 @@ class Category(StrEnum):
     extremely_poor = "extremely_poor"  # 特困人员
     near_dibao = "near_dibao"  # 低保边缘
     temporary = "temporary"  # 临时救助
+
+
+class LocationSource(StrEnum):
+    """Where a household's point came from, best first (:data:`LOCATION_RANK`)."""
+
+    pin = "pin"  # placed by staff on the map, or typed as latitude/longitude
+    courier = "courier"  # a courier's position at the door, accepted by staff
+    township = "township"  # the township's centre (from a licensed dataset)
+    county = "county"  # the county's centre (the seat of government)
+
+
+LOCATION_RANK = {source: rank for rank, source in enumerate(LocationSource)}
+"""0 for the best source (a pin): a point is replaced only by one of a better or equal rank."""
+
+
+class SuggestionStatus(StrEnum):
+    """A courier's suggested point for a household, as staff decided it."""
+
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
 
 
 class VerificationStatus(StrEnum):

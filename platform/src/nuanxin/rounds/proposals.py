@@ -61,6 +61,7 @@ PROPOSAL_COLUMNS = (
     Proposal.quantity,
     Proposal.distance_km,
     Proposal.reason,
+    Proposal.location_source,
     Proposal.status,
     Proposal.decision_reason,
 )
@@ -87,6 +88,7 @@ def proposal_out(row: dict[str, Any]) -> ProposalOut:
         reason=str(row["reason"]),
         status=str(row["status"]),
         decision_reason=str(row["decision_reason"]),
+        location_source=str(row["location_source"]),
     )
 
 

@@ -73,6 +73,8 @@ class ProposalOut(msgspec.Struct, kw_only=True):
     reason: str  # the engine's sentence, Chinese / English (pages say it from the fields above)
     status: str
     decision_reason: str
+    # which point of the household the distance is to: pin, courier, township or county
+    location_source: str = ""
 
 
 class ProposalEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

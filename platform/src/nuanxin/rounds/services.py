@@ -221,6 +221,7 @@ async def _store(
         for household in households
         for need in household.needs
     }
+    sources = {household.household_id: household.location_source for household in households}
     stats = msgspec.to_builtins(solution.stats) | {
         "households": len(households),
         "offers": len(stock),
@@ -257,6 +258,7 @@ async def _store(
                 quantity=a.quantity,
                 distance_km=a.distance_km,
                 reason=a.reason[:500],
+                location_source=sources.get(int(a.household), ""),
             )
             for a in solution.assignments
         ]

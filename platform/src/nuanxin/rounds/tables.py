@@ -53,6 +53,7 @@ class Proposal(Table, tablename="proposal"):
     quantity = Integer()
     distance_km = DoublePrecision()
     reason = Varchar(length=500)
+    location_source = Varchar(length=10, default="")  # the household's point the km are to
     status = Varchar(length=10, choices=ProposalStatus, default=ProposalStatus.proposed, index=True)
     decided_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
     decided_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,1 @@
+"""A courier's day: the order of its visits, from the charity's warehouse and back."""
