@@ -91,10 +91,10 @@ from nuanxin.responses import document_on_every_operation, exception_handlers
 from nuanxin.rounds.controllers import RoundController
 from nuanxin.rounds.pages import RoundPages
 from nuanxin.rounds.retry_pages import RoundRetryPages
-from nuanxin.safety.controllers import SafetyCheckController, SafetyFollowUpController
-from nuanxin.safety.pages import StaffSafetyPages
 from nuanxin.routes.controllers import RouteController
 from nuanxin.routes.pages import RoutePages
+from nuanxin.safety.controllers import SafetyCheckController, SafetyFollowUpController
+from nuanxin.safety.pages import StaffSafetyPages
 from nuanxin.security import (
     BodyGuardMiddleware,
     install_log_redaction,

@@ -21,8 +21,8 @@ from tests.nuanxin.authz.advice import build_advice
 from tests.nuanxin.authz.donations import build_donations
 from tests.nuanxin.authz.locations import build_locations
 from tests.nuanxin.authz.model import Caller
-from tests.nuanxin.authz.safety import build_safety
 from tests.nuanxin.authz.routes import build_routes
+from tests.nuanxin.authz.safety import build_safety
 from tests.nuanxin.conftest import make_user
 
 

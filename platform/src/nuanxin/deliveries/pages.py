@@ -33,13 +33,13 @@ from nuanxin.limits import Guess
 from nuanxin.offers import services as offers
 from nuanxin.pagination import MAX_LIMIT, Pagination
 from nuanxin.printing import Slip, SlipItem, qr_svg
+from nuanxin.routes import services as routes
+from nuanxin.routes.controllers import today_in
+from nuanxin.routes.pages import route_order
 from nuanxin.safety import services as safety
 from nuanxin.safety.schemas import SafetyChecklistIn
 from nuanxin.safety.services import SafetyPolicy
 from nuanxin.safety.vocabulary import CoAlarm
-from nuanxin.routes import services as routes
-from nuanxin.routes.controllers import today_in
-from nuanxin.routes.pages import route_order
 from nuanxin.settings import Settings
 from nuanxin.web import (
     PageController,
