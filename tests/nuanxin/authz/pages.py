@@ -354,6 +354,11 @@ POLICY: dict[str, Rule] = {
         },
         form=True,
     ),
+    "POST /charity/members/contact": Rule(
+        allowed=MEMBERS,
+        body=lambda w: {"contact_name": "新联系人", "contact_phone": "13800000002"},
+        form=True,
+    ),
     "POST /charity/members/{account_id:int}/remove": Rule(
         allowed=frozenset({CHARITY}), path={"account_id": "courier_account_id"}, form=True
     ),

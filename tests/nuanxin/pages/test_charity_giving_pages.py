@@ -500,3 +500,32 @@ async def test_a_refund_form_refuses_a_bad_amount_at_its_field(
     assert other.status_code == 404
     row = await Donation.select(Donation.refunded_fen).where(Donation.id == world.donation_x_id)
     assert row == [{"refunded_fen": 0}]
+
+
+async def test_a_member_changes_the_charitys_contact_and_a_bad_phone_stays_at_its_field(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    headers = world.headers(CHARITY)
+    bad = await client.post(
+        "/charity/members/contact?lang=zh-CN",
+        data={"contact_name": "王经理", "contact_phone": "电话"},
+        headers=headers,
+    )
+    assert bad.status_code == 400 and 'href="#contact_phone"' in bad.text
+    assert 'value="王经理"' in bad.text and 'value="电话"' in bad.text
+    saved = await client.post(
+        "/charity/members/contact",
+        data={"contact_name": "王经理", "contact_phone": "13800000009"},
+        headers=headers,
+    )
+    assert saved.status_code == 303
+    row = await Organization.select(Organization.contact_name, Organization.contact_phone).where(
+        Organization.id == world.charity_x_id
+    )
+    assert row == [{"contact_name": "王经理", "contact_phone": "13800000009"}]
+    courier = await client.post(
+        "/charity/members/contact",
+        data={"contact_name": "x", "contact_phone": "13800000009"},
+        headers=world.headers(COURIER),
+    )
+    assert courier.status_code == 403

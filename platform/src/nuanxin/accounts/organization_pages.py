@@ -22,6 +22,7 @@ from nuanxin.accounts.schemas import (
     AccountCreate,
     MemberCreate,
     OrganizationSignUp,
+    OrganizationUpdate,
 )
 from nuanxin.accounts.vocabulary import MemberRole, OrganizationStatus, StaffRole
 from nuanxin.errors import DomainError, Forbidden
@@ -262,6 +263,13 @@ class MemberForm(msgspec.Struct, kw_only=True):
     password: str = ""
 
 
+class ContactForm(msgspec.Struct, kw_only=True):
+    """Whom civil affairs staff and donors' questions reach at the charity."""
+
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
 def _own_charity(actor: CurrentUser) -> int:
     if actor.organization_id is None:  # pragma: no cover - every charity account has one
         raise Forbidden("This account belongs to no charity")
@@ -280,6 +288,7 @@ class CharityMemberPages(PageController):
         actor: CurrentUser,
         form: FormState | None = None,
         status_code: int = 200,
+        contact: FormState | None = None,
     ) -> Template:
         organization_id = _own_charity(actor)
         organization = await organizations.get_organization(
@@ -296,6 +305,13 @@ class CharityMemberPages(PageController):
                 "team": team,
                 "form": form or blank(MemberForm()),
                 "roles": list(MemberRole),
+                "contact": contact
+                or blank(
+                    ContactForm(
+                        contact_name=organization.contact_name,
+                        contact_phone=organization.contact_phone,
+                    )
+                ),
             },
             status_code=status_code,
         )
@@ -336,6 +352,32 @@ class CharityMemberPages(PageController):
             _("%(username)s can log in now.") % {"username": added.username},
             "/charity/members",
         )
+
+    @post("/contact", status_code=303)
+    async def contact(
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        data: Annotated[ContactForm, URL_FORM],
+    ) -> Template | Redirect:
+        """Change the charity's contact person and phone."""
+        _ = gettext_for(request)
+        try:
+            await organizations.update_organization(
+                user=actor,
+                organization_id=_own_charity(actor),
+                data=msgspec.convert(
+                    {
+                        "contact_name": data.contact_name.strip(),
+                        "contact_phone": data.contact_phone.strip(),
+                    },
+                    OrganizationUpdate,
+                ),
+            )
+        except REFUSED as exc:
+            form = refused(request, exc, data, invalid=_invalid(request))
+            return await self._index(request, actor, None, 400, contact=form)
+        return done(request, _("The charity's contact is saved."), "/charity/members")
 
     @post("/{account_id:int}/remove", status_code=303)
     async def remove(
