@@ -178,7 +178,7 @@ def _members(request: AnyRequest, values: Mapping[str, Any]) -> list[dict[str, A
             {
                 "birth_year": int(year),
                 "sex": _text(values, f"m{row}_sex"),
-                "relation": _text(values, f"m{row}_relation") or "other",
+                "relation": _text(values, f"m{row}_relation") or ("self" if row == 1 else "other"),
                 "disability_level": int(_text(values, f"m{row}_disability_level") or 0)
                 if _text(values, f"m{row}_disability_level").isdigit()
                 else 0,
