@@ -93,6 +93,8 @@ async def wipe() -> None:
         "SafetyCheck",
         "FollowUp",
         "ColdSpell",
+        "OfflineReview",
+        "ConfirmationKey",
         "DeliveryCase",
         "Delivery",
         "Visit",

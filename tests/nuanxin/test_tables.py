@@ -12,7 +12,14 @@ from piccolo.table import Table
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.db import atomic
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
+from nuanxin.deliveries.tables import (
+    Allocation,
+    ConfirmationKey,
+    Delivery,
+    DeliveryCase,
+    OfflineReview,
+    Visit,
+)
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
 from nuanxin.help_requests.tables import HelpRequest
 from nuanxin.households.tables import Escalation, Household, Member, Need
@@ -282,6 +289,36 @@ ROWS: list[tuple[str, type[Table], RowMaker]] = [
         DeliveryCase,
         lambda i: dict(
             delivery=i["delivery"], household=i["household"], description="没收到", created_at=NOW
+        ),
+    ),
+    (
+        "confirmation_key",
+        ConfirmationKey,
+        lambda i: dict(
+            key="5f0c6a4e-2d5b-4a57-9d1e-3f2b8c7a9e10",
+            user=i["staff"],
+            visit=i["visit"],
+            fingerprint="f" * 64,
+            offline=True,
+            at_door=NOW,
+            lat=45.9,
+            lon=126.6,
+            accuracy_m=20.0,
+            answer={"ok": {"visit_id": i["visit"], "status": "delivered"}},
+            created_at=NOW,
+        ),
+    ),
+    (
+        "offline_review",
+        OfflineReview,
+        lambda i: dict(
+            visit=i["visit"],
+            confirmation=i["confirmation_key"],
+            courier=i["staff"],
+            reason="wrong_code",
+            status="open",
+            at_door=NOW,
+            created_at=NOW,
         ),
     ),
     (

@@ -28,7 +28,14 @@ from starlette.requests import Request
 
 from nuanxin.accounts.tables import ApiToken, Organization, User
 from nuanxin.audit.tables import AuditEntry
-from nuanxin.deliveries.tables import Allocation, Delivery, DeliveryCase, Visit
+from nuanxin.deliveries.tables import (
+    Allocation,
+    ConfirmationKey,
+    Delivery,
+    DeliveryCase,
+    OfflineReview,
+    Visit,
+)
 from nuanxin.donations.tables import Campaign, Donation, Payment, Purchase, WebhookEvent
 from nuanxin.guards import require_roles
 from nuanxin.help_requests.tables import HelpRequest
@@ -62,6 +69,8 @@ TABLES = [
     Visit,
     Delivery,
     DeliveryCase,
+    ConfirmationKey,
+    OfflineReview,
     Campaign,
     Donation,
     Payment,
@@ -82,6 +91,8 @@ READ_ONLY: tuple[type[Table], ...] = (
     Visit,
     Delivery,
     DeliveryCase,
+    ConfirmationKey,
+    OfflineReview,
     Donation,
     Payment,
     Purchase,

@@ -52,6 +52,7 @@ from nuanxin.deliveries.controllers import (
     DeliveryController,
     DeliveryReportController,
     EmergencyController,
+    OfflineReviewController,
     ProgressController,
     VisitController,
 )
@@ -134,6 +135,7 @@ API_CONTROLLERS: tuple[type[Controller], ...] = (
     VisitScheduleController,
     NotificationController,
     RouteController,
+    OfflineReviewController,
     ProgressController,
     CampaignController,
     DonationController,

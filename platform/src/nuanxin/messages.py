@@ -68,6 +68,15 @@ MESSAGES: Final[Mapping[str, str]] = {
     ),
     "follow_up_done": N_("This follow-up is already done."),
     "not_a_county": N_("A cold spell is set for a county: pick a county from the list."),
+    "idempotency_key_format": N_("The Idempotency-Key header must be a UUID."),
+    "idempotency_key_required": N_(
+        "A confirmation typed without a network is sent with an Idempotency-Key header."
+    ),
+    "idempotency_key_reused": N_(
+        "This Idempotency-Key was already used for another confirmation: make a new one."
+    ),
+    "review_settled": N_("This confirmation typed offline was already settled."),
+    "note_required": N_("Say what was checked."),
     # stock and offers
     "no_stock_in_reach": N_(
         "No open offer with enough units of this item reaches the household: choose another "

@@ -57,6 +57,12 @@ POLICY: dict[str, Rule] = {
     ),
     "ListEmergencies": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
     "CompleteEmergencyPaperwork": Rule(allowed=STAFF_OF_A, path={"allocation_id": "allocation_id"}),
+    "ListOfflineReviews": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
+    "ResolveOfflineReview": Rule(
+        allowed=STAFF_OF_A,
+        path={"review_id": "review_id"},
+        body=lambda w: {"outcome": "dismissed", "note": "电话回访，未送达"},
+    ),
     "ReportNotReceived": Rule(
         allowed=EVERYONE, body=lambda w: {"code": DELIVERY_CODE, "description": "没收到"}
     ),

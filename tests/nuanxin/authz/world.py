@@ -60,6 +60,7 @@ class World:
     follow_up_id: int = 0  # safety: an open follow-up of the household's visit
     route_x_id: int = 0  # routes: charity X's route for today through the world's visit
     suggestion_id: int = 0  # households: a courier's point for the household, pending
+    review_id: int = 0  # deliveries: an offline code for the visit, held for staff
 
     def headers(self, caller: Caller) -> dict[str, str]:
         if caller is Caller.ANON:
@@ -369,6 +370,38 @@ async def build_matching(world: World) -> None:
         .run()
     )
     world.case_id = int(cases[0]["id"])
+    from nuanxin.deliveries.tables import ConfirmationKey, OfflineReview
+
+    keys = (
+        await ConfirmationKey.insert(
+            ConfirmationKey(
+                key="00000000-0000-4000-8000-000000000001",
+                user=world.user_ids[Caller.COURIER],
+                visit=world.visit_id,
+                fingerprint="0" * 64,
+                offline=True,
+                at_door=now,
+                created_at=now,
+            )
+        )
+        .returning(ConfirmationKey.id)
+        .run()
+    )
+    reviews = (
+        await OfflineReview.insert(
+            OfflineReview(
+                visit=world.visit_id,
+                confirmation=int(keys[0]["id"]),
+                courier=world.user_ids[Caller.COURIER],
+                reason="wrong_code",
+                at_door=now,
+                created_at=now,
+            )
+        )
+        .returning(OfflineReview.id)
+        .run()
+    )
+    world.review_id = int(reviews[0]["id"])
     world.allocation_id = int(allocations[0]["id"])
     await (
         Offer.update({Offer.available: Offer.available - 1, Offer.reserved: 1})

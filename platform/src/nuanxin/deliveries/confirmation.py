@@ -14,6 +14,8 @@
   confirmed visit schedules its heating-safety follow-ups in the same transaction
   (:mod:`nuanxin.safety.services`).
 * Locks are taken visit first, then its deliveries, in every path.
+* A code typed at the door without a network, replayed later, and any confirmation sent with
+  an ``Idempotency-Key``: :mod:`nuanxin.deliveries.offline`, over the same locks and closing.
 * The per-delivery functions (``*_delivery``) act on the delivery's visit, for the API's
   per-delivery routes.
 """
@@ -48,12 +50,15 @@ from nuanxin.safety.schemas import SafetyChecklistIn
 __all__ = (
     "CODE_DIGITS",
     "MAX_ATTEMPTS",
+    "close_delivered",
     "code_hash",
+    "code_matches",
     "confirm",
     "fail",
     "fail_delivery",
     "issue_slip",
     "issue_slips",
+    "lock_visit",
     "report_not_received",
     "staff_confirm",
     "visit_of",
@@ -97,6 +102,11 @@ async def _lock(visit_id: int) -> None:
         .where(Visit.id == visit_id)
         .run()
     )
+
+
+#: For the offline path (:mod:`nuanxin.deliveries.offline`), which keeps these same rules.
+lock_visit = _lock
+code_matches = _matches
 
 
 def _refuse_non_staff(actor: CurrentUser) -> None:
@@ -214,13 +224,16 @@ async def issue_slips(
     return slips
 
 
-async def _close_delivered(actor: CurrentUser, row: dict[str, Any], how: str) -> bool:
+async def _close_delivered(
+    actor: CurrentUser, row: dict[str, Any], how: str, *, at: datetime | None = None
+) -> bool:
     """Close an open visit as delivered with all its open items; False if a racing request did.
 
     Two confirmations at once both read the visit open; the conditional update lets one of
-    them close it, and the other answers as a repeated confirmation would.
+    them close it, and the other answers as a repeated confirmation would. ``at``: when the
+    hand-over happened, if earlier than now (a code typed at the door without a network).
     """
-    now = datetime.now(UTC)
+    now = min(at, datetime.now(UTC)) if at is not None else datetime.now(UTC)
     visit_id = int(row["id"])
     updated = (
         await Visit.update(
@@ -318,6 +331,11 @@ async def _after_delivery(
         policy=policy or safety.SafetyPolicy(),
         delivered_at=datetime.now(UTC),
     )
+
+
+close_delivered = _close_delivered
+open_item_codes = _open_item_codes
+after_delivery = _after_delivery
 
 
 def _locked() -> Locked:

@@ -11,10 +11,18 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from nuanxin.deliveries import cases, confirmation, emergencies, progress, services, visits
+from nuanxin.deliveries import (
+    cases,
+    confirmation,
+    emergencies,
+    offline,
+    progress,
+    services,
+    visits,
+)
 from nuanxin.deliveries.schemas import (
     BatchIn,
     CaseOut,
@@ -24,10 +32,13 @@ from nuanxin.deliveries.schemas import (
     DeliveryOut,
     FailIn,
     NotReceivedIn,
+    OfflineReviewOut,
+    ReviewResolveIn,
     SlipOut,
     StaffConfirmIn,
     VisitOut,
 )
+from nuanxin.deliveries.vocabulary import ReviewStatus
 from nuanxin.guards import staff_and_admin
 from nuanxin.identity import CurrentUser
 from nuanxin.limits import Guess
@@ -40,6 +51,7 @@ __all__ = (
     "DeliveryController",
     "DeliveryReportController",
     "EmergencyController",
+    "OfflineReviewController",
     "ProgressController",
     "VisitController",
 )
@@ -54,7 +66,26 @@ SAFETY_NOTE = (
     "visit confirmed without it gets a door-check follow-up within 7 days. `safety` sent for a "
     "visit without coal or a stove is refused (400, field `safety`), before the code is checked."
 )
+OFFLINE_NOTE = (
+    "With an `Idempotency-Key` header the confirmation happens at most once: the same key "
+    "again answers what the first request did. A confirmation typed without a network and "
+    "sent later says `offline: true` (a key is then required), with `at_door` and, with the "
+    "courier's consent, `position`: its right code closes the visit at the time at the door; "
+    "a wrong code, or any code for a locked visit or one with an offline code already waiting, "
+    "is held for staff (`held_for_review`, `review_id`) and never counts toward the lock."
+)
 CODE_ERRORS = error_responses(400, 401, 403, 404, 409, 423, 429)
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=offline.IDEMPOTENCY_HEADER,
+        required=False,
+        max_length=64,
+        description="A UUID the client makes once per confirmation: sent again (a replay "
+        "after a lost answer, or a queue of offline confirmations), it changes nothing and "
+        "answers as the first time did.",
+    ),
+]
 Status = Annotated[
     str | None,
     QueryParameter(pattern=r"^(pending|delivered|failed|locked)$", required=False),
@@ -284,7 +315,7 @@ class VisitController(Controller):
         responses=CODE_ERRORS,
         summary="The courier confirms the visit with the household's code (five wrong codes "
         "lock it)",
-        description=SAFETY_NOTE,
+        description=SAFETY_NOTE + " " + OFFLINE_NOTE,
     )
     async def confirm(
         self,
@@ -292,13 +323,14 @@ class VisitController(Controller):
         settings: NamedDependency[Settings],
         visit_id: FromPath[int],
         data: JSONBody[ConfirmIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> ConfirmOut:
-        return await confirmation.confirm(
+        return await offline.confirm_once(
             actor=actor,
             secret_key=settings.secret_key,
             visit_id=visit_id,
-            code=data.code,
-            checklist=data.safety,
+            data=data,
+            key=idempotency_key,
             policy=SafetyPolicy.of(settings),
         )
 
@@ -339,6 +371,47 @@ class VisitController(Controller):
     ) -> VisitOut:
         await confirmation.fail(actor=actor, visit_id=visit_id, reason=data.reason)
         return await visits.get_visit(actor=actor, visit_id=visit_id)
+
+
+class OfflineReviewController(Controller):
+    """Confirmations typed without a network that could not close their visit: staff decide."""
+
+    path = "/api/offline-reviews"
+    tags = ("deliveries",)
+    guards = [staff_and_admin]  # noqa: RUF012
+    dependencies = {"page": Provide(provide_pagination)}  # noqa: RUF012
+
+    @get(
+        operation_id="ListOfflineReviews",
+        responses=ERRORS,
+        summary="Offline confirmations held for staff in my jurisdiction (status: open by default)",
+    )
+    async def list_all(
+        self,
+        actor: NamedDependency[CurrentUser],
+        page: NamedDependency[Pagination],
+        status: Annotated[ReviewStatus, QueryParameter(required=False)] = ReviewStatus.open,
+    ) -> Page[OfflineReviewOut]:
+        return await offline.list_reviews(actor=actor, page=page, status=status)
+
+    @post(
+        "/{review_id:int}/resolve",
+        operation_id="ResolveOfflineReview",
+        status_code=HTTP_200_OK,
+        responses=ERRORS,
+        summary="Settle a held offline confirmation: delivered (the visit is confirmed) or "
+        "dismissed",
+    )
+    async def resolve(
+        self,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
+        review_id: FromPath[int],
+        data: JSONBody[ReviewResolveIn],
+    ) -> OfflineReviewOut:
+        return await offline.resolve_review(
+            actor=actor, review_id=review_id, data=data, policy=SafetyPolicy.of(settings)
+        )
 
 
 class DeliveryReportController(Controller):

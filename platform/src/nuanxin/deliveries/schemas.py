@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from nuanxin.deliveries.vocabulary import CaseOutcome
+from nuanxin.deliveries.vocabulary import CaseOutcome, ReviewStatus
 from nuanxin.safety.schemas import SafetyChecklistIn
 
 __all__ = (
@@ -19,6 +19,9 @@ __all__ = (
     "DeliveryOut",
     "FailIn",
     "NotReceivedIn",
+    "OfflineReviewOut",
+    "Position",
+    "ReviewResolveIn",
     "SlipOut",
     "StaffConfirmIn",
     "VisitItemOut",
@@ -117,12 +120,26 @@ class BatchIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     visit_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=500)]
 
 
+class Position(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where the phone was at the door (WGS-84), sent only with the courier's consent."""
+
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
+
+
 class ConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The household's code; ``safety``: the heating-safety checklist of a visit bringing coal
-    or a stove (optional here, refused for other visits; see ``safety.services``)."""
+    or a stove (optional here, refused for other visits; see ``safety.services``). A
+    confirmation queued on the phone without a network also says so (``offline``), when it was
+    typed at the door (``at_door``) and, with the courier's consent, where (``position``);
+    those need an ``Idempotency-Key`` header."""
 
     code: Code
     safety: SafetyChecklistIn | None = None
+    offline: bool = False
+    at_door: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    position: Position | None = None
 
 
 class StaffConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -130,10 +147,16 @@ class StaffConfirmIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ConfirmOut(msgspec.Struct, kw_only=True):
+    """The visit's status after the confirmation. ``held_for_review``: a code typed offline
+    that could not close the visit (wrong, or the visit locked) waits for staff as
+    ``review_id``, without counting toward the lock."""
+
     delivery_id: int
     visit_id: int
     status: str
     already_confirmed: bool
+    held_for_review: bool = False
+    review_id: int | None = None
 
 
 class FailIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -162,4 +185,38 @@ class CaseResolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How the case ended, and a note saying what was done (who checked, when, how)."""
 
     outcome: CaseOutcome
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+
+
+class OfflineReviewOut(msgspec.Struct, kw_only=True):
+    """A confirmation made offline that waits for staff (or was settled by them).
+
+    ``lat``/``lon`` are the phone's position at the door, when the courier shared it.
+    """
+
+    id: int
+    visit_id: int
+    household_reference: str
+    county: str
+    township: str
+    region_code: str
+    charity: str
+    courier: str
+    reason: str
+    status: ReviewStatus
+    visit_status: str
+    at_door: datetime
+    created_at: datetime
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    note: str = ""
+    resolved_at: datetime | None = None
+
+
+class ReviewResolveIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How staff settled an offline confirmation: ``delivered`` (they checked with the household:
+    the visit is confirmed) or ``dismissed`` (not delivered: the visit stays as it is)."""
+
+    outcome: Annotated[str, msgspec.Meta(pattern="^(delivered|dismissed)$")]
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from piccolo.columns import (
+    JSON,
     Boolean,
     DoublePrecision,
     ForeignKey,
@@ -21,6 +22,8 @@ from nuanxin.deliveries.vocabulary import (
     CaseOutcome,
     CaseStatus,
     DeliveryStatus,
+    ReviewReason,
+    ReviewStatus,
     VisitStatus,
 )
 from nuanxin.households.tables import Household, Need
@@ -116,3 +119,50 @@ class DeliveryCase(Table, tablename="delivery_case"):
     resolution = Varchar(length=300, default="")  # the resolving staff member's note
     created_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)
+
+
+class ConfirmationKey(Table, tablename="confirmation_key"):
+    """A courier's confirmation sent with an ``Idempotency-Key``, and the answer it got.
+
+    The phone makes one key (a UUID) per confirmation, kept with it while it waits to be sent;
+    the unique key makes a replay of it answer what the first one did and change nothing.
+    ``fingerprint`` is a keyed hash of what was asked (visit, code, offline or not), so a key
+    reused for another request is refused. ``at_door`` is the time the phone recorded at the
+    door; ``lat``/``lon`` its position, only when the courier agreed to share it.
+    """
+
+    id = Serial(primary_key=True)
+
+    key = Varchar(length=36, unique=True)
+    user = ForeignKey(User, index=True, null=False, on_delete=OnDelete.restrict)
+    visit = ForeignKey(Visit, index=True, null=False, on_delete=OnDelete.restrict)
+    fingerprint = Varchar(length=64)
+    offline = Boolean(default=False)
+    at_door = Timestamptz(null=True, default=None)
+    lat = DoublePrecision(null=True, default=None)
+    lon = DoublePrecision(null=True, default=None)
+    accuracy_m = DoublePrecision(null=True, default=None)
+    answer = JSON(default="{}")  # the answer given the first time: a confirmation or a refusal
+    created_at = Timestamptz()
+
+
+class OfflineReview(Table, tablename="offline_review"):
+    """A confirmation made without a network that could not close its visit: staff decide.
+
+    A wrong code typed offline lands here and is never counted toward the visit's lock (the
+    courier could not be told at the door); nor does a later offline code close a visit while
+    one of these is open, or a locked visit.
+    """
+
+    id = Serial(primary_key=True)
+
+    visit = ForeignKey(Visit, index=True, null=False, on_delete=OnDelete.restrict)
+    confirmation = ForeignKey(ConfirmationKey, unique=True, null=False, on_delete=OnDelete.restrict)
+    courier = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    reason = Varchar(length=12, choices=ReviewReason)
+    status = Varchar(length=10, choices=ReviewStatus, default=ReviewStatus.open, index=True)
+    at_door = Timestamptz()
+    created_at = Timestamptz()
+    resolved_by = ForeignKey(User, null=True, default=None, on_delete=OnDelete.restrict)
+    resolved_at = Timestamptz(null=True, default=None)
+    note = Varchar(length=300, default="")

@@ -12,6 +12,8 @@ __all__ = (
     "CaseOutcome",
     "CaseStatus",
     "DeliveryStatus",
+    "ReviewReason",
+    "ReviewStatus",
     "VisitStatus",
 )
 
@@ -50,3 +52,19 @@ class CaseOutcome(StrEnum):
     redelivered = "redelivered"  # the charity brought the goods again
     received = "received"  # the household had them after all
     written_off = "written_off"  # the goods are lost: the household's need is open again
+
+
+class ReviewReason(StrEnum):
+    """Why a confirmation made without a network waits for staff instead of closing a visit."""
+
+    wrong_code = "wrong_code"  # the code typed at the door does not match
+    locked = "locked"  # the visit was locked by wrong codes typed online meanwhile
+    held = "held"  # an earlier offline code for this visit is still waiting for staff
+
+
+class ReviewStatus(StrEnum):
+    """An offline confirmation held for staff: open, or settled one way or the other."""
+
+    open = "open"
+    delivered = "delivered"  # staff checked with the household: the visit is confirmed
+    dismissed = "dismissed"  # not delivered after all: the visit stays as it is
