@@ -40,6 +40,44 @@ PACKAGES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "pwkcKfdzTMAU/+jNosKhNL2bHtJc/sSmYgVbuGTEDhzkrhmyihmP7vUc/5ZK9WopidMDHNe3Wm7jOd/WhuHWuw==",
         ("dist/chart.umd.js", "LICENSE.md"),
     ),
+    # The courier's offline screen: the service worker (/courier-sw.js) loads workbox-sw and,
+    # through it, these modules from here, never from Google's CDN (its default).
+    (
+        "workbox-sw",
+        "7.4.1",
+        "fez5f2DUlDJWTFYkCWQpY10N8gtztd849NswCbVFk0QlcSM4HT5A8x4g4ii650yem4I8tHY0R7JZahwp3ltIPw==",
+        ("build/workbox-sw.js", "LICENSE"),
+    ),
+    (
+        "workbox-core",
+        "7.4.1",
+        "DT+vu46eh/2vRsSHTY4Xmc32Z1rr9PRlQUXr1Dx30ZuXRWwOsvZgGgcwxcasubQLQmbTNYZjv44LkBAQ4tT5tQ==",
+        ("build/workbox-core.prod.js", "LICENSE"),
+    ),
+    (
+        "workbox-routing",
+        "7.4.1",
+        "yubJGErZOusuidAenaL5ypfhQOa7urxP/f8E0ws7FPb4039RiWXUWBAyUkmUoOL/BcQGen3h0J8872d51IYxtA==",
+        ("build/workbox-routing.prod.js", "LICENSE"),
+    ),
+    (
+        "workbox-strategies",
+        "7.4.1",
+        "GZxpaw9NbmOelj7667uZ2kpk5BFpOGbO4X0qjwh5ls8XQ8C+Lha5LQchTiUzsTFSS+NlUpftYAyOVXvQUrcqOQ==",
+        ("build/workbox-strategies.prod.js", "LICENSE"),
+    ),
+    (
+        "workbox-expiration",
+        "7.4.1",
+        "lRKUF7b+OGbeXkQk1s6MHXOa3d7Xxf7Of31W6c6hCfipfIyrtdWZ89stq21AHZMaoG7VNFoHply4Ox+rU31TWg==",
+        ("build/workbox-expiration.prod.js", "LICENSE"),
+    ),
+    (
+        "workbox-cacheable-response",
+        "7.4.1",
+        "8xaFoJdDc2OjrlbbL3gEeBO1WKcMwRqwLRupgqahYXu75yXajPLuwrbXMrIGZuWYXrQwk0xDjOxZ/ujCy/oJYw==",
+        ("build/workbox-cacheable-response.prod.js", "LICENSE"),
+    ),
     (  # accessibility checks of the browser tests (tests/e2e), never served to people
         "axe-core",
         "4.14.1",

@@ -56,6 +56,7 @@ from nuanxin.deliveries.controllers import (
     ProgressController,
     VisitController,
 )
+from nuanxin.deliveries.offline_pages import CourierWorkerPage, StaffOfflineReviewPages
 from nuanxin.deliveries.pages import CharityDeliveryPages, CourierPages, StaffDeliveryPages
 from nuanxin.deliveries.visit_pages import StaffVisitPages
 from nuanxin.donations.charity_pages import CharityCampaignPages, CharityDonationPages
@@ -161,6 +162,7 @@ PAGES: tuple[type[Controller], ...] = (
     HotlinePages,
     NotReceivedPages,
     StaffCasePages,
+    StaffOfflineReviewPages,
     StaffNotificationPages,
     StaffVisitSchedulePages,
     AuditPages,
@@ -182,6 +184,7 @@ PAGES: tuple[type[Controller], ...] = (
     StaffVisitPages,
     CharityDeliveryPages,
     CourierPages,
+    CourierWorkerPage,
     StaffSafetyPages,
     RoutePages,
     DonationPages,

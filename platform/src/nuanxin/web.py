@@ -103,6 +103,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/staff/rounds", "Matching"),
         ("/staff/deliveries", "Deliveries"),
         ("/staff/cases", i18n.N_("Not received")),
+        ("/staff/offline-reviews", i18n.N_("Codes typed offline")),
         ("/staff/emergencies", "Emergencies"),
         ("/staff/safety", i18n.N_("Heating safety")),
         ("/staff/notifications", i18n.N_("Failed notifications")),

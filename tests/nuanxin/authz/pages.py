@@ -148,6 +148,17 @@ POLICY: dict[str, Rule] = {
         body=lambda w: {"outcome": "received", "note": "电话回访，已收到"},
         form=True,
     ),
+    "GET /staff/offline-reviews": Rule(allowed=ALL_STAFF),
+    "GET /staff/offline-reviews/{review_id:int}": Rule(
+        allowed=STAFF_OF_A, path={"review_id": "review_id"}
+    ),
+    "POST /staff/offline-reviews/{review_id:int}/resolve": Rule(
+        allowed=STAFF_OF_A,
+        path={"review_id": "review_id"},
+        body=lambda w: {"outcome": "dismissed", "note": "电话回访，未送达"},
+        form=True,
+    ),
+    "GET /courier-sw.js": Rule(allowed=EVERYONE),
     "GET /staff/visits/{visit_id:int}": Rule(allowed=STAFF_OF_A, path=VISIT),
     "POST /staff/visits/{visit_id:int}/confirm": Rule(
         allowed=STAFF_OF_A, path=VISIT, body=lambda w: {"witness_reason": "到户核实"}, form=True

@@ -40,7 +40,13 @@ from nuanxin.identity import CurrentUser, Role, ensure_visible, jurisdiction_whe
 from nuanxin.pagination import Page, Pagination
 from nuanxin.safety import services as safety
 
-__all__ = ("IDEMPOTENCY_HEADER", "confirm_once", "list_reviews", "resolve_review")
+__all__ = (
+    "IDEMPOTENCY_HEADER",
+    "confirm_once",
+    "get_review",
+    "list_reviews",
+    "resolve_review",
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -392,6 +398,12 @@ async def _load_review(actor: CurrentUser, review_id: int) -> dict[str, Any]:
         region_codes=(str(row["visit.household.region.code"]),),
     )
     return row
+
+
+async def get_review(*, actor: CurrentUser, review_id: int) -> OfflineReviewOut:
+    """One held offline confirmation of the caller's jurisdiction."""
+    _refuse_non_staff(actor)
+    return _review_out(await _load_review(actor, review_id))
 
 
 async def resolve_review(
