@@ -17,6 +17,7 @@ import httpx
 from nuanxin.accounts.tables import ApiToken
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.tables import ConfirmationKey, Delivery, OfflineReview, Visit
+from nuanxin.households.tables import LocationSuggestion
 from nuanxin.identity import Role, digest
 from tests.nuanxin.conftest import make_region, make_user, run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop, stock
@@ -214,6 +215,8 @@ async def test_a_right_offline_code_closes_the_visit_at_the_time_at_the_door(
         126.6,
         25,
     )
+    suggested = await LocationSuggestion.select(LocationSuggestion.visit_id).run()
+    assert suggested == [{"visit_id": visit_id}]  # the first visit's position, for staff
     future = await _confirm(
         client,
         loop,

@@ -14,6 +14,9 @@ staff queue for the ones that could not close their visit.
   online lock a visit); it goes to the staff review queue instead (:class:`OfflineReview`),
   and so does any offline code for a locked visit or for a visit that already has an open
   review: offline codes never get past a lock, nor try again past a wrong one, without staff.
+* **Position**: shared with the courier's consent, kept with the key; when it came with the
+  confirmation that closed the household's first visit, it is offered to staff as the
+  household's point (:func:`positions.offer_position`), never applied by itself.
 * **Review** (:func:`list_reviews`, :func:`resolve_review`): staff of the household's
   jurisdiction settle each held confirmation once: ``delivered`` (they checked with the
   household; the visit is confirmed, at the time at the door) or ``dismissed`` (the visit
@@ -30,7 +33,7 @@ import msgspec
 
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
-from nuanxin.deliveries import confirmation
+from nuanxin.deliveries import confirmation, positions
 from nuanxin.deliveries.schemas import ConfirmIn, ConfirmOut, OfflineReviewOut, ReviewResolveIn
 from nuanxin.deliveries.tables import ConfirmationKey, OfflineReview
 from nuanxin.deliveries.visits import ensure_visit_reach, load_visit
@@ -181,6 +184,15 @@ async def confirm_once(
                         policy=policy,
                     )
                 answer = {"ok": msgspec.to_builtins(done)}
+                closed = done.status == VisitStatus.delivered and not done.already_confirmed
+                if position is not None and closed:  # shared with consent: staff may accept it
+                    await positions.offer_position(
+                        actor=actor,
+                        visit_id=visit_id,
+                        lat=position.lat,
+                        lon=position.lon,
+                        accuracy_m=position.accuracy_m,
+                    )
             except DomainError as exc:  # stored: the same key answers the same refusal
                 answer = _stored(exc)
             await (
@@ -458,6 +470,14 @@ async def resolve_review(
                     at=max(row["at_door"], visit["created_at"]),
                 ):  # no checklist kept: the heating-safety follow-up checks at the door
                     await confirmation.after_delivery(actor, visit, item_codes, None, policy)
+                    if row["confirmation.lat"] is not None and row["confirmation.lon"] is not None:
+                        await positions.offer_position(
+                            actor=actor,
+                            visit_id=visit_id,
+                            lat=float(row["confirmation.lat"]),
+                            lon=float(row["confirmation.lon"]),
+                            accuracy_m=row["confirmation.accuracy_m"],
+                        )
             elif visit["status"] != VisitStatus.delivered:
                 raise Conflict(
                     f"The visit is {visit['status']}",
