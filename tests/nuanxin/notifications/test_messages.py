@@ -255,7 +255,9 @@ async def test_staff_get_the_days_deadlines_by_email_once_a_day(
         "/api/notifications/preferences", json={"language": "fr"}, headers=loop.auth("staff")
     )
     assert bad.status_code == 400 and bad.json()["field"] == "language"
-    now = datetime.now(UTC)
+    night = datetime.now(SHANGHAI).replace(hour=2).astimezone(UTC)
+    assert await compose.staff_deadlines(now=night) == 0, "not at night"
+    now = datetime.now(SHANGHAI).replace(hour=9).astimezone(UTC)
     queued = await compose.staff_deadlines(now=now)
     assert queued == 2, "the county's staff member and the province's"
     assert await compose.staff_deadlines(now=now) == 0

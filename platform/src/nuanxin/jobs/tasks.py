@@ -30,7 +30,6 @@ async def paperwork_overdue() -> None:
     """先行救助 paperwork past its deadline: noticed (and resolved once done)."""
     now = datetime.now(UTC)
     await deadlines.keep(NoticeKind.paperwork_overdue, now=now)
-    await compose.staff_deadlines(now=now)  # once a day per staff member
 
 
 async def stale_cases() -> None:
@@ -38,14 +37,12 @@ async def stale_cases() -> None:
     now = datetime.now(UTC)
     await deadlines.keep(NoticeKind.stale_delivery, now=now)
     await deadlines.keep(NoticeKind.stale_request, now=now)
-    await compose.staff_deadlines(now=now)
 
 
 async def verification_expiry() -> None:
     """Households whose verification has lapsed (their needs wait for a new verification)."""
     now = datetime.now(UTC)
     await deadlines.keep(NoticeKind.verification_expired, now=now)
-    await compose.staff_deadlines(now=now)
 
 
 async def retention() -> None:
@@ -71,6 +68,12 @@ async def visit_delivered(*, visit_id: int) -> None:
     await compose.visit_delivered(visit_id=visit_id)
 
 
+async def staff_deadlines() -> None:
+    """Each staff member with deadlines open in the jurisdiction gets the day's counts (once a
+    day; the counts are the deadline scans' notices, and a plain count of expiring checks)."""
+    await compose.staff_deadlines(now=datetime.now(UTC))
+
+
 async def courier_days() -> None:
     """Each courier with visits today gets the day's list (once a day)."""
     await compose.courier_days(now=datetime.now(UTC))
@@ -86,6 +89,7 @@ TASKS: dict[TaskName, Callable[..., Awaitable[Any]]] = {
     TaskName.retry_notifications: retry_notifications,
     TaskName.visit_delivered: visit_delivered,
     TaskName.courier_days: courier_days,
+    TaskName.staff_deadlines: staff_deadlines,
 }
 
 
@@ -105,4 +109,5 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(TaskName.retry_notifications, "*/1 * * * *"),
     # 07:00 in Asia/Shanghai (Procrastinate reads cron in UTC); a second run sends nothing new
     Periodic(TaskName.courier_days, "0 23 * * *"),
+    Periodic(TaskName.staff_deadlines, "30 0 * * *"),  # 08:30 in Asia/Shanghai
 )

@@ -19,6 +19,7 @@ class TaskName(StrEnum):
     retry_notifications = "notifications.retry"
     visit_delivered = "notifications.visit_delivered"
     courier_days = "notifications.courier_days"
+    staff_deadlines = "notifications.staff_deadlines"
 
 
 class EmbeddedStatus(StrEnum):

@@ -9,9 +9,9 @@
 * :func:`visit_delivered` (the job deferred when a visit is confirmed): each donor whose gift
   went into the delivered goods, with an email, learns the county it reached; once per gift
   and county, never the household.
-* :func:`staff_deadlines` (after each deadline scan): each staff member with something open
-  in their jurisdiction gets the day's counts, once a day, by email when they gave one,
-  otherwise by SMS.
+* :func:`staff_deadlines` (each morning, from the deadline scans' notices): each staff member
+  with something open in their jurisdiction gets the day's counts, once a day, by email when
+  they gave one, otherwise by SMS.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ __all__ = (
 EXPIRING_WITHIN = timedelta(days=30)
 STOPS_SHOWN = 8  # an SMS stays short: the rest is on the courier's page
 MORNING_HOUR = 7  # couriers' lists go out from 07:00 local time
+STAFF_MORNING_HOUR = 8  # staff's deadlines from 08:00
 
 
 def day_label(day: date, language: Language) -> str:
@@ -322,7 +323,10 @@ async def _counts(prefix: str, now: datetime) -> dict[str, int]:
 
 async def staff_deadlines(*, now: datetime) -> int:
     """Queue today's counts for each staff member with something open; how many queued."""
-    today = _today(now)
+    local = now.astimezone(ZoneInfo(senders().timezone))
+    if local.hour < STAFF_MORNING_HOUR:  # the embedded worker runs this hourly: not at night
+        return 0
+    today = local.date()
     queued = 0
     async with atomic():
         staff = (
