@@ -3,6 +3,7 @@ matching measures to it and every proposal says which point it used."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -386,3 +387,46 @@ async def test_staff_accept_a_couriers_point_on_the_page_of_suggestions(
         or "No courier's point is waiting." in empty.text
     )
     assert (await client.get("/staff/locations", headers=loop.auth("courier"))).status_code == 403
+
+
+async def test_a_courier_confirming_with_consent_offers_the_position_and_without_it_nothing(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    for reference, position in (
+        ("LP12", {"lat": DOOR[0], "lon": DOOR[1], "accuracy_m": 8.0}),
+        ("LP13", None),
+    ):
+        household = await add_household(loop, reference, (COUNTY[0] + 0.02, COUNTY[1]))
+        await add_offer(loop, quantity=1)
+        started = await client.post("/api/rounds", json={}, headers=loop.auth("staff"))
+        await run_jobs()
+        approved = await client.post(
+            f"/api/rounds/{started.json()['id']}/approve",
+            json={"all": True},
+            headers=loop.auth("staff"),
+        )
+        delivery = approved.json()["delivery_ids"][0]
+        row = await Delivery.select(Delivery.visit).where(Delivery.id == delivery).first().run()
+        assert row is not None
+        visit = int(row["visit"])
+        slip = await client.post(f"/api/visits/{visit}/slip", headers=loop.auth("staff"))
+        body: dict[str, Any] = {"code": slip.json()["code"]}
+        if position is not None:
+            body["position"] = position
+        confirmed = await client.post(
+            f"/api/visits/{visit}/confirm",
+            json=body,
+            headers={**loop.auth("courier"), "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        listed = await client.get("/api/location-suggestions", headers=loop.auth("staff"))
+        mine = [s for s in listed.json()["items"] if s["household_id"] == household]
+        if position is None:
+            assert mine == []
+        else:
+            (suggestion,) = mine
+            assert (suggestion["lat"], suggestion["lon"]) == DOOR
+            assert suggestion["accuracy_m"] == 8.0
+            assert suggestion["visit_id"] == visit
+            assert (await point(household))["location_source"] == "county"
