@@ -291,7 +291,6 @@ class PublicPages(PageController):
         }
         totals = {
             "deliveries": await deliveries.count_delivered(),  # as the home page counts them
-            "units": sum(row.delivered_units for row in rows),
             "counties": len({row.county_code for row in rows if row.delivered_units}),
         }
         return page(
