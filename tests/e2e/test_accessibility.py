@@ -26,6 +26,7 @@ MAIN_PAGES = (
     ("charity", "charity_warmth", "/charity"),
     ("courier", "courier_warmth", "/courier"),
     ("admin", "admin", "/staff"),
+    ("staff-round-review", "staff_hulan", "/staff/rounds/1"),  # the demo's first round
 )
 
 
@@ -62,5 +63,34 @@ def test_the_main_page_of_each_role_has_no_serious_accessibility_violation(
         shoot(page, f"axe-{role}-{lang}")
         found = serious(result)
         assert not found, "\n".join(found)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_staff_navigation_folds_to_one_line_on_a_phone(
+    browser: Browser, server: str, lang: str
+) -> None:
+    context = browser.new_context(
+        base_url=server,
+        locale=lang,
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, "staff_hulan")
+        page.goto(f"/staff?lang={lang}")
+        header = page.locator("header.site")
+        folded = header.bounding_box()
+        assert folded is not None and folded["height"] <= 60, folded
+        links = page.locator("header.site nav a")
+        assert not links.first.is_visible(), "the links wait behind the menu button"
+        shoot(page, f"phone-nav-folded-{lang}")
+        page.locator("[data-nav-menu] > summary").click()
+        assert links.first.is_visible() and links.count() > 5
+        shoot(page, f"phone-nav-open-{lang}")
     finally:
         context.close()

@@ -74,6 +74,13 @@ def test_staff_verify_a_household_run_a_round_and_approve(page: Page) -> None:
     expect(page.get_by_test_id("proposals")).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("round-progress")).to_have_attribute("data-status", "proposed")
     shoot(page, "08-staff-proposals")
+    # the bar of actions stays in view while the table scrolls under it
+    page.locator("tbody[data-household]").last.scroll_into_view_if_needed()
+    page.locator("tbody[data-household]").first.scroll_into_view_if_needed()
+    bar = page.get_by_test_id("action-bar").bounding_box()
+    viewport = page.viewport_size
+    assert bar is not None and viewport is not None
+    assert bar["y"] >= 0 and bar["y"] + bar["height"] <= viewport["height"] + 1, bar
     page.get_by_test_id("approve-all").click()
     expect(page.get_by_test_id("approve-all-preview")).to_contain_text("将批准")
     shoot(page, "08b-staff-approve-all-confirmation")
