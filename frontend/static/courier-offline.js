@@ -83,13 +83,13 @@
         notes.appendChild(item);
       });
       box.querySelector("[data-outbox-clear]").hidden = !notes.children.length;
-      records.forEach(function (r) {  // the list's cards of visits confirmed on this phone
-        var card = document.querySelector('[data-testid="visit-' + r.visit_id + '"] .card-link');
-        if (card && r.state === "waiting" && !card.querySelector(".queued")) {
+      records.forEach(function (r) {  // the list's visits confirmed on this phone
+        var link = document.querySelector('[data-testid="deliver-visit-' + r.visit_id + '"]');
+        if (link && r.state === "waiting" && !link.querySelector(".queued")) {
           var badge = document.createElement("span");
-          badge.className = "line queued";
-          badge.textContent = words.queued;
-          card.appendChild(badge);
+          badge.className = link.classList.contains("card-link") ? "line queued" : "queued";
+          badge.textContent = link.classList.contains("card-link") ? words.queued : " · " + words.queued;
+          link.appendChild(badge);
         }
       });
       var here = box.dataset.visitId;

@@ -45,6 +45,7 @@ PARAMETERS = {
     "warehouse_id": "warehouse_x_id",
     "route_id": "route_x_id",
     "suggestion_id": "suggestion_id",
+    "review_id": "review_id",
 }
 
 #: Pages in two languages by design, with the reason.
