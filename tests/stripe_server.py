@@ -208,7 +208,7 @@ def _card_payments(web: Any, resources: Any, server: Any) -> Any:  # pragma: no 
     if "return stripe;" not in script or "const stripe = {" not in script:
         raise RuntimeError("localstripe's Stripe.js changed: its shape is not the one patched")
 
-    @web.middleware
+    @web.middleware  # type: ignore[untyped-decorator]
     async def middleware(request: Any, handler: Any) -> Any:
         if request.method == "GET" and request.path == "/js.stripe.com/v3/":
             return web.Response(text=script, content_type="application/javascript")
