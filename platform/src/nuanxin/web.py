@@ -98,6 +98,7 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/staff", "Progress"),
         ("/staff/households", "Households"),
         ("/staff/households/new", i18n.N_("Register a household")),
+        ("/staff/locations", i18n.N_("Couriers' points")),
         ("/staff/help-requests", "Help requests"),
         ("/staff/hotline", i18n.N_("Hotline call")),
         ("/staff/rounds", "Matching"),
@@ -119,10 +120,11 @@ NAV: Mapping[Role | None, tuple[tuple[str, str], ...]] = {
         ("/charity/campaigns", i18n.N_("Campaigns")),
         ("/charity/advice", "What to buy"),
         ("/charity/deliveries", "Deliveries"),
+        ("/courier/routes", i18n.N_("Route for the day")),
         ("/charity/members", i18n.N_("Members and couriers")),
         ("/courier", "Courier"),
     ),
-    Role.courier: (("/courier", "Courier"),),
+    Role.courier: (("/courier", "Courier"), ("/courier/routes", i18n.N_("Route for the day"))),
 }
 NAV = {
     **NAV,
