@@ -23,6 +23,7 @@ MAIN_PAGES = (
     ("public", None, "/"),
     ("public-dashboard", None, "/dashboard"),
     ("staff", "staff_hulan", "/staff"),
+    ("staff-safety", "staff_hulan", "/staff/safety"),
     ("charity", "charity_warmth", "/charity"),
     ("courier", "courier_warmth", "/courier"),
     ("admin", "admin", "/staff"),
@@ -92,5 +93,39 @@ def test_the_staff_navigation_folds_to_one_line_on_a_phone(
         page.locator("[data-nav-menu] > summary").click()
         assert links.first.is_visible() and links.count() > 5
         shoot(page, f"phone-nav-open-{lang}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_couriers_heating_safety_check_has_no_serious_accessibility_violation(
+    browser: Browser, server: str, lang: str
+) -> None:
+    """A visit bringing coal asks the checklist: radio groups in fieldsets, on a 360 px phone."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make install fetches it)")
+    context = browser.new_context(
+        base_url=server, locale=lang, viewport={"width": 360, "height": 800}
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        log_in(page, "courier_warmth")
+        page.goto(f"/courier?lang={lang}")
+        coal = page.locator(
+            "a[href^='/courier/visits/']", has_text="取暖煤" if lang == "zh-CN" else "Heating coal"
+        )
+        if not coal.count():
+            pytest.skip("the demo courier has no visit bringing coal")
+        coal.first.click()
+        page.wait_for_load_state("networkidle")
+        assert page.get_by_test_id("safety-checklist").count() == 1
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS
+        )
+        shoot(page, f"axe-courier-safety-{lang}")
+        found = serious(result)
+        assert not found, "\n".join(found)
     finally:
         context.close()
