@@ -53,22 +53,32 @@ workbox.routing.registerRoute(
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
 
-// The page asks for the day's visit pages to be kept (a list seen online warms them).
+// The page asks for the day's visit pages (and the assets they use) to be kept: a list seen
+// online warms them, four at a time.
+function keepOne(url) {
+  var path = new URL(url, self.location.origin);
+  if (path.origin !== self.location.origin) { return Promise.resolve(); }
+  var name = path.pathname.indexOf("/courier") === 0 ? PAGES
+    : path.pathname.indexOf("/static/") === 0 ? ASSETS : null;
+  if (!name) { return Promise.resolve(); }
+  return fetch(path.href, {credentials: "same-origin"}).then(function (response) {
+    if (!response.ok || response.redirected) { return null; }
+    return caches.open(name).then(function (cache) { return cache.put(path.href, response); });
+  }).catch(function () { return null; });
+}
+
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "keep" || !Array.isArray(data.urls)) { return; }
-  var done = caches.open(PAGES).then(function (cache) {
-    return Promise.all(data.urls.slice(0, 300).map(function (url) {
-      var path = new URL(url, self.location.origin);
-      if (path.origin !== self.location.origin || path.pathname.indexOf("/courier") !== 0) {
-        return null;
-      }
-      return fetch(path.href, {credentials: "same-origin"}).then(function (response) {
-        if (response.ok && !response.redirected) { return cache.put(path.href, response); }
-        return null;
-      }).catch(function () { return null; });
-    }));
-  }).then(function () {
+  var queue = data.urls.slice(0, 400);
+  var workers = [0, 1, 2, 3].map(function () {
+    var next = function () {
+      var url = queue.shift();
+      return url === undefined ? Promise.resolve() : keepOne(url).then(next);
+    };
+    return next();
+  });
+  var done = Promise.all(workers).then(function () {
     if (event.source) { event.source.postMessage({type: "kept", count: data.urls.length}); }
   });
   event.waitUntil(done);
