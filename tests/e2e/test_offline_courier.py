@@ -86,7 +86,7 @@ def test_three_visits_confirmed_offline_land_once_each_when_the_network_is_back(
         count = page.get_by_test_id("outbox-count")
         expect(count).to_have_attribute("data-count", str(done))
         expect(count).to_have_text(f"离线 · {done} 条待上传")
-        expect(page.get_by_test_id(f"visit-{visit_id}")).to_contain_text("已送达（待上传）")
+        expect(page.get_by_test_id(f"deliver-visit-{visit_id}")).to_contain_text("已送达（待上传）")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the courier list is {width} px wide on a 360 px phone offline"
     shoot(page, "40-courier-offline-three-waiting")
