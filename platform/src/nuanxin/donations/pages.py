@@ -18,7 +18,7 @@ from nuanxin.deliveries import services as deliveries
 from nuanxin.donations import campaigns, goods, need, tracking
 from nuanxin.donations.campaigns import yuan
 from nuanxin.donations.schemas import GoodsDonationCreate
-from nuanxin.donations.vocabulary import DonationKind, TimelineStep
+from nuanxin.donations.vocabulary import DonationKind
 from nuanxin.errors import DomainError
 from nuanxin.forms import FormState, blank, refused
 from nuanxin.limits import Guess
@@ -31,18 +31,6 @@ __all__ = ("CampaignPages", "DonationPages", "PublicPages")
 
 AnyRequest = Request[Any, Any, Any]
 STRIPE_JS = "https://js.stripe.com/v3/"  # Stripe requires Stripe.js to come from Stripe itself
-
-STEP_ICONS = {
-    TimelineStep.received: "📝",
-    TimelineStep.paid: "💳",
-    TimelineStep.accepted: "📦",
-    TimelineStep.goods: "🧺",
-    TimelineStep.matched: "🤝",
-    TimelineStep.delivered: "🏠",
-    TimelineStep.refunded: "↩️",
-    TimelineStep.failed: "⚠️",
-    TimelineStep.declined: "✖️",
-}
 
 
 class GoodsForm(msgspec.Struct, kw_only=True):
@@ -64,7 +52,7 @@ class DonationPages(PageController):
         return page(
             request,
             "donations/tracking.html.j2",
-            {"t": found, "yuan": yuan, "icons": STEP_ICONS, "items": items},
+            {"t": found, "yuan": yuan, "items": items},
         )
 
     @get("/{code:str}/receipt", exclude_from_auth=True, security=[{}], guessing=Guess.tracking_code)
