@@ -317,3 +317,32 @@ async def test_the_per_delivery_page_asks_the_checklist_of_its_coal_visit_too(
     [line] = await Delivery.select(Delivery.id).where(Delivery.visit == quilt_only).run()
     plain = await client.get(f"/courier/deliveries/{line['id']}", headers=loop.auth("courier"))
     assert 'data-testid="safety-checklist"' not in plain.text
+
+
+async def test_an_offline_confirmation_counts_the_follow_ups_from_the_time_at_the_door(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    import uuid
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    loop = await build_loop()
+    visit_id, code, _ = await visit_with(client, loop, ("coal",))
+    await (
+        Visit.update({Visit.created_at: NOW - timedelta(days=3)}).where(Visit.id == visit_id).run()
+    )
+    at_door = (NOW - timedelta(days=2)).replace(microsecond=0)
+    answer = await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={
+            "code": code,
+            "offline": True,
+            "at_door": at_door.isoformat(),
+            "safety": {**CHECKLIST_YES, "leaflet": False},
+        },
+        headers={**loop.auth("courier"), "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert answer.status_code == 200, answer.text
+    urgent = (await follow_ups(visit_id))["door_answer"]
+    assert urgent["delivered_on"] == at_door.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert urgent["problems"] == ["leaflet"]

@@ -319,8 +319,13 @@ async def _after_delivery(
     item_codes: list[str],
     checklist: SafetyChecklistIn | None,
     policy: safety.SafetyPolicy | None,
+    at: datetime | None = None,
 ) -> None:
-    """The checklist kept, the heating-safety follow-ups scheduled (same transaction)."""
+    """The checklist kept, the heating-safety follow-ups scheduled (same transaction).
+
+    ``at``: when the goods were handed over (an offline confirmation's time at the door);
+    the follow-ups' days count from it. Now, by default.
+    """
     await safety.after_delivery(
         actor=actor,
         visit_id=int(row["id"]),
@@ -329,7 +334,7 @@ async def _after_delivery(
         item_codes=item_codes,
         checklist=checklist,
         policy=policy or safety.SafetyPolicy(),
-        delivered_at=datetime.now(UTC),
+        delivered_at=at or datetime.now(UTC),
     )
 
 

@@ -263,11 +263,12 @@ async def _offline(
     item_codes = await confirmation.open_item_codes(visit_id)
     await safety.asks_checklist(item_codes=item_codes, checklist=data.safety)
     if status == VisitStatus.pending and right and not waiting:
-        closed = await confirmation.close_delivered(
-            actor, row, "offline code", at=max(at_door, row["created_at"])
-        )
+        handed_over = max(at_door, row["created_at"])
+        closed = await confirmation.close_delivered(actor, row, "offline code", at=handed_over)
         if closed:
-            await confirmation.after_delivery(actor, row, item_codes, data.safety, policy)
+            await confirmation.after_delivery(
+                actor, row, item_codes, data.safety, policy, at=handed_over
+            )
         return ConfirmOut(
             delivery_id=0,
             visit_id=visit_id,
@@ -463,13 +464,13 @@ async def resolve_review(
             visit = await load_visit(visit_id)
             if visit["status"] in (VisitStatus.pending, VisitStatus.locked):
                 item_codes = await confirmation.open_item_codes(visit_id)
+                handed_over = max(row["at_door"], visit["created_at"])
                 if await confirmation.close_delivered(
-                    actor,
-                    visit,
-                    f"staff after an offline code: {note}",
-                    at=max(row["at_door"], visit["created_at"]),
+                    actor, visit, f"staff after an offline code: {note}", at=handed_over
                 ):  # no checklist kept: the heating-safety follow-up checks at the door
-                    await confirmation.after_delivery(actor, visit, item_codes, None, policy)
+                    await confirmation.after_delivery(
+                        actor, visit, item_codes, None, policy, at=handed_over
+                    )
                     if row["confirmation.lat"] is not None and row["confirmation.lon"] is not None:
                         await positions.offer_position(
                             actor=actor,
