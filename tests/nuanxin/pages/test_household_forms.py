@@ -173,6 +173,7 @@ async def test_staff_edit_a_household_and_only_what_changed_is_sent(
     row = await Household.select().where(Household.id == world.household_id).first().run()
     assert row is not None
     assert f'value="{row["head_name"]}"' in form.text
+    assert "已登记：尾号 123X" in form.text  # the ID number only as its last 4
     unchanged = await client.post(path, data=_form_of(form.text), headers=world.headers(STAFF))
     assert unchanged.status_code == 303, unchanged.text
     changed = _form_of(form.text) | {"phone": "13900000009", "notes": "入户核查：炉子坏了"}
