@@ -140,3 +140,48 @@ async def test_a_printed_batch_shows_what_the_household_and_courier_need_with_a_
         assert f'data-field="{field}"' in card, field
     assert "12345" in card and "<svg" in card and "<tr data-item>" in card
     assert 'data-paper="roll"' in printed.text
+
+
+async def test_staff_print_one_couriers_day_in_the_order_of_their_route(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    for n in range(3):
+        await add_household(loop, f"HR{n}", (COUNTY[0] + 0.02 * (n + 1), COUNTY[1]))
+    await add_offer(loop, quantity=3)
+    await _approve_all(client, loop)
+    visit_ids = [
+        int(row["id"])
+        for row in await Visit.select(Visit.id)
+        .where(Visit.household.is_in(loop.households))
+        .order_by(Visit.household)
+        .run()
+    ]
+    planned = await client.post(
+        "/api/routes",
+        json={"warehouse_id": loop.warehouse_id, "visit_ids": [visit_ids[2], visit_ids[0]]},
+        headers=loop.auth("courier"),
+    )
+    assert planned.status_code == 201, planned.text
+    route = planned.json()
+    order = [stop["visit_id"] for stop in route["stops"]]
+
+    listed = await client.get("/staff/deliveries", headers=loop.auth("staff"))
+    assert f'<option value="{route["id"]}">loop_courier · 暖冬基金会 (2)</option>' in listed.text
+    mine = await client.get(
+        "/staff/deliveries", params={"courier": str(route["id"])}, headers=loop.auth("staff")
+    )
+    ticks = [int(v) for v in re.findall(r'name="visit_id" value="(\d+)"', mine.text)]
+    assert ticks == order, "the courier's visits, in the order of the route, and no others"
+    assert "loop_courier 的今日路线" in mine.text
+    assert f'<option value="{route["id"]}" selected>' in mine.text
+
+    printed = await client.post(
+        "/staff/visits/slips",
+        headers=loop.auth("staff"),
+        data={"visit_id": [str(v) for v in ticks], "paper": "a4"},
+    )
+    assert printed.status_code == 200 and printed.text.count('class="slip-card') == 2
+    references = re.findall(r'data-field="reference">(\w+)<', printed.text)
+    by_visit = {visit_ids[n]: f"HR{n}" for n in range(3)}
+    assert references == [by_visit[v] for v in order], "printed in the route's order"

@@ -356,21 +356,30 @@ class StaffDeliveryPages(PageController):
 
     @get("/deliveries")
     async def deliveries(
-        self, request: AnyRequest, actor: NamedDependency[CurrentUser]
+        self,
+        request: AnyRequest,
+        actor: NamedDependency[CurrentUser],
+        settings: NamedDependency[Settings],
     ) -> Template:
-        """The jurisdiction's household visits by township: tick rows, print their slips."""
+        """The jurisdiction's household visits by township (or one courier's day, in the order
+        of their route): tick rows, print their slips."""
+        _ = gettext_for(request)
         status = request.query_params.get("status") or VisitStatus.pending
         if status not in set(VisitStatus):
             status = VisitStatus.pending
         township = request.query_params.get("township") or None
         charity_text = request.query_params.get("charity") or ""
         charity = int(charity_text) if charity_text.isdigit() else None
+        courier_text = request.query_params.get("courier") or ""
         q = (request.query_params.get("q") or "").strip()[:100] or None
         everywhere = await _visits(actor, status=status)
         townships = sorted(
             {(v.region_code, f"{v.county} {v.township}".strip()) for v in everywhere}
         )
         charities = sorted({(v.organization_id, v.charity) for v in everywhere}, key=lambda c: c[1])
+        today = datetime.now(ZoneInfo(settings.timezone)).date()
+        loads = await routes.couriers_carrying(actor=actor, day=today)
+        load = next((one for one in loads if str(one.route_id) == courier_text), None)
         found = [
             v
             for v in everywhere
@@ -380,16 +389,25 @@ class StaffDeliveryPages(PageController):
             found = await _visits(
                 actor, status=status, q=q, region_code=township, organization_id=charity
             )
+        groups = _visits_by_township(found)
+        if load is not None:  # the courier's day: their route's order, what is still to print
+            shown = {v.id for v in found}
+            ordered = await visits.visits_by_id(actor=actor, visit_ids=load.visit_ids)
+            found = [v for v in ordered if v.id in shown]
+            label = _("%(courier)s's route today") % {"courier": load.courier}
+            groups = [(f"{label} · {load.charity}", found)] if found else []
         return page(
             request,
             "staff/visits.html.j2",
             {
-                "groups": _visits_by_township(found),
+                "groups": groups,
                 "status": status,
                 "township": township or "",
                 "townships": townships,
                 "charity": charity,
                 "charities": charities,
+                "courier": load.route_id if load else None,
+                "loads": loads,
                 "q": q or "",
                 "count": len(found),
             },

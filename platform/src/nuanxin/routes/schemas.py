@@ -7,7 +7,14 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ("MAX_STOPS", "RouteOut", "RoutePlanIn", "RouteStopOut", "RouteSummary")
+__all__ = (
+    "MAX_STOPS",
+    "CourierLoad",
+    "RouteOut",
+    "RoutePlanIn",
+    "RouteStopOut",
+    "RouteSummary",
+)
 
 MAX_STOPS = 150
 """The most visits one day's route takes (a courier makes far fewer)."""
@@ -35,6 +42,16 @@ class RouteStopOut(msgspec.Struct, kw_only=True):
     region_code: str
     leg_km: float
     location_source: str
+
+
+class CourierLoad(msgspec.Struct, kw_only=True):
+    """What a courier carries on a day, as staff print it: the visits of their latest route for
+    the day that lie in the staff's jurisdiction, in the route's order (no legs, no places)."""
+
+    route_id: int
+    courier: str  # the courier's account name
+    charity: str
+    visit_ids: list[int]
 
 
 class RouteSummary(msgspec.Struct, kw_only=True):

@@ -12,6 +12,9 @@ Rules kept here:
   promise: visits stay open until confirmed, and a new plan for the same day replaces the old
   one on the courier's list (the latest wins).
 * Members and couriers of the charity read its routes (admins too); nobody else finds them.
+  Staff, who print the slips, learn only what each courier carries on a day
+  (:func:`couriers_carrying`): the courier's name, the charity and, in the route's order, the
+  visits that lie in their jurisdiction.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from nuanxin.identity import CurrentUser, Role
 from nuanxin.pagination import Page, Pagination
 from nuanxin.routes.schemas import (
     MAX_STOPS,
+    CourierLoad,
     RouteOut,
     RoutePlanIn,
     RouteStopOut,
@@ -37,7 +41,7 @@ from nuanxin.routes.schemas import (
 from nuanxin.routes.tables import CourierRoute, RouteStop
 from nuanxin.warehouses.services import own_warehouse
 
-__all__ = ("get_route", "latest_route", "list_routes", "plan_day")
+__all__ = ("couriers_carrying", "get_route", "latest_route", "list_routes", "plan_day")
 
 _ROUTE_COLUMNS = (
     *CourierRoute._meta.columns,
@@ -250,3 +254,56 @@ async def latest_route(*, actor: CurrentUser, day: date) -> RouteOut | None:
         .run()
     )
     return None if row is None else await get_route(actor=actor, route_id=int(row["id"]))
+
+
+async def couriers_carrying(*, actor: CurrentUser, day: date) -> list[CourierLoad]:
+    """Each courier's latest route of ``day``, as the visits of the actor's jurisdiction on it.
+
+    For staff printing a courier's batch of slips; a route with none of their visits is left
+    out. Others are refused: they read their own charity's routes.
+    """
+    if actor.role not in (Role.staff, Role.admin):
+        raise Forbidden("Only civil affairs staff print a courier's slips")
+    rows = (
+        await CourierRoute.select(
+            CourierRoute.id,
+            CourierRoute.planned_by,
+            CourierRoute.planned_by._.username,
+            CourierRoute.organization._.name,
+        )
+        .where(CourierRoute.day == day)
+        .order_by(CourierRoute.id, ascending=False)
+        .run()
+    )
+    latest: dict[int, dict[str, Any]] = {}
+    for row in rows:  # the latest plan of each courier wins
+        latest.setdefault(int(row["planned_by"]), row)
+    if not latest:
+        return []
+    carried: dict[int, list[int]] = {}
+    for stop in (
+        await RouteStop.select(
+            RouteStop.route,
+            RouteStop.visit,
+            RouteStop.visit._.household._.region._.code.as_alias("region"),
+        )
+        .where(RouteStop.route.is_in([int(row["id"]) for row in latest.values()]))
+        .order_by(RouteStop.route)
+        .order_by(RouteStop.position)
+        .run()
+    ):
+        if actor.covers(str(stop["region"])):
+            carried.setdefault(int(stop["route"]), []).append(int(stop["visit"]))
+    return sorted(
+        (
+            CourierLoad(
+                route_id=int(row["id"]),
+                courier=str(row["planned_by.username"]),
+                charity=str(row["organization.name"]),
+                visit_ids=carried[int(row["id"])],
+            )
+            for row in latest.values()
+            if int(row["id"]) in carried
+        ),
+        key=lambda load: (load.charity, load.courier),
+    )
