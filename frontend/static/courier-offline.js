@@ -83,14 +83,19 @@
         notes.appendChild(item);
       });
       box.querySelector("[data-outbox-clear]").hidden = !notes.children.length;
-      records.forEach(function (r) {  // the list's visits confirmed on this phone
-        var link = document.querySelector('[data-testid="deliver-visit-' + r.visit_id + '"]');
-        if (link && r.state === "waiting" && !link.querySelector(".queued")) {
-          var badge = document.createElement("span");
+      var marks = {};  // the list's visits confirmed on this phone: waiting, or sent just now
+      sent.forEach(function (id) { marks[id] = words.delivered; });
+      waiting.forEach(function (r) { marks[r.visit_id] = words.queued; });
+      Object.keys(marks).forEach(function (id) {
+        var link = document.querySelector('[data-testid="deliver-visit-' + id + '"]');
+        if (!link) { return; }
+        var badge = link.querySelector(".queued");
+        if (!badge) {
+          badge = document.createElement("span");
           badge.className = link.classList.contains("card-link") ? "line queued" : "queued";
-          badge.textContent = link.classList.contains("card-link") ? words.queued : " · " + words.queued;
           link.appendChild(badge);
         }
+        badge.textContent = (link.classList.contains("card-link") ? "" : " · ") + marks[id];
       });
       var here = box.dataset.visitId;
       var mine = here && waiting.some(function (r) { return String(r.visit_id) === here; });
@@ -100,6 +105,7 @@
   }
 
   var flushing = false;
+  var sent = [];  // visits whose confirmation was sent from this page
   function flush() {
     if (flushing || !navigator.onLine) { return Promise.resolve(); }
     flushing = true;
@@ -133,7 +139,11 @@
         return false;
       }
       return answer.json().catch(function () { return {}; }).then(function (json) {
-        if (answer.ok && !json.held_for_review) { return forget(r.key).then(function () { return true; }); }
+        if (answer.ok && !json.held_for_review) {
+          sent.push(r.visit_id);
+          box.querySelector("[data-outbox-message]").textContent = say(words.sent, {n: sent.length});
+          return forget(r.key).then(function () { return true; });
+        }
         r.state = answer.ok ? "held" : "refused";
         r.error = json.error || "";
         return keep(r).then(function () { return true; });

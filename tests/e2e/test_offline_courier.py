@@ -95,6 +95,8 @@ def test_three_visits_confirmed_offline_land_once_each_when_the_network_is_back(
     count = page.get_by_test_id("outbox-count")
     expect(count).to_have_attribute("data-count", "0")
     expect(count).to_have_text("0 条待上传")
+    expect(page.locator("[data-outbox]")).to_contain_text("已上传 3 条")
+    expect(page.get_by_test_id(f"deliver-visit-{visit_ids[0]}")).to_contain_text("已送达（已上传）")
     shoot(page, "41-courier-back-online-all-sent")
 
     admin = _token(server, "admin")
