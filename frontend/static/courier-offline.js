@@ -146,6 +146,7 @@
         }
         r.state = answer.ok ? "held" : "refused";
         r.error = json.error || "";
+        r.code = "";  // sent: the household's code is not kept on the phone any longer
         return keep(r).then(function () { return true; });
       });
     }, function () { return false; });  // still no network
@@ -242,6 +243,12 @@
         return Promise.all(records.filter(function (r) { return r.state !== "waiting"; })
           .map(function (r) { return forget(r.key); }));
       }).then(render);
+    });
+    // Logging out leaves no household's page on the phone (what waits to be sent stays).
+    document.querySelectorAll('form[action="/login/logout"]').forEach(function (logout) {
+      logout.addEventListener("submit", function () {
+        if (window.caches) { caches.delete("nuanxin-courier-pages-v1"); }
+      });
     });
     var form = document.querySelector("form[data-testid=confirm-form]");
     if (form && box.dataset.visitId) { queueOffline(form); }
