@@ -400,3 +400,24 @@ async def test_concurrent_replays_of_one_wrong_offline_code_hold_it_once(
     assert answers[0].json()["held_for_review"] is True
     assert await OfflineReview.count() == 1
     assert (await _visit(visit_id))["failed_attempts"] == 0
+
+
+async def test_a_safety_checklist_typed_offline_for_a_visit_without_coal_or_a_stove_is_refused(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    visit_id, code = await _visit_with_slip(client, loop)
+    checklist = {
+        "chimney_sealed": True,
+        "vent": True,
+        "stove_not_in_bedroom": True,
+        "co_alarm": "present",
+        "leaflet": True,
+    }
+    key = str(uuid.uuid4())
+    refused = await _confirm(client, loop, visit_id, code, key, offline=True, safety=checklist)
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "safety"
+    again = await _confirm(client, loop, visit_id, code, key, offline=True, safety=checklist)
+    assert again.json() == refused.json()  # the stored refusal, answered again
+    assert (await _visit(visit_id))["status"] == "pending"
