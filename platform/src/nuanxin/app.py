@@ -83,6 +83,7 @@ from nuanxin.households.pages import EscalationPages, HouseholdPages
 from nuanxin.jobs.worker import embedded_worker
 from nuanxin.limits import RateLimitMiddleware
 from nuanxin.notifications.controllers import NotificationController, VisitScheduleController
+from nuanxin.notifications.opt_out import OptOutPages
 from nuanxin.notifications.pages import StaffNotificationPages, StaffVisitSchedulePages
 from nuanxin.offers.controllers import ItemController, OfferController
 from nuanxin.offers.pages import CharityPages
@@ -165,6 +166,7 @@ PAGES: tuple[type[Controller], ...] = (
     StaffOfflineReviewPages,
     StaffNotificationPages,
     StaffVisitSchedulePages,
+    OptOutPages,
     AuditPages,
     ExportPages,
     HouseholdPages,

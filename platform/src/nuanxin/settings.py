@@ -84,6 +84,7 @@ class Settings:
     smtp_password: str = ""
     smtp_security: str = "starttls"
     mail_from: str = ""
+    public_url: str = ""  # where the platform is reached, for links in emails (opt-out)
 
     @property
     def is_production(self) -> bool:
@@ -163,6 +164,7 @@ class Settings:
             smtp_password=env_vars.get("SMTP_PASSWORD", ""),
             smtp_security=_choice(env_vars, "SMTP_SECURITY", SMTP_SECURITY, "starttls"),
             mail_from=env_vars.get("MAIL_FROM", "").strip(),
+            public_url=_public_url(env_vars.get("PUBLIC_URL", "")),
         )._checked()
 
     def _checked(self) -> Settings:
@@ -251,6 +253,13 @@ def _templates(value: str) -> tuple[tuple[str, str], ...]:
             )
         pairs.append((key.strip(), template_id.strip()))
     return tuple(pairs)
+
+
+def _public_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+        raise SettingsError("PUBLIC_URL", f"must be an http(s) address, got {value!r}")
+    return url
 
 
 def _hotline(value: str) -> str:

@@ -6,7 +6,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.nuanxin.authz.model import ADMIN, LOGGED_IN, NEIGHBOUR, PROVINCE, STAFF, STAFF_OF_A, Rule
+from tests.nuanxin.authz.model import (
+    ADMIN,
+    EVERYONE,
+    LOGGED_IN,
+    NEIGHBOUR,
+    PROVINCE,
+    STAFF,
+    STAFF_OF_A,
+    Rule,
+)
 
 ALL_STAFF = frozenset({ADMIN, STAFF, NEIGHBOUR, PROVINCE})  # a list of one's own jurisdiction
 
@@ -27,6 +36,11 @@ POLICY: dict[str, Rule] = {
     ),
     # the page of failures, over the same service
     "GET /staff/notifications": Rule(allowed=ALL_STAFF),
+    # a donor's way out, by the link in an email (a wrong token is a 400 page, not a refusal)
+    "GET /notifications/opt-out": Rule(allowed=EVERYONE),
+    "POST /notifications/opt-out": Rule(
+        allowed=EVERYONE, body=lambda _: {"r": "email:x", "t": "not-the-token"}, form=True
+    ),
     "POST /staff/visits/{visit_id:int}/schedule": Rule(
         allowed=STAFF_OF_A, path={"visit_id": "visit_id"}, body=today, form=True
     ),

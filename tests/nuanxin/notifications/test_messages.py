@@ -7,7 +7,11 @@ deadlines. Opt-outs, duplicates, wrong roles and other jurisdictions are refused
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -18,16 +22,22 @@ from nuanxin.donations.tables import Donation
 from nuanxin.households.tables import Household
 from nuanxin.identity import Role
 from nuanxin.notifications import compose
+from nuanxin.notifications.preferences import is_opted_out
 from nuanxin.notifications.tables import Notification
 from nuanxin.notifications.vocabulary import Kind, Status
 from nuanxin.settings import Settings
 from tests.nuanxin.conftest import make_region, make_user, run_jobs
 from tests.nuanxin.helpers import bearer
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
-from tests.nuanxin.notifications.conftest import Wired
+from tests.nuanxin.notifications.conftest import Wired, wired_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOUSEHOLD_PHONE = "13900001111"
+
+
+def app_key() -> str:
+    """The secret key of the app under test (the opt-out link's token is made with it)."""
+    return Settings.from_env().secret_key
 
 
 def today() -> str:
@@ -333,3 +343,41 @@ async def test_staff_send_the_day_and_code_from_the_visits_page(
         headers={**loop.auth("staff"), **csrf},
     )
     assert again.status_code == 400 and "该次上门已安排" in again.text
+
+
+async def test_a_donor_opts_out_by_the_link_at_the_end_of_the_email(
+    client: httpx.AsyncClient, db: None, aliyun_wired: Wired, tmp_path: Path
+) -> None:
+    from nuanxin.notifications import outbox
+
+    settings = wired_settings(tmp_path, "aliyun", aliyun_wired.sms, aliyun_wired.inbox)
+    outbox.configure(replace(settings, public_url="https://nuanxin.example", secret_key=app_key()))
+    loop = await build_loop()
+    visit_id = await approved_visit(client, loop)
+    await goods_gift(loop, "donor@example.org")
+    slip = await client.post(f"/api/visits/{visit_id}/slip", headers=loop.auth("staff"))
+    await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={"code": slip.json()["code"]},
+        headers=loop.auth("courier"),
+    )
+    await run_jobs()
+    await run_jobs()
+    [email] = aliyun_wired.inbox.messages
+    link = re.search(r"https://nuanxin\.example(/notifications/opt-out\?\S+)", email.get_content())
+    assert link is not None, email.get_content()
+    path = link.group(1)
+    asked = await client.get(path + "&lang=zh-CN")
+    assert asked.status_code == 200 and "不再给我发邮件" in asked.text
+    query = dict(parse_qsl(urlsplit(path).query))
+    await client.get("/health")
+    csrf = {"x-nuanxin-csrf": client.cookies.get("nuanxin_csrf") or ""}
+    forged = await client.post(
+        "/notifications/opt-out", data={"r": query["r"], "t": "0" * 32}, headers=csrf
+    )
+    assert forged.status_code == 400
+    assert not await is_opted_out(query["r"])
+    done = await client.post("/notifications/opt-out?lang=en", data=query, headers=csrf)
+    assert done.status_code == 200 and "no more emails" in done.text
+    assert await is_opted_out(query["r"])
+    assert (await client.get("/notifications/opt-out?r=email:x&t=bad")).status_code == 400

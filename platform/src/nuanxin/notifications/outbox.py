@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -36,11 +37,11 @@ from nuanxin.db import atomic
 from nuanxin.jobs.queue import defer
 from nuanxin.jobs.vocabulary import TaskName
 from nuanxin.notifications.mail import Email, Mailer, mailer
-from nuanxin.notifications.preferences import is_opted_out
+from nuanxin.notifications.preferences import is_opted_out, opt_out_token
 from nuanxin.notifications.refusal import ProviderError
 from nuanxin.notifications.sms import Sms, SmsPort, sms_port
 from nuanxin.notifications.tables import Notification
-from nuanxin.notifications.templates import PARAMS, render
+from nuanxin.notifications.templates import PARAMS, opt_out_line, render
 from nuanxin.notifications.vocabulary import Channel, Kind, Language, Status
 from nuanxin.privacy import mask_phone
 from nuanxin.settings import Settings
@@ -77,6 +78,7 @@ class Senders:
     hotline: str = "12345"
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""
+    public_url: str = ""
 
 
 _current: dict[str, Senders] = {}
@@ -90,6 +92,7 @@ def configure(settings: Settings) -> Senders:
         hotline=settings.hotline,
         timezone=settings.timezone,
         secret_key=settings.secret_key,
+        public_url=settings.public_url,
     )
     _current["senders"] = built
     return built
@@ -254,8 +257,16 @@ async def _deliver(out: Senders, row: dict[str, Any]) -> tuple[str, str]:
     if out.mail is None:
         raise _NotConfigured
     text = render(kind, language, params)
-    email = Email(to=str(row["address"]), subject=text.subject, body=text.body, language=language)
+    body = text.body
+    if out.public_url and str(row["recipient"]).startswith("email:"):
+        body += "\n\n" + opt_out_line(language, _opt_out_url(out, str(row["recipient"])))
+    email = Email(to=str(row["address"]), subject=text.subject, body=body, language=language)
     return out.mail.name, await out.mail.send(email)
+
+
+def _opt_out_url(out: Senders, recipient: str) -> str:
+    query = urlencode({"r": recipient, "t": opt_out_token(out.secret_key, recipient)})
+    return f"{out.public_url}/notifications/opt-out?{query}"
 
 
 class _NotConfigured(Exception):  # noqa: N818 - a signal inside this module, not an error

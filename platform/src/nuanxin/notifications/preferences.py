@@ -10,16 +10,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from nuanxin.db import atomic
-from nuanxin.identity import digest
+from nuanxin.identity import digest, keyed_hash
 from nuanxin.notifications.tables import NotificationPreference
 from nuanxin.notifications.vocabulary import Language
 
-__all__ = ("Preference", "email_recipient", "is_opted_out", "preference", "set_preference")
+__all__ = (
+    "Preference",
+    "email_recipient",
+    "is_opted_out",
+    "opt_out_token",
+    "preference",
+    "set_preference",
+)
 
 
 def email_recipient(address: str) -> str:
     """The recipient key of a donor known by an email address (its digest, not the address)."""
     return "email:" + digest(address.strip().lower())[:40]
+
+
+def opt_out_token(secret_key: str, recipient: str) -> str:
+    """What an email's opt-out link carries besides the recipient: only the platform makes it."""
+    return keyed_hash(secret_key, "opt-out:" + recipient)[:32]
 
 
 class Preference:

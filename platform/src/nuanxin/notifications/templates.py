@@ -15,7 +15,7 @@ from typing import Final
 
 from nuanxin.notifications.vocabulary import Kind, Language
 
-__all__ = ("PARAMS", "TEMPLATES", "Rendered", "render", "sms_text")
+__all__ = ("PARAMS", "TEMPLATES", "Rendered", "opt_out_line", "render", "sms_text")
 
 #: Each kind's parameters, in the order Tencent's numbered templates take them.
 PARAMS: Final[dict[Kind, tuple[str, ...]]] = {
@@ -109,3 +109,10 @@ def render(kind: Kind, language: Language, params: dict[str, str]) -> Rendered:
 def sms_text(kind: Kind, language: Language, params: dict[str, str]) -> str:
     """The SMS as the provider writes it from its template (for length checks and docs)."""
     return TEMPLATES[(kind, language)].sms.format(**_values(kind, params))
+
+
+def opt_out_line(language: Language, url: str) -> str:
+    """The last line of an email to a donor: how to receive no more (``PUBLIC_URL`` set)."""
+    if language is Language.zh:
+        return f"如不想再收到此类邮件，请打开：{url}"
+    return f"To receive no more of these emails, open: {url}"
