@@ -60,6 +60,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "visit_already_scheduled": N_("This visit was scheduled already: its household was told."),
     "invalid_language": N_("Choose Chinese (zh) or English (en)."),
     "invalid_email": N_("This is not an email address."),
+    "nothing_to_change": N_("Say what to change: opted out, language or email."),
     "household_sms_only": N_("Households are told by SMS only: they have no email here."),
     "case_resolved": N_("This case is resolved already."),
     # heating safety
@@ -234,6 +235,7 @@ FIELDS: Final[Mapping[str, str]] = {
     "visit_on": N_("Visit day"),
     "language": N_("Language"),
     "email": N_("Email"),
+    "opted_out": N_("No notifications"),
     "region_code": N_("Region"),
     "current_address": N_("Current address"),
     "birth_years": N_("Members' birth years"),

@@ -265,6 +265,10 @@ async def test_staff_get_the_days_deadlines_by_email_once_a_day(
         "/api/notifications/preferences", json={"language": "fr"}, headers=loop.auth("staff")
     )
     assert bad.status_code == 400 and bad.json()["field"] == "language"
+    nothing = await client.put(
+        "/api/notifications/preferences", json={}, headers=loop.auth("staff")
+    )
+    assert nothing.status_code == 400, "a change that changes nothing is refused"
     night = datetime.now(SHANGHAI).replace(hour=2).astimezone(UTC)
     assert await compose.staff_deadlines(now=night) == 0, "not at night"
     now = datetime.now(SHANGHAI).replace(hour=9).astimezone(UTC)

@@ -105,12 +105,20 @@ def _email(value: str | None) -> str | None:
     return cleaned
 
 
+def _something(data: PreferenceIn) -> None:
+    if data.opted_out is None and data.language is None and data.email is None:
+        raise Invalid(
+            "Give opted_out, language or email", field="opted_out", message_id="nothing_to_change"
+        )
+
+
 async def my_preference(*, actor: CurrentUser) -> PreferenceOut:
     recipient = f"user:{actor.id}"
     return _preference_out(recipient, await preference(recipient))
 
 
 async def set_my_preference(*, actor: CurrentUser, data: PreferenceIn) -> PreferenceOut:
+    _something(data)
     recipient = f"user:{actor.id}"
     async with atomic():
         before = await preference(recipient)
@@ -141,6 +149,7 @@ async def set_household_preference(
         raise Invalid(
             "Households are told by SMS only", field="email", message_id="household_sms_only"
         )
+    _something(data)
     recipient = f"household:{household_id}"
     async with atomic():
         row = (
