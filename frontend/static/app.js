@@ -63,6 +63,15 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-nav-menu]").forEach(navMenu);
+    // "More" closes when the reader clicks elsewhere or presses Escape.
+    document.querySelectorAll("[data-nav-more]").forEach(function (more) {
+      document.addEventListener("click", function (event) {
+        if (more.open && !more.contains(event.target)) { more.open = false; }
+      });
+      more.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && more.open) { more.open = false; more.querySelector("summary").focus(); }
+      });
+    });
     if (!window.htmx) {
       document.querySelectorAll("[hx-get][hx-trigger*='every']").forEach(pollWithoutHtmx);
     }

@@ -133,6 +133,40 @@ NAV = {
 }
 
 
+#: The links that fold under "More" on a wide screen, so that a role's header stays one or two
+#: lines; on a phone every link is in the menu's one column.
+NAV_MORE = frozenset(
+    {
+        "/staff/households/new",
+        "/staff/locations",
+        "/staff/hotline",
+        "/staff/offline-reviews",
+        "/staff/emergencies",
+        "/staff/notifications",
+        "/staff/escalations",
+        "/staff/charities",
+        "/staff/audit",
+        "/staff/accounts",
+        "/admin/",
+        "/charity/advice",
+        "/courier/routes",
+        "/charity/members",
+        "/courier",
+    }
+)
+
+
+def _nav(user: CurrentUser | None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A role's links: those always shown, and those under "More" (none for couriers)."""
+    links = NAV.get(user.role if user else None, NAV[None])
+    if len(links) <= 4:
+        return list(links), []
+    return (
+        [link for link in links if link[0] not in NAV_MORE],
+        [link for link in links if link[0] in NAV_MORE],
+    )
+
+
 def _switch_url(request: AnyRequest, language: str) -> str:
     query = {k: v for k, v in request.query_params.items() if k != "lang"}
     query["lang"] = language
@@ -169,7 +203,8 @@ def page(
             "switch_url": _switch_url(request, other),
             "fmt": i18n.Formatter(language, _timezone(request)),
             "user": user,
-            "nav": NAV.get(user.role if user else None, NAV[None]),
+            "nav": _nav(user)[0],
+            "nav_more": _nav(user)[1],
             "path": request.url.path,
             "flash": flash,
             "tile_url": getattr(request.app.state.get("settings"), "map_tile_url", ""),
