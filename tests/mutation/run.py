@@ -75,9 +75,12 @@ def _copy_tree(work: Path) -> None:
     )
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
     # Read-only resources the platform finds beside its package (settings.ROOT): linked, not copied.
+    # mutmut runs the tests from ``mutants/``, so they look for them there too.
+    (work / "mutants").mkdir()
     for name in ("frontend", "fixtures", "README.md", "Makefile"):
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)
+            (work / "mutants" / name).symlink_to(ROOT / name)
     # On a loaded machine a slow property test must not fail the clean run (or pass as a kill):
     # no deadline, no health checks, the same examples for every mutant.
     with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
