@@ -1,0 +1,193 @@
+"""Household demand as the matching loop sees it (issue 19): which households and units a round
+solves for, and how units of a need move between unmet and allocated."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from nuanxin.errors import Conflict
+from nuanxin.households.demand import (
+    UNIT_DECAY,
+    allocate,
+    ensure_unmet,
+    household_place,
+    raise_quantity,
+    release,
+    unmet_demand,
+)
+from nuanxin.households.tables import Household, Need
+from nuanxin.offers.tables import Item
+from nuanxin.regions.tables import Region
+from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, Loop, add_household, build_loop, region
+
+
+async def _need(need_id: int) -> dict[str, object]:
+    row = await Need.select().where(Need.id == need_id).first().run()
+    assert row is not None
+    return row
+
+
+async def _coal_id() -> int:
+    row = await Item.select(Item.id).where(Item.code == "coal").first().run()
+    assert row is not None
+    return int(row["id"])
+
+
+async def _world() -> tuple[Loop, int]:
+    """The loop's county, and its neighbour county in the same city."""
+    loop = await build_loop()
+    county = await Region.select(Region.parent).where(Region.id == loop.county_id).first().run()
+    assert county is not None
+    neighbour = await region("230112", "阿城区", "county", int(county["parent"]), NEIGHBOUR)
+    return loop, neighbour
+
+
+async def test_a_round_solves_for_the_unmet_units_of_current_verified_households_only(
+    db: None,
+) -> None:
+    loop, neighbour = await _world()
+    wanting = await add_household(loop, "wanting", COUNTY, quilts=3, weight=2.0)
+    await Need.update({Need.allocated: 1}).where(Need.id == loop.needs[wanting]).run()
+    met = await add_household(loop, "met", COUNTY, quilts=2)
+    await Need.update({Need.allocated: 2}).where(Need.id == loop.needs[met]).run()
+    await add_household(loop, "expired", COUNTY, expired=True)
+    pending = await add_household(loop, "pending", COUNTY)
+    await Household.update({Household.status: "unverified"}).where(Household.id == pending).run()
+    beside = await add_household(loop, "beside", NEIGHBOUR, region_id=neighbour)
+
+    county = await unmet_demand(region_prefix="230111")
+    assert [h.household_id for h in county] == [wanting]
+    (need,) = county[0].needs
+    assert need.need_id == loop.needs[wanting]
+    assert need.item_code == "quilt"
+    assert need.quantity == 2
+    # The first unmet unit is the need's second: it weighs less than a first unit would.
+    assert need.weights[0] == pytest.approx(2.0 * UNIT_DECAY)
+    assert need.weights[1] == pytest.approx(need.weights[0] * UNIT_DECAY)
+    assert county[0].region_code == "230111"
+    assert (county[0].lat, county[0].lon) == COUNTY
+    assert county[0].tags == frozenset({"electricity"})
+
+    city = await unmet_demand(region_prefix="2301")
+    assert [h.household_id for h in city] == [wanting, beside]
+    assert [h.household_id for h in await unmet_demand(region_prefix=None)] == [wanting, beside]
+    assert await unmet_demand(region_prefix="230199") == []
+
+
+async def test_a_verification_that_ends_now_no_longer_counts(db: None) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY)
+    row = await Household.select(Household.verification_expires_at).first().run()
+    assert row is not None
+    ends = row["verification_expires_at"]
+    assert [h.household_id for h in await unmet_demand(region_prefix="23", now=ends)] == []
+    before = ends - timedelta(seconds=1)
+    found = await unmet_demand(region_prefix="23", now=before)
+    assert [h.household_id for h in found] == [household]
+
+
+async def test_a_round_for_some_items_sees_only_needs_of_those_items(db: None) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY, quilts=1)
+    coal = await ensure_unmet(
+        household_id=household, item_id=await _coal_id(), quantity=4, rule="coal rule"
+    )
+    both = await unmet_demand(region_prefix="230111")
+    assert {n.item_code for n in both[0].needs} == {"quilt", "coal"}
+    (only,) = await unmet_demand(region_prefix="230111", item_codes=["coal"])
+    assert [(n.need_id, n.quantity) for n in only.needs] == [(coal, 4)]
+    assert await unmet_demand(region_prefix="230111", item_codes=["stove"]) == []
+
+
+async def test_a_need_takes_allocations_up_to_its_quantity_and_not_one_more(db: None) -> None:
+    loop = await build_loop()
+    need = loop.needs[await add_household(loop, "h", COUNTY, quilts=3)]
+    await allocate(need_id=need, quantity=2)
+    await allocate(need_id=need, quantity=1)
+    assert (await _need(need))["allocated"] == 3
+    with pytest.raises(Conflict) as refused:
+        await allocate(need_id=need, quantity=1)
+    assert refused.value.error == "need_already_met"
+    assert (await _need(need))["allocated"] == 3
+
+
+async def test_a_release_gives_back_allocated_units_down_to_none_and_not_below(db: None) -> None:
+    loop = await build_loop()
+    need = loop.needs[await add_household(loop, "h", COUNTY, quilts=3)]
+    await allocate(need_id=need, quantity=2)
+    with pytest.raises(Conflict) as refused:
+        await release(need_id=need, quantity=3)
+    assert refused.value.error == "need_release"
+    assert (await _need(need))["allocated"] == 2
+    await release(need_id=need, quantity=1)
+    await release(need_id=need, quantity=1)
+    assert (await _need(need))["allocated"] == 0
+
+
+async def test_help_first_raises_a_need_to_the_unmet_units_asked_and_never_lowers_it(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY, quilts=2)
+    need = loop.needs[household]
+    await allocate(need_id=need, quantity=1)
+    same = await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=3, rule="r")
+    assert same == need
+    row = await _need(need)
+    assert (row["quantity"], row["allocated"]) == (4, 1)
+    assert row["override_reason"] == "r"
+    await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=1, rule="less")
+    row = await _need(need)
+    assert (row["quantity"], row["override_reason"]) == (4, "r")
+
+
+async def test_help_first_creates_the_need_of_an_item_the_household_had_none_of(db: None) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY)
+    rule = "先行救助 " + "x" * 400
+    need = await ensure_unmet(
+        household_id=household, item_id=await _coal_id(), quantity=2, rule=rule, weight=3.5
+    )
+    row = await _need(need)
+    assert row["household"] == household
+    assert (row["quantity"], row["allocated"], row["weight"]) == (2, 0, 3.5)
+    assert row["rule"] == rule[:200]
+    assert row["override_reason"] == rule[:300]
+
+
+async def test_a_binding_decision_sets_the_total_and_leaves_at_least_one_unit_to_give(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY, quilts=2)
+    need = loop.needs[household]
+    await allocate(need_id=need, quantity=2)
+    assert (
+        await raise_quantity(
+            household_id=household, item_id=loop.quilt_id, total=5, reason="一事一议"
+        )
+        == need
+    )
+    row = await _need(need)
+    assert (row["quantity"], row["allocated"]) == (5, 2)
+    await raise_quantity(household_id=household, item_id=loop.quilt_id, total=1, reason="less")
+    row = await _need(need)
+    assert (row["quantity"], row["allocated"]) == (5, 2)
+    fresh = await raise_quantity(
+        household_id=household, item_id=await _coal_id(), total=0, reason="none"
+    )
+    assert (await _need(fresh))["quantity"] == 1
+
+
+async def test_a_households_place_is_known_whatever_its_status(db: None) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY)
+    await Household.update({Household.status: "unverified"}).where(Household.id == household).run()
+    place = await household_place(household_id=household)
+    assert place is not None
+    assert (place.household_id, place.reference, place.region_code) == (household, "h", "230111")
+    assert (place.lat, place.lon) == COUNTY
+    assert place.tags == frozenset({"electricity"})
+    assert await household_place(household_id=household + 1000) is None
