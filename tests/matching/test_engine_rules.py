@@ -347,3 +347,91 @@ def test_candidate_pairs_count_each_offer_and_household_within_reach() -> None:
     solution = _checked(problem)
     assert solution.stats.candidate_pairs == 3
     assert _given(solution) == {("a", "near_a"): 1, ("b", "near_b"): 1, ("c", "near_b"): 1}
+
+
+def test_a_tag_no_offer_asks_for_never_stands_in_for_one_an_offer_requires() -> None:
+    # 62 required tags fill one word of bits exactly; the household has none of them.
+    required = [f"need{i:02d}" for i in range(62)]
+    problem = Problem(
+        offers=tuple(
+            _offer(f"o{i}", 1, kind=f"k{i:02d}", requires={tag}) for i, tag in enumerate(required)
+        ),
+        households=(
+            _household(
+                "h",
+                _east(1.0),
+                *(Need(kind=f"k{i:02d}", quantity=1, weight=1.0) for i in range(62)),
+                tags={"zz_unasked", "zz_other"},
+            ),
+        ),
+    )
+    solution = _checked(problem)
+    assert solution.assignments == ()
+    assert len(solution.unmet) == 62
+
+
+def test_offers_of_one_kind_with_different_requirements_among_many_tags() -> None:
+    tags = [f"tag{i:03d}" for i in range(70)]
+    home = _east(1.0)
+    problem = Problem(
+        offers=(
+            _offer("first", 1, requires={tags[1]}),
+            _offer("last", 1, requires={tags[69]}, at=_east(0.5)),
+            _offer("both", 1, requires={tags[1], tags[69]}, at=_east(2.0)),
+            # Every tag is required by some offer: the masks take two words.
+            _offer("stove", 1, requires=set(tags), kind="stove"),
+        ),
+        households=(
+            _household("h1", home, _coal(2), tags={tags[1], tags[5]}),
+            _household("h69", _east(1.2), _coal(2), tags={tags[69]}),
+            _household("hboth", _east(1.4), _coal(1, 0.5), tags={tags[1], tags[69]}),
+        ),
+    )
+    solution = _checked(problem)
+    given = _given(solution)
+    assert given[("first", "h1")] == 1 and given[("last", "h69")] == 1
+    assert given[("both", "hboth")] == 1
+    assert sum(given.values()) == 3
+
+
+def test_a_need_of_nothing_makes_no_candidate_pair_and_no_part() -> None:
+    problem = Problem(
+        offers=(_offer("quilts", 3, kind="quilt"), _offer("coal", 3)),
+        households=(
+            _household("none", _east(1.0), Need(kind="quilt", quantity=0, weight=1.0)),
+            _household("zero", _east(2.0), _coal(0)),
+            _household("one", _east(3.0), _coal(1)),
+        ),
+    )
+    solution = _checked(problem)
+    assert solution.stats.candidate_pairs == 1
+    assert solution.stats.parts == 1
+    assert _given(solution) == {("coal", "one"): 1}
+
+
+def _towns(households_per_town: list[int]) -> Problem:
+    """Towns a degree of latitude apart, each with one offer reaching all its households."""
+    towns = [(39.0 + i, 116.0) for i in range(len(households_per_town))]
+    return Problem(
+        offers=tuple(_offer(f"o{i}", 2, at=t, radius=30.0) for i, t in enumerate(towns)),
+        households=tuple(
+            _household(f"h{i}{j}", (t[0] + 0.01 * j, t[1]), _coal(1, 1.0 + j))
+            for i, (t, n) in enumerate(zip(towns, households_per_town, strict=True))
+            for j in range(n)
+        ),
+    )
+
+
+def test_a_part_closes_once_it_holds_the_minimum_of_arcs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each town is a component of one arc per household.
+    problem = _towns([3, 1, 3, 1])
+    together = _checked(problem)
+    monkeypatch.setattr(matching.network, "PART_MIN_ARCS", 3)
+    apart = _checked(problem)
+    # Parts: {3 arcs}, {1 + 3 arcs}, {1 arc: the rest}.
+    assert apart.stats.parts == 3
+    assert apart.stats.arcs == together.stats.arcs == 8
+    assert _given(apart) == _given(together)
+    even = _towns([3, 3, 3])
+    monkeypatch.setattr(matching.network, "PART_MIN_ARCS", 3)
+    assert _checked(even).stats.parts == 3
