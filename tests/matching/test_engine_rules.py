@@ -435,3 +435,31 @@ def test_a_part_closes_once_it_holds_the_minimum_of_arcs(monkeypatch: pytest.Mon
     even = _towns([3, 3, 3])
     monkeypatch.setattr(matching.network, "PART_MIN_ARCS", 3)
     assert _checked(even).stats.parts == 3
+
+
+def test_many_priority_levels_are_served_best_first_like_the_lp_optimum() -> None:
+    # Coal by the bag, each bag weighing a little less: more levels than bisection takes.
+    bags = tuple(100.0 - i for i in range(80))
+    problem = Problem(
+        offers=(_offer("near", 50, at=_east(1.0)), _offer("far", 40, at=_east(6.0), radius=9.0)),
+        households=(
+            _household("a", _east(2.0), Need(kind="coal", quantity=80, weights=bags)),
+            _household("b", _east(3.0), Need(kind="coal", quantity=40, weights=bags[::2])),
+        ),
+    )
+    columns = _columns(problem)
+    solution = _checked(problem)
+    assert solution.totals.units == 90
+    # Every unit served weighs at least as much as every unit left unserved.
+    served = [
+        w
+        for w, first, stop in zip(
+            columns.priority_weight.tolist(),
+            columns.priority_first.tolist(),
+            columns.priority_stop.tolist(),
+            strict=True,
+        )
+        for _ in range(first, stop)
+    ]
+    assert len(served) == 90
+    assert min(served) >= max(columns.unmet_weight.tolist())
