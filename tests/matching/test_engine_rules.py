@@ -12,6 +12,7 @@ import pytest
 import matching.network
 from matching import Household, Need, Offer, Problem, Solution, problem_to_arrays, solve
 from matching.engine import solve_arrays
+from matching.flow import RESOLUTIONS_KM, choose_resolution
 from matching.geo import great_circle_km
 from matching.model import ArraySolution
 from matching.reference import feasibility_errors, lp_optimum
@@ -463,3 +464,21 @@ def test_many_priority_levels_are_served_best_first_like_the_lp_optimum() -> Non
     ]
     assert len(served) == 90
     assert min(served) >= max(columns.unmet_weight.tolist())
+
+
+def test_distances_are_compared_in_the_finest_unit_whose_costs_fit_the_solvers_budget() -> None:
+    budget = 2**55
+    cases = [(0.0, 10), (12.5, 10), (3000.0, 5_000), (40_000.0, 2_000_000), (budget * 5e-10, 2)]
+    for max_km, nodes in cases:
+        unit = choose_resolution(max_km, nodes)
+        assert unit in RESOLUTIONS_KM
+        assert max_km / unit * (nodes + 1) <= budget
+        finer = RESOLUTIONS_KM[: RESOLUTIONS_KM.index(unit)]
+        assert all(max_km / f * (nodes + 1) > budget for f in finer)
+    # A cost exactly at the budget still fits.
+    at_budget = budget / (3 + 1) * RESOLUTIONS_KM[2]
+    assert choose_resolution(at_budget, 3) == RESOLUTIONS_KM[2]
+    # Never finer than asked, and whole km when nothing finer fits.
+    assert choose_resolution(1.0, 1, finest_km=RESOLUTIONS_KM[4]) == RESOLUTIONS_KM[4]
+    assert choose_resolution(1.0, 1, finest_km=RESOLUTIONS_KM[3]) == RESOLUTIONS_KM[3]
+    assert choose_resolution(1e30, 10) == RESOLUTIONS_KM[-1]
