@@ -40,7 +40,7 @@ POLICY: dict[str, Rule] = {
     ),
     "ListLocationSuggestions": Rule(allowed=STAFF_OF_A | {NEIGHBOUR}),
     "DecideLocationSuggestion": Rule(
-        allowed=DECIDERS, path=SUGGESTION, body=lambda w: {"accept": False}
+        allowed=DECIDERS, path=SUGGESTION, body=lambda w: {"decision": "reject"}
     ),
     "GET /staff/households/{household_id:int}/location": Rule(allowed=STAFF_OF_A, path=HOUSEHOLD),
     "POST /staff/households/{household_id:int}/location": Rule(

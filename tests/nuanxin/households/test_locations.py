@@ -190,13 +190,13 @@ async def test_a_couriers_position_at_the_first_visit_waits_for_staff_who_accept
     for outsider in ("charity", "courier"):
         refused = await client.post(
             f"/api/location-suggestions/{suggestion}/decide",
-            json={"accept": True},
+            json={"decision": "accept"},
             headers=loop.auth(outsider),
         )
         assert refused.status_code == 403
     accepted = await client.post(
         f"/api/location-suggestions/{suggestion}/decide",
-        json={"accept": True},
+        json={"decision": "accept"},
         headers=loop.auth("staff"),
     )
     assert accepted.status_code == 200, accepted.text
@@ -204,7 +204,7 @@ async def test_a_couriers_position_at_the_first_visit_waits_for_staff_who_accept
     assert await point(household) == {"lat": DOOR[0], "lon": DOOR[1], "location_source": "courier"}
     twice = await client.post(
         f"/api/location-suggestions/{suggestion}/decide",
-        json={"accept": False},
+        json={"decision": "reject"},
         headers=loop.auth("staff"),
     )
     assert twice.status_code == 409
@@ -227,7 +227,7 @@ async def test_an_accepted_courier_point_never_moves_a_pin_and_a_rejected_one_mo
     )
     accepted = await client.post(
         f"/api/location-suggestions/{suggestion}/decide",
-        json={"accept": True},
+        json={"decision": "accept"},
         headers=loop.auth("staff"),
     )
     assert accepted.status_code == 200
@@ -240,7 +240,7 @@ async def test_an_accepted_courier_point_never_moves_a_pin_and_a_rejected_one_mo
     )
     rejected = await client.post(
         f"/api/location-suggestions/{rejected_id}/decide",
-        json={"accept": False},
+        json={"decision": "reject"},
         headers=loop.auth("staff"),
     )
     assert rejected.json()["status"] == "rejected"
@@ -300,7 +300,9 @@ async def test_suggestions_of_another_jurisdiction_are_neither_listed_nor_decide
     listed = await client.get("/api/location-suggestions", headers=neighbour)
     assert listed.json()["total"] == 0
     refused = await client.post(
-        f"/api/location-suggestions/{suggestion}/decide", json={"accept": True}, headers=neighbour
+        f"/api/location-suggestions/{suggestion}/decide",
+        json={"decision": "accept"},
+        headers=neighbour,
     )
     assert refused.status_code == 404
     province = await client.get(

@@ -79,6 +79,8 @@ async def test_the_whole_loop_from_round_to_a_met_need(client: httpx.AsyncClient
         "visit_id": right.json()["visit_id"],
         "status": "delivered",
         "already_confirmed": False,
+        "held_for_review": False,  # an online code is checked at once, never held
+        "review_id": None,
     }
     twice = await client.post(
         f"/api/deliveries/{delivery_id}/confirm", json={"code": code}, headers=loop.auth("courier")

@@ -78,5 +78,5 @@ class LocationSuggestionController(Controller):
         data: JSONBody[SuggestionDecisionIn],
     ) -> LocationSuggestionOut:
         return await locations.decide_suggestion(
-            actor=actor, suggestion_id=suggestion_id, accept=data.accept
+            actor=actor, suggestion_id=suggestion_id, accept=data.decision == "accept"
         )

@@ -59,6 +59,9 @@ IdNumber = Annotated[
 ]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+#: A point staff place by hand: inside the box of China's territory (WGS-84 degrees).
+PinLatitude = Annotated[float, msgspec.Meta(ge=3.3, le=53.6)]
+PinLongitude = Annotated[float, msgspec.Meta(ge=73.4, le=135.1)]
 Notes = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
@@ -246,10 +249,10 @@ class EscalationOut(msgspec.Struct, kw_only=True):
 
 
 class PinIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Where staff placed the household on the map (WGS-84 degrees)."""
+    """Where staff placed the household on the map (WGS-84 degrees, inside China's box)."""
 
-    lat: Latitude
-    lon: Longitude
+    lat: PinLatitude
+    lon: PinLongitude
 
 
 class LocationSuggestionOut(msgspec.Struct, kw_only=True):
@@ -279,6 +282,9 @@ class LocationSuggestionOut(msgspec.Struct, kw_only=True):
 
 
 class SuggestionDecisionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Accept the courier's point (it becomes the household's, unless a pin is there) or not."""
+    """Accept the courier's point (it becomes the household's, unless a pin is there) or not.
 
-    accept: bool
+    A word rather than a boolean, so that a stray ``0`` or ``"false"`` never decides.
+    """
+
+    decision: Literal["accept", "reject"]
