@@ -67,6 +67,10 @@ async def test_a_round_solves_for_the_unmet_units_of_current_verified_households
     assert need.weights[0] == pytest.approx(2.0 * UNIT_DECAY)
     assert need.weights[1] == pytest.approx(need.weights[0] * UNIT_DECAY)
     assert county[0].region_code == "230111"
+    assert (county[0].reference, county[0].category) == ("wanting", "dibao")
+    row = await Household.select(Household.location_source).where(Household.id == wanting).first()
+    assert row is not None
+    assert county[0].location_source == row["location_source"]
     assert (county[0].lat, county[0].lon) == COUNTY
     assert county[0].tags == frozenset({"electricity"})
 
@@ -141,6 +145,10 @@ async def test_help_first_raises_a_need_to_the_unmet_units_asked_and_never_lower
     await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=1, rule="less")
     row = await _need(need)
     assert (row["quantity"], row["override_reason"]) == (4, "r")
+    # Exactly enough unmet already: nothing to raise, nothing rewritten.
+    await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=3, rule="same")
+    row = await _need(need)
+    assert (row["quantity"], row["override_reason"]) == (4, "r")
 
 
 async def test_help_first_creates_the_need_of_an_item_the_household_had_none_of(db: None) -> None:
@@ -175,10 +183,17 @@ async def test_a_binding_decision_sets_the_total_and_leaves_at_least_one_unit_to
     await raise_quantity(household_id=household, item_id=loop.quilt_id, total=1, reason="less")
     row = await _need(need)
     assert (row["quantity"], row["allocated"]) == (5, 2)
+    # A need of an item the household had none of: the total, at the base weight.
     fresh = await raise_quantity(
-        household_id=household, item_id=await _coal_id(), total=0, reason="none"
+        household_id=household, item_id=await _coal_id(), total=3, reason="coal"
     )
-    assert (await _need(fresh))["quantity"] == 1
+    row = await _need(fresh)
+    assert (row["quantity"], row["allocated"], row["weight"]) == (3, 0, 1.0)
+    other = await add_household(loop, "other", COUNTY)
+    none = await raise_quantity(
+        household_id=other, item_id=await _coal_id(), total=0, reason="none"
+    )
+    assert (await _need(none))["quantity"] == 1
 
 
 async def test_a_households_place_is_known_whatever_its_status(db: None) -> None:
