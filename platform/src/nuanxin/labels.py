@@ -284,6 +284,9 @@ def count_unit(count: object, code: object, gettext: Gettext) -> str:
     found = _counted_in(code)
     if found is not None and found[1] is Unit.bag_25kg:
         return gettext(BAG[0] if _count(count) == 1 else BAG[1])
+    if found is not None and found[0] in AMOUNTS:  # "2 quilts", not "2 bed quilt"; "2 床"
+        one, more = AMOUNTS[found[0]]
+        return (gettext(one if _count(count) == 1 else more) % {"n": ""}).strip()
     return item_unit(code, gettext)
 
 

@@ -143,6 +143,24 @@ def test_a_slip_line_sets_the_bags_apart_from_their_weight() -> None:
     assert (count_unit(2, "quilt", zh), weight_text(2, "quilt", "zh-CN", zh)) == ("床", "")
 
 
+@pytest.mark.parametrize(
+    ("count", "code", "english"),
+    [
+        (2, "quilt", "quilts"),
+        (1, "quilt", "quilt"),
+        (3, "electric_blanket", "blankets"),
+        (1, "stove", "stove"),
+        (2, "co_alarm", "alarms"),
+        (2, "coat_adult_l", "pieces"),
+    ],
+)
+def test_a_slip_line_counts_pieces_in_english_words_that_agree_with_the_number(
+    count: int, code: str, english: str
+) -> None:
+    """ "2 quilts", never "2 bed quilt": the word after a number agrees with it."""
+    assert count_unit(count, code, catalogue("en").gettext) == english
+
+
 async def test_the_catalogue_says_each_items_counting_unit_as_the_pages_do(db: None) -> None:
     items = await offers.list_items()
     assert items, "the catalogue is seeded by a migration"
