@@ -202,7 +202,11 @@ class WebhookAnswer(msgspec.Struct, kw_only=True):
 
 
 class TimelineEvent(msgspec.Struct, kw_only=True):
-    """One step of a gift's way: never who received it, only where (county) and what kind."""
+    """One step of a gift's way: never who received it, only where (the county) and what.
+
+    No household category either: with a county, a date and an item it could point at a
+    household in a small place (public pages show none, UI.md).
+    """
 
     step: TimelineStep
     at: datetime
@@ -213,7 +217,6 @@ class TimelineEvent(msgspec.Struct, kw_only=True):
     units: float | None = None  # this gift's share of the units, where gifts were pooled
     county_code: str | None = None
     county_name: str | None = None
-    household_category: str | None = None
 
 
 class Tracking(msgspec.Struct, kw_only=True):

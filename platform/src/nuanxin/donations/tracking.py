@@ -194,7 +194,6 @@ async def track(*, code: str) -> Tracking:
                 units=delivery.units,
                 county_code=delivery.county_code,
                 county_name=delivery.county_name,
-                household_category=delivery.household_category,
             )
         )
     events.sort(key=lambda event: (event.at, STEP_ORDER[event.step]))
