@@ -68,7 +68,7 @@ class RouteController(Controller):
     @get(
         "/{route_id:int}",
         operation_id="GetRoute",
-        responses=error_responses(401, 404),
+        responses=error_responses(400, 401, 404),
         summary="A route of one's charity: its stops in order, the legs and the total (km)",
     )
     async def get_route(
