@@ -193,6 +193,7 @@ def page(
         cookies.append(
             Cookie(key=i18n.COOKIE, value=language, max_age=365 * 86400, samesite="lax", path="/")
         )
+    nav, nav_more = _nav(user)
     return Template(
         template_name=template_name,
         context={
@@ -203,8 +204,8 @@ def page(
             "switch_url": _switch_url(request, other),
             "fmt": i18n.Formatter(language, _timezone(request)),
             "user": user,
-            "nav": _nav(user)[0],
-            "nav_more": _nav(user)[1],
+            "nav": nav,
+            "nav_more": nav_more,
             "path": request.url.path,
             "flash": flash,
             "tile_url": getattr(request.app.state.get("settings"), "map_tile_url", ""),
