@@ -3,7 +3,9 @@ solves for, and how units of a need move between unmet and allocated."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,6 +23,16 @@ from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Item
 from nuanxin.regions.tables import Region
 from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, Loop, add_household, build_loop, region
+
+
+@pytest.fixture
+def clock_in_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's local time zone set to China's (a deployment may run so)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 async def _need(need_id: int) -> dict[str, object]:
@@ -68,11 +80,13 @@ async def test_a_round_solves_for_the_unmet_units_of_current_verified_households
     assert need.weights[1] == pytest.approx(need.weights[0] * UNIT_DECAY)
     assert county[0].region_code == "230111"
     assert (county[0].reference, county[0].category) == ("wanting", "dibao")
-    row = await Household.select(Household.location_source).where(Household.id == wanting).first()
-    assert row is not None
-    assert county[0].location_source == row["location_source"]
+    assert county[0].location_source == "county"
     assert (county[0].lat, county[0].lon) == COUNTY
     assert county[0].tags == frozenset({"electricity"})
+
+    await Household.update({Household.location_source: "pin"}).where(Household.id == wanting)
+    (pinned,) = await unmet_demand(region_prefix="230111")
+    assert pinned.location_source == "pin", "the round knows which point it measures from"
 
     city = await unmet_demand(region_prefix="2301")
     assert [h.household_id for h in city] == [wanting, beside]
@@ -89,6 +103,19 @@ async def test_a_verification_that_ends_now_no_longer_counts(db: None) -> None:
     assert [h.household_id for h in await unmet_demand(region_prefix="23", now=ends)] == []
     before = ends - timedelta(seconds=1)
     found = await unmet_demand(region_prefix="23", now=before)
+    assert [h.household_id for h in found] == [household]
+
+
+async def test_a_verification_still_current_counts_when_the_servers_clock_is_in_china(
+    db: None, clock_in_china: None
+) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY)
+    in_two_hours = datetime.now(UTC) + timedelta(hours=2)
+    await Household.update({Household.verification_expires_at: in_two_hours}).where(
+        Household.id == household
+    )
+    found = await unmet_demand(region_prefix="230111")
     assert [h.household_id for h in found] == [household]
 
 
@@ -114,6 +141,8 @@ async def test_a_need_takes_allocations_up_to_its_quantity_and_not_one_more(db: 
     with pytest.raises(Conflict) as refused:
         await allocate(need_id=need, quantity=1)
     assert refused.value.error == "need_already_met"
+    # staff read it as the reason a proposal went stale
+    assert refused.value.detail == "The household's need is already met by other allocations"
     assert (await _need(need))["allocated"] == 3
 
 
@@ -124,6 +153,7 @@ async def test_a_release_gives_back_allocated_units_down_to_none_and_not_below(d
     with pytest.raises(Conflict) as refused:
         await release(need_id=need, quantity=3)
     assert refused.value.error == "need_release"
+    assert refused.value.detail == "Cannot release more units than were allocated"
     assert (await _need(need))["allocated"] == 2
     await release(need_id=need, quantity=1)
     await release(need_id=need, quantity=1)
@@ -145,10 +175,14 @@ async def test_help_first_raises_a_need_to_the_unmet_units_asked_and_never_lower
     await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=1, rule="less")
     row = await _need(need)
     assert (row["quantity"], row["override_reason"]) == (4, "r")
-    # Exactly enough unmet already: nothing to raise, nothing rewritten.
-    await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=3, rule="same")
+    long = "先行救助 " + "y" * 400
+    await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=4, rule=long)
     row = await _need(need)
-    assert (row["quantity"], row["override_reason"]) == (4, "r")
+    assert (row["quantity"], row["override_reason"]) == (5, long[:300])
+    # Exactly enough unmet already: nothing to raise, nothing rewritten.
+    await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=4, rule="same")
+    row = await _need(need)
+    assert (row["quantity"], row["override_reason"]) == (5, long[:300])
 
 
 async def test_help_first_creates_the_need_of_an_item_the_household_had_none_of(db: None) -> None:
@@ -206,3 +240,20 @@ async def test_a_households_place_is_known_whatever_its_status(db: None) -> None
     assert (place.lat, place.lon) == COUNTY
     assert place.tags == frozenset({"electricity"})
     assert await household_place(household_id=household + 1000) is None
+
+
+async def test_a_raised_need_records_the_true_instant_when_the_servers_clock_is_in_china(
+    db: None, clock_in_china: None
+) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "h", COUNTY, quilts=1)
+    before = datetime.now(UTC)
+    need = await ensure_unmet(household_id=household, item_id=loop.quilt_id, quantity=3, rule="r")
+    raised = (await _need(need))["updated_at"]
+    created = await ensure_unmet(
+        household_id=household, item_id=await _coal_id(), quantity=1, rule="r"
+    )
+    made = (await _need(created))["updated_at"]
+    after = datetime.now(UTC)
+    assert isinstance(raised, datetime) and isinstance(made, datetime)
+    assert before <= raised <= after and before <= made <= after
