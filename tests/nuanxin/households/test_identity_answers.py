@@ -14,6 +14,7 @@ from nuanxin.households.identity import (
     id_number_hash,
     identity_of,
     normalise_id_number,
+    without_papers,
 )
 from nuanxin.identity import keyed_hash
 
@@ -42,6 +43,7 @@ def test_a_refused_number_is_a_400_on_the_named_field() -> None:
         identity_of("110105194912310021", secret_key=KEY, field="head_id_number")
     assert refused.value.field == "head_id_number"
     assert refused.value.error == "validation_error"
+    assert refused.value.message_id == "bad_id_number"
     assert refused.value.detail == (
         "head_id_number: the check character of the ID number does not match"
     )
@@ -82,3 +84,16 @@ def test_the_birth_date_is_bounded_by_the_date_in_china(monkeypatch: pytest.Monk
     born_tomorrow = "110105" + tomorrow.strftime("%Y%m%d") + "001"
     with pytest.raises(IdNumberError):
         normalise_id_number(born_tomorrow + check_character(born_tomorrow))
+
+
+def test_a_person_without_papers_is_kept_under_their_name_and_address_however_spaced() -> None:
+    kept = without_papers(head_name=" 张三 ", current_address="呼兰区某村1号\n", secret_key=KEY)
+    assert kept.id_last4 == "", "no number, so no last four characters"
+    # The stored form: changing it would part a person from the hash already kept for them.
+    assert kept.id_hash == keyed_hash(KEY, "without papers\n张三\n呼兰区某村1号")
+    again = without_papers(head_name="张三", current_address="呼兰区某村1号", secret_key=KEY)
+    assert again == kept
+    moved = without_papers(head_name="张三", current_address="呼兰区某村2号", secret_key=KEY)
+    assert moved.id_hash != kept.id_hash
+    other_key = without_papers(head_name="张三", current_address="呼兰区某村1号", secret_key="k2")
+    assert other_key.id_hash != kept.id_hash
