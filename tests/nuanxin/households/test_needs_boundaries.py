@@ -140,6 +140,7 @@ def test_quilts_and_blankets_are_one_per_two_people_rounded_up() -> None:
     assert compute_needs(facts((), tags=frozenset({"electricity"}))) == ()
     child = compute_needs(facts((Person(birth_year=WINTER - 3),)))[0]
     assert child.rule_en == "one coat per person: 1 child(ren), size by age"
+    assert child.rule_zh == "每人一件棉衣：1名儿童（按年龄定尺码）"
 
 
 def test_a_household_without_heating_needs_one_stove_with_every_need_weighted_alike() -> None:
@@ -182,3 +183,79 @@ def test_a_rule_longer_than_the_column_is_cut_to_fit_with_an_ellipsis() -> None:
     assert len(exact) == 200 and not exact.endswith("…")
     cut = join_rule("中" * 98, "e" * 100)
     assert len(cut) == 200 and cut.endswith("e…")
+
+
+@pytest.mark.parametrize(
+    ("category", "zh", "en"),
+    [
+        ("extremely_poor", "特困，基础权重 3", "extreme hardship (tekun): base weight 3"),
+        ("dibao", "低保，基础权重 2", "minimum living allowance (dibao): base weight 2"),
+        (
+            "near_dibao",
+            "低保边缘，基础权重 1.5",
+            "near the minimum living allowance: base weight 1.5",
+        ),
+        ("temporary", "临时救助，基础权重 1", "temporary assistance: base weight 1"),
+        ("unknown", "其他，基础权重 1", "other: base weight 1"),
+    ],
+)
+def test_the_first_reason_names_the_category_in_words_and_its_base_weight(
+    category: str, zh: str, en: str
+) -> None:
+    got = priority(facts((Person(birth_year=1990),), category=category))
+    assert (got.reasons_zh, got.reasons_en) == ((zh,), (en,))
+
+
+@pytest.mark.parametrize(
+    ("latitude", "bags", "zh", "en"),
+    [
+        (45.0, 40, "严寒区", "severe-cold zone"),
+        (38.0, 24, "寒冷区", "cold zone"),
+        (37.99, 12, "温和区", "mild zone"),
+    ],
+)
+def test_coal_names_the_climate_zone_it_was_counted_for(
+    latitude: float, bags: int, zh: str, en: str
+) -> None:
+    members = (Person(birth_year=1980),)
+    needs = compute_needs(facts(members, tags=frozenset({"coal_stove"}), latitude=latitude))
+    coal = {n.item_code: n for n in needs}["coal"]
+    assert coal.quantity == bags
+    assert coal.rule_zh == f"有煤炉，{zh}每户每冬{bags}袋"
+    assert coal.rule_en == f"coal stove, {en}: {bags} bags per household per winter"
+
+
+def test_an_electric_blanket_rule_says_why_in_both_languages() -> None:
+    members = (Person(birth_year=1980), Person(birth_year=1981), Person(birth_year=1982))
+    blanket = {
+        n.item_code: n for n in compute_needs(facts(members, tags=frozenset({"electricity"})))
+    }["electric_blanket"]
+    assert blanket.rule_zh == "有电无集中供暖，每两人一条电热毯：2条"
+    assert blanket.rule_en == "electricity, no central heating: one blanket per two people: 2"
+
+
+@pytest.mark.parametrize(
+    ("tags", "alarm"),
+    [
+        ({"coal_stove"}, True),
+        ({"no_heating"}, True),
+        ({"coal_stove", "central_heating"}, False),
+        ({"coal_stove", "co_alarm"}, False),
+        ({"no_heating", "co_alarm"}, False),
+        ({"electricity"}, False),
+    ],
+)
+def test_a_carbon_monoxide_alarm_goes_with_coal_or_a_stove_unless_one_is_installed(
+    tags: set[str], alarm: bool
+) -> None:
+    needs = {
+        n.item_code: n
+        for n in compute_needs(facts((Person(birth_year=1980),), tags=frozenset(tags)))
+    }
+    assert ("co_alarm" in needs) is alarm
+    if alarm:
+        assert needs["co_alarm"].quantity == 1 and needs["co_alarm"].weight == 2.0
+        assert needs["co_alarm"].rule_zh == "烧煤或用取暖炉，家中无一氧化碳报警器，配报警器一个"
+        assert needs["co_alarm"].rule_en == (
+            "coal or a heating stove and no carbon-monoxide alarm: one alarm"
+        )
