@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.errors import DomainError
+from nuanxin.i18n import catalogue
+from nuanxin.messages import describe
 from nuanxin.offers import stock as services
 from nuanxin.offers.tables import Offer
+from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
-from tests.nuanxin.offers.helpers import TODAY, fresh_offer, staff_of, stock
+from tests.nuanxin.offers.helpers import TODAY, fresh_offer, offer_body, staff_of, stock
+
+EN = catalogue("en").gettext
+ZH = catalogue("zh-CN").gettext
 
 
 async def _moves(offer_id: int) -> list[dict[str, object]]:
@@ -118,12 +127,14 @@ async def test_moves_of_a_missing_offer_are_not_found(client: httpx.AsyncClient)
         with pytest.raises(DomainError) as missing:
             await move(offer_id=999_999, quantity=1, actor=staff)
         assert type(missing.value).__name__ == "NotFound"
+        assert missing.value.detail == "No such offer"
     with pytest.raises(DomainError) as missing:
         await services.release(offer_id=999_999, quantity=1, actor=staff, reason="无")
     assert type(missing.value).__name__ == "NotFound"
-    with pytest.raises(DomainError) as missing:
+    with pytest.raises(DomainError) as gone:
         await services.withdraw(offer_id=999_999, quantity=1)
-    assert type(missing.value).__name__ == "NotFound"
+    assert type(gone.value).__name__ == "NotFound"
+    assert (missing.value.detail, gone.value.detail) == ("No such offer", "No such offer")
 
 
 async def test_a_closed_offer_refuses_a_reservation_as_not_open(client: httpx.AsyncClient) -> None:
@@ -210,3 +221,87 @@ async def test_open_stock_of_a_region_covers_its_subtree_and_an_unknown_region_n
     city = {s.offer_id for s in await services.open_stock(region_code="230100")}
     assert city == {world.offer_x_id, world.offer_y_id}
     assert await services.open_stock(region_code="999999") == []
+
+
+async def test_a_refused_move_says_what_is_left_for_api_clients_and_in_the_readers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    offer_id, staff = await fresh_offer(client, world, quantity=5), staff_of(world)
+    await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
+    moves: list[Callable[[], Awaitable[object]]] = [
+        lambda: services.reserve(offer_id=offer_id, quantity=4, actor=staff),
+        lambda: services.deliver(offer_id=offer_id, quantity=3, actor=staff),
+        lambda: services.withdraw(offer_id=offer_id, quantity=4),
+        lambda: services.release(offer_id=offer_id, quantity=0, actor=staff, reason="无"),
+        lambda: services.withdraw(offer_id=offer_id, quantity=0),
+    ]
+    refusals = []
+    for move in moves:
+        with pytest.raises(DomainError) as refused:
+            await move()
+        refusals.append(refused.value)
+    assert [r.detail for r in refusals] == [
+        "Only 3 units are available, not 4",
+        "Only 2 units are reserved, not 3",
+        "Only 3 units are available, not 4",
+        "The quantity must be at least 1",
+        "The quantity must be at least 1",
+    ]
+    assert [describe(r, EN) for r in refusals[:4]] == [
+        "Only 3 units are available, not 4: ask for fewer.",
+        "Only 2 units are reserved, not 3.",
+        "Only 3 units are available, not 4: ask for fewer.",
+        "The quantity must be at least 1.",
+    ]
+    assert describe(refusals[1], ZH) == "只预留了 2 件，不足 3 件。"
+    assert await stock(offer_id) == {
+        "quantity": 5,
+        "available": 3,
+        "reserved": 2,
+        "delivered": 0,
+        "withdrawn": 0,
+        "status": "open",
+    }
+
+
+async def test_open_stock_carries_the_household_tags_an_item_requires(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    posted = await client.post(
+        "/api/offers",
+        json=offer_body(world.warehouse_x_id, item_code="electric_blanket", quantity=3),
+        headers=world.headers(Caller.CHARITY),
+    )
+    assert posted.status_code == 201, posted.text
+    offer_id = int(posted.json()["id"])
+    [record] = [s for s in await services.open_stock() if s.offer_id == offer_id]
+    assert (record.item_code, record.requires) == ("electric_blanket", ("electricity",))
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+async def test_open_stock_is_judged_by_the_utc_day_whatever_the_servers_time_zone(
+    client: httpx.AsyncClient, zone: str
+) -> None:
+    """An offer open for today alone (the UTC day) is open stock today on a server set to a
+    zone a day ahead or behind (between them, one differs from UTC at any hour)."""
+    world = await build_world()
+    offer_id = await fresh_offer(client, world, quantity=2)
+    today = datetime.now(UTC).date()
+    await Offer.update({Offer.available_from: today, Offer.available_until: today}).where(
+        Offer.id == offer_id
+    )
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        ids = {s.offer_id for s in await services.open_stock()}
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+    if datetime.now(UTC).date() == today:  # not across midnight while it ran
+        assert offer_id in ids
