@@ -4,15 +4,31 @@ a transaction PostgreSQL aborted as a deadlock victim or serialization failure r
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from nuanxin.accounts.tables import User
 from nuanxin.app import create_app
-from nuanxin.db import atomic, configure, engine, is_transient, retrying
+from nuanxin.db import (
+    _insert_batches,
+    atomic,
+    configure,
+    copy_rows,
+    engine,
+    insert_many,
+    is_transient,
+    retrying,
+)
+from nuanxin.households.tables import Household, Need
+from nuanxin.households.vocabulary import Category, VerificationStatus
+from nuanxin.offers.tables import Item
 from nuanxin.settings import Settings
+from tests.nuanxin.conftest import make_region
 
 
 def test_create_app_uses_the_database_its_settings_name(tmp_path: Path) -> None:
@@ -99,3 +115,59 @@ def test_a_transient_error_is_found_among_the_causes() -> None:
     except RuntimeError as outer:
         assert is_transient(outer)
     assert not is_transient(RuntimeError("plain"))
+
+
+async def test_a_bulk_load_by_copy_writes_the_same_rows_as_batched_inserts(db: None) -> None:
+    """PostgreSQL's COPY door and the batched INSERTs (SQLite's) agree, defaults included."""
+    if not isinstance(engine(), PostgresEngine):
+        pytest.skip("COPY is PostgreSQL's; SQLite loads by batched INSERT only")
+    region = await make_region("230111")
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+    def rows(prefix: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "reference": f"{prefix}{i:04d}",
+                "category": Category.dibao,
+                "head_name": f"测试{i}",
+                "id_hash": f"{i:064d}",
+                "id_last4": "1234",
+                "current_address": "测试村1号",
+                "region": region,
+                "lat": 45.5 + i / 100,
+                "lon": 126.5,
+                "tags": ["electricity", "coal_stove"][: i % 3],
+                "lives_alone": i % 2 == 0,
+                "status": VerificationStatus.verified.value,
+                "verified_at": now,
+                "verification_expires_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(7)
+        ]
+
+    copied = await copy_rows(Household, rows("C"))
+    inserted = await _insert_batches(Household, rows("I"))
+    assert len(copied) == len(set(copied)) == 7 and set(copied).isdisjoint(inserted)
+
+    async def read(ids: list[int]) -> list[dict[str, Any]]:
+        found = await Household.select().where(Household.id.is_in(ids)).order_by(Household.id)
+        return [{**row, "id": None, "reference": row["reference"][1:]} for row in found]
+
+    assert await read(copied) == await read(inserted)
+    items = [int(row["id"]) for row in await Item.select(Item.id).order_by(Item.id).limit(2)]
+    copied_needs = await copy_rows(Need, [{"household": copied[0], "item": items[0]}])
+    inserted_needs = await _insert_batches(Need, [{"household": copied[0], "item": items[1]}])
+    first, second = (
+        await Need.select().where(Need.id.is_in([*copied_needs, *inserted_needs])).order_by(Need.id)
+    )
+    assert first["updated_at"] is not None and second["updated_at"] is not None
+    keep = ("quantity", "allocated", "weight", "rule", "override_reason")
+    assert {k: first[k] for k in keep} == {k: second[k] for k in keep}
+
+
+async def test_a_bulk_load_refuses_a_column_the_table_does_not_have(db: None) -> None:
+    with pytest.raises(ValueError, match="no column 'colour'"):
+        await insert_many(Household, [{"reference": "X1", "colour": "red"}])
+    assert await Household.count().run() == 0

@@ -6,7 +6,7 @@ accounts; one audit entry per load.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nuanxin.accounts.tables import Organization
@@ -16,7 +16,7 @@ from nuanxin.db import insert_many
 __all__ = ("insert_organizations",)
 
 
-async def insert_organizations(rows: Sequence[Mapping[str, Any]], *, label: str) -> list[int]:
+async def insert_organizations(rows: Iterable[Mapping[str, Any]], *, label: str) -> list[int]:
     """Insert charities (columns of ``organization``); their ids in order."""
     ids = await insert_many(Organization, rows)
     await record_bulk(entity="organization", ids=ids, label=label)

@@ -6,7 +6,7 @@ The ledger's rule holds here too: a new offer's stock is all available (``availa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from nuanxin.audit.services import record_bulk
@@ -16,16 +16,15 @@ from nuanxin.offers.tables import Offer
 __all__ = ("insert_offers",)
 
 
-async def insert_offers(rows: Sequence[Mapping[str, Any]], *, label: str) -> list[int]:
+def _all_available(rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for row in rows:
+        if int(row["quantity"]) < 0:
+            raise ValueError("an offer's quantity is never negative")
+        yield {**row, "available": row["quantity"], "reserved": 0, "delivered": 0, "withdrawn": 0}
+
+
+async def insert_offers(rows: Iterable[Mapping[str, Any]], *, label: str) -> list[int]:
     """Insert open offers (columns of ``offer``, without the stock counters); ids in order."""
-    if any(int(row["quantity"]) < 0 for row in rows):
-        raise ValueError("an offer's quantity is never negative")
-    ids = await insert_many(
-        Offer,
-        [
-            {**row, "available": row["quantity"], "reserved": 0, "delivered": 0, "withdrawn": 0}
-            for row in rows
-        ],
-    )
+    ids = await insert_many(Offer, _all_available(rows))
     await record_bulk(entity="offer", ids=ids, label=label)
     return ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nuanxin.audit.services import record_bulk
@@ -12,7 +12,7 @@ from nuanxin.warehouses.tables import Warehouse
 __all__ = ("insert_warehouses",)
 
 
-async def insert_warehouses(rows: Sequence[Mapping[str, Any]], *, label: str) -> list[int]:
+async def insert_warehouses(rows: Iterable[Mapping[str, Any]], *, label: str) -> list[int]:
     """Insert warehouses (columns of ``warehouse``); their ids in order."""
     ids = await insert_many(Warehouse, rows)
     await record_bulk(entity="warehouse", ids=ids, label=label)
