@@ -23,10 +23,16 @@ Other areas move stock only through these functions and read the open stock thro
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+from piccolo.query.functions.aggregate import Max
+
+from matching.geo import EARTH_RADIUS_KM
 from nuanxin.accounts import organizations as charities
 from nuanxin.accounts.vocabulary import OrganizationStatus
 from nuanxin.audit.services import record
@@ -40,6 +46,7 @@ from nuanxin.offers.vocabulary import OfferStatus
 from nuanxin.regions.services import get_region, subtree_prefix
 
 __all__ = (
+    "Reach",
     "StockRecord",
     "deliver",
     "open_stock",
@@ -219,12 +226,64 @@ class StockRecord:
     available_until: date
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reach:
+    """The places an offer must reach: a box of latitudes and longitudes (degrees).
+
+    An offer reaches a point within its ``radius_km`` (great-circle km). :func:`open_stock`
+    keeps the offers whose circle can touch the box, by two conditions SQL evaluates on
+    indexed plain columns, and never drops one that reaches a point inside:
+
+    * latitude: a point ``d`` km away is at most ``d / KM_PER_DEGREE`` degrees of latitude
+      away, so the offer's latitude lies within its own radius (in degrees) of the box;
+    * longitude: a circle of angular radius ``a`` around a point at latitude ``phi`` spans at
+      most ``asin(sin a / cos phi)`` of longitude either side; taken at the box's latitude
+      farthest from the equator and the largest radius in stock, it bounds every offer. When
+      that circle could hold a pole, or the box crosses the antimeridian, longitude keeps all.
+    """
+
+    south: float
+    north: float
+    west: float
+    east: float
+
+    @classmethod
+    def around(cls, points: Iterable[tuple[float, float]]) -> Reach | None:
+        """The box of ``(lat, lon)`` points; ``None`` for no points."""
+        lats, lons = [], []
+        for lat, lon in points:
+            lats.append(lat)
+            lons.append(lon)
+        if not lats:
+            return None
+        return cls(south=min(lats), north=max(lats), west=min(lons), east=max(lons))
+
+    def longitude_margin(self, radius_km: float) -> float | None:
+        """Degrees of longitude a ``radius_km`` circle touching the box can lie beyond it."""
+        angle = radius_km / EARTH_RADIUS_KM
+        farthest = math.radians(min(90.0, max(abs(self.south), abs(self.north)) + SLACK))
+        if angle >= math.pi / 2 or math.sin(angle) >= math.cos(farthest):
+            return None  # the circle may hold a pole: every longitude
+        return math.degrees(math.asin(math.sin(angle) / math.cos(farthest))) + SLACK
+
+
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
+SLACK = 1e-6
+"""Degrees added to each bound, so that rounding never drops an offer at the edge."""
+
+
 async def open_stock(
-    *, region_code: str | None = None, on: date | None = None
+    *,
+    region_code: str | None = None,
+    on: date | None = None,
+    item_codes: Sequence[str] | None = None,
+    reach: Reach | None = None,
 ) -> list[StockRecord]:
     """Available units of open offers of verified charities, whose window covers ``on``.
 
-    ``region_code`` keeps offers from warehouses in that region and below it.
+    ``region_code`` keeps offers from warehouses in that region and below it; ``item_codes``
+    offers of those items; ``reach`` offers whose radius can reach a point of that box (a
+    round's households: see :class:`Reach`). All three are conditions of the query.
     """
     day = on or _today()
     query = OfferTable.select(
@@ -245,6 +304,10 @@ async def open_stock(
         & (OfferTable.available_until >= day)
         & (OfferTable.organization._.status == OrganizationStatus.verified.value)
     )
+    if item_codes is not None:
+        query = query.where(OfferTable.item.code.is_in(list(item_codes) or ["-"]))
+    if reach is not None:
+        query = await _within(query, reach)
     if region_code is not None:
         region = await get_region(region_code)
         prefix = "-" if region is None else subtree_prefix(region.code, region.level)
@@ -265,6 +328,32 @@ async def open_stock(
         )
         for row in rows
     ]
+
+
+async def _within(query: Any, reach: Reach) -> Any:
+    """``query`` narrowed to offers whose circle can touch ``reach`` (see :class:`Reach`)."""
+    degrees = 1 / KM_PER_DEGREE
+    query = query.where(
+        WhereRaw(
+            "offer.lat + offer.radius_km * {} >= {} AND offer.lat - offer.radius_km * {} <= {}",
+            degrees,
+            reach.south - SLACK,
+            degrees,
+            reach.north + SLACK,
+        )
+    )
+    widest = (
+        await OfferTable.select(Max(OfferTable.radius_km, alias="widest"))
+        .where((OfferTable.status == OfferStatus.open.value) & (OfferTable.available > 0))
+        .first()
+        .run()
+    )
+    margin = reach.longitude_margin(float((widest or {}).get("widest") or 0.0))
+    if margin is None or reach.west - margin < -180 or reach.east + margin > 180:
+        return query
+    return query.where(
+        (OfferTable.lon >= reach.west - margin) & (OfferTable.lon <= reach.east + margin)
+    )
 
 
 async def withdraw(*, offer_id: int, quantity: int | None) -> None:

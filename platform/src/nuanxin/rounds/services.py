@@ -173,7 +173,9 @@ async def _run(round_id: int) -> None:
     await _set_progress(round_id, 5, "snapshot")
 
     prefix = subtree_prefix(str(round_row["region.code"]), str(round_row["region.level"]))
-    snapshot = await take_snapshot(region_prefix=prefix, item_codes=item_codes or None)
+    snapshot = await take_snapshot(
+        region_prefix=prefix, item_codes=item_codes or None, in_reach=True
+    )
     households, stock = snapshot.households, snapshot.stock
     problem = to_problem(households, stock)
     await _set_progress(round_id, 15, "candidates")

@@ -26,18 +26,31 @@ class Snapshot:
     stock: tuple[ledger.StockRecord, ...]
 
 
-async def take_snapshot(*, region_prefix: str, item_codes: Sequence[str] | None) -> Snapshot:
+async def take_snapshot(
+    *, region_prefix: str, item_codes: Sequence[str] | None, in_reach: bool = False
+) -> Snapshot:
     """One consistent read of the unmet needs under ``region_prefix`` and of the open stock
-    (of ``item_codes`` only, when given)."""
+    (of ``item_codes`` only, when given).
+
+    With ``in_reach`` (a round), the stock is only what can serve those households: offers of
+    the items they need whose radius reaches the box around them (:class:`~nuanxin.offers.
+    stock.Reach`), selected in SQL. An offer left out could not reach any of them, so the
+    engine's answer is the same; a province's round no longer reads the country's stock.
+    Not by province or region: an offer across a border can serve the households near it.
+    The purchase advice and the what-if leave it off: they weigh wider radii and new points.
+    """
     async with atomic():
         households = await demand.unmet_demand(
             region_prefix=region_prefix, item_codes=list(item_codes) if item_codes else None
         )
-        stock = [
-            offer
-            for offer in await ledger.open_stock()
-            if not item_codes or offer.item_code in item_codes
-        ]
+        if in_reach:
+            reach = ledger.Reach.around((h.lat, h.lon) for h in households)
+            wanted = sorted({need.item_code for h in households for need in h.needs})
+            stock = (
+                await ledger.open_stock(item_codes=wanted, reach=reach) if reach is not None else []
+            )
+        else:
+            stock = await ledger.open_stock(item_codes=list(item_codes) if item_codes else None)
         excluded = await exclusions.rejected_pairs(region_prefix=region_prefix)
     # A (household, offer) pair staff rejected before is left out (see rounds.exclusions).
     households, stock = exclusions.exclude(households, stock, excluded)

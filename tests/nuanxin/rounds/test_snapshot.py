@@ -1,0 +1,106 @@
+"""A round's snapshot selects, in SQL, only the stock that can serve its households."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import matching
+from matching.geo import EARTH_RADIUS_KM
+from nuanxin.offers import stock as ledger
+from nuanxin.offers.tables import Item, Offer
+from nuanxin.rounds.snapshot import take_snapshot, to_problem
+from tests.nuanxin.loop_world import COUNTY, Loop, add_household, build_loop
+
+GUANGZHOU = (23.13, 113.26)
+
+
+def _point(start: tuple[float, float], km: float, bearing: float) -> tuple[float, float]:
+    """The point ``km`` away from ``start`` along the great circle at ``bearing`` degrees."""
+    lat, lon, angle, theta = (
+        math.radians(start[0]),
+        math.radians(start[1]),
+        km / EARTH_RADIUS_KM,
+        math.radians(bearing),
+    )
+    lat2 = math.asin(
+        math.sin(lat) * math.cos(angle) + math.cos(lat) * math.sin(angle) * math.cos(theta)
+    )
+    lon2 = lon + math.atan2(
+        math.sin(theta) * math.sin(angle) * math.cos(lat),
+        math.cos(angle) - math.sin(lat) * math.sin(lat2),
+    )
+    return math.degrees(lat2), math.degrees(lon2)
+
+
+async def _offer(
+    loop: Loop, point: tuple[float, float], radius_km: float, item: str = "quilt"
+) -> int:
+    now = datetime.now(UTC)
+    found = await Item.select(Item.id).where(Item.code == item).first().run()
+    assert found is not None
+    rows = await Offer.insert(
+        Offer(
+            organization=loop.charity_id,
+            warehouse=loop.warehouse_id,
+            item=found["id"],
+            quantity=5,
+            available=5,
+            lat=point[0],
+            lon=point[1],
+            radius_km=radius_km,
+            available_from=now.date(),
+            available_until=(now + timedelta(days=30)).date(),
+            created_at=now,
+            updated_at=now,
+        )
+    ).returning(Offer.id)
+    return int(rows[0]["id"])
+
+
+async def test_a_rounds_snapshot_leaves_out_another_provinces_stock_and_items_nobody_needs(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    await add_household(loop, "H1", COUNTY, quilts=3)
+    near = await _offer(loop, COUNTY, 30)
+    far = await _offer(loop, GUANGZHOU, 200)  # another province, out of anyone's reach
+    coal = await _offer(loop, COUNTY, 30, item="coal")  # nobody here needs coal
+    across = _point(COUNTY, 55, 180)  # 55 km south: the next county, or the next province
+    reaching = await _offer(loop, across, 60)
+    short = await _offer(loop, across, 50)
+
+    snapshot = await take_snapshot(region_prefix="230111", item_codes=None, in_reach=True)
+
+    assert {s.offer_id for s in snapshot.stock} == {near, reaching}
+    everything = await ledger.open_stock()
+    assert {s.offer_id for s in everything} == {near, far, coal, reaching, short}
+    whole = matching.solve(to_problem(snapshot.households, everything), reports=False)
+    narrowed = matching.solve(to_problem(snapshot.households, snapshot.stock), reports=False)
+    assert whole.assignments == narrowed.assignments and whole.totals == narrowed.totals
+
+
+async def test_an_offer_that_reaches_a_household_in_any_direction_is_selected(db: None) -> None:
+    # near the northern border, where a degree of longitude is shortest
+    loop = await build_loop()
+    south_west, north_east = (52.0, 122.0), (53.3, 124.5)
+    await add_household(loop, "SW", south_west)
+    await add_household(loop, "NE", north_east)
+    reaching = {
+        await _offer(loop, _point(corner, 79.9, bearing), 80)
+        for corner in (south_west, north_east)
+        for bearing in range(0, 360, 15)
+    }
+    # beyond the box by more than any radius: north and east of its north-east corner, ...
+    beyond = {
+        await _offer(loop, _point(corner, 120, bearing), 80)
+        for corner, bearings in ((north_east, (0, 90)), (south_west, (180, 270)))
+        for bearing in bearings
+    }
+    reach = ledger.Reach.around([south_west, north_east])
+    assert reach is not None
+
+    selected = {s.offer_id for s in await ledger.open_stock(item_codes=["quilt"], reach=reach)}
+
+    assert reaching <= selected
+    assert not beyond & selected
