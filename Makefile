@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-routes bench-load fuzz fault-pg migrate messages mutation clean
+.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-province bench-routes bench-load fuzz fault-pg migrate messages mutation clean
 
 install: $(STAMP) vendor
 
@@ -54,6 +54,11 @@ bench: install
 
 bench-round: install
 	$(PY) bench/round.py
+
+# A province's round on the machine's PostgreSQL (a database created for the run, dropped after):
+# 1M households and 50k offers by default; ARGS="--households 100000 --offers 5000" for less.
+bench-province: install
+	$(PY) bench/province.py $(ARGS)
 
 # A courier's day (20, 50, 80 stops) ordered by OR-Tools against nearest-neighbour: km and time ratios.
 bench-routes: install
