@@ -1,16 +1,20 @@
-"""A round's snapshot selects, in SQL, only the stock that can serve its households."""
+"""A round's snapshot selects, in SQL, only the stock that can serve its households; a round's
+time limit bounds its solve and its stats say how far from the best the answer may be."""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 import matching
 from matching.geo import EARTH_RADIUS_KM
 from nuanxin.offers import stock as ledger
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.rounds.snapshot import take_snapshot, to_problem
-from tests.nuanxin.loop_world import COUNTY, Loop, add_household, build_loop
+from tests.nuanxin.conftest import run_jobs
+from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
 
 GUANGZHOU = (23.13, 113.26)
 
@@ -104,3 +108,33 @@ async def test_an_offer_that_reaches_a_household_in_any_direction_is_selected(db
 
     assert reaching <= selected
     assert not beyond & selected
+
+
+async def test_a_round_with_a_time_limit_keeps_it_and_shows_how_far_from_the_best_it_may_be(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop = await build_loop()
+    for n in range(30):
+        await add_household(loop, f"T{n}", _point(COUNTY, n, 7 * n), weight=1 + n % 4)
+    await add_offer(loop, quantity=20)
+    started = await client.post(
+        "/api/rounds",
+        json={"item_codes": ["quilt"], "time_limit_s": 1e-9},
+        headers=loop.auth("staff"),
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["stats"] == {"time_limit_s": 1e-9}
+    await run_jobs()
+
+    body = (
+        await client.get(f"/api/rounds/{started.json()['id']}", headers=loop.auth("staff"))
+    ).json()
+
+    stats = body["stats"]
+    assert body["status"] == "proposed" and body["proposals"] > 0
+    assert stats["time_limit_s"] == 1e-9
+    assert stats["optimal"] is False and stats["status"] == "feasible"
+    assert stats["gap"] >= 0 and stats["weighted_units_bound"] >= stats["totals"]["weighted_units"]
+    assert set(stats["steps"]) == {"snapshot", "problem", "solve", "store"}
+    refused = await client.post("/api/rounds", json={"time_limit_s": 0}, headers=loop.auth("staff"))
+    assert refused.status_code == 400

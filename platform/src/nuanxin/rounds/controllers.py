@@ -41,7 +41,9 @@ class RoundController(Controller):
     async def start(
         self, actor: NamedDependency[CurrentUser], data: JSONBody[RoundIn]
     ) -> Response[RoundOut]:
-        round_id = await services.start_round(actor=actor, item_codes=data.item_codes)
+        round_id = await services.start_round(
+            actor=actor, item_codes=data.item_codes, time_limit_s=data.time_limit_s
+        )
         out = await services.get_round(actor=actor, round_id=round_id)
         return Response(out, status_code=HTTP_202_ACCEPTED)  # a worker runs it
 

@@ -30,11 +30,18 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 
 
 class RoundIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Start a round over the jurisdiction; ``item_codes`` limits it to some items."""
+    """Start a round over the jurisdiction; ``item_codes`` limits it to some items.
+
+    ``time_limit_s`` bounds the engine's solve: by then the parts not solved exactly keep a
+    feasible answer, and the round's ``stats`` say so (``optimal`` false) with the proven
+    ``gap`` and ``relative_gap`` to the best possible. Without it the answer is exact (a
+    province of a million households takes minutes).
+    """
 
     item_codes: Annotated[list[ItemCode], msgspec.Meta(max_length=50)] = msgspec.field(
         default_factory=list
     )
+    time_limit_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] | None = None
 
 
 class RoundOut(msgspec.Struct, kw_only=True):

@@ -57,8 +57,14 @@ logger = logging.getLogger("nuanxin.rounds")
 PROGRESS_INTERVAL = 0.5
 
 
-async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
-    """Record a round over the actor's jurisdiction; :func:`run_round` does the work."""
+async def start_round(
+    *, actor: CurrentUser, item_codes: Sequence[str], time_limit_s: float | None = None
+) -> int:
+    """Record a round over the actor's jurisdiction; :func:`run_round` does the work.
+
+    ``time_limit_s`` (the round's setting, kept in its stats) bounds the engine's solve: the
+    answer is then feasible with a proven gap, shown in the stats, instead of exact.
+    """
     if actor.role is not Role.staff or actor.jurisdiction_id is None:
         raise Forbidden("Only civil affairs staff with a jurisdiction run rounds")
     unknown = sorted(set(item_codes) - {item.code for item in await offers.list_items()})
@@ -88,6 +94,7 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
                     kinds=sorted(set(item_codes)),
                     status=RoundStatus.running,
                     phase="queued",
+                    stats={} if time_limit_s is None else {"time_limit_s": time_limit_s},
                     created_by=actor.id,
                     created_at=datetime.now(UTC),
                 )
@@ -101,7 +108,11 @@ async def start_round(*, actor: CurrentUser, item_codes: Sequence[str]) -> int:
             action="round.start",
             entity="round",
             entity_id=round_id,
-            after={"region": actor.jurisdiction_id, "items": sorted(set(item_codes))},
+            after={
+                "region": actor.jurisdiction_id,
+                "items": sorted(set(item_codes)),
+                "time_limit_s": time_limit_s,
+            },
         )
         await _defer_run(round_id)
     return round_id
@@ -157,6 +168,7 @@ async def _run(round_id: int) -> None:
         await MatchingRound.select(
             MatchingRound.kinds,
             MatchingRound.status,
+            MatchingRound.stats,
             MatchingRound.region._.code,
             MatchingRound.region._.level,
         )
@@ -171,6 +183,8 @@ async def _run(round_id: int) -> None:
         logger.info("round %s is %s: nothing to run", round_id, round_row["status"])
         return
     item_codes = list(round_row["kinds"] or [])
+    setting = (round_row["stats"] or {}).get("time_limit_s")
+    time_limit = None if setting is None else float(setting)
     await _set_progress(round_id, 5, "snapshot")
 
     # each step's seconds go into the round's stats ("steps"): what a province's round costs
@@ -204,14 +218,14 @@ async def _run(round_id: int) -> None:
     mark = time.perf_counter()
     try:
         solution = await asyncio.to_thread(
-            matching.solve, problem, progress=on_progress, reports=False
+            matching.solve, problem, progress=on_progress, reports=False, time_limit=time_limit
         )
     finally:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await publisher
     steps["solve"] = time.perf_counter() - mark
-    await _store(round_id, households, stock, solution, steps)
+    await _store(round_id, households, stock, solution, steps, time_limit)
 
 
 def _unmet_by_kind(unmet: Sequence[matching.Unmet]) -> dict[str, int]:
@@ -227,6 +241,7 @@ async def _store(
     stock: Sequence[ledger.StockRecord],
     solution: matching.Solution,
     steps: dict[str, float],
+    time_limit: float | None,
 ) -> None:
     need_ids = {
         (household.household_id, need.item_code): need.need_id
@@ -241,6 +256,8 @@ async def _store(
         "unmet_units": sum(unmet.quantity for unmet in solution.unmet),
         "unmet_by_kind": _unmet_by_kind(solution.unmet),
     }
+    if time_limit is not None:
+        stats["time_limit_s"] = time_limit
     async with atomic():
         # running -> proposed first: the row lock makes a second store of the same round
         # (a job run twice) wait here, then find the round proposed and write nothing
