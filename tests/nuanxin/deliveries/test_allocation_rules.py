@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from nuanxin.accounts.tables import User
@@ -9,9 +11,19 @@ from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries import allocations
 from nuanxin.deliveries.tables import Allocation, Delivery
 from nuanxin.errors import DomainError
-from nuanxin.households.tables import Need
+from nuanxin.households.tables import Household, Need
 from nuanxin.identity import CurrentUser, Role
-from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, allocated, build_loop
+from nuanxin.regions.tables import Region
+from tests.nuanxin.loop_world import (
+    COUNTY,
+    NEIGHBOUR,
+    Loop,
+    add_household,
+    add_offer,
+    allocated,
+    build_loop,
+    region,
+)
 from tests.nuanxin.loop_world import stock as offer_stock
 
 
@@ -163,3 +175,113 @@ async def test_one_allocation_is_audited_and_a_refusal_leaves_nothing_behind(db:
     assert met.value.error == "need_already_met"
     assert await offer_stock(offer) == {"available": 2, "reserved": 1, "delivered": 0}
     assert await Allocation.count().where(Allocation.household == household) == 1
+
+
+async def _deliver(made: allocations.Allocated, at: datetime) -> None:
+    """What the hand-over writes when the household confirms (the stock is not this test's)."""
+    await Delivery.update({Delivery.status: "delivered", Delivery.confirmed_at: at}).where(
+        Delivery.id == made.delivery_id
+    )
+    await Allocation.update({Allocation.status: "delivered"}).where(
+        Allocation.id == made.allocation_id
+    )
+
+
+async def _places(loop: Loop) -> tuple[int, int]:
+    """A township under the loop's county (呼兰区) and a neighbouring county (阿城区)."""
+    city = await Region.select(Region.id).where(Region.code == "230100").first().run()
+    assert city is not None
+    township = await region("230111100", "康金街道", "township", loop.county_id, COUNTY)
+    neighbour = await region("230112", "阿城区", "county", int(city["id"]), NEIGHBOUR)
+    return township, neighbour
+
+
+async def test_a_donor_learns_when_and_how_many_and_the_county_and_category_never_who(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    staff = await _staff(loop)
+    township, neighbour = await _places(loop)
+    in_township = await add_household(loop, "HHT", COUNTY, quilts=2, region_id=township)
+    next_door = await add_household(loop, "HHN", NEIGHBOUR, quilts=1, region_id=neighbour)
+    failed = await add_household(loop, "HHX", COUNTY, quilts=1)
+    await Household.update({Household.category: "extremely_poor"}).where(Household.id == next_door)
+    offer, other = await add_offer(loop, quantity=6), await add_offer(loop, quantity=1)
+    outcome = await allocations.allocate_many(
+        actor=staff,
+        requests=[
+            _request(loop, offer, in_township, 2),
+            _request(loop, offer, next_door, 1),
+            _request(loop, offer, failed, 1),
+        ],
+    )
+    (_, first), (_, second), (_, third) = outcome.made
+    confirmed = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    await _deliver(second, confirmed)
+    await Allocation.update({Allocation.status: "failed"}).where(
+        Allocation.id == third.allocation_id
+    )
+    assert await allocations.allocation_events(offer_ids=[]) == []
+    events = await allocations.allocation_events(offer_ids=[offer, offer, other])
+    approved = {
+        int(row["id"]): row["created_at"]
+        for row in await Allocation.select(Allocation.id, Allocation.created_at).run()
+    }
+    assert events == [
+        allocations.AllocationEvent(
+            offer_id=offer,
+            offer_quantity=6,
+            item_code="quilt",
+            item_kind="quilt",
+            quantity=2,
+            approved_at=approved[first.allocation_id],
+            delivered_at=None,
+            county_code="230111",
+            county_name="呼兰区",
+            household_category="dibao",
+        ),
+        allocations.AllocationEvent(
+            offer_id=offer,
+            offer_quantity=6,
+            item_code="quilt",
+            item_kind="quilt",
+            quantity=1,
+            approved_at=approved[second.allocation_id],
+            delivered_at=confirmed,
+            county_code="230112",
+            county_name="阿城区",
+            household_category="extremely_poor",
+        ),
+    ]
+
+
+async def test_the_dashboard_counts_every_confirmed_delivery_under_its_county_and_kind(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    staff = await _staff(loop)
+    township, neighbour = await _places(loop)
+    households = [
+        await add_household(loop, "HHT", COUNTY, quilts=3, region_id=township),
+        await add_household(loop, "HHC", COUNTY, quilts=2),
+        await add_household(loop, "HHN", NEIGHBOUR, quilts=1, region_id=neighbour),
+        await add_household(loop, "HHP", COUNTY, quilts=4),  # approved, not yet delivered
+    ]
+    offer = await add_offer(loop, quantity=10)
+    outcome = await allocations.allocate_many(
+        actor=staff,
+        requests=[
+            _request(loop, offer, h, q) for h, q in zip(households, (3, 2, 1, 4), strict=True)
+        ],
+    )
+    now = datetime.now(UTC)
+    for _, made in outcome.made[:3]:
+        await _deliver(made, now)
+    assert await allocations.delivered_by_county_kind() == {
+        ("230111", "quilt"): allocations.DeliveredTotal(
+            county_name="呼兰区", units=5, deliveries=2
+        ),
+        ("230112", "quilt"): allocations.DeliveredTotal(
+            county_name="阿城区", units=1, deliveries=1
+        ),
+    }
