@@ -9,7 +9,7 @@ import pytest
 from nuanxin.accounts.tables import User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries import allocations
-from nuanxin.deliveries.tables import Allocation, Delivery
+from nuanxin.deliveries.tables import Allocation, Delivery, Visit
 from nuanxin.errors import DomainError
 from nuanxin.households.tables import Household, Need
 from nuanxin.identity import CurrentUser, Role
@@ -76,6 +76,20 @@ async def test_a_need_already_met_gives_its_reservation_back(db: None) -> None:
         .output(load_json=True)
     )
     assert release[-1]["after"]["reason"].startswith("allocation not made: ")
+    again = await allocations.allocate_many(
+        actor=staff, requests=[_request(loop, offer, met, 1, proposal_id=4242)]
+    )
+    assert again.made == [] and len(again.refused) == 1
+    release = (
+        await AuditEntry.select(AuditEntry.after)
+        .where(AuditEntry.action == "offer.release")
+        .order_by(AuditEntry.id)
+        .output(load_json=True)
+    )
+    assert release[-1]["after"]["reason"] == (
+        "proposal 4242 not approved: The household's need is already met by other allocations"
+    )
+    assert await offer_stock(offer) == {"available": 3, "reserved": 2, "delivered": 0}
 
 
 async def test_a_short_offer_honours_the_requests_it_can_one_at_a_time(db: None) -> None:
@@ -141,6 +155,14 @@ async def test_one_allocation_is_audited_and_a_refusal_leaves_nothing_behind(db:
         quantity=1,
         distance_km=2.0,
         emergency=True,
+        paperwork_due_at=datetime(2026, 12, 8, 12, 0, tzinfo=UTC),
+    )
+    row = await Allocation.select().where(Allocation.id == made.allocation_id).first().run()
+    assert row is not None
+    assert (row["emergency"], row["paperwork_due_at"], row["distance_km"]) == (
+        True,
+        datetime(2026, 12, 8, 12, 0, tzinfo=UTC),
+        2.0,
     )
     entry = (
         await AuditEntry.select(AuditEntry.after, AuditEntry.actor)
@@ -285,3 +307,40 @@ async def test_the_dashboard_counts_every_confirmed_delivery_under_its_county_an
             county_name="阿城区", units=1, deliveries=1
         ),
     }
+
+
+async def test_new_items_join_the_households_open_unprinted_visit_of_that_charity_only(
+    db: None,
+) -> None:
+    """One slip, one code per trip: items join the open visit whose slip is not printed yet;
+    a printed slip or a finished visit is never added to, another household has its own."""
+    loop = await build_loop()
+    staff = await _staff(loop)
+    household = await add_household(loop, "HHV", COUNTY, quilts=5)
+    neighbour = await add_household(loop, "HHW", COUNTY, quilts=1)
+    offer = await add_offer(loop, quantity=10)
+
+    async def visit_of(requests: list[allocations.AllocationRequest]) -> list[int]:
+        outcome = await allocations.allocate_many(actor=staff, requests=requests)
+        ids = [made.delivery_id for _, made in outcome.made]
+        rows = await Delivery.select(Delivery.id, Delivery.visit).where(Delivery.id.is_in(ids))
+        by_id = {int(row["id"]): int(row["visit"]) for row in rows}
+        return [by_id[i] for i in ids]
+
+    first, other = await visit_of(
+        [_request(loop, offer, household, 1), _request(loop, offer, neighbour, 1)]
+    )
+    assert first != other
+    assert await visit_of([_request(loop, offer, household, 1)]) == [first]
+    started = await Visit.select().where(Visit.id == first).first().run()
+    assert started is not None
+    assert (started["household"], started["organization"]) == (household, loop.charity_id)
+    assert (started["status"], started["printed_count"]) == ("pending", 0)
+
+    await Visit.update({Visit.printed_count: 1}).where(Visit.id == first)
+    [after_print] = await visit_of([_request(loop, offer, household, 1)])
+    assert after_print not in (first, other)
+    await Visit.update({Visit.status: "delivered"}).where(Visit.id == after_print)
+    [after_delivery] = await visit_of([_request(loop, offer, household, 1)])
+    assert after_delivery not in (first, other, after_print)
+    assert await Visit.count().where(Visit.household == household) == 3
