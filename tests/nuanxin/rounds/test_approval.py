@@ -549,3 +549,18 @@ async def test_approving_all_of_a_round_past_five_hundred_proposals_approves_eac
         {"reserved": 300},
     ]
     assert len(await _audit("proposal.approve")) == 600
+
+
+async def test_rejecting_one_proposal_leaves_the_others_and_the_round_open(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    _, _, round_id, listed = await _two_proposals(client)
+    staff = await _staff()
+    rejected = await decisions.reject(
+        actor=staff, round_id=round_id, proposal_ids=[listed[0]["id"]], reason="重复申领"
+    )
+    assert rejected == [listed[0]["id"]]
+    assert (await _proposal(listed[1]["id"]))["status"] == "proposed"
+    row = await MatchingRound.select(MatchingRound.status).where(MatchingRound.id == round_id)
+    assert row == [{"status": "proposed"}]
+    assert [e["entity_id"] for e in await _audit("proposal.reject")] == [str(listed[0]["id"])]
