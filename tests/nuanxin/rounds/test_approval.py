@@ -564,3 +564,22 @@ async def test_rejecting_one_proposal_leaves_the_others_and_the_round_open(
     row = await MatchingRound.select(MatchingRound.status).where(MatchingRound.id == round_id)
     assert row == [{"status": "proposed"}]
     assert [e["entity_id"] for e in await _audit("proposal.reject")] == [str(listed[0]["id"])]
+
+
+async def test_an_edit_to_zero_is_refused_and_approves_nothing(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    loop, offer, round_id, listed = await _two_proposals(client)
+    answer = await _approve(
+        client,
+        loop,
+        round_id,
+        {
+            "proposal_ids": [listed[1]["id"]],
+            "edits": [{"proposal_id": listed[0]["id"], "quantity": 0}],
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert "edits[0].quantity" in (answer.json()["field"] or answer.json()["detail"])
+    assert {(await _proposal(p["id"]))["status"] for p in listed} == {"proposed"}
+    assert await stock(offer) == {"available": 5, "reserved": 0, "delivered": 0}
