@@ -523,34 +523,6 @@ async def test_the_proposals_read_back_with_their_facts_by_status_and_a_page_at_
     assert [p["id"] for p in (await page(limit=1))["items"]] == [first["id"]]
 
 
-async def test_approving_all_of_a_round_past_five_hundred_proposals_approves_each_once(
-    client: httpx.AsyncClient, db: None
-) -> None:
-    big = await build_big_round(client, townships=3, per_township=100)  # 600 proposals
-    ids = [
-        int(row["id"])
-        for row in await Proposal.select(Proposal.id)
-        .where(Proposal.round == big.round_id)
-        .order_by(Proposal.id)
-    ]
-    edited = ids[550]
-    answer = await client.post(
-        f"/api/rounds/{big.round_id}/approve",
-        json={"all": True, "edits": [{"proposal_id": edited, "quantity": 1}]},
-        headers=big.loop.auth("staff"),
-    )
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    assert (body["approved"], body["stale"], body["already_approved"]) == (ids, [], [])
-    assert len(set(body["delivery_ids"])) == 600
-    assert await Proposal.count().where(Proposal.status == "approved") == 600
-    assert await Offer.select(Offer.reserved).order_by(Offer.id) == [
-        {"reserved": 300},
-        {"reserved": 300},
-    ]
-    assert len(await _audit("proposal.approve")) == 600
-
-
 async def test_rejecting_one_proposal_leaves_the_others_and_the_round_open(
     client: httpx.AsyncClient, db: None
 ) -> None:
@@ -583,3 +555,31 @@ async def test_an_edit_to_zero_is_refused_and_approves_nothing(
     assert "edits[0].quantity" in (answer.json()["field"] or answer.json()["detail"])
     assert {(await _proposal(p["id"]))["status"] for p in listed} == {"proposed"}
     assert await stock(offer) == {"available": 5, "reserved": 0, "delivered": 0}
+
+
+async def test_approving_all_of_a_round_past_five_hundred_proposals_approves_each_once(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    big = await build_big_round(client, townships=3, per_township=100)  # 600 proposals
+    ids = [
+        int(row["id"])
+        for row in await Proposal.select(Proposal.id)
+        .where(Proposal.round == big.round_id)
+        .order_by(Proposal.id)
+    ]
+    edited = ids[550]
+    answer = await client.post(
+        f"/api/rounds/{big.round_id}/approve",
+        json={"all": True, "edits": [{"proposal_id": edited, "quantity": 1}]},
+        headers=big.loop.auth("staff"),
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["approved"], body["stale"], body["already_approved"]) == (ids, [], [])
+    assert len(set(body["delivery_ids"])) == 600
+    assert await Proposal.count().where(Proposal.status == "approved") == 600
+    assert await Offer.select(Offer.reserved).order_by(Offer.id) == [
+        {"reserved": 300},
+        {"reserved": 300},
+    ]
+    assert len(await _audit("proposal.approve")) == 600
