@@ -97,3 +97,32 @@ def test_a_person_without_papers_is_kept_under_their_name_and_address_however_sp
     assert moved.id_hash != kept.id_hash
     other_key = without_papers(head_name="张三", current_address="呼兰区某村1号", secret_key="k2")
     assert other_key.id_hash != kept.id_hash
+
+
+@pytest.mark.parametrize(
+    ("moment", "day"),
+    [
+        (datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC), date(2026, 11, 30)),
+        (datetime(2026, 11, 30, 16, 0, 0, tzinfo=UTC), date(2026, 12, 1)),
+    ],
+)
+def test_chinas_date_turns_at_sixteen_hours_utc(
+    monkeypatch: pytest.MonkeyPatch, moment: datetime, day: date
+) -> None:
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: timezone | None = None) -> Clock:  # type: ignore[override]
+            assert tz is not None, "China's date is never read from the server's local clock"
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    monkeypatch.setattr(identity, "datetime", Clock)
+    assert identity.today_in_china() == day
+
+
+def test_the_birth_date_is_bounded_by_the_day_given_not_the_clock() -> None:
+    then = date(2020, 6, 15)
+    born = "110105" + "20200616" + "001"
+    with pytest.raises(IdNumberError, match="plausible"):
+        normalise_id_number(born + check_character(born), today=then)
+    born = "110105" + "20200615" + "001"
+    assert normalise_id_number(born + check_character(born), today=then)[6:14] == "20200615"
