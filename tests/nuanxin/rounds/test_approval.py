@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from nuanxin.accounts.tables import User
+from nuanxin.app import create_app
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.errors import Conflict, Invalid
 from nuanxin.households.tables import Need
@@ -18,6 +20,7 @@ from nuanxin.offers.tables import Offer
 from nuanxin.rounds import proposals as decisions
 from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.settings import Settings
 from tests.nuanxin.conftest import make_user
 from tests.nuanxin.helpers import bearer
 from tests.nuanxin.loop_world import (
@@ -32,6 +35,18 @@ from tests.nuanxin.loop_world import (
     stock,
 )
 from tests.nuanxin.rounds.big_round import build_big_round
+
+
+@pytest.fixture(scope="module")
+def one_app(migrated: None) -> Litestar:
+    """One app for the module's tests (each still in its own rolled-back transaction): building
+    it is most of a test's time, and the mutation run repeats these tests for every mutant."""
+    return create_app(Settings.from_env(), manage_pool=False)
+
+
+@pytest.fixture
+def app(one_app: Litestar, db: None) -> Litestar:
+    return one_app
 
 
 async def _two_proposals(
