@@ -61,8 +61,15 @@ class HouseholdDemand:
     location_source: str = "county"  # which point lat/lon is (households/locations.py)
 
 
+_DECAYS = tuple(UNIT_DECAY**n for n in range(256))
+"""``UNIT_DECAY ** n``, read rather than computed: a province's snapshot weighs millions of
+units."""
+
+
 def unit_weights(weight: float, *, allocated: int, unmet: int) -> tuple[float, ...]:
     """Weights of the unmet units: the first unmet unit is unit number ``allocated``."""
+    if allocated + unmet <= len(_DECAYS):
+        return tuple([weight * decay for decay in _DECAYS[allocated : allocated + unmet]])
     return tuple(weight * UNIT_DECAY ** (allocated + i) for i in range(unmet))
 
 
