@@ -102,15 +102,19 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     from typing import cast
 
     import httpx
+    import msgspec
 
     import matching
     from nuanxin.accounts.tables import ApiToken, User
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
-    from nuanxin.identity import Role, digest
+    from nuanxin.identity import CurrentUser, Role, digest
     from nuanxin.jobs.worker import run_deferred_here
     from nuanxin.regions.services import get_region, load_regions, subtree_prefix
+    from nuanxin.rounds import proposals
+    from nuanxin.rounds.schemas import ApproveIn
     from nuanxin.rounds.snapshot import take_snapshot, to_problem
+    from nuanxin.rounds.tables import Proposal
     from nuanxin.settings import Settings
     from nuanxin.synthetic import generate
     from nuanxin.synthetic.load import load_dataset
@@ -167,7 +171,8 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=None) as c:
         body: dict[str, Any] = {}
         with sampler.step(rows, "round: start -> proposals"):
-            started = await c.post("/api/rounds", json={}, headers=auth)
+            setting = {} if args.time_limit is None else {"time_limit_s": args.time_limit}
+            started = await c.post("/api/rounds", json=setting, headers=auth)
             assert started.status_code == 202, started.text
             round_id = started.json()["id"]
             await run_deferred_here()  # the round's job, as a worker would run it
@@ -185,12 +190,35 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
             last = await c.get(f"{url}&offset={max(total - PAGE, 0)}", headers=auth)
         assert first.status_code == last.status_code == 200, (first.text, last.text)
         assert last.json()["items"] or not total
-        with sampler.step(rows, f"approve all ({total})"):
-            answer = await c.post(
-                f"/api/rounds/{round_id}/approve", json={"all": True}, headers=auth
+        if args.approve is None:
+            with sampler.step(rows, f"approve all ({total})"):
+                answer = await c.post(
+                    f"/api/rounds/{round_id}/approve", json={"all": True}, headers=auth
+                )
+            assert answer.status_code == 200, answer.text
+            approval = answer.json()
+        else:  # the first N by id, through the service (the API takes 10,000 ids at a time)
+            ids = [
+                int(row["id"])
+                for row in await Proposal.select(Proposal.id)
+                .where(Proposal.round == round_id)
+                .order_by(Proposal.id)
+                .limit(args.approve)
+            ]
+            staff = CurrentUser(
+                id=int(users[0]["id"]),
+                username="province_staff",
+                role=Role.staff,
+                jurisdiction_id=province.id,
+                organization_id=None,
+                jurisdiction_code=province.code,
+                jurisdiction_level=province.level,
             )
-        assert answer.status_code == 200, answer.text
-        approval = answer.json()
+            with sampler.step(rows, f"approve {len(ids)} of {total}"):
+                decided = await proposals.approve(
+                    actor=staff, round_id=round_id, data=ApproveIn(proposal_ids=ids)
+                )
+            approval = msgspec.to_builtins(decided)
     stats = body["stats"]
     print(
         f"round {round_id}: {total} proposals, {stats['totals']['units']} units"
@@ -210,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         "--time-limit",
         type=float,
         default=None,
-        help="the engine alone's time limit, seconds (the round's is its setting)",
+        help="seconds: the round's setting (time_limit_s) and the engine alone's limit",
+    )
+    parser.add_argument(
+        "--approve", type=int, default=None, help="approve the first N proposals (default: all)"
     )
     parser.add_argument(
         "--postgres",
