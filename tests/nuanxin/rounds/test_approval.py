@@ -12,6 +12,7 @@ from litestar import Litestar
 from nuanxin.accounts.tables import User
 from nuanxin.app import create_app
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.deliveries.tables import Allocation
 from nuanxin.errors import Conflict, Invalid
 from nuanxin.households.tables import Need
 from nuanxin.identity import CurrentUser, Role
@@ -132,6 +133,27 @@ async def test_approving_all_writes_one_audit_entry_per_proposal(
         assert entry["region_code"] == "230111"
     for proposal in listed:
         assert (await _proposal(proposal["id"]))["status"] == "approved"
+    made = await Allocation.select(
+        Allocation.proposal,
+        Allocation.offer,
+        Allocation.household,
+        Allocation.need,
+        Allocation.quantity,
+        Allocation.distance_km,
+        Allocation.approved_by,
+    ).order_by(Allocation.id)
+    assert made == [
+        {
+            "proposal": p["id"],
+            "offer": p["offer_id"],
+            "household": p["household_id"],
+            "need": loop.needs[p["household_id"]],
+            "quantity": p["quantity"],
+            "distance_km": p["distance_km"],
+            "approved_by": (await _staff()).id,
+        }
+        for p in listed
+    ]
 
 
 async def test_approving_some_leaves_the_others_proposed(
@@ -161,7 +183,9 @@ async def test_a_proposal_whose_stock_is_gone_is_written_back_as_stale(
     )
     body = answer.json()
     assert body["approved"] == [listed[0]["id"]]
-    assert [s["proposal_id"] for s in body["stale"]] == [listed[1]["id"]]
+    assert body["stale"] == [
+        {"proposal_id": listed[1]["id"], "reason": "Only 0 units are available, not 2"}
+    ]
     stale = await _proposal(listed[1]["id"])
     assert stale["status"] == "stale"
     assert stale["decision_reason"] == "Only 0 units are available, not 2"
@@ -356,6 +380,8 @@ async def test_approving_again_reports_the_approved_and_moves_nothing(
     }
     assert await stock(offer) == held
     assert len(await _audit("proposal.approve")) == 2
+    [closing] = await _audit("round.close")  # by the approval that decided the last one
+    assert (closing["entity_id"], closing["actor"]) == (str(round_id), (await _staff()).id)
 
 
 async def test_a_rejected_proposal_named_in_an_approval_is_reported_as_rejected(
@@ -550,7 +576,17 @@ async def test_rejecting_one_proposal_leaves_the_others_and_the_round_open(
     assert (await _proposal(listed[1]["id"]))["status"] == "proposed"
     row = await MatchingRound.select(MatchingRound.status).where(MatchingRound.id == round_id)
     assert row == [{"status": "proposed"}]
-    assert [e["entity_id"] for e in await _audit("proposal.reject")] == [str(listed[0]["id"])]
+    [entry] = await _audit("proposal.reject")
+    assert (entry["entity"], entry["entity_id"]) == ("proposal", str(listed[0]["id"]))
+    assert entry["actor"] == staff.id
+    missing = max(p["id"] for p in listed) + 1
+    with pytest.raises(Invalid) as foreign:
+        await decisions.reject(
+            actor=staff, round_id=round_id, proposal_ids=[listed[1]["id"], missing], reason="r"
+        )
+    assert foreign.value.field == "proposal_ids"
+    assert foreign.value.params == {"proposal_ids": [missing]}
+    assert (await _proposal(listed[1]["id"]))["status"] == "proposed"
 
 
 async def test_an_edit_to_zero_is_refused_and_approves_nothing(
