@@ -75,7 +75,13 @@ async def test_one_event_delivered_many_times_at_once_counts_once(
         )
     ).run()
     at = int(time.time())
-    intent = {"id": "pi_race", "object": "payment_intent", "amount": 20_00, "metadata": {}}
+    intent = {
+        "id": "pi_race",
+        "object": "payment_intent",
+        "amount": 20_00,
+        "currency": "cny",
+        "metadata": {},
+    }
     paid_intent = {**intent, "status": "succeeded"}
     unpaid_intent = {**intent, "status": "requires_payment_method"}
     succeeded = event_payload("evt_race_paid", "payment_intent.succeeded", paid_intent, at)

@@ -43,6 +43,7 @@ async def test_refunds_partial_then_full_are_checked_and_reflected_by_the_webhoo
         "payment_intent": intent,
         "amount": 100_00,
         "amount_refunded": 30_00,
+        "currency": "cny",
     }
     body = event_payload("evt_refund_1", "charge.refunded", charge, int(time.time()) + 1)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "applied"
@@ -78,6 +79,7 @@ async def test_a_refund_made_on_stripe_itself_is_counted_from_the_webhook(
         "payment_intent": intent,
         "amount": 40_00,
         "amount_refunded": 10_00,
+        "currency": "cny",
     }
     body = event_payload("evt_dash_refund", "charge.refunded", charge, int(time.time()) + 1)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "applied"

@@ -11,13 +11,20 @@ import httpx
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations.records import new_tracking_code
 from nuanxin.donations.refunds import refund_status
-from nuanxin.donations.tables import Donation, Payment
+from nuanxin.donations.tables import Donation, Payment, WebhookEvent
 from tests.nuanxin.donations.helpers import Charity, deliver, event_payload, sign, status_of
 
 AMOUNT = 20_00
 
 
-async def _donation(charity: Charity, status: str = "created", intent: str = "pi_guard") -> int:
+async def _donation(
+    charity: Charity,
+    status: str = "created",
+    intent: str | None = "pi_guard",
+    *,
+    refunded: int = 0,
+) -> int:
+    """A money donation of ``AMOUNT`` and, unless ``intent`` is None, its PaymentIntent's row."""
     now = datetime.now(UTC) - timedelta(minutes=5)
     rows = (
         await Donation.insert(
@@ -26,6 +33,7 @@ async def _donation(charity: Charity, status: str = "created", intent: str = "pi
                 kind="money",
                 organization=charity.organization_id,
                 amount_fen=AMOUNT,
+                refunded_fen=refunded,
                 status=status,
                 created_at=now,
                 updated_at=now,
@@ -36,15 +44,16 @@ async def _donation(charity: Charity, status: str = "created", intent: str = "pi
         .run()
     )
     donation_id = int(rows[0]["id"])
-    await Payment.insert(
-        Payment(
-            donation=donation_id,
-            intent_id=intent,
-            amount_fen=AMOUNT,
-            status="succeeded" if status != "created" else "requires_payment_method",
-            created_at=now,
-        )
-    ).run()
+    if intent is not None:
+        await Payment.insert(
+            Payment(
+                donation=donation_id,
+                intent_id=intent,
+                amount_fen=AMOUNT,
+                status="succeeded" if status != "created" else "requires_payment_method",
+                created_at=now,
+            )
+        ).run()
     return donation_id
 
 
@@ -57,17 +66,24 @@ async def _send(
     return str(answer.json()["outcome"])
 
 
-def _succeeded(amount: int, intent: str = "pi_guard") -> dict[str, Any]:
-    return {"id": intent, "object": "payment_intent", "amount": amount, "status": "succeeded"}
+def _succeeded(amount: int, intent: str = "pi_guard", currency: str = "cny") -> dict[str, Any]:
+    return {
+        "id": intent,
+        "object": "payment_intent",
+        "amount": amount,
+        "currency": currency,
+        "status": "succeeded",
+    }
 
 
-def _refunded(refunded: int, intent: str = "pi_guard") -> dict[str, Any]:
+def _refunded(refunded: int, intent: str = "pi_guard", currency: str = "cny") -> dict[str, Any]:
     return {
         "id": "ch_guard",
         "object": "charge",
         "payment_intent": intent,
         "amount": AMOUNT,
         "amount_refunded": refunded,
+        "currency": currency,
     }
 
 
@@ -232,3 +248,210 @@ def test_a_refund_status_follows_the_amount_refunded_at_its_edges() -> None:
     assert refund_status(AMOUNT, 1) == "partially_refunded"
     assert refund_status(AMOUNT, AMOUNT - 1) == "partially_refunded"
     assert refund_status(AMOUNT, AMOUNT) == "refunded"
+
+
+async def test_the_same_event_id_is_applied_once_whatever_body_comes_with_it_again(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, status="paid")
+    now = int(time.time())
+    before = datetime.now(UTC)
+    first = await _send(offline_client, "evt_once", "charge.refunded", _refunded(5_00), now)
+    assert first == "applied"
+    trail = await _trail(donation_id)
+    again = await _send(offline_client, "evt_once", "charge.refunded", _refunded(5_00), now + 1)
+    other = await _send(offline_client, "evt_once", "charge.refunded", _refunded(9_00), now + 2)
+    assert (again, other) == ("duplicate", "duplicate")
+    assert await status_of(donation_id) == ("partially_refunded", 5_00)
+    assert await _trail(donation_id) == trail
+    [event] = await WebhookEvent.select().where(WebhookEvent.event_id == "evt_once").run()
+    assert (event["type"], event["created"]) == ("charge.refunded", now)
+    assert before <= event["received_at"] <= datetime.now(UTC)
+
+
+async def test_an_event_of_an_unknown_long_type_is_recorded_under_its_first_80_characters(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    kind = "issuing_authorization." + "x" * 100
+    assert await _send(offline_client, "evt_long", kind, {"id": "iauth_1"}, 1) == "ignored"
+    row = await WebhookEvent.select(WebhookEvent.type).where(WebhookEvent.event_id == "evt_long")
+    assert row == [{"type": kind[:80]}]
+
+
+async def test_a_signature_is_accepted_for_five_minutes_and_refused_after(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity)
+    now = int(time.time())
+    body = event_payload("evt_sig", "payment_intent.succeeded", _succeeded(AMOUNT), now)
+    tampered = body.replace(b'"amount": 2000', b'"amount": 1')
+    refused = [
+        (body, sign(body, secret="whsec_someone_else")),
+        (body, ""),
+        (tampered, sign(body)),  # signed, then not this body
+    ]
+    for sent, signature in refused:
+        answer = await deliver(offline_client, sent, signature)
+        assert answer.status_code == 400, answer.text
+    answer = await deliver(offline_client, body, sign(body, at=now - 310))
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_signature"
+    assert await WebhookEvent.count().run() == 0
+    assert await status_of(donation_id) == ("created", 0)
+    late = await deliver(offline_client, body, sign(body, at=now - 290))
+    assert late.status_code == 200 and late.json() == {"event_id": "evt_sig", "outcome": "applied"}
+    assert await status_of(donation_id) == ("paid", 0)
+
+
+async def test_a_success_whose_payment_row_was_never_written_is_recorded_from_its_metadata(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, intent=None)
+    now = int(time.time())
+    paid = {**_succeeded(AMOUNT, intent="pi_lost"), "metadata": {"donation_id": str(donation_id)}}
+    assert await _send(offline_client, "evt_lost", "payment_intent.succeeded", paid, now) == (
+        "applied"
+    )
+    assert await status_of(donation_id) == ("paid", 0)
+    payment = await Payment.select().where(Payment.intent_id == "pi_lost").first().run()
+    assert payment is not None
+    assert (payment["donation"], payment["amount_fen"], payment["status"]) == (
+        donation_id,
+        AMOUNT,
+        "succeeded",
+    )
+    assert payment["last_event_at"] == datetime.fromtimestamp(now, UTC)
+    assert datetime.now(UTC) - payment["created_at"] < timedelta(minutes=1)
+
+
+async def test_metadata_that_does_not_name_this_money_donation_at_its_amount_records_nothing(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    money = await _donation(charity, intent=None)
+    goods_rows = (
+        await Donation.insert(
+            Donation(
+                tracking_code=new_tracking_code(),
+                kind="goods",
+                organization=charity.organization_id,
+                quantity=3,
+                status="created",
+                created_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+        .returning(Donation.id)
+        .run()
+    )
+    goods = int(goods_rows[0]["id"])
+    now = int(time.time())
+    refused: list[tuple[str, dict[str, Any]]] = [
+        ("payment_intent.succeeded", {"metadata": {"donation_id": str(money)}, "amount": 1}),
+        ("payment_intent.succeeded", {"metadata": {"donation_id": f"#{money}"}}),
+        ("payment_intent.succeeded", {"metadata": {"donation_id": str(money)}, "amount": "2000"}),
+        ("payment_intent.succeeded", {"metadata": {}}),
+        ("payment_intent.succeeded", {"metadata": None}),
+        ("payment_intent.succeeded", {"metadata": {"donation_id": str(goods)}, "amount": 0}),
+        ("payment_intent.succeeded", {"metadata": {"donation_id": str(money + 1000)}}),
+        ("charge.refunded", {"metadata": {"donation_id": str(money)}, "amount_refunded": 1}),
+    ]
+    for number, (kind, changes) in enumerate(refused):
+        base = _succeeded(AMOUNT, intent=f"pi_stray_{number}")
+        if kind == "charge.refunded":
+            base = _refunded(1, intent=f"pi_stray_{number}")
+        outcome = await _send(offline_client, f"evt_stray_{number}", kind, base | changes, now)
+        assert outcome == "ignored", (number, changes)
+    assert await Payment.count().run() == 0
+    assert await status_of(money) == ("created", 0)
+    assert await status_of(goods) == ("created", 0)
+
+
+async def test_a_failure_recovered_from_its_metadata_fails_the_donation(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, intent=None)
+    failed = {
+        "id": "pi_lost_fail",
+        "object": "payment_intent",
+        "amount": AMOUNT,
+        "currency": "cny",
+        "metadata": {"donation_id": str(donation_id)},
+    }
+    now = int(time.time())
+    outcome = await _send(
+        offline_client, "evt_lost_fail", "payment_intent.payment_failed", failed, now
+    )
+    assert outcome == "applied"
+    assert await status_of(donation_id) == ("failed", 0)
+    payment = await Payment.select(Payment.donation, Payment.status).first().run()
+    assert payment == {"donation": donation_id, "status": "failed"}  # no status: "failed"
+
+
+async def test_a_failure_keeps_stripe_s_status_and_is_audited(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity)
+    before = datetime.now(UTC)
+    failed = {
+        "id": "pi_guard",
+        "object": "payment_intent",
+        "amount": AMOUNT,
+        "currency": "cny",
+        "status": "requires_payment_method",
+    }
+    now = int(time.time())
+    assert (
+        await _send(offline_client, "evt_f", "payment_intent.payment_failed", failed, now)
+        == "applied"
+    )
+    assert await status_of(donation_id) == ("failed", 0)
+    payment = await Payment.select(Payment.status, Payment.last_event_at).first().run()
+    assert payment == {
+        "status": "requires_payment_method",
+        "last_event_at": datetime.fromtimestamp(now, UTC),
+    }
+    [entry] = await _trail(donation_id)
+    assert entry["action"] == "donation.payment_intent.payment_failed"
+    assert entry["before"] == {"status": "created", "refunded_fen": 0}
+    assert entry["after"] == {"status": "failed", "refunded_fen": 0, "event": "evt_f"}
+    row = await Donation.select(Donation.updated_at, Donation.settled_at).first().run()
+    assert row is not None and row["settled_at"] is None
+    assert before <= row["updated_at"] <= datetime.now(UTC)
+
+
+async def test_a_refund_already_counted_changes_nothing_but_makes_older_events_stale(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    # The charity asked for 5.00 back: the books counted it before Stripe's event came.
+    donation_id = await _donation(charity, status="partially_refunded", refunded=5_00)
+    now = int(time.time())
+    counted = await _send(offline_client, "evt_counted", "charge.refunded", _refunded(5_00), now)
+    assert counted == "applied"
+    assert await status_of(donation_id) == ("partially_refunded", 5_00)
+    assert await _trail(donation_id) == []
+    payment = await Payment.select(Payment.status, Payment.last_event_at).first().run()
+    assert payment == {"status": "succeeded", "last_event_at": datetime.fromtimestamp(now, UTC)}
+    older = await _send(offline_client, "evt_older", "charge.refunded", _refunded(8_00), now - 1)
+    assert older == "stale"
+    assert await status_of(donation_id) == ("partially_refunded", 5_00)
+
+
+async def test_a_refund_is_audited_from_what_was_refunded_before_it(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, status="partially_refunded", refunded=5_00)
+    now = int(time.time())
+    before = datetime.now(UTC)
+    assert await _send(offline_client, "evt_more", "charge.refunded", _refunded(AMOUNT), now) == (
+        "applied"
+    )
+    [entry] = await _trail(donation_id)
+    assert entry["action"] == "donation.charge.refunded"
+    assert entry["before"] == {"status": "partially_refunded", "refunded_fen": 5_00}
+    assert entry["after"] == {"status": "refunded", "refunded_fen": AMOUNT, "event": "evt_more"}
+    row = await Donation.select(Donation.updated_at).first().run()
+    assert row is not None and before <= row["updated_at"] <= datetime.now(UTC)
+    bad = {**_refunded(AMOUNT), "amount_refunded": str(AMOUNT)}
+    paid = await _donation(charity, status="paid", intent="pi_text")
+    bad["payment_intent"] = "pi_text"
+    assert await _send(offline_client, "evt_text", "charge.refunded", bad, now) == "ignored"
+    assert await status_of(paid) == ("paid", 0)

@@ -53,6 +53,7 @@ async def test_events_out_of_order_change_nothing(
         "id": intent,
         "object": "payment_intent",
         "amount": 15_00,
+        "currency": "cny",
         "status": "requires_payment_method",
         "metadata": {},
     }
@@ -70,6 +71,7 @@ async def test_events_out_of_order_change_nothing(
         "payment_intent": intent,
         "amount": 15_00,
         "amount_refunded": 15_00,
+        "currency": "cny",
     }
     body = event_payload("evt_old_refund", "charge.refunded", charge, now - 7200)
     assert (await deliver(pay_client, body, sign(body))).json()["outcome"] == "stale"
@@ -110,7 +112,13 @@ async def test_a_failing_webhook_logs_neither_the_tracking_code_nor_the_donor(
     started = await start(pay_client, campaign_id, 40_00, donor_name=donor)
     intent = str(started["client_secret"]).split("_secret_")[0]
     # Stripe says another amount was paid: the event is refused and an error is logged.
-    wrong = {"id": intent, "object": "payment_intent", "amount": 1_00, "metadata": {}}
+    wrong = {
+        "id": intent,
+        "object": "payment_intent",
+        "amount": 1_00,
+        "currency": "cny",
+        "metadata": {},
+    }
     body = event_payload("evt_wrong_amount", "payment_intent.succeeded", wrong, int(time.time()))
     caplog.set_level(logging.DEBUG)
     response = await deliver(pay_client, body, sign(body))
