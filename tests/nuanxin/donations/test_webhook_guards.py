@@ -250,6 +250,24 @@ def test_a_refund_status_follows_the_amount_refunded_at_its_edges() -> None:
     assert refund_status(AMOUNT, AMOUNT) == "refunded"
 
 
+async def test_a_success_or_a_refund_in_another_currency_changes_nothing(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    unpaid = await _donation(charity)
+    now = int(time.time())
+    usd = _succeeded(AMOUNT, currency="usd")
+    assert await _send(offline_client, "evt_usd", "payment_intent.succeeded", usd, now) == "ignored"
+    assert await status_of(unpaid) == ("created", 0)
+    assert await _trail(unpaid) == []
+    paid = await _donation(charity, status="paid", intent="pi_paid")
+    refund = _refunded(5_00, intent="pi_paid", currency="usd")
+    assert await _send(offline_client, "evt_usd_refund", "charge.refunded", refund, now) == (
+        "ignored"
+    )
+    assert await status_of(paid) == ("paid", 0)
+    assert await _trail(paid) == []
+
+
 async def test_the_same_event_id_is_applied_once_whatever_body_comes_with_it_again(
     offline_client: httpx.AsyncClient, charity: Charity
 ) -> None:

@@ -6,6 +6,8 @@
   finds the same donation again: a double-submitted form charges once, even when both
   submissions arrive at the same moment (the unique index decides, the loser reads the winner's
   donation).
+* The donation records the platform's currency (``CURRENCY``), the one its intent is in: the
+  webhook applies a payment only in the donation's own currency.
 * Whether it was paid is Stripe's word, applied by :mod:`.webhooks`.
 """
 
@@ -62,7 +64,9 @@ async def _gift_by_form_key(form_key: str) -> _Gift | None:
     )
 
 
-async def _write_donation(campaign_id: int, data: DonationCreate, form_key: str | None) -> _Gift:
+async def _write_donation(
+    campaign_id: int, data: DonationCreate, form_key: str | None, currency: str
+) -> _Gift:
     async with atomic():
         campaign = await open_campaign(campaign_id)
         await charities.ensure_verified(organization_id=campaign["organization"])
@@ -87,6 +91,7 @@ async def _write_donation(campaign_id: int, data: DonationCreate, form_key: str 
                     donor_name=data.donor_name,
                     donor_email=data.donor_email,
                     amount_fen=data.amount_fen,
+                    currency=currency,
                     status=DonationStatus.created,
                     created_at=at,
                     updated_at=at,
@@ -130,14 +135,14 @@ async def start_donation(
     gateway.ensure_configured(settings)
     form_key = None if data.idempotency_key is None else digest(data.idempotency_key)
     try:
-        gift = await _write_donation(campaign_id, data, form_key)
+        gift = await _write_donation(campaign_id, data, form_key, settings.currency)
     except DomainError:
         raise
     except Exception as exc:
         # The same form, submitted twice at once: the other request wrote the donation.
         if form_key is None or not is_unique_violation(exc):
             raise
-        gift = await _write_donation(campaign_id, data, form_key)
+        gift = await _write_donation(campaign_id, data, form_key, settings.currency)
     payment = (
         await Payment.select(Payment.intent_id)
         .where(Payment.donation == gift.id)

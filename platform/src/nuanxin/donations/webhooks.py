@@ -7,6 +7,8 @@
   so is a transition the donation cannot make any more (``payment_failed`` after
   ``succeeded``, ``succeeded`` after a refund). Refunded amounts only ever grow: a
   ``charge.refunded`` with a smaller ``amount_refunded`` than already counted changes nothing.
+* Money is an amount in a currency: a success or a refund whose currency is not the donation's
+  changes nothing (``ignored``), as a success of another amount does.
 * ``payment_intent.succeeded`` marks the donation paid, ``payment_intent.payment_failed`` (and
   ``canceled``) failed, ``charge.refunded`` refunded or partially refunded. Other types are
   recorded and ``ignored``.
@@ -73,6 +75,12 @@ async def handle_event(*, settings: Settings, payload: bytes, signature: str) ->
     return WebhookAnswer(event_id=event.id, outcome=outcome)
 
 
+def _in_currency(event: gateway.StripeEvent, currency: str) -> bool:
+    """Whether the event's object is in ``currency`` (Stripe writes currencies in lower case)."""
+    stated = event.object.get("currency")
+    return isinstance(stated, str) and stated.lower() == currency
+
+
 def _intent_id(event: gateway.StripeEvent) -> str | None:
     if event.type in INTENT_EVENTS:
         value = event.object.get("id")
@@ -100,12 +108,16 @@ async def _payment_for(intent_id: str, event: gateway.StripeEvent) -> dict[str, 
     if not donation_id.isdigit() or not isinstance(amount, int):
         return None
     donation = (
-        await Donation.select(Donation.id, Donation.amount_fen)
+        await Donation.select(Donation.id, Donation.amount_fen, Donation.currency)
         .where((Donation.id == int(donation_id)) & (Donation.kind == DonationKind.money))
         .first()
         .run()
     )
-    if donation is None or donation["amount_fen"] != amount:
+    if (
+        donation is None
+        or donation["amount_fen"] != amount
+        or not _in_currency(event, donation["currency"])
+    ):
         return None
     await Payment.insert(
         Payment(
@@ -140,10 +152,12 @@ async def _apply(event: gateway.StripeEvent) -> WebhookOutcome:
     if event.type == StripeEventType.payment_succeeded:
         if before not in UNPAID:
             return WebhookOutcome.stale
-        if event.object.get("amount") != donation["amount_fen"]:
+        if event.object.get("amount") != donation["amount_fen"] or not _in_currency(
+            event, donation["currency"]
+        ):
             # Ids and statuses only: never the donor's name or the gift's tracking code.
             logger.error(
-                "Stripe event %s: its amount differs from donation %s (%s, payment %s)",
+                "Stripe event %s: its amount or currency differs from donation %s (%s, payment %s)",
                 event.id,
                 donation["id"],
                 before.value,
@@ -165,7 +179,7 @@ async def _apply(event: gateway.StripeEvent) -> WebhookOutcome:
         if before not in PAID:
             return WebhookOutcome.stale
         reported = event.object.get("amount_refunded")
-        if not isinstance(reported, int):
+        if not isinstance(reported, int) or not _in_currency(event, donation["currency"]):
             return WebhookOutcome.ignored
         refunded = min(donation["amount_fen"], max(donation["refunded_fen"], reported))
         if refunded == donation["refunded_fen"]:
