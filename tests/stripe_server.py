@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +29,14 @@ from typing import Any
 
 import httpx
 
-__all__ = ("DeliveredWebhook", "LocalStripe", "LocalStripeError", "WebhookReceiver")
+__all__ = (
+    "DeliveredWebhook",
+    "LocalStripe",
+    "LocalStripeError",
+    "RefundDesk",
+    "RefundRequest",
+    "WebhookReceiver",
+)
 
 STARTUP_SECONDS = 20.0
 
@@ -91,6 +99,75 @@ class WebhookReceiver:
             event = delivered.event
             if event.get("type") == event_type and event["data"]["object"]["id"] == object_id:
                 return delivered
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """One refund the app asked for: its form fields and its Idempotency-Key header."""
+
+    form: dict[str, str]
+    idempotency_key: str
+
+
+class RefundDesk:
+    """Stripe's refunds endpoint on loopback, answering as it is told (no other endpoint).
+
+    localstripe refunds every refund at once; Stripe may also answer a refund ``failed`` or
+    ``canceled``, or refuse the request. ``answer`` sets what the next refunds get: a refund
+    status, or an HTTP status of 400 and over for a refusal. Every request is kept in
+    ``requests``.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[RefundRequest] = []
+        self.answer: str | int = "succeeded"
+        desk = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                fields = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                form = {name: values[0] for name, values in fields.items()}
+                key = self.headers.get("idempotency-key", "")
+                desk.requests.append(RefundRequest(form, key))
+                if self.path != "/v1/refunds" or isinstance(desk.answer, int):
+                    code = 404 if self.path != "/v1/refunds" else desk.answer
+                    error = {"type": "invalid_request_error", "message": "refused"}
+                    self._send(code, {"error": error})
+                    return
+                refund = {
+                    "id": f"re_desk_{len(desk.requests)}",
+                    "object": "refund",
+                    "amount": int(form.get("amount", "0")),
+                    "payment_intent": form.get("payment_intent"),
+                    "currency": "cny",
+                    "status": desk.answer,
+                }
+                self._send(200, refund)
+
+            def _send(self, code: int, body: dict[str, Any]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def api_base(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def close(self) -> None:
         self._server.shutdown()

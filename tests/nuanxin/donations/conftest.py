@@ -6,7 +6,9 @@ cannot start they fail with its output, they never skip. Webhooks reach the app 
 Stripe would send them: localstripe POSTs each signed event to a loopback receiver
 (``tests.stripe_server.WebhookReceiver``), and the test hands the raw body and its
 ``Stripe-Signature`` to the app's webhook endpoint. What localstripe does not emit (refund
-events, events out of order) is signed by ``helpers.sign`` with the same webhook secret.
+events, events out of order) is signed by ``helpers.sign`` with the same webhook secret. What
+localstripe cannot answer (a refund Stripe fails or refuses) comes from ``RefundDesk``, a
+loopback stand-in for Stripe's refunds endpoint alone.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tests.nuanxin.donations.helpers import (
     make_charity,
     stripe_settings,
 )
-from tests.stripe_server import LocalStripe, WebhookReceiver
+from tests.stripe_server import LocalStripe, RefundDesk, WebhookReceiver
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +78,24 @@ async def pay_client(paying_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 async def offline_client(db: None) -> AsyncIterator[httpx.AsyncClient]:
     """The app with Stripe configured, pointing at a port where nothing listens."""
     app = create_app(stripe_settings("http://127.0.0.1:9"), manage_pool=False)
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def refund_desk() -> Iterator[RefundDesk]:
+    desk = RefundDesk()
+    try:
+        yield desk
+    finally:
+        desk.close()
+
+
+@pytest.fixture
+async def desk_client(db: None, refund_desk: RefundDesk) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with Stripe's refunds answered by ``refund_desk`` (see its docstring)."""
+    app = create_app(stripe_settings(refund_desk.api_base), manage_pool=False)
     transport = httpx.ASGITransport(app=cast(Any, app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
