@@ -134,10 +134,10 @@ class RefundDesk:
                 form = {name: values[0] for name, values in fields.items()}
                 key = self.headers.get("idempotency-key", "")
                 desk.requests.append(RefundRequest(form, key))
-                if self.path != "/v1/refunds" or isinstance(desk.answer, int):
-                    code = 404 if self.path != "/v1/refunds" else desk.answer
+                refusal = 404 if self.path != "/v1/refunds" else desk.answer
+                if isinstance(refusal, int):
                     error = {"type": "invalid_request_error", "message": "refused"}
-                    self._send(code, {"error": error})
+                    self._send(refusal, {"error": error})
                     return
                 refund = {
                     "id": f"re_desk_{len(desk.requests)}",
