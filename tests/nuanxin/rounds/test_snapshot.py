@@ -3,17 +3,21 @@ time limit bounds its solve and its stats say how far from the best the answer m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import numpy as np
 
 import matching
 from matching.geo import EARTH_RADIUS_KM
 from nuanxin.offers import stock as ledger
 from nuanxin.offers.tables import Item, Offer
-from nuanxin.rounds.snapshot import take_snapshot, to_problem
-from tests.nuanxin.conftest import run_jobs
+from nuanxin.rounds.snapshot import take_snapshot, to_arrays, to_problem
+from nuanxin.synthetic import generate
+from nuanxin.synthetic.load import load_dataset
+from tests.nuanxin.conftest import make_region, run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
 
 GUANGZHOU = (23.13, 113.26)
@@ -138,3 +142,32 @@ async def test_a_round_with_a_time_limit_keeps_it_and_shows_how_far_from_the_bes
     assert set(stats["steps"]) == {"snapshot", "problem", "solve", "store"}
     refused = await client.post("/api/rounds", json={"time_limit_s": 0}, headers=loop.auth("staff"))
     assert refused.status_code == 400
+
+
+async def test_the_snapshots_columns_are_the_engines_own_conversion_of_its_problem(
+    db: None,
+) -> None:
+    dataset = generate(households=150, offers=12, seed=11, provinces=("230000",))
+    for county in dataset.counties:
+        await make_region(county.code)
+    await load_dataset(dataset)
+    snapshot = await take_snapshot(region_prefix="23", item_codes=None, in_reach=True)
+    households = list(snapshot.households)
+    # a tag of the kind the exclusions add
+    households[0] = dataclasses.replace(households[0], tags=households[0].tags | {"unrejected:1"})
+    assert len({n.item_code for h in households for n in h.needs}) > 1
+
+    direct = to_arrays(households, snapshot.stock)
+    through = matching.problem_to_arrays(to_problem(households, snapshot.stock))
+
+    for name in (f.name for f in dataclasses.fields(matching.ArrayProblem)):
+        mine, engines = getattr(direct, name), getattr(through, name)
+        if isinstance(engines, np.ndarray):
+            assert np.array_equal(mine, engines), name
+        else:
+            assert mine == engines, name
+    solved = matching.solution_from_arrays(direct, matching.solve_arrays(direct, reports=False))
+    assert (
+        solved.assignments
+        == matching.solve(to_problem(households, snapshot.stock), reports=False).assignments
+    )

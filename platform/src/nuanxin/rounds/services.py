@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from nuanxin.regions.services import subtree_prefix
 from nuanxin.rounds.schemas import (
     RoundOut,
 )
-from nuanxin.rounds.snapshot import take_snapshot, to_problem
+from nuanxin.rounds.snapshot import take_snapshot, to_arrays
 from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.rounds.vocabulary import RoundStatus
 
@@ -197,7 +197,7 @@ async def _run(round_id: int) -> None:
     households, stock = snapshot.households, snapshot.stock
     steps["snapshot"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    problem = to_problem(households, stock)
+    problem = to_arrays(households, stock)  # columns: a province has a million households
     steps["problem"] = time.perf_counter() - mark
     await _set_progress(round_id, 15, "candidates")
 
@@ -217,15 +217,23 @@ async def _run(round_id: int) -> None:
     publisher = asyncio.create_task(publish())
     mark = time.perf_counter()
     try:
-        solution = await asyncio.to_thread(
-            matching.solve, problem, progress=on_progress, reports=False, time_limit=time_limit
-        )
+        solution = await asyncio.to_thread(_solve, problem, on_progress, time_limit)
     finally:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await publisher
     steps["solve"] = time.perf_counter() - mark
     await _store(round_id, households, stock, solution, steps, time_limit)
+
+
+def _solve(
+    problem: matching.ArrayProblem,
+    progress: Callable[[matching.Progress], None],
+    time_limit: float | None,
+) -> matching.Solution:
+    """What ``matching.solve`` answers for the same problem, from its columns."""
+    answer = matching.solve_arrays(problem, progress=progress, reports=False, time_limit=time_limit)
+    return matching.solution_from_arrays(problem, answer)
 
 
 def _unmet_by_kind(unmet: Sequence[matching.Unmet]) -> dict[str, int]:
