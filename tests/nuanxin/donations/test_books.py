@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import msgspec
 import pytest
 
+from nuanxin.accounts.tables import User
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations import campaigns
 from nuanxin.donations.campaigns import campaign_books, yuan
 from nuanxin.donations.records import new_tracking_code
-from nuanxin.donations.schemas import CampaignBooks
+from nuanxin.donations.schemas import CampaignBooks, CampaignCreate
 from nuanxin.donations.tables import Campaign, Donation
-from nuanxin.errors import Conflict
-from nuanxin.identity import Role
+from nuanxin.errors import Conflict, DomainError, NotFound
+from nuanxin.identity import CurrentUser, Role
 from tests.nuanxin.conftest import make_region, make_user
 from tests.nuanxin.donations.helpers import Charity, _token, buy, future, open_campaign
 
@@ -64,6 +66,10 @@ async def _campaign(charity: Charity, *, ends_on: date, status: str = "open") ->
         .run()
     )
     return int(rows[0]["id"])
+
+
+def _with(data: CampaignCreate, **changes: object) -> CampaignCreate:
+    return msgspec.structs.replace(data, **changes)
 
 
 def _books(raised: int, refunded: int, spent: int, donations: int, bought: int) -> CampaignBooks:
@@ -241,3 +247,81 @@ async def test_only_the_campaign_s_own_members_act_on_it_and_closing_is_audited(
     assert entry == {"before": {"status": "open"}, "after": {"status": "closed"}}
     missing = await client.get(f"/api/campaigns/{campaign_id + 100}")
     assert missing.status_code == 404
+
+
+async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_translates(
+    client: httpx.AsyncClient, charity: Charity
+) -> None:
+    await make_region("230100", level="city")
+    member = await User.select(User.id).where(User.username == "d_member").first().run()
+    assert member is not None
+    user = CurrentUser(
+        id=member["id"],
+        username="d_member",
+        role=Role.charity,
+        jurisdiction_id=None,
+        organization_id=charity.organization_id,
+    )
+    admin = CurrentUser(
+        id=member["id"],
+        username="root",
+        role=Role.admin,
+        jurisdiction_id=None,
+        organization_id=None,
+    )
+    good = CampaignCreate(
+        title="冬季",
+        region_code="230111",
+        item_codes=["coal"],
+        target_fen=100_00,
+        ends_on=datetime.now(UTC).date() + timedelta(days=1),
+    )
+    refusals: list[tuple[CurrentUser, CampaignCreate, str | None, str, str]] = [
+        (
+            user,
+            _with(good, ends_on=datetime.now(UTC).date()),
+            "ends_on",
+            "end_date_in_past",
+            "The end date must be in the future",
+        ),
+        (
+            user,
+            _with(good, region_code="230100"),
+            "region_code",
+            "unknown_region",
+            "No county has the code '230100'",
+        ),
+        (
+            user,
+            _with(good, item_codes=["coal", "caviar", "truffle"]),
+            "item_codes",
+            "unknown_item",
+            "Not in the catalogue: caviar, truffle",
+        ),
+        (admin, good, None, "forbidden", "Only a charity's members may do this"),
+    ]
+    for actor, data, field, message_id, detail in refusals:
+        with pytest.raises(DomainError) as refused:
+            await campaigns.create_campaign(user=actor, data=data)
+        assert (refused.value.field, refused.value.message_id) == (field, message_id)
+        assert refused.value.detail == detail
+    campaign_id = (await campaigns.create_campaign(user=user, data=good)).id
+    with pytest.raises(NotFound) as hidden:
+        await campaigns.own_campaign(admin, campaign_id)
+    assert hidden.value.detail == "No such campaign for your charity"
+    with pytest.raises(NotFound) as missing:
+        await campaigns.campaign_row(campaign_id + 1, field="campaign_id")
+    assert (missing.value.field, missing.value.detail) == (
+        "campaign_id",
+        f"No campaign has the id {campaign_id + 1}",
+    )
+    await campaigns.close_campaign(user=user, campaign_id=campaign_id)
+    with pytest.raises(Conflict) as again:
+        await campaigns.close_campaign(user=user, campaign_id=campaign_id)
+    assert (again.value.error, again.value.detail) == (
+        "campaign_closed",
+        "The campaign is closed already",
+    )
+    with pytest.raises(Conflict) as closed:
+        await campaigns.open_campaign(campaign_id)
+    assert closed.value.detail == "The campaign takes no more donations"

@@ -95,7 +95,7 @@ async def test_a_refund_of_exactly_what_is_left_is_sent_and_one_fen_more_is_refu
         "refund_too_large",
         "amount_fen",
     )
-    assert "¥20.00" in too_much.json()["detail"]
+    assert too_much.json()["detail"] == "Only ¥20.00 of this donation can still be refunded"
     assert refund_desk.requests == []
 
     part = await _refund(desk_client, charity, donation_id, amount_fen=5_00, reason="捐错了")
@@ -207,9 +207,11 @@ async def test_only_paid_money_backed_by_a_succeeded_payment_is_refunded(
         assert answer.status_code == 409, answer.text
         assert (answer.json()["error"], answer.json().get("field")) == ("not_refundable", field)
     goods_answer = await _refund(desk_client, charity, goods)
-    assert "goods donation that is accepted" in goods_answer.json()["detail"]
+    assert goods_answer.json()["detail"] == "A goods donation that is accepted cannot be refunded"
     refused = await _refund(desk_client, charity, refunded, amount_fen=1_00)
-    assert "money donation that is refunded" in refused.json()["detail"]
+    assert refused.json()["detail"] == "A money donation that is refunded cannot be refunded"
+    no_payment = await _refund(desk_client, charity, unbacked)
+    assert no_payment.json()["detail"] == "No succeeded payment backs this donation"
     paid = await _paid(charity)
     other = await desk_client.post(
         f"/api/donations/{paid}/refunds", headers=charity.other_member, json={"amount_fen": 1_00}
@@ -233,7 +235,9 @@ async def test_a_campaign_s_money_spent_on_goods_is_never_refunded(
     spent = await _refund(desk_client, charity, donation_id, amount_fen=40_01)
     assert spent.status_code == 409, spent.text
     assert (spent.json()["error"], spent.json()["field"]) == ("money_spent", "amount_fen")
-    assert "¥40.00" in spent.json()["detail"]
+    assert spent.json()["detail"] == (
+        "Only ¥40.00 of the campaign's money is unspent: the rest bought goods already"
+    )
     assert refund_desk.requests == []
     left = await _refund(desk_client, charity, donation_id, amount_fen=40_00)
     assert left.status_code == 200, left.text

@@ -89,7 +89,9 @@ def _refunded(refunded: int, intent: str = "pi_guard", currency: str = "cny") ->
 
 async def _trail(donation_id: int) -> list[dict[str, Any]]:
     return list(
-        await AuditEntry.select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
+        await AuditEntry.select(
+            AuditEntry.action, AuditEntry.actor_label, AuditEntry.before, AuditEntry.after
+        )
         .where((AuditEntry.entity == "donation") & (AuditEntry.entity_id == str(donation_id)))
         .order_by(AuditEntry.id)
         .output(load_json=True)
@@ -119,7 +121,10 @@ async def test_a_success_with_the_wrong_amount_changes_nothing(
     assert right == "applied"
     assert await status_of(donation_id) == ("paid", 0)
     [entry] = await _trail(donation_id)
-    assert entry["action"] == "donation.payment_intent.succeeded"
+    assert (entry["action"], entry["actor_label"]) == (
+        "donation.payment_intent.succeeded",
+        "stripe",
+    )
     assert entry["before"] == {"status": "created", "refunded_fen": 0}
     assert entry["after"] == {"status": "paid", "refunded_fen": 0, "event": "evt_right"}
     payment = await Payment.select(Payment.status, Payment.last_event_at).first().run()
@@ -473,3 +478,17 @@ async def test_a_refund_is_audited_from_what_was_refunded_before_it(
     bad["payment_intent"] = "pi_text"
     assert await _send(offline_client, "evt_text", "charge.refunded", bad, now) == "ignored"
     assert await status_of(paid) == ("paid", 0)
+
+
+async def test_an_event_that_cannot_be_applied_is_not_recorded_so_stripe_sends_it_again(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity)
+    beyond_any_calendar = 10**12  # a second in the year 33658
+    body = event_payload(
+        "evt_far", "payment_intent.succeeded", _succeeded(AMOUNT), beyond_any_calendar
+    )
+    answer = await deliver(offline_client, body, sign(body))
+    assert answer.status_code >= 500  # not 2xx: Stripe retries it
+    assert await WebhookEvent.count().run() == 0
+    assert await status_of(donation_id) == ("created", 0)
