@@ -14,6 +14,7 @@ from nuanxin.errors import DomainError
 from nuanxin.households.tables import Household, Need
 from nuanxin.identity import CurrentUser, Role
 from nuanxin.regions.tables import Region
+from nuanxin.rounds.tables import MatchingRound, Proposal
 from tests.nuanxin.loop_world import (
     COUNTY,
     NEIGHBOUR,
@@ -168,6 +169,7 @@ async def test_one_allocation_is_audited_and_a_refusal_leaves_nothing_behind(db:
         await AuditEntry.select(AuditEntry.after, AuditEntry.actor)
         .where(
             (AuditEntry.action == "allocation.create")
+            & (AuditEntry.entity == "allocation")
             & (AuditEntry.entity_id == str(made.allocation_id))
         )
         .output(load_json=True)
@@ -197,6 +199,96 @@ async def test_one_allocation_is_audited_and_a_refusal_leaves_nothing_behind(db:
     assert met.value.error == "need_already_met"
     assert await offer_stock(offer) == {"available": 2, "reserved": 1, "delivered": 0}
     assert await Allocation.count().where(Allocation.household == household) == 1
+    reserved_by = await AuditEntry.select(AuditEntry.actor).where(
+        (AuditEntry.action == "offer.reserve") & (AuditEntry.entity_id == str(offer))
+    )
+    assert reserved_by == [{"actor": staff.id}]  # the refused one's reservation rolled back
+
+    other = await add_household(loop, "HHP", COUNTY, quilts=1)
+    proposal = await _proposal(loop, staff, offer, other)
+    plain = await allocations.allocate(
+        actor=staff,
+        offer_id=offer,
+        organization_id=loop.charity_id,
+        household_id=other,
+        need_id=loop.needs[other],
+        quantity=1,
+        distance_km=3.0,
+        proposal_id=proposal,
+    )
+    row = await Allocation.select().where(Allocation.id == plain.allocation_id).first().run()
+    assert row is not None
+    assert (row["proposal"], row["emergency"], row["paperwork_due_at"]) == (proposal, False, None)
+
+
+async def _proposal(loop: Loop, staff: CurrentUser, offer: int, household: int) -> int:
+    """A round's proposal of one unit of the offer for the household's need."""
+    now = datetime.now(UTC)
+    rounds = (
+        await MatchingRound.insert(
+            MatchingRound(region=loop.county_id, created_by=staff.id, created_at=now)
+        )
+        .returning(MatchingRound.id)
+        .run()
+    )
+    rows = (
+        await Proposal.insert(
+            Proposal(
+                round=rounds[0]["id"],
+                offer=offer,
+                household=household,
+                need=loop.needs[household],
+                quantity=1,
+                distance_km=3.0,
+                reason="test",
+            )
+        )
+        .returning(Proposal.id)
+        .run()
+    )
+    return int(rows[0]["id"])
+
+
+async def test_each_offer_is_reserved_once_for_all_its_requests_by_the_approver(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    staff = await _staff(loop)
+    first = await add_household(loop, "HH1", COUNTY, quilts=2)
+    second = await add_household(loop, "HH2", COUNTY, quilts=1)
+    offer = await add_offer(loop, quantity=5)
+    outcome = await allocations.allocate_many(
+        actor=staff,
+        requests=[_request(loop, offer, first, 2), _request(loop, offer, second, 1)],
+    )
+    assert len(outcome.made) == 2 and outcome.refused == []
+    entries = (
+        await AuditEntry.select(AuditEntry.actor, AuditEntry.after)
+        .where((AuditEntry.action == "offer.reserve") & (AuditEntry.entity_id == str(offer)))
+        .output(load_json=True)
+    )
+    assert [(e["actor"], e["after"]["quantity"]) for e in entries] == [(staff.id, 3)]
+
+
+async def test_needs_are_counted_in_id_order_whatever_order_the_requests_name_them(
+    db: None,
+) -> None:
+    """The lock order (offers, then needs, each by id) seen from SQLite: the needs already met
+    are found, and their reservations given back, lowest need first."""
+    loop = await build_loop()
+    staff = await _staff(loop)
+    low = await add_household(loop, "HHL", COUNTY, quilts=1)
+    high = await add_household(loop, "HHH", COUNTY, quilts=1)
+    assert loop.needs[low] < loop.needs[high]
+    await Need.update({Need.allocated: 1}).where(Need.id.is_in([loop.needs[low], loop.needs[high]]))
+    offer = await add_offer(loop, quantity=4)
+    outcome = await allocations.allocate_many(
+        actor=staff,
+        requests=[_request(loop, offer, high, 1), _request(loop, offer, low, 1)],
+    )
+    assert outcome.made == []
+    assert [r.need_id for r, _ in outcome.refused] == [loop.needs[low], loop.needs[high]]
+    assert await offer_stock(offer) == {"available": 4, "reserved": 0, "delivered": 0}
 
 
 async def _deliver(made: allocations.Allocated, at: datetime) -> None:
@@ -317,7 +409,7 @@ async def test_new_items_join_the_households_open_unprinted_visit_of_that_charit
     loop = await build_loop()
     staff = await _staff(loop)
     household = await add_household(loop, "HHV", COUNTY, quilts=5)
-    neighbour = await add_household(loop, "HHW", COUNTY, quilts=1)
+    neighbour = await add_household(loop, "HHW", COUNTY, quilts=2)
     offer = await add_offer(loop, quantity=10)
 
     async def visit_of(requests: list[allocations.AllocationRequest]) -> list[int]:
@@ -341,6 +433,9 @@ async def test_new_items_join_the_households_open_unprinted_visit_of_that_charit
     [after_print] = await visit_of([_request(loop, offer, household, 1)])
     assert after_print not in (first, other)
     await Visit.update({Visit.status: "delivered"}).where(Visit.id == after_print)
-    [after_delivery] = await visit_of([_request(loop, offer, household, 1)])
+    after_delivery, beside = await visit_of(
+        [_request(loop, offer, household, 1), _request(loop, offer, neighbour, 1)]
+    )
     assert after_delivery not in (first, other, after_print)
+    assert beside == other  # found open while the household's new visit was started
     assert await Visit.count().where(Visit.household == household) == 3

@@ -18,6 +18,7 @@ from nuanxin.offers import stock as services
 from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
+from tests.nuanxin.loop_world import add_offer, build_loop
 from tests.nuanxin.offers.helpers import TODAY, fresh_offer, offer_body, staff_of, stock
 
 EN = catalogue("en").gettext
@@ -305,3 +306,31 @@ async def test_open_stock_is_judged_by_the_utc_day_whatever_the_servers_time_zon
         time.tzset()
     if datetime.now(UTC).date() == today:  # not across midnight while it ran
         assert offer_id in ids
+
+
+async def test_open_stock_within_reach_keeps_offers_across_the_pole_and_the_date_line(
+    db: None,
+) -> None:
+    """The longitude bound never drops an offer that reaches the box: near a pole a circle may
+    span every longitude, and a box by the date line takes offers on its other side."""
+    loop = await build_loop()
+
+    async def offer_at(lat: float, lon: float, radius_km: float) -> int:
+        offer = await add_offer(loop, quantity=2, radius_km=radius_km)
+        await Offer.update({Offer.lat: lat, Offer.lon: lon}).where(Offer.id == offer)
+        return offer
+
+    over_the_pole = await offer_at(89.5, 10.0, 200)  # 111 km from the box, over the pole
+    over_the_line = await offer_at(50.0, -179.95, 50)  # 7 km east of the box
+    west_of_the_line = await offer_at(50.0, 179.9, 50)  # 7 km west of the next box
+    polar = services.Reach.around([(89.5, -170.0)])
+    by_the_line = services.Reach.around([(50.0, 179.95), (49.9, 179.9)])
+    assert polar is not None and by_the_line is not None
+    assert {s.offer_id for s in await services.open_stock(reach=polar)} == {over_the_pole}
+    assert over_the_line in {s.offer_id for s in await services.open_stock(reach=by_the_line)}
+    east_of_the_line = services.Reach.around([(50.0, -179.95)])
+    assert east_of_the_line is not None
+    east = {s.offer_id for s in await services.open_stock(reach=east_of_the_line)}
+    assert west_of_the_line in east
+    assert services.Reach.around([]) is None
+    assert await services.open_stock(item_codes=[]) == []
