@@ -580,7 +580,10 @@ async def test_wrong_codes_are_counted_audited_and_lock_the_visit_at_the_fifth(
         await confirmation.confirm(
             actor=world.courier, secret_key=KEY, visit_id=visit_id, code=_wrong(code)
         )
-    assert "now locked" in fifth.value.detail and "staff" in fifth.value.detail
+    assert fifth.value.detail == (
+        "Wrong code: the visit is now locked; call the civil affairs staff, "
+        "who can print a new slip"
+    )
     assert (fifth.value.error, fifth.value.message_id) == ("delivery_locked", "delivery_locked")
     assert fifth.value.field == "code"
     row = await _row(visit_id)
@@ -595,7 +598,10 @@ async def test_wrong_codes_are_counted_audited_and_lock_the_visit_at_the_fifth(
         await confirmation.confirm(
             actor=world.courier, secret_key=KEY, visit_id=visit_id, code=code
         )
-    assert locked.value.detail.startswith("Too many wrong codes")
+    assert locked.value.detail == (
+        "Too many wrong codes: the visit is locked; call the civil affairs staff, "
+        "who can print a new slip or confirm the delivery themselves"
+    )
     assert (locked.value.error, locked.value.message_id) == ("delivery_locked", "delivery_locked")
     assert locked.value.field == "code"
     assert (await _row(visit_id))["failed_attempts"] == 5, "a locked visit counts no more"
@@ -768,12 +774,15 @@ async def test_a_failed_visit_returns_the_stock_and_need_of_its_open_items_only(
     assert entry["before"] == {"status": "pending"}
     assert entry["after"] == {"status": "failed", "reason": "家中无人", "deliveries": failed}
     released = (
-        await AuditEntry.select(AuditEntry.after)
+        await AuditEntry.select(AuditEntry.actor, AuditEntry.after)
         .where(AuditEntry.action == "offer.release")
         .output(load_json=True)
         .order_by(AuditEntry.id)
     )
-    assert [r["after"]["reason"] for r in released] == ["破损", "家中无人"]
+    assert [(r["actor"], r["after"]["reason"]) for r in released] == [
+        (world.courier.id, "破损"),
+        (world.charity.id, "家中无人"),
+    ]
     with pytest.raises(Conflict) as again:
         await confirmation.fail(actor=world.charity, visit_id=visit_id, reason="家中无人")
     assert (again.value.detail, again.value.error) == ("The visit is failed", "delivery_closed")
