@@ -114,8 +114,8 @@ def _refuse_non_staff(actor: CurrentUser) -> None:
         raise Forbidden("Only civil affairs staff print slips")
 
 
-async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> tuple[str, bool, int]:
-    """A new code for the visit: (code, reprint, printed_count). Inside the caller's transaction."""
+async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> str:
+    """A new code for the visit (its slip reads the rest). Inside the caller's transaction."""
     row = await load_visit(visit_id)
     ensure_visit_reach(actor, row)
     if row["status"] not in (VisitStatus.pending, VisitStatus.locked):
@@ -159,7 +159,7 @@ async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> tuple[st
         before={"status": str(row["status"]), "failed_attempts": int(row["failed_attempts"])},
         after={"printed_count": printed, "reprint": printed > 1, "old_code": "void"},
     )
-    return code, printed > 1, printed
+    return code
 
 
 def _slip_out(
@@ -188,7 +188,7 @@ async def issue_slip(
     """
     _refuse_non_staff(actor)
     async with atomic():
-        code, _, _ = await _print(actor, secret_key, visit_id)
+        code = await _print(actor, secret_key, visit_id)
         row = await load_visit(visit_id)
         items = (await visit_items([visit_id])).get(visit_id, [])
     return _slip_out(
@@ -208,7 +208,7 @@ async def issue_slips(
     async with atomic():
         ids = list(dict.fromkeys(visit_ids))
         await visits_by_id(actor=actor, visit_ids=ids)  # unknown or foreign: named visit_ids
-        codes = {visit_id: (await _print(actor, secret_key, visit_id))[0] for visit_id in ids}
+        codes = {visit_id: await _print(actor, secret_key, visit_id) for visit_id in ids}
         items = await visit_items(ids)
         for visit_id in ids:
             row = await load_visit(visit_id)
