@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-province bench-routes bench-load fuzz fault-pg migrate messages mutation clean
+.PHONY: install vendor demo test lint types unit e2e faults bench bench-round bench-province bench-routes bench-load bench-throughput fuzz fault-pg migrate messages mutation clean
 
 install: $(STAMP) vendor
 
@@ -70,6 +70,12 @@ bench-load: install
 	test -x /usr/bin/wrk || apt-get install -y wrk || sudo apt-get install -y wrk
 	test -x /usr/sbin/nginx || apt-get install -y nginx || sudo apt-get install -y nginx
 	$(PY) bench/load.py
+
+# Issue 17's measure: 2 uvicorn workers served directly, 16 connections, each endpoint against its
+# target (req/s, p99 under 100 ms), and the SQL statements and Redis commands of one request.
+bench-throughput: install
+	test -x /usr/bin/wrk || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(PY) bench/load.py --throughput --workers 2 --connections 16
 
 # A deeper schemathesis run than the suite's (examples per operation and mode).
 fuzz: install

@@ -18,12 +18,20 @@ The load generator runs on the same machine as the servers, nginx, Redis and the
 2 cores, more servers share the same two cores and may not help. The figures are for comparing
 server counts, not a capacity promise. Ratios are against 1 server at the same endpoint and
 number of connections.
+
+``--throughput`` (``make bench-throughput``) is the measure of issue 17 instead: one uvicorn
+with ``--workers 2`` served directly (no nginx: on 2 cores shared with wrk, PostgreSQL and
+Redis, a proxy's CPU comes out of the workers'; ``--via-nginx`` puts nginx in front of 2
+single-process servers to compare), 16 connections, each endpoint against its target
+(req/s, p99 under 100 ms), and the SQL statements and Redis commands one request of each
+endpoint costs, counted in process before the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -37,8 +45,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKERS = 2  # _serve (the PostgreSQL restart scenario): one uvicorn with a worker per core
 PROVINCE = "230000"
+
+#: Issue 17: (req/s at least, p99 under ms) per endpoint, with 2 workers and 16 connections.
+TARGETS: dict[str, tuple[float, float]] = {
+    "donor tracking": (3000, 100),
+    "offer listing": (1500, 100),
+    "courier confirmation": (800, 100),
+}
 
 
 def _configure(admin_url: str) -> tuple[str, Path]:
@@ -179,6 +193,76 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     return World(codes, charity_token, confirmations, loaded)
 
 
+@dataclass
+class Cost:
+    """What one request costs the stores: SQL statements (BEGIN and COMMIT included) and
+    Redis commands."""
+
+    request: str
+    statements: int
+    redis: int
+
+
+async def _costs(world: World) -> list[Cost]:
+    """One request of each endpoint in process, its SQL statements and Redis commands counted.
+
+    Offers are listed with two page sizes: an N+1 shows as statements growing with the page.
+    A confirmation is counted twice: the first closes the visit, a repeat changes nothing.
+    """
+    from typing import cast
+
+    import httpx
+    from asyncpg.connection import Connection
+    from redis.asyncio import Redis
+
+    from nuanxin.app import create_app
+    from nuanxin.settings import Settings
+
+    counts = {"sql": 0, "redis": 0}
+
+    def counted(kind: str, method: Any) -> Any:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[kind] += 1
+            return await method(*args, **kwargs)
+
+        return wrapper
+
+    originals = {
+        name: getattr(Connection, name)
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+    }
+    redis_command = Redis.execute_command
+    for name, method in originals.items():
+        setattr(Connection, name, counted("sql", method))
+    Redis.execute_command = counted("redis", redis_command)  # type: ignore[method-assign]
+    app = create_app(Settings.from_env(), manage_pool=False)
+    visit, code, courier = world.confirmations[-1]
+    member = {"authorization": f"Bearer {world.charity_token}"}
+    requests: list[tuple[str, str, str, dict[str, Any] | None, dict[str, str]]] = [
+        ("donor tracking", "GET", f"/api/track/{world.tracking_codes[0]}", None, {}),
+        ("offer listing, limit=5", "GET", "/api/offers?limit=5", None, member),
+        ("offer listing, limit=50", "GET", "/api/offers?limit=50", None, member),
+    ]
+    confirm = ("POST", f"/api/visits/{visit}/confirm", {"code": code})
+    courier_auth = {"authorization": f"Bearer {courier}"}
+    requests.append(("courier confirmation, first", *confirm, courier_auth))
+    requests.append(("courier confirmation, repeat", *confirm, courier_auth))
+    costs: list[Cost] = []
+    try:
+        transport = httpx.ASGITransport(app=cast(Any, app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://load") as client:
+            for label, method, path, body, headers in requests:
+                counts.update(sql=0, redis=0)
+                answer = await client.request(method, path, json=body, headers=headers)
+                assert answer.status_code == 200, (label, answer.status_code, answer.text)
+                costs.append(Cost(label, counts["sql"], counts["redis"]))
+    finally:
+        for name, method in originals.items():
+            setattr(Connection, name, method)
+        Redis.execute_command = redis_command  # type: ignore[method-assign]
+    return costs
+
+
 LUA_DONE = """
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%d duration_us=%d errors=%d p50=%d p95=%d p99=%d\\n",
@@ -266,7 +350,8 @@ def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) 
     )
 
 
-def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """One uvicorn with ``workers`` processes on a free port, no proxy in front."""
     import socket
 
     with socket.socket() as probe:
@@ -285,7 +370,7 @@ def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--port",
             str(port),
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -335,6 +420,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default="1,2,4", help="app servers, rising")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--throughput",
+        action="store_true",
+        help="issue 17's measure: --workers worker processes, --connections, the targets",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="with --throughput")
+    parser.add_argument("--connections", type=int, default=16, help="with --throughput")
+    parser.add_argument(
+        "--via-nginx",
+        action="store_true",
+        help="with --throughput: nginx before --workers single-process servers",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("bench-load needs wrk (Debian: apt-get install wrk)")
@@ -359,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
                 for d, code, token in world.confirmations
             ],
         }
+        if args.throughput:
+            costs = asyncio.run(_costs(world))
+            args.load_before = os.getloadavg()
+            measures = _measure_workers(scripts, args, folder)
+            _report_targets(measures, costs, args)
+            return 0
         measures: list[Measure] = []
         for count in counts:
             measures.extend(_measure_cluster(count, scripts, levels, args.seconds, folder))
@@ -389,6 +492,34 @@ def _measure_cluster(
                 measure = _wrk(c.url, script, connections, seconds, endpoint)
                 measure.servers = servers
                 measures.append(measure)
+    return measures
+
+
+def _measure_workers(
+    scripts: dict[str, list[tuple[str, str, str, str]]],
+    args: argparse.Namespace,
+    folder: Path,
+) -> list[Measure]:
+    """Each endpoint once at ``args.connections``, on ``args.workers`` worker processes."""
+    from nuanxin.cluster import Cluster
+    from nuanxin.settings import Settings
+
+    measures: list[Measure] = []
+    with contextlib.ExitStack() as stack:
+        if args.via_nginx:
+            cluster = Cluster(
+                Settings.from_env(), servers=args.workers, workers=0, folder=folder / "cluster"
+            )
+            url = stack.enter_context(cluster).url
+        else:
+            server, url = _serve(folder, args.workers)
+            stack.callback(_stop, server)
+        for endpoint, items in scripts.items():
+            script = folder / f"{endpoint.replace(' ', '_')}.lua"
+            script.write_text(_lua(items))
+            measure = _wrk(url, script, args.connections, args.seconds, endpoint)
+            measure.servers = args.workers
+            measures.append(measure)
     return measures
 
 
@@ -433,6 +564,37 @@ def _report(measures: list[Measure], args: argparse.Namespace) -> None:
             f"{m.p50_ms / max(first.p50_ms, 1e-3):>7.2f}"
             f"{m.p99_ms / max(first.p99_ms, 1e-3):>7.2f}"
         )
+
+
+def _report_targets(measures: list[Measure], costs: list[Cost], args: argparse.Namespace) -> None:
+    served = (
+        f"nginx before {args.workers} uvicorn servers (one process each)"
+        if args.via_nginx
+        else f"one uvicorn, --workers {args.workers}, no proxy"
+    )
+    print(
+        f"\n{served}; Redis for sessions and limits; PostgreSQL on loopback; wrk (2 threads, "
+        f"{args.connections} connections, {args.seconds} s per endpoint) on the same "
+        f"{os.cpu_count()}-core machine; load average before the load: "
+        f"{', '.join(f'{x:.2f}' for x in args.load_before)}\n"
+    )
+    header = (
+        f"{'endpoint':<22}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}"
+        f"{'target':>22}{'met':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for m in measures:
+        rate, p99 = TARGETS[m.endpoint]
+        met = m.throughput >= rate and m.p99_ms < p99 and m.errors == 0
+        print(
+            f"{m.endpoint:<22}{m.throughput:>8.0f}{m.p50_ms:>8.1f}{m.p95_ms:>8.1f}"
+            f"{m.p99_ms:>8.1f}{m.errors:>8}{f'>= {rate:.0f}/s, p99 < {p99:.0f}':>22}"
+            f"{'yes' if met else 'NO':>5}"
+        )
+    print(f"\n{'one request':<32}{'SQL statements':>16}{'Redis commands':>16}")
+    for cost in costs:
+        print(f"{cost.request:<32}{cost.statements:>16}{cost.redis:>16}")
 
 
 if __name__ == "__main__":
