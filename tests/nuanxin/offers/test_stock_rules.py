@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from matching.geo import EARTH_RADIUS_KM
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.errors import DomainError
 from nuanxin.i18n import catalogue
@@ -334,3 +336,35 @@ async def test_open_stock_within_reach_keeps_offers_across_the_pole_and_the_date
     assert west_of_the_line in east
     assert services.Reach.around([]) is None
     assert await services.open_stock(item_codes=[]) == []
+
+
+async def test_the_longitude_bound_is_the_widest_radius_of_stock_that_can_still_be_given(
+    db: None,
+) -> None:
+    """An offer of one unit left, the widest in stock, is kept where only its radius reaches;
+    an offer with nothing left to give does not widen the bound for the others."""
+    loop = await build_loop()
+    household = (52.0, 122.0)
+
+    async def offer_at(lon: float, radius_km: float, available: int) -> int:
+        offer = await add_offer(loop, quantity=5, radius_km=radius_km)
+        await Offer.update(
+            {
+                Offer.lat: household[0],
+                Offer.lon: lon,
+                Offer.available: available,
+                Offer.reserved: 5 - available,
+            }
+        ).where(Offer.id == offer)
+        return offer
+
+    km_per_degree_here = math.pi * EARTH_RADIUS_KM / 180 * math.cos(math.radians(52.0))
+    one_left = await offer_at(household[1] + 290 / km_per_degree_here, 300, 1)  # 290 km east
+    near = await offer_at(household[1] + 0.5, 80, 5)
+    box = services.Reach.around([household])
+    assert box is not None
+    assert {s.offer_id for s in await services.open_stock(reach=box)} == {one_left, near}
+
+    await Offer.update({Offer.available: 0, Offer.reserved: 5}).where(Offer.id == one_left)
+    beyond = await offer_at(household[1] + 120 / km_per_degree_here, 80, 5)  # 120 km east
+    assert beyond not in {s.offer_id for s in await services.open_stock(reach=box)}
