@@ -66,6 +66,8 @@ __all__ = (
 
 MAX_ATTEMPTS = 5
 CODE_DIGITS = 8
+#: Fresh codes tried for a slip before giving up: one already taken is a chance in 10^8.
+_CODE_TRIES = 10
 OPEN = (DeliveryStatus.pending, DeliveryStatus.locked)
 
 
@@ -125,12 +127,14 @@ async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> str:
             message_id="no_slip_to_print",
         )
     await _lock(visit_id)
-    while True:
+    for _ in range(_CODE_TRIES):
         code = _new_code()
         digest = code_hash(secret_key, code)
         taken = await Visit.exists().where(Visit.code_hash == digest).run()
         if not taken:
             break
+    else:  # pragma: no cover - ten codes in a row already taken
+        raise Conflict("No free code: print again")  # pragma: no mutate
     printed = int(row["printed_count"]) + 1
     await (
         Visit.update(
@@ -165,13 +169,14 @@ async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> str:
 def _slip_out(
     *, visit_id: int, row: dict[str, Any], items: list[VisitItemOut], code: str, delivery_id: int
 ) -> SlipOut:
-    line = next((i for i in items if i.delivery_id == delivery_id), items[0] if items else None)
+    """The slip names the item asked for, or the visit's first (a visit starts with one)."""
+    line = next((i for i in items if i.delivery_id == delivery_id), items[0])
     return SlipOut(
         visit_id=visit_id,
-        delivery_id=line.delivery_id if line else 0,
+        delivery_id=line.delivery_id,
         household_reference=str(row["household.reference"]),
-        item_code=line.item_code if line else "",
-        quantity=line.quantity if line else 0,
+        item_code=line.item_code,
+        quantity=line.quantity,
         items=items,
         code=code,
         reprint=int(row["printed_count"]) > 1,
@@ -190,7 +195,7 @@ async def issue_slip(
     async with atomic():
         code = await _print(actor, secret_key, visit_id)
         row = await load_visit(visit_id)
-        items = (await visit_items([visit_id])).get(visit_id, [])
+        items = (await visit_items([visit_id]))[visit_id]
     return _slip_out(
         visit_id=visit_id, row=row, items=items, code=code, delivery_id=delivery_id or 0
     )
@@ -216,7 +221,7 @@ async def issue_slips(
                 _slip_out(
                     visit_id=visit_id,
                     row=row,
-                    items=items.get(visit_id, []),
+                    items=items[visit_id],
                     code=codes[visit_id],
                     delivery_id=0,
                 )
@@ -307,9 +312,7 @@ async def _close_delivered(
 async def _open_item_codes(visit_id: int) -> list[str]:
     """The item codes of the visit's items still to hand over."""
     return [
-        line.item_code
-        for line in (await visit_items([visit_id])).get(visit_id, [])
-        if line.status in OPEN
+        line.item_code for line in (await visit_items([visit_id]))[visit_id] if line.status in OPEN
     ]
 
 
