@@ -13,8 +13,9 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,6 +30,7 @@ from nuanxin.identity import CurrentUser, Role
 from nuanxin.jobs.tables import EmbeddedJob
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.safety.schemas import SafetyChecklistIn
+from nuanxin.safety.services import SafetyPolicy
 from nuanxin.safety.tables import FollowUp, SafetyCheck
 from nuanxin.safety.vocabulary import CoAlarm
 from tests.nuanxin.conftest import make_region, make_user
@@ -296,6 +298,7 @@ async def test_a_slip_gives_an_eight_digit_code_of_which_only_the_keyed_hash_is_
         actor=world.staff, secret_key=KEY, visit_id=visit_id, delivery_id=deliveries[1]
     )
     assert again.delivery_id == deliveries[1]
+    assert len(again.code) == 8 and again.code.isdigit()
     assert (again.reprint, again.printed_count) == (True, 2)
 
 
@@ -316,8 +319,9 @@ async def test_only_staff_and_admins_print_slips(db: None) -> None:
     world = await _world()
     visit_id, _ = await _visit(world)
     for actor in (world.courier, world.charity):
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden) as refused:
             await confirmation.issue_slip(actor=actor, secret_key=KEY, visit_id=visit_id)
+        assert refused.value.detail == "Only civil affairs staff print slips"
         with pytest.raises(Forbidden):
             await confirmation.issue_slips(actor=actor, secret_key=KEY, visit_ids=[visit_id])
     assert (await _row(visit_id))["printed_count"] == 0
@@ -443,6 +447,10 @@ async def test_the_right_code_closes_the_visit_its_items_allocations_and_stock_o
     assert (entry["entity"], entry["actor"]) == ("visit", world.courier.id)
     assert entry["before"] == {"status": "pending"}
     assert entry["after"] == {"status": "delivered", "by": "code", "deliveries": deliveries}
+    delivered = await AuditEntry.select(AuditEntry.actor).where(
+        AuditEntry.action == "offer.deliver"
+    )
+    assert delivered == [{"actor": world.courier.id}] * 2
     assert await _deferred("notifications.visit_delivered") == [{"visit_id": visit_id}]
 
     again = await confirmation.confirm(
@@ -453,7 +461,10 @@ async def test_the_right_code_closes_the_visit_its_items_allocations_and_stock_o
         await confirmation.confirm(
             actor=world.courier, secret_key=KEY, visit_id=visit_id, code=_wrong(code)
         )
-    assert wrong.value.error == "already_delivered"
+    assert (wrong.value.detail, wrong.value.error) == (
+        "The delivery is already confirmed",
+        "already_delivered",
+    )
     assert len(await _audit("visit.confirm", visit_id)) == 1
     assert await _audit("visit.wrong_code", visit_id) == []
     assert (await _row(visit_id))["confirmed_by"] == world.courier.id
@@ -623,8 +634,9 @@ async def test_staff_and_admins_confirm_on_their_word_not_with_the_code(db: None
     visit_id, _ = await _visit(world)
     code = await _slip(world, visit_id)
     for actor in (world.staff, await _admin()):
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden) as refused:
             await confirmation.confirm(actor=actor, secret_key=KEY, visit_id=visit_id, code=code)
+        assert refused.value.detail == "Couriers confirm with the code; staff use staff-confirm"
     assert (await _row(visit_id))["status"] == "pending"
 
 
@@ -697,6 +709,51 @@ async def test_a_coal_visit_keeps_the_couriers_checklist_and_schedules_its_follo
     assert {f["delivered_on"] for f in follow_ups} == {today}
     [scheduled] = await _audit("safety.schedule", visit_id)
     assert scheduled["region_code"] == "230111"
+
+
+async def _delivered_on(visit_id: int) -> set[date]:
+    rows = await FollowUp.select(FollowUp.delivered_on).where(FollowUp.visit == visit_id).run()
+    return {r["delivered_on"] for r in rows}
+
+
+async def test_the_follow_ups_count_days_in_the_time_zone_of_the_settings(db: None) -> None:
+    """Two zones 26 hours apart never share a date: each visit's day is its policy's."""
+    world = await _world()
+    for reference, zone in (("HC1", "Etc/GMT+12"), ("HC2", "Pacific/Kiritimati")):
+        policy = SafetyPolicy(timezone=zone)
+        by_code, _ = await _visit(world, f"{reference}C", items=("coal",))
+        await confirmation.confirm(
+            actor=world.courier,
+            secret_key=KEY,
+            visit_id=by_code,
+            code=await _slip(world, by_code),
+            policy=policy,
+        )
+        by_staff, _ = await _visit(world, f"{reference}S", items=("coal",))
+        await confirmation.staff_confirm(
+            actor=world.staff, visit_id=by_staff, reason="到户核实", policy=policy
+        )
+        today = datetime.now(ZoneInfo(zone)).date()
+        assert await _delivered_on(by_code) == await _delivered_on(by_staff) == {today}
+
+
+async def test_the_follow_ups_of_a_hand_over_count_from_its_time_at_the_door(db: None) -> None:
+    world = await _world()
+    visit_id, _ = await _visit(world, items=("coal",))
+    at = datetime.now(UTC) - timedelta(days=3)
+    row = await load_visit(visit_id)
+    await confirmation.close_delivered(world.courier, row, "offline code", at=at)
+    checklist = SafetyChecklistIn(
+        chimney_sealed=True,
+        vent=True,
+        stove_not_in_bedroom=True,
+        co_alarm=CoAlarm.present,
+        leaflet=True,
+    )
+    await confirmation.after_delivery(world.courier, row, ["coal"], checklist, None, at=at)
+    check = await SafetyCheck.select(SafetyCheck.recorded_at).where(SafetyCheck.visit == visit_id)
+    assert check == [{"recorded_at": at}]
+    assert await _delivered_on(visit_id) == {at.astimezone(ZoneInfo("Asia/Shanghai")).date()}
 
 
 # Staff's word ---------------------------------------------------------------------------------
