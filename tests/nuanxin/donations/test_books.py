@@ -269,6 +269,13 @@ async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_trans
         jurisdiction_id=None,
         organization_id=None,
     )
+    unaffiliated = CurrentUser(
+        id=member["id"],
+        username="lone",
+        role=Role.charity,
+        jurisdiction_id=None,
+        organization_id=None,
+    )
     good = CampaignCreate(
         title="冬季",
         region_code="230111",
@@ -299,6 +306,7 @@ async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_trans
             "Not in the catalogue: caviar, truffle",
         ),
         (admin, good, None, "forbidden", "Only a charity's members may do this"),
+        (unaffiliated, good, None, "forbidden", "Only a charity's members may do this"),
     ]
     for actor, data, field, message_id, detail in refusals:
         with pytest.raises(DomainError) as refused:
@@ -315,6 +323,9 @@ async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_trans
         "campaign_id",
         f"No campaign has the id {campaign_id + 1}",
     )
+    with pytest.raises(NotFound) as not_open:
+        await campaigns.open_campaign(campaign_id + 1, field="campaign_id")
+    assert not_open.value.field == "campaign_id"
     await campaigns.close_campaign(user=user, campaign_id=campaign_id)
     with pytest.raises(Conflict) as again:
         await campaigns.close_campaign(user=user, campaign_id=campaign_id)
