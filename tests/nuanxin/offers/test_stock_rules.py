@@ -322,20 +322,45 @@ async def test_open_stock_within_reach_keeps_offers_across_the_pole_and_the_date
         await Offer.update({Offer.lat: lat, Offer.lon: lon}).where(Offer.id == offer)
         return offer
 
+    # 43 km apart across the date line (0.6 degrees of longitude at 50 degrees north)
+    west_of_the_line = await offer_at(50.0, 179.9, 50)
+    east_of_the_line = await offer_at(50.0, -179.9, 50)
+    sides = (((50.0, 179.5), east_of_the_line), ((50.0, -179.5), west_of_the_line))
+    for household, across in sides:
+        box = services.Reach.around([household])
+        assert box is not None
+        assert across in {s.offer_id for s in await services.open_stock(reach=box)}
+
     over_the_pole = await offer_at(89.5, 10.0, 200)  # 111 km from the box, over the pole
-    over_the_line = await offer_at(50.0, -179.95, 50)  # 7 km east of the box
-    west_of_the_line = await offer_at(50.0, 179.9, 50)  # 7 km west of the next box
     polar = services.Reach.around([(89.5, -170.0)])
-    by_the_line = services.Reach.around([(50.0, 179.95), (49.9, 179.9)])
-    assert polar is not None and by_the_line is not None
+    assert polar is not None
     assert {s.offer_id for s in await services.open_stock(reach=polar)} == {over_the_pole}
-    assert over_the_line in {s.offer_id for s in await services.open_stock(reach=by_the_line)}
-    east_of_the_line = services.Reach.around([(50.0, -179.95)])
-    assert east_of_the_line is not None
-    east = {s.offer_id for s in await services.open_stock(reach=east_of_the_line)}
-    assert west_of_the_line in east
     assert services.Reach.around([]) is None
     assert await services.open_stock(item_codes=[]) == []
+
+
+async def test_an_offer_whose_radius_just_reaches_the_household_is_kept(db: None) -> None:
+    """Due north, due south, and where its circle spans the most longitude: an offer exactly
+    its radius away is within reach, and the bounds' rounding never drops it."""
+    loop = await build_loop()
+    lat, lon, radius = 52.0, 122.0, 80.0
+    angle = radius / EARTH_RADIUS_KM
+    along_meridian = math.degrees(angle)  # degrees of latitude the radius spans
+    widest_lat = math.degrees(math.asin(math.sin(math.radians(lat)) / math.cos(angle)))
+    widest_lon = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(lat))))
+    edges = []
+    for point in ((lat + along_meridian, lon), (lat - along_meridian, lon)):
+        offer = await add_offer(loop, quantity=2, radius_km=radius)
+        await Offer.update({Offer.lat: point[0], Offer.lon: point[1]}).where(Offer.id == offer)
+        edges.append(offer)
+    offer = await add_offer(loop, quantity=2, radius_km=radius)
+    await Offer.update({Offer.lat: widest_lat, Offer.lon: lon + widest_lon}).where(
+        Offer.id == offer
+    )
+    edges.append(offer)
+    box = services.Reach.around([(lat, lon)])
+    assert box is not None
+    assert {s.offer_id for s in await services.open_stock(reach=box)} == set(edges)
 
 
 async def test_the_longitude_bound_is_the_widest_radius_of_stock_that_can_still_be_given(
