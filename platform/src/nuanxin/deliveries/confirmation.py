@@ -505,9 +505,7 @@ async def _fail_items(
         .run()
     )
     for allocation in (
-        await Allocation.select(
-            Allocation.id, Allocation.offer, Allocation.need, Allocation.quantity
-        )
+        await Allocation.select(Allocation.offer, Allocation.need, Allocation.quantity)
         .where(Allocation.id.is_in(allocation_ids))
         .order_by(Allocation.offer)
         .run()
