@@ -788,6 +788,19 @@ async def test_staff_confirm_a_locked_visit_they_witnessed_once(db: None) -> Non
     assert len(await _audit("visit.confirm", visit_id)) == 1
 
 
+async def test_couriers_and_charities_cannot_confirm_on_staffs_word(db: None) -> None:
+    """The faces guard the route; the service keeps the rule too, as for printing slips."""
+    world = await _world()
+    visit_id, deliveries = await _visit(world)
+    for actor in (world.courier, world.charity):
+        with pytest.raises(Forbidden) as refused:
+            await confirmation.staff_confirm(actor=actor, visit_id=visit_id, reason="到户核实")
+        assert refused.value.detail == "Only civil affairs staff confirm a hand-over on their word"
+    assert await _statuses(deliveries) == ["pending"]
+    done = await confirmation.staff_confirm(actor=await _admin(), visit_id=visit_id, reason="核实")
+    assert done.already_confirmed is False
+
+
 async def test_staff_cannot_confirm_a_failed_visit(db: None) -> None:
     world = await _world()
     visit_id, deliveries = await _visit(world)

@@ -111,9 +111,11 @@ lock_visit = _lock
 code_matches = _matches
 
 
-def _refuse_non_staff(actor: CurrentUser) -> None:
+def _refuse_non_staff(
+    actor: CurrentUser, detail: str = "Only civil affairs staff print slips"
+) -> None:
     if actor.role not in (Role.admin, Role.staff):
-        raise Forbidden("Only civil affairs staff print slips")
+        raise Forbidden(detail)
 
 
 async def _print(actor: CurrentUser, secret_key: str, visit_id: int) -> str:
@@ -464,6 +466,7 @@ async def staff_confirm(
     async with atomic():
         row = await load_visit(visit_id)
         ensure_visit_reach(actor, row)
+        _refuse_non_staff(actor, "Only civil affairs staff confirm a hand-over on their word")
         if row["status"] == VisitStatus.delivered:
             closed = False
         elif row["status"] not in (VisitStatus.pending, VisitStatus.locked):
