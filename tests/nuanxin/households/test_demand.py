@@ -3,6 +3,7 @@ solves for, and how units of a need move between unmet and allocated."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from nuanxin.households.demand import (
     household_place,
     raise_quantity,
     release,
+    unit_weights,
     unmet_demand,
 )
 from nuanxin.households.tables import Household, Need
@@ -257,3 +259,15 @@ async def test_a_raised_need_records_the_true_instant_when_the_servers_clock_is_
     after = datetime.now(UTC)
     assert isinstance(raised, datetime) and isinstance(made, datetime)
     assert before <= raised <= after and before <= made <= after
+
+
+def test_each_further_unit_of_a_need_weighs_half_the_one_before_however_many_units() -> None:
+    first = unit_weights(2.0, allocated=0, unmet=256)
+    assert first[:3] == (2.0, 1.0, 0.5)
+    # A need already far along starts where its allocated units left off, past 256 units too.
+    far = unit_weights(2.0, allocated=250, unmet=10)
+    assert far[:6] == first[250:]
+    for weights in (first, far):
+        assert all(b == a * UNIT_DECAY for a, b in itertools.pairwise(weights))
+    assert unit_weights(2.0, allocated=3, unmet=2) == first[3:5]
+    assert unit_weights(2.0, allocated=5, unmet=0) == ()
