@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -27,6 +28,17 @@ async def run_jobs() -> int:
     from nuanxin.jobs.worker import run_deferred_here
 
     return await run_deferred_here()
+
+
+@pytest.fixture
+def clock_in_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's local time zone set to China's (a deployment may run so): a time taken
+    without a zone would then be eight hours off."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ solves for, and how units of a need move between unmet and allocated."""
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,16 +23,6 @@ from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Item
 from nuanxin.regions.tables import Region
 from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, Loop, add_household, build_loop, region
-
-
-@pytest.fixture
-def clock_in_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The server's local time zone set to China's (a deployment may run so)."""
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 async def _need(need_id: int) -> dict[str, object]:

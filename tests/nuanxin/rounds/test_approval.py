@@ -272,6 +272,15 @@ async def test_ids_and_edits_from_another_round_are_refused_and_change_nothing(
             str(listed[0]["id"]) in answer.json()["detail"]
             or str(listed[1]["id"]) in (answer.json()["detail"])
         )
+    rejected = await client.post(
+        f"/api/rounds/{other['id']}/reject",
+        json={"proposal_ids": [mine[0]["id"], listed[0]["id"]], "reason": "重复申领"},
+        headers=loop.auth("staff"),
+    )
+    assert rejected.status_code == 400, rejected.text
+    assert rejected.json()["detail"] == (
+        f"proposal_ids: proposals [{listed[0]['id']}] are not in this round"
+    )
     assert await stock(offer) == {"available": 5, "reserved": 0, "delivered": 0}
     assert (await _proposal(mine[0]["id"]))["status"] == "proposed"
 
@@ -288,7 +297,7 @@ async def test_an_approval_must_say_what_and_come_from_staff(
 
 
 async def test_rejecting_writes_the_reason_and_an_audit_entry_for_open_proposals_only(
-    client: httpx.AsyncClient, db: None
+    client: httpx.AsyncClient, db: None, clock_in_china: None
 ) -> None:
     loop, _, round_id, listed = await _two_proposals(client)
     await _approve(client, loop, round_id, {"proposal_ids": [listed[0]["id"]]})
@@ -318,7 +327,9 @@ async def test_rejecting_writes_the_reason_and_an_audit_entry_for_open_proposals
     ]
 
 
-async def test_approval_records_who_decided_and_when(client: httpx.AsyncClient, db: None) -> None:
+async def test_approval_records_who_decided_and_when(
+    client: httpx.AsyncClient, db: None, clock_in_china: None
+) -> None:
     loop, _, round_id, listed = await _two_proposals(client)
     staff = await _staff()
     before = datetime.now(UTC)
