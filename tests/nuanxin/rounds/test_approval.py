@@ -37,17 +37,20 @@ from tests.nuanxin.loop_world import (
 )
 from tests.nuanxin.rounds.big_round import build_big_round
 
-
-@pytest.fixture(scope="module")
-def one_app(migrated: None) -> Litestar:
-    """One app for the module's tests (each still in its own rolled-back transaction): building
-    it is most of a test's time, and the mutation run repeats these tests for every mutant."""
-    return create_app(Settings.from_env(), manage_pool=False)
+_APPS: list[Litestar] = []
 
 
 @pytest.fixture
-def app(one_app: Litestar, db: None) -> Litestar:
-    return one_app
+def app(db: None) -> Litestar:
+    """One app for the module's tests, each still in its own rolled-back transaction.
+
+    Building the app is most of a test's time, and the mutation run (tests/mutation) runs
+    these tests again in the same process for every mutant: the app is kept in the module,
+    so those runs build it once.
+    """
+    if not _APPS:
+        _APPS.append(create_app(Settings.from_env(), manage_pool=False))
+    return _APPS[0]
 
 
 async def _two_proposals(
