@@ -87,6 +87,13 @@ def _copy_tree(work: Path) -> None:
         conftest.write(_HYPOTHESIS_PROFILE)
 
 
+# mutmut runs pytest again in one process for every mutant: pytest's hunt for unraisable and
+# thread exceptions ends each of those runs with full garbage collections of that process
+# (about a second each time); the normal suite keeps both checks.
+_PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+_PYTEST_ARGS += ["-p", "no:unraisableexception", "-p", "no:threadexception"]
+
+
 def _pyproject(source: str, tests: list[str]) -> str:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     module = source.split("/src/", 1)[1]
@@ -96,7 +103,7 @@ def _pyproject(source: str, tests: list[str]) -> str:
         + 'source_paths = ["src"]\n'
         + f"only_mutate = {json.dumps(['src/' + module])}\n"
         + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+        + f"pytest_add_cli_args = {json.dumps(_PYTEST_ARGS)}\n"
         + "use_git_change_detection = false\n"
     )
 
