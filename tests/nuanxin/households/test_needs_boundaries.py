@@ -156,6 +156,8 @@ def test_a_rule_is_stored_in_both_languages_and_read_back() -> None:
     assert join_rule("中", "en") == "中 | en"
     assert split_rule("中 | en") == ("中", "en")
     assert split_rule("只有中文") == ("只有中文", "只有中文")
+    # the first separator parts the languages: an English text may hold one of its own
+    assert split_rule("中 | a | b") == ("中", "a | b")
     need = compute_needs(facts((Person(birth_year=1950),)))[0]
     assert need.rule == f"{need.rule_zh} | {need.rule_en}"
 
@@ -176,6 +178,7 @@ def test_a_need_the_rules_drop_falls_to_what_is_allocated_and_keeps_an_override(
     again = {p.item_code: p for p in reconcile(computed, stored, weight=3.0)}
     assert again["quilt"].rule == computed[-1].rule and again["quilt"].weight == 3.0
     assert again["coat_adult_m"].weight == 2.5 and again["coat_adult_m"].quantity == 1
+    assert again["coat_adult_m"].override_reason == "", "a computed need carries no override"
 
 
 def test_a_rule_longer_than_the_column_is_cut_to_fit_with_an_ellipsis() -> None:
