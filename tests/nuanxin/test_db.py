@@ -12,6 +12,7 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from nuanxin import db as db_module
 from nuanxin.accounts.tables import User
 from nuanxin.app import create_app
 from nuanxin.db import (
@@ -117,8 +118,11 @@ def test_a_transient_error_is_found_among_the_causes() -> None:
     assert not is_transient(RuntimeError("plain"))
 
 
-async def test_a_bulk_load_by_copy_writes_the_same_rows_as_batched_inserts(db: None) -> None:
-    """PostgreSQL's COPY door and the batched INSERTs (SQLite's) agree, defaults included."""
+async def test_a_bulk_load_by_copy_writes_the_same_rows_as_batched_inserts(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's COPY door and the batched INSERTs (SQLite's) agree, defaults included,
+    and ids come back in the rows' order across chunks."""
     if not isinstance(engine(), PostgresEngine):
         pytest.skip("COPY is PostgreSQL's; SQLite loads by batched INSERT only")
     region = await make_region("230111")
@@ -147,7 +151,16 @@ async def test_a_bulk_load_by_copy_writes_the_same_rows_as_batched_inserts(db: N
             for i in range(7)
         ]
 
+    monkeypatch.setattr(db_module, "COPY_CHUNK", 3)  # 7 rows: three chunks
     copied = await copy_rows(Household, rows("C"))
+    assert copied == sorted(copied)
+    by_reference = {
+        row["reference"]: row["id"]
+        for row in await Household.select(Household.reference, Household.id).where(
+            Household.id.is_in(copied)
+        )
+    }
+    assert [by_reference[f"C{i:04d}"] for i in range(7)] == copied
     inserted = await _insert_batches(Household, rows("I"))
     assert len(copied) == len(set(copied)) == 7 and set(copied).isdisjoint(inserted)
 
