@@ -94,9 +94,20 @@ _PYTEST_ARGS = ["-p", "no:cacheprovider", "-p", "no:randomly"]
 _PYTEST_ARGS += ["-p", "no:unraisableexception", "-p", "no:threadexception"]
 
 
-def _pyproject(source: str, tests: list[str]) -> str:
+TIMEOUT_KEYS = ("timeout_multiplier", "timeout_constant")
+"""Optional per module in modules.toml: a mutant is stopped (and counts as killed) after
+(its tests' time in the clean run + constant) x multiplier seconds; mutmut's defaults are
+15 and 1, which let a mutant that loops for ever cost a minute or more."""
+
+
+def _pyproject(source: str, tests: list[str], spec: dict[str, object] | None = None) -> str:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     module = source.split("/src/", 1)[1]
+    timeouts = "".join(
+        f"{key} = {float(spec[key])}\n"  # type: ignore[arg-type]
+        for key in TIMEOUT_KEYS
+        if spec and key in spec
+    )
     return (
         text
         + "\n[tool.mutmut]\n"
@@ -105,6 +116,7 @@ def _pyproject(source: str, tests: list[str]) -> str:
         + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         + f"pytest_add_cli_args = {json.dumps(_PYTEST_ARGS)}\n"
         + "use_git_change_detection = false\n"
+        + timeouts
     )
 
 
@@ -127,7 +139,7 @@ def run_module(
     work = Path(tempfile.mkdtemp(prefix=f"nuanxin-mutation-{name}-"))
     try:
         _copy_tree(work)
-        (work / "pyproject.toml").write_text(_pyproject(source, tests), encoding="utf-8")
+        (work / "pyproject.toml").write_text(_pyproject(source, tests, spec), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUANXIN_VAR_DIR")}
         env["NUANXIN_TEST_DATABASE"] = env.get("NUANXIN_TEST_DATABASE", "sqlite")
         command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
