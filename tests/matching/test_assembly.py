@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pytest
 
+import matching.assemble
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
 from matching.engine import solve_arrays
 from matching.geo import great_circle_km
@@ -55,6 +56,23 @@ def _cause(problem: Problem, household: Household, need: Need) -> int:
     return 2 if any(_eligible(o, household) for o in stocked) else 1
 
 
+_INTEGER_COLUMNS = (
+    "assignment_offer",
+    "assignment_household",
+    "assignment_kind",
+    "assignment_quantity",
+    "assignment_priority_start",
+    "priority_first",
+    "priority_stop",
+    "need_served",
+    "unmet_need",
+    "unmet_household",
+    "unmet_kind",
+    "unmet_quantity",
+    "unmet_cause",
+)
+
+
 def read_back_errors(problem: Problem, arrays: ArrayProblem, columns: ArraySolution) -> list[str]:
     """Every way the columns break a rule they encode (empty when they read back right).
 
@@ -62,6 +80,9 @@ def read_back_errors(problem: Problem, arrays: ArrayProblem, columns: ArraySolut
     priority groups belong to that need.
     """
     errors: list[str] = []
+    for name in _INTEGER_COLUMNS:
+        if getattr(columns, name).dtype != np.int64:
+            errors.append(f"{name}: {getattr(columns, name).dtype}, not int64")
     needs = [
         (h, need) for h, household in enumerate(problem.households) for need in household.needs
     ]
@@ -259,35 +280,65 @@ def test_offers_at_one_point_give_their_stock_widest_radius_last() -> None:
     assert columns.need_served.tolist() == [2, 2, 2]
 
 
-def test_a_household_with_two_needs_of_one_kind_gets_one_row_per_offer() -> None:
+@pytest.mark.parametrize("others_first", [False, True])
+def test_two_needs_of_one_kind_share_a_row_and_list_their_groups_by_first_unit(
+    others_first: bool,
+) -> None:
     home = _east(1.0)
+    household = _household(
+        "h",
+        home,
+        Need(kind="coal", quantity=2, weight=5.0),
+        Need(kind="coal", quantity=1, weights=(3.0,)),
+    )
+    others = (_household("g", _east(3.0), Need(kind="coal", quantity=1, weight=9.0)),)
     problem = Problem(
         offers=(_offer("o", 5),),
-        households=(
-            _household(
-                "h",
-                home,
-                Need(kind="coal", quantity=2, weight=3.0),
-                Need(kind="coal", quantity=2, weights=(3.0, 1.0)),
-            ),
-            _household("g", home, Need(kind="coal", quantity=1, weight=2.0)),
-        ),
+        households=(*others, household) if others_first else (household,),
     )
     columns = solve_arrays(problem_to_arrays(problem))
-    assert columns.assignment_household.tolist() == [0, 1]
-    assert columns.assignment_quantity.tolist() == [4, 1]
-    assert columns.need_served.tolist() == [2, 2, 1]
+    row = len(columns.assignment_offer) - 1  # h's row comes last
+    assert columns.assignment_household[row] == len(problem.households) - 1
+    assert columns.assignment_quantity[row] == 3
     start = columns.assignment_priority_start.tolist()
-    groups = sorted(
+    groups = [
         (
             int(columns.priority_first[g]),
             int(columns.priority_stop[g]),
             float(columns.priority_weight[g]),
         )
-        for g in range(start[0], start[1])
-    )
-    # The first need's two units of 3, the second's unit of 3 and its unit of 1.
-    assert groups == [(0, 1, 3.0), (0, 2, 3.0), (1, 2, 1.0)]
+        for g in range(start[row], start[row + 1])
+    ]
+    # The first need's two units of 5 and the second's unit of 3, both from unit 1: runs of
+    # two needs are never joined, and they are listed by first unit, then size, then weight.
+    assert sorted(groups) == [(0, 1, 3.0), (0, 2, 5.0)]
+    assert groups == sorted(groups, key=lambda g: (g[0], g[1] - g[0], g[2]))
+
+
+def test_the_column_sorts_give_the_same_answer_as_the_integer_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problems = [
+        random_problem(np.random.default_rng(400 + seed), offers=8, households=24)
+        for seed in range(3)
+    ]
+    problems.append(_one_point_three_radii())
+    keyed = [solve_arrays(problem_to_arrays(p)) for p in problems]
+    monkeypatch.setattr(matching.assemble, "KEY_LIMIT", 0)
+    for problem, by_key in zip(problems, keyed, strict=True):
+        arrays = problem_to_arrays(problem)
+        by_columns = solve_arrays(arrays)
+        assert read_back_errors(problem, arrays, by_columns) == []
+        for name in (
+            "assignment_offer",
+            "assignment_household",
+            "assignment_quantity",
+            "priority_first",
+            "priority_stop",
+            "priority_weight",
+            "need_served",
+        ):
+            assert getattr(by_columns, name).tolist() == getattr(by_key, name).tolist(), name
 
 
 def test_rows_follow_household_then_kind_name_whatever_order_the_columns_list_kinds_in() -> None:
@@ -362,3 +413,91 @@ def test_the_greedy_interim_answer_reads_back_as_well(seed: int) -> None:
     solve_arrays(arrays, progress=keep, reports=False)
     (greedy,) = interim
     assert read_back_errors(problem, arrays, greedy) == []
+
+
+def test_a_round_in_which_nobody_can_be_served_has_empty_integer_columns() -> None:
+    problem = Problem(
+        offers=(_offer("o", 3, radius_km=1.0),),
+        households=(_household("h", _east(5.0), Need(kind="coal", quantity=2, weight=1.0)),),
+    )
+    columns = _assert_reads_back(problem)
+    for name in ("offer", "household", "kind", "quantity"):
+        column = getattr(columns, f"assignment_{name}")
+        assert (len(column), column.dtype) == (0, np.int64), name
+    for name in ("first", "stop"):
+        column = getattr(columns, f"priority_{name}")
+        assert (len(column), column.dtype) == (0, np.int64), name
+    assert columns.assignment_priority_start.tolist() == [0]
+    assert columns.assignment_priority_start.dtype == np.int64
+    assert (columns.totals.units, columns.totals.weighted_units) == (0, 0.0)
+
+
+def _one_point_three_radii() -> Problem:
+    """One point, three radii: the far household reaches only the wide offer, the middle
+    one the wide and the mid one; most of the stock is left over."""
+    return Problem(
+        offers=(
+            _offer("narrow", 4, radius_km=3.0),
+            _offer("wide", 1, radius_km=20.0),
+            _offer("mid", 3, radius_km=8.0),
+        ),
+        households=(
+            _household("far", _east(15.0), Need(kind="coal", quantity=1, weight=1.0)),
+            _household("middle", _east(6.0), Need(kind="coal", quantity=1, weight=1.0)),
+            _household("close", _east(1.0), Need(kind="coal", quantity=1, weight=1.0)),
+        ),
+    )
+
+
+def test_stock_left_over_never_moves_a_household_beyond_the_radius_of_its_offer() -> None:
+    columns = _assert_reads_back(_one_point_three_radii())
+    assert columns.need_served.tolist() == [1, 1, 1]
+
+
+def test_offers_in_reach_that_give_nothing_keep_their_stock() -> None:
+    # The near offer serves both households; three offers farther east are left alone.
+    problem = Problem(
+        offers=(
+            _offer("near", 4, at=_east(1.0)),
+            *(_offer(f"far{i}", 1, at=_east(5.0 + i)) for i in range(3)),
+        ),
+        households=(
+            _household("a", _east(1.2), Need(kind="coal", quantity=2, weight=1.0)),
+            _household("b", _east(0.8), Need(kind="coal", quantity=2, weight=1.0)),
+        ),
+    )
+    columns = _assert_reads_back(problem)
+    assert columns.assignment_offer.tolist() == [0, 0]
+
+
+def test_households_sharing_a_point_and_a_priority_are_served_in_the_order_listed() -> None:
+    home = _east(2.0)
+    problem = Problem(
+        offers=(_offer("o", 2),),
+        households=(
+            _household("a", home, Need(kind="coal", quantity=1, weight=2.0)),
+            _household("b", home, Need(kind="coal", quantity=3, weight=2.0)),
+            _household("c", home, Need(kind="coal", quantity=2, weight=2.0)),
+        ),
+    )
+    columns = _assert_reads_back(problem)
+    assert columns.need_served.tolist() == [1, 1, 0]
+
+
+def test_rows_stay_in_household_order_when_kinds_outnumber_offers() -> None:
+    # Four kinds, two of them offered: the kind codes run past the offer numbers.
+    problem = Problem(
+        offers=(_offer("coal", 1), _offer("stoves", 1, kind="stove")),
+        households=(
+            _household("h0", _east(1.0), Need(kind="stove", quantity=1, weight=1.0)),
+            _household(
+                "h1",
+                _east(2.0),
+                Need(kind="coal", quantity=1, weight=1.0),
+                Need(kind="quilt", quantity=1, weight=1.0),
+                Need(kind="coat", quantity=1, weight=1.0),
+            ),
+        ),
+    )
+    columns = _assert_reads_back(problem)
+    assert columns.assignment_household.tolist() == [0, 1]

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from matching import problem_to_arrays, solve
+from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
 from matching.flow import (
     RESOLUTIONS_KM,
     _bisected_counts,
@@ -85,29 +85,35 @@ def test_a_part_solved_with_a_coarser_finest_unit_compares_distances_in_that_uni
         assert int(coarse.pair_flow.sum()) == int(finest.pair_flow.sum())
 
 
-def test_a_part_whose_farthest_pair_is_near_half_the_globe_rounds_in_a_coarser_unit() -> None:
-    # 20 000 km / 1e-9 km x (nodes + 1) passes the solver's budget once there are more than
-    # about 1 800 nodes: the unit must be chosen from the part's largest distance and size.
-    from matching import Household, Need, Offer, Problem
-
-    households = tuple(
-        Household(
-            id=f"h{i}",
-            lat=-39.0 + (i // 50) * 0.01,
-            lon=-64.0 + (i % 50) * 0.01,
-            needs=(Need(kind="coal", quantity=1, weight=1.0),),
-        )
-        for i in range(1900)
-    )
-    home = Household(id="home", lat=39.9, lon=116.4, needs=households[0].needs)
+@pytest.mark.parametrize("past_the_budget", [False, True])
+def test_a_part_at_the_edge_of_the_solvers_budget_rounds_in_the_finest_unit_that_fits(
+    past_the_budget: bool,
+) -> None:
+    # Households on the far side of the globe: a largest distance near 20 000 km over
+    # 1e-9 km fits the budget of 2**55 only while (nodes + 1) stays under about 1 800.
+    # The part's nodes: source, sink, the offer, one per household, the one level.
     offer = Offer(id="o", kind="coal", quantity=5, lat=39.9, lon=116.4, radius_km=20_000.0)
-    problem = Problem(offers=(offer,), households=(home, *households))
-    (part,) = build_network(problem_to_arrays(problem)).parts
-    max_km = max(
-        float(great_circle_km(offer.lat, offer.lon, h.lat, h.lon)) for h in problem.households
+    grid = [(-39.0 + (i // 50) * 0.01, -64.0 + (i % 50) * 0.01) for i in range(2000)]
+    grid.sort(key=lambda p: float(great_circle_km(offer.lat, offer.lon, p[0], p[1])))
+    count = 0
+    for count in range(1700, len(grid)):
+        max_km = float(great_circle_km(offer.lat, offer.lon, *grid[count - 1]))
+        fits = max_km / RESOLUTIONS_KM[0] * (count + 4 + 1) <= 2**55
+        # Just past the budget, or the last count that still fits.
+        if (
+            (not fits)
+            if past_the_budget
+            else (max_km / RESOLUTIONS_KM[0] * (count + 4 + 2) > 2**55 and fits)
+        ):
+            break
+    households = tuple(
+        Household(id=f"h{i}", lat=lat, lon=lon, needs=(Need(kind="coal", quantity=1, weight=1.0),))
+        for i, (lat, lon) in enumerate(grid[:count])
     )
-    # Source, sink, the offer, the demand nodes and the one priority level.
-    nodes = 2 + 1 + len(part.demand_quantity) + 1
-    flow = solve_part(part)
-    fits = [r for r in RESOLUTIONS_KM if max_km / r * (nodes + 1) <= 2**55]
-    assert flow.resolution_km == fits[0] > RESOLUTIONS_KM[0]
+    (part,) = build_network(
+        problem_to_arrays(Problem(offers=(offer,), households=households))
+    ).parts
+    assert len(part.demand_quantity) == count
+    expected = next(r for r in RESOLUTIONS_KM if max_km / r * (count + 4 + 1) <= 2**55)
+    assert (expected > RESOLUTIONS_KM[0]) == past_the_budget
+    assert solve_part(part).resolution_km == expected

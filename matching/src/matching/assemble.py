@@ -30,6 +30,11 @@ __all__ = ("Outcome", "assemble")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
+KEY_LIMIT = 2**62
+"""Arcs and rows are ordered by one sort of a combined integer key only while every key
+stays below this (int64 cannot overflow); otherwise by ``np.lexsort`` of their columns,
+which gives the same order more slowly."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
@@ -122,7 +127,7 @@ def _part_pieces(
     # Chains are contiguous runs of positions, so chain ascending then entry descending
     # is one integer key; the demand node breaks ties.
     n_demand = len(part.demand_quantity)
-    if (n_positions + 1) ** 2 * (n_demand + 1) < 2**62:
+    if (n_positions + 1) ** 2 * (n_demand + 1) < KEY_LIMIT:
         key = (chain_of[entry] * n_positions + (n_positions - 1 - entry)) * n_demand
         arcs = flowing[np.argsort(key + part.pair_demand[flowing], kind="stable")]
     else:
@@ -272,7 +277,7 @@ def _row_order(
     """``np.lexsort((weight, units, first, offer, kind, household))``, by one sort of a
     combined integer key when it fits in int64 and has no ties (the usual case)."""
     sizes = [int(x.max(initial=0)) + 1 for x in (household, kind, offer, first)]
-    if math.prod(sizes) < 2**62:
+    if math.prod(sizes) < KEY_LIMIT:
         key = ((household * sizes[1] + kind) * sizes[2] + offer) * sizes[3] + first
         order: IntArray = np.argsort(key, kind="stable")
         ordered = key[order]
