@@ -17,6 +17,11 @@ Transactions for services: one ``atomic()`` block per unit of work.
 :func:`retrying` runs a unit of work in its own transaction and runs it again (a few times,
 after a short random pause) when PostgreSQL aborted it as the victim of a deadlock (40P01) or
 a serialization failure (40001): both mean "nothing was written, try again".
+
+Set-based statements: :func:`rows_table` passes a batch of rows to one statement as a table
+(``UPDATE ... FROM``, ``INSERT ... SELECT``), so that a bulk change costs a statement per
+table and batch of :data:`SET_BATCH` rows, not one per row; :func:`for_update` locks the rows
+a ``SELECT`` reads on PostgreSQL (SQLite's ``BEGIN IMMEDIATE`` already holds the database).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -50,16 +56,21 @@ from piccolo.table import Table
 from nuanxin.settings import Settings
 
 __all__ = (
+    "SET_BATCH",
     "TRANSIENT_STATES",
     "atomic",
+    "batched",
     "configure",
     "configured",
     "copy_rows",
     "engine",
     "engine_for",
+    "for_update",
     "insert_many",
+    "is_postgres",
     "is_transient",
     "retrying",
+    "rows_table",
 )
 
 logger = logging.getLogger("nuanxin.db")
@@ -224,6 +235,74 @@ async def copy_rows(table: type[Table], rows: Iterable[Mapping[str, Any]]) -> li
             await connection.copy_records_to_table(name, records=records, columns=["id", *names])
             ids.extend(chunk_ids)
     return ids
+
+
+#: Rows per statement of the set-based writers (:func:`rows_table`): a few thousand keep each
+#: statement's arrays small and a province's approval to a few dozen statements per table.
+SET_BATCH = 5000
+
+#: The column types :func:`rows_table` knows (PostgreSQL's names).
+ROW_TYPES = frozenset({"int", "bigint", "float8", "text", "bool", "timestamptz", "json"})
+
+
+def batched(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in slices of :data:`SET_BATCH` (read at each call, so a test may lower it)."""
+    size = SET_BATCH
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def is_postgres() -> bool:
+    """Whether the configured engine is PostgreSQL (else SQLite)."""
+    return isinstance(engine(), PostgresEngine)
+
+
+def for_update(of: str | None = None) -> str:
+    """`` FOR UPDATE [OF table]`` on PostgreSQL, nothing on SQLite (whose writers hold the
+    whole database from ``BEGIN IMMEDIATE`` on, so what a transaction reads stays as read)."""
+    if not is_postgres():
+        return ""
+    return " FOR UPDATE" if of is None else f" FOR UPDATE OF {of}"
+
+
+def rows_table(
+    columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]], *, alias: str = "t"
+) -> tuple[str, list[Any]]:
+    """Rows passed as parameters, as a table to select from: ``(sql, args)``.
+
+    ``columns`` are ``(name, type)`` with PostgreSQL's type names (:data:`ROW_TYPES`); the
+    ``sql`` (with ``{}`` placeholders, as Piccolo's ``raw`` takes them) goes in a ``FROM``
+    clause under ``alias``. PostgreSQL gets one array per column through ``unnest``: a handful
+    of parameters whatever the number of rows, so one prepared statement serves every batch.
+    SQLite gets one JSON array of rows through ``json_each``.
+    """
+    names = [name for name, _ in columns]
+    unknown = {kind for _, kind in columns} - ROW_TYPES
+    if unknown:
+        raise ValueError(f"rows_table knows no type {sorted(unknown)[0]!r}")
+    if is_postgres():
+        arrays: list[Any] = [list(values) for values in zip(*rows, strict=True)] or [
+            [] for _ in columns
+        ]
+        if len(arrays) != len(columns):
+            raise ValueError(f"rows of {len(arrays)} values for {len(columns)} columns")
+        for index, (_, kind) in enumerate(columns):
+            if kind == "json":
+                arrays[index] = [None if v is None else json.dumps(v) for v in arrays[index]]
+        typed = ", ".join(f"{{}}::{kind}[]" for _, kind in columns)
+        return f"unnest({typed}) AS {alias}({', '.join(names)})", arrays
+    picked = ", ".join(
+        f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
+    )
+    payload = json.dumps([[_sqlite(value) for value in row] for row in rows])
+    return f"(SELECT {picked} FROM json_each({{}})) AS {alias}", [payload]
+
+
+def _sqlite(value: Any) -> Any:
+    """A value as SQLite stores it through Piccolo (date-times as UTC text)."""
+    if isinstance(value, datetime):
+        return str(value.astimezone(UTC) if value.tzinfo is not None else value)
+    return value
 
 
 def is_transient(exc: BaseException) -> bool:
