@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.db import batched, rows_table
 from nuanxin.identity import CurrentUser, jurisdiction_where
 
 __all__ = ("AuditRecord", "list_entries", "record", "record_bulk", "record_many")
@@ -73,26 +74,39 @@ async def record_many(
     """Write one entry per ``(entity_id, before, after, region_code)``, in batches.
 
     For bulk changes (approving a round's proposals): the same trail as :func:`record`
-    called for each, in a few statements.
+    called for each, in one ``INSERT ... SELECT`` per batch.
     """
     now = datetime.now(UTC)
     label = actor.username if actor else "system"
-    rows = [
-        AuditEntry(
-            actor=None if actor is None else actor.id,
-            actor_label=label,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            created_at=now,
-            region_code=region_code,
+    actor_id = None if actor is None else actor.id
+    for chunk in batched(entries):
+        table, args = rows_table(
+            _ENTRY_ROWS,
+            [
+                (str(entity_id), before, after, region_code)
+                for entity_id, before, after, region_code in chunk
+            ],
         )
-        for entity_id, before, after, region_code in entries
-    ]
-    for start in range(0, len(rows), 500):
-        await AuditEntry.insert(*rows[start : start + 500]).run()
+        await AuditEntry.raw(
+            "INSERT INTO audit_entry (actor, actor_label, action, entity, entity_id, before,"
+            " after, created_at, region_code)"
+            " SELECT {}, {}, {}, {}, t.entity_id, t.before, t.after, {}, t.region_code"
+            f" FROM {table}",
+            actor_id,
+            label,
+            action,
+            entity,
+            now,
+            *args,
+        ).run()
+
+
+_ENTRY_ROWS = (
+    ("entity_id", "text"),
+    ("before", "json"),
+    ("after", "json"),
+    ("region_code", "text"),
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,9 @@ The rounds and deliveries areas reach households only through these functions:
   verification is current, in a jurisdiction (a region code prefix), with their unmet needs.
 * :func:`allocate` / :func:`release` move units of a need between unmet and allocated, with
   a single conditional ``UPDATE`` so that a need never receives more than its quantity, even
-  when two approvals race.
+  when two approvals race. :func:`allocate_each` does the same for many requests at once
+  (approving a round): the needs are locked in id order a batch at a time, what each request
+  may have is decided in order, and one conditional ``UPDATE`` per batch counts the totals.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 
 from piccolo.columns.combination import WhereRaw
 
+from nuanxin.db import batched, for_update, rows_table
 from nuanxin.errors import Conflict
 from nuanxin.households.tables import Household, Need
 from nuanxin.households.vocabulary import VerificationStatus
@@ -27,6 +30,7 @@ __all__ = (
     "HouseholdPlace",
     "NeedDemand",
     "allocate",
+    "allocate_each",
     "ensure_unmet",
     "household_place",
     "raise_quantity",
@@ -155,6 +159,50 @@ async def allocate(*, need_id: int, quantity: int) -> None:
             "The household's need is already met by other allocations",
             error="need_already_met",
         )
+
+
+async def allocate_each(*, wanted: Sequence[tuple[int, int]]) -> list[bool]:
+    """Count ``(need_id, quantity)`` requests as allocated, in order, each all or nothing.
+
+    Returns, per request, whether it was counted: ``False`` where :func:`allocate` would have
+    refused it (the need already met, by others or by the requests before it).
+    """
+    ids = sorted({need_id for need_id, _ in wanted})
+    unmet: dict[int, int] = {}
+    for chunk in batched(ids):
+        table, args = rows_table([("id", "int")], [(i,) for i in chunk])
+        for row in await Need.raw(
+            "SELECT need.id, need.quantity - need.allocated AS unmet"
+            f" FROM {table} CROSS JOIN need WHERE need.id = t.id ORDER BY need.id"
+            + for_update("need"),
+            *args,
+        ).run():
+            unmet[int(row["id"])] = int(row["unmet"])
+    totals: dict[int, int] = {}
+    counted: list[bool] = []
+    for need_id, quantity in wanted:
+        fits = 0 < quantity <= unmet.get(need_id, 0)
+        if fits:
+            unmet[need_id] -= quantity
+            totals[need_id] = totals.get(need_id, 0) + quantity
+        counted.append(fits)
+    chosen = sorted(totals)
+    for chunk in batched(chosen):
+        table, args = rows_table(
+            [("id", "int"), ("quantity", "int")], [(i, totals[i]) for i in chunk]
+        )
+        updated = await Need.raw(
+            f"UPDATE need SET allocated = need.allocated + t.quantity FROM {table}"
+            " WHERE need.id = t.id AND need.allocated + t.quantity <= need.quantity"
+            " RETURNING need.id",
+            *args,
+        ).run()
+        if len(updated) != len(chunk):  # the needs are locked: only a broken rule gets here
+            raise Conflict(
+                "The household's need is already met by other allocations",
+                error="need_already_met",
+            )
+    return counted
 
 
 async def release(*, need_id: int, quantity: int) -> None:

@@ -16,6 +16,10 @@ table checks it too). The rules of the ledger:
   give (nothing available or reserved) closes.
 * :func:`withdraw` takes available units back for the charity (all of them closes the offer).
 * Each move (but :func:`withdraw`, which the charity's edit audits) writes one audit entry.
+* :func:`reserve_each` and :func:`release_each` are the same moves for many requests at once
+  (approving a round): the offers are locked in id order and read, what each request may take
+  is decided in order, then one conditional ``UPDATE`` per batch of offers moves the totals
+  (still ``WHERE available >= n``) and the entries are written in one statement.
 
 Other areas move stock only through these functions and read the open stock through
 :func:`open_stock`; allocations reach it through :mod:`nuanxin.deliveries.allocations`.
@@ -35,8 +39,8 @@ from piccolo.query.functions.aggregate import Max
 from matching.geo import EARTH_RADIUS_KM
 from nuanxin.accounts import organizations as charities
 from nuanxin.accounts.vocabulary import OrganizationStatus
-from nuanxin.audit.services import record
-from nuanxin.db import atomic
+from nuanxin.audit.services import record, record_many
+from nuanxin.db import atomic, batched, for_update, rows_table
 from nuanxin.errors import Conflict, DomainError, Invalid, NotFound
 from nuanxin.identity import CurrentUser
 from nuanxin.offers.reading import load_offer
@@ -51,7 +55,9 @@ __all__ = (
     "deliver",
     "open_stock",
     "release",
+    "release_each",
     "reserve",
+    "reserve_each",
     "shortage",
     "withdraw",
 )
@@ -63,16 +69,18 @@ def _today() -> date:
 
 def shortage(offer: Offer, wanted: int) -> DomainError:
     """Why ``wanted`` units could not be taken from the offer: it is closed, or short."""
-    if offer.status is not OfferStatus.open:
-        return Conflict(
-            f"The offer is {offer.status.value}", error="offer_not_open", field="status"
-        )
+    return _shortage(offer.status, offer.available, wanted)
+
+
+def _shortage(status: OfferStatus, available: int, wanted: int) -> DomainError:
+    if status is not OfferStatus.open:
+        return Conflict(f"The offer is {status.value}", error="offer_not_open", field="status")
     return Conflict(
-        f"Only {offer.available} units are available, not {wanted}",
+        f"Only {available} units are available, not {wanted}",
         error="insufficient_stock",
         field="quantity",
         message_id="insufficient_stock",
-        params={"available": offer.available, "quantity": wanted},
+        params={"available": available, "quantity": wanted},
     )
 
 
@@ -208,6 +216,208 @@ async def deliver(*, offer_id: int, quantity: int, actor: CurrentUser | None) ->
         action="offer.deliver",
         quantity=quantity,
     )
+
+
+_COUNTERS = ("available", "reserved", "delivered", "withdrawn")
+
+
+@dataclass(slots=True, kw_only=True)
+class _Locked:
+    """An offer's counters as read under its lock, moved along as requests are decided."""
+
+    status: OfferStatus
+    charity_status: str
+    region_code: str
+    available: int
+    reserved: int
+    delivered: int
+    withdrawn: int
+
+    def counters(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in _COUNTERS}
+
+
+async def _lock(offer_ids: Sequence[int]) -> dict[int, _Locked]:
+    """Lock the offers in id order (a batch at a time) and read what the moves need."""
+    ids = sorted(set(offer_ids))
+    found: dict[int, _Locked] = {}
+    for chunk in batched(ids):
+        table, args = rows_table([("id", "int")], [(i,) for i in chunk])
+        rows = await OfferTable.raw(
+            "SELECT offer.id, offer.status, offer.available, offer.reserved, offer.delivered,"
+            " offer.withdrawn, organization.status AS charity_status, region.code AS region_code"
+            f" FROM {table} CROSS JOIN offer"
+            " JOIN organization ON organization.id = offer.organization"
+            " JOIN warehouse ON warehouse.id = offer.warehouse"
+            " JOIN region ON region.id = warehouse.region"
+            " WHERE offer.id = t.id ORDER BY offer.id" + for_update("offer"),
+            *args,
+        ).run()
+        for row in rows:
+            found[int(row["id"])] = _Locked(
+                status=OfferStatus(row["status"]),
+                charity_status=str(row["charity_status"]),
+                region_code=str(row["region_code"]),
+                **{name: int(row[name]) for name in _COUNTERS},
+            )
+    return found
+
+
+async def _move_totals(
+    totals: dict[int, int],
+    *,
+    assignments: str,
+    condition: str,
+    set_args: Sequence[Any] = (),
+    where_args: Sequence[Any] = (),
+) -> None:
+    """One conditional ``UPDATE`` per batch of offers, ``t.quantity`` units each.
+
+    The offers are locked and the totals were decided under the lock, so every row must
+    match: one that does not means the ledger's rule would break, and nothing is moved.
+    """
+    ids = sorted(totals)
+    now = datetime.now(UTC)
+    for chunk in batched(ids):
+        table, table_args = rows_table(
+            [("id", "int"), ("quantity", "int")], [(i, totals[i]) for i in chunk]
+        )
+        moved = await OfferTable.raw(
+            f"UPDATE offer SET {assignments}, updated_at = {{}} FROM {table}"
+            f" WHERE offer.id = t.id AND {condition} RETURNING offer.id",
+            *set_args,
+            now,
+            *table_args,
+            *where_args,
+        ).run()
+        if len(moved) != len(chunk):
+            raise Conflict(
+                "The stock moved while it was being counted: try again",
+                error="stock_moved",
+            )
+
+
+async def reserve_each(
+    *, wanted: Sequence[tuple[int, int]], actor: CurrentUser | None
+) -> list[DomainError | None]:
+    """Reserve ``(offer_id, quantity)`` requests in order, each all or nothing.
+
+    Returns, per request, ``None`` when its units were reserved or the refusal
+    :func:`reserve` would have raised for it, had the requests before it been reserved one
+    by one (short stock, an offer not open, a charity not verified). One audit entry per
+    offer names the units reserved from it.
+    """
+    offers = await _lock([offer_id for offer_id, _ in wanted])
+    before = {offer_id: offer.counters() for offer_id, offer in offers.items()}
+    totals: dict[int, int] = {}
+    answers: list[DomainError | None] = []
+    for offer_id, quantity in wanted:
+        offer = offers.get(offer_id)
+        refusal: DomainError | None = None
+        if quantity < 1:
+            refusal = Invalid(
+                "The quantity must be at least 1",
+                field="quantity",
+                message_id="quantity_at_least_one",
+            )
+        elif offer is None:
+            refusal = NotFound("No such offer")
+        elif offer.charity_status != OrganizationStatus.verified.value:
+            refusal = Conflict(
+                f"The charity is {offer.charity_status}: only a verified charity may do this",
+                error="charity_not_verified",
+            )
+        elif offer.status is not OfferStatus.open or offer.available < quantity:
+            refusal = _shortage(offer.status, offer.available, quantity)
+        else:
+            offer.available -= quantity
+            offer.reserved += quantity
+            totals[offer_id] = totals.get(offer_id, 0) + quantity
+        answers.append(refusal)
+    if totals:
+        await _move_totals(
+            totals,
+            assignments="available = offer.available - t.quantity,"
+            " reserved = offer.reserved + t.quantity",
+            condition="offer.status = {} AND offer.available >= t.quantity",
+            where_args=[OfferStatus.open.value],
+        )
+        await record_many(
+            actor=actor,
+            action="offer.reserve",
+            entity="offer",
+            entries=[
+                (
+                    offer_id,
+                    before[offer_id],
+                    {
+                        **offers[offer_id].counters(),
+                        "status": offers[offer_id].status.value,
+                        "quantity": quantity,
+                        "reason": "",
+                    },
+                    offers[offer_id].region_code,
+                )
+                for offer_id, quantity in sorted(totals.items())
+            ],
+        )
+    return answers
+
+
+async def release_each(*, given: Sequence[tuple[int, int, str]], actor: CurrentUser | None) -> None:
+    """Give reserved units back, ``(offer_id, quantity, reason)`` each, as :func:`release`.
+
+    One audit entry per request, with the counters as they stood before and after it; the
+    offers' totals move in one conditional ``UPDATE`` per batch (409 if any is short).
+    """
+    if not given:
+        return
+    offers = await _lock([offer_id for offer_id, _, _ in given])
+    totals: dict[int, int] = {}
+    entries: list[tuple[int | str, dict[str, Any], dict[str, Any], str | None]] = []
+    for offer_id, quantity, reason in given:
+        offer = offers.get(offer_id)
+        if offer is None:
+            raise NotFound("No such offer")
+        if quantity < 1:
+            raise Invalid(
+                "The quantity must be at least 1",
+                field="quantity",
+                message_id="quantity_at_least_one",
+            )
+        if offer.reserved < quantity:
+            raise Conflict(
+                f"Only {offer.reserved} units are reserved, not {quantity}",
+                error="insufficient_reserved",
+                field="quantity",
+                params={"reserved": offer.reserved, "quantity": quantity},
+            )
+        before = offer.counters()
+        offer.reserved -= quantity
+        if offer.status is OfferStatus.open:
+            offer.available += quantity
+        else:
+            offer.withdrawn += quantity
+        totals[offer_id] = totals.get(offer_id, 0) + quantity
+        after = {
+            **offer.counters(),
+            "status": offer.status.value,
+            "quantity": quantity,
+            "reason": reason,
+        }
+        entries.append((offer_id, before, after, offer.region_code))
+    # the units go back where release() sends them: available while open, else withdrawn
+    await _move_totals(
+        totals,
+        assignments="reserved = offer.reserved - t.quantity,"
+        " available = offer.available"
+        " + CASE WHEN offer.status = {} THEN t.quantity ELSE 0 END,"
+        " withdrawn = offer.withdrawn"
+        " + CASE WHEN offer.status = {} THEN 0 ELSE t.quantity END",
+        condition="offer.reserved >= t.quantity",
+        set_args=[OfferStatus.open.value, OfferStatus.open.value],
+    )
+    await record_many(actor=actor, action="offer.release", entity="offer", entries=entries)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
