@@ -10,11 +10,11 @@ behind. Locks are always taken in one order: offers, then needs, each by id.
 
 * :func:`allocate` makes one allocation, writes its audit entry, and raises the ledgers'
   refusal (the caller's savepoint rolls back with it).
-* :func:`allocate_many` makes many with a few statements per offer (approving a round):
-  each offer's units are reserved in one conditional update (one request at a time when the
-  offer is short), then each need is counted; a request that cannot be honoured is returned
-  as refused, with the reason, its reservation undone. The caller audits the decision the
-  allocations carry out (``proposal.approve`` names each allocation and delivery).
+* :func:`allocate_many` makes many with a few statements per table and batch (approving a
+  round): the ledgers decide each request in order under their locks and move the totals in
+  conditional updates; a request that cannot be honoured is returned as refused, with the
+  reason, its reservation undone. The caller audits the decision the allocations carry out
+  (``proposal.approve`` names each allocation and delivery).
 * :func:`allocation_events` tells the donor's timeline what became of an offer's units:
   when, how many, the county and the household category, never who.
 * :func:`delivered_by_county_kind` counts every confirmed delivery per county and item kind
@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from piccolo.query.functions.aggregate import Count, Sum
 
 from nuanxin.audit.services import record
-from nuanxin.db import atomic
+from nuanxin.db import atomic, batched, rows_table
 from nuanxin.deliveries.tables import Allocation, Delivery, Visit
 from nuanxin.deliveries.vocabulary import AllocationStatus, DeliveryStatus, VisitStatus
-from nuanxin.errors import DomainError
+from nuanxin.errors import Conflict, DomainError
 from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, digest
 from nuanxin.offers import stock
@@ -75,7 +75,8 @@ class AllocationRequest:
 
 @dataclass(slots=True, kw_only=True)
 class Allocations:
-    """What :func:`allocate_many` did: the allocations made (in the order asked), the refused."""
+    """What :func:`allocate_many` did: the allocations made (in the order asked), and the
+    refused in the order the ledgers met them (offers by id, then needs by id)."""
 
     made: list[tuple[AllocationRequest, Allocated]] = field(default_factory=list)
     refused: list[tuple[AllocationRequest, str]] = field(default_factory=list)
@@ -134,50 +135,53 @@ async def allocate(
 async def allocate_many(
     *, actor: CurrentUser, requests: Sequence[AllocationRequest]
 ) -> Allocations:
-    """Allocate what can be honoured of ``requests``, in bulk; report the rest as refused."""
+    """Allocate what can be honoured of ``requests``, in bulk; report the rest as refused.
+
+    A handful of statements per table and batch of requests, whatever their number: the
+    stock ledger reserves each request's units in order (``stock.reserve_each``, locking the
+    offers), the need ledger counts them (``demand.allocate_each``, locking the needs, after
+    the offers), the units of a request whose need is already met go back
+    (``stock.release_each``), and the allocations, visits and deliveries of the rest are
+    written set-based.
+    """
     result = Allocations()
     if not requests:
         return result
     async with atomic():
-        by_offer: dict[int, list[int]] = {}
-        for index, request in enumerate(requests):
-            by_offer.setdefault(request.offer_id, []).append(index)
-        reserved: list[int] = []
-        for offer_id in sorted(by_offer):
-            group = by_offer[offer_id]
-            try:
-                async with atomic():
-                    total = sum(requests[i].quantity for i in group)
-                    await stock.reserve(offer_id=offer_id, quantity=total, actor=actor)
-                reserved.extend(group)
-            except DomainError:
-                for i in group:
-                    try:
-                        async with atomic():
-                            await stock.reserve(
-                                offer_id=offer_id, quantity=requests[i].quantity, actor=actor
-                            )
-                        reserved.append(i)
-                    except DomainError as short:
-                        result.refused.append((requests[i], short.detail))
-        counted: list[int] = []
-        for i in sorted(reserved, key=lambda i: (requests[i].need_id, i)):
-            request = requests[i]
-            try:
-                async with atomic():
-                    await demand.allocate(need_id=request.need_id, quantity=request.quantity)
-                counted.append(i)
-            except DomainError as met:
-                await stock.release(
-                    offer_id=request.offer_id,
-                    quantity=request.quantity,
-                    actor=actor,
-                    reason=_refusal(request, met.detail),
-                )
-                result.refused.append((request, met.detail))
-        counted.sort()
-        honoured = [requests[i] for i in counted]
+        shorts = await stock.reserve_each(
+            wanted=[(r.offer_id, r.quantity) for r in requests], actor=actor
+        )
+        reserved = [i for i, short in enumerate(shorts) if short is None]
+        counted = await demand.allocate_each(
+            wanted=[(requests[i].need_id, requests[i].quantity) for i in reserved]
+        )
+        met = Conflict(
+            "The household's need is already met by other allocations", error="need_already_met"
+        )
+        refusals: dict[int, DomainError] = {
+            i: short for i, short in enumerate(shorts) if short is not None
+        }
+        refusals.update({i: met for i, ok in zip(reserved, counted, strict=True) if not ok})
+        await stock.release_each(
+            given=[
+                (requests[i].offer_id, requests[i].quantity, _refusal(requests[i], met.detail))
+                for i, ok in zip(reserved, counted, strict=True)
+                if not ok
+            ],
+            actor=actor,
+        )
+        honoured = [r for i, r in enumerate(requests) if i not in refusals]
         result.made.extend(zip(honoured, await _write(actor, honoured), strict=True))
+
+        def refused_at(i: int) -> tuple[int, int, int]:
+            """Where the ledgers refused request ``i``: at its offer, else at its need."""
+            if shorts[i] is not None:
+                return (0, requests[i].offer_id, i)
+            return (1, requests[i].need_id, i)
+
+        result.refused.extend(
+            (requests[i], refusals[i].detail) for i in sorted(refusals, key=refused_at)
+        )
     return result
 
 
@@ -196,98 +200,140 @@ async def _visits_for(
     otherwise a new visit starts, so that a printed slip always lists all its visit's items.
     """
     pairs = sorted({(r.household_id, r.organization_id) for r in requests})
-    found = await _open_visits(sorted({h for h, _ in pairs}))
+    found = await _open_visits(pairs)
     missing = [pair for pair in pairs if pair not in found]
     if not missing:
         return found
     # A partial unique index keeps one open, unprinted visit per pair: an approval running at
     # the same moment for the same household and charity may have started it first, in which
-    # case this insert does nothing for that pair and the items join that visit.
-    for start in range(0, len(missing), 500):
-        await (
-            Visit.insert(
-                *(
-                    Visit(household=h, organization=o, created_at=now)
-                    for h, o in missing[start : start + 500]
-                )
-            )
-            .on_conflict(action="DO NOTHING")
-            .run()
-        )
-    found = await _open_visits(sorted({h for h, _ in missing}), into=found)
-    return found
+    # case this insert does nothing for that pair and the items join that visit. The pairs go
+    # in sorted, so two approvals wait on each other's new visits in one order only.
+    for chunk in batched(missing):
+        table, args = rows_table([("household", "int"), ("organization", "int")], chunk)
+        await Visit.raw(
+            "INSERT INTO visit (household, organization, status, code_hash, failed_attempts,"
+            " printed_count, created_at)"
+            f" SELECT t.household, t.organization, {{}}, NULL, 0, 0, {{}} FROM {table}"
+            " WHERE true ORDER BY t.household, t.organization ON CONFLICT DO NOTHING",
+            VisitStatus.pending.value,
+            now,
+            *args,
+        ).run()
+    return await _open_visits(missing, into=found)
 
 
 async def _open_visits(
-    households: list[int], into: dict[tuple[int, int], int] | None = None
+    pairs: list[tuple[int, int]], into: dict[tuple[int, int], int] | None = None
 ) -> dict[tuple[int, int], int]:
     """The open visit whose slip is not printed yet, per (household, charity)."""
     found = {} if into is None else into
-    for start in range(0, len(households), 500):
-        for row in (
-            await Visit.select(Visit.id, Visit.household, Visit.organization)
-            .where(
-                Visit.household.is_in(households[start : start + 500])
-                & (Visit.status == VisitStatus.pending)
-                & (Visit.printed_count == 0)
-            )
-            .order_by(Visit.id)
-            .run()
-        ):
+    for chunk in batched(pairs):
+        table, args = rows_table([("household", "int"), ("organization", "int")], chunk)
+        for row in await Visit.raw(
+            "SELECT visit.id, visit.household, visit.organization"
+            f" FROM {table} CROSS JOIN visit WHERE visit.household = t.household"
+            " AND visit.organization = t.organization"
+            " AND visit.status = {} AND visit.printed_count = 0 ORDER BY visit.id",
+            *args,
+            VisitStatus.pending.value,
+        ).run():
             found.setdefault((int(row["household"]), int(row["organization"])), int(row["id"]))
     return found
 
 
+_ALLOCATION_ROWS = (
+    ("ord", "int"),
+    ("proposal", "int"),
+    ("offer", "int"),
+    ("household", "int"),
+    ("need", "int"),
+    ("quantity", "int"),
+    ("distance_km", "float8"),
+    ("emergency", "bool"),
+    ("paperwork_due_at", "timestamptz"),
+)
+_DELIVERY_ROWS = (
+    ("allocation", "int"),
+    ("visit", "int"),
+    ("organization", "int"),
+    ("code_hash", "text"),
+)
+
+
 async def _write(actor: CurrentUser, requests: Sequence[AllocationRequest]) -> list[Allocated]:
-    """The allocation rows and their deliveries, for units already reserved and counted."""
+    """The allocation rows and their deliveries, for units already reserved and counted.
+
+    One ``INSERT ... SELECT`` per table and batch. A batch's allocation ids, sorted, are in
+    the order its rows were inserted (``ORDER BY t.ord``; a serial only grows); the rows
+    returned are checked against the requests all the same.
+    """
+    if not requests:
+        return []
     now = datetime.now(UTC)
+    visits = await _visits_for(requests, now)
     allocated: list[Allocated] = []
-    for start in range(0, len(requests), 500):
-        chunk = requests[start : start + 500]
-        allocation_ids = [
-            int(r["id"])
-            for r in await Allocation.insert(
-                *(
-                    Allocation(
-                        proposal=row.proposal_id,
-                        offer=row.offer_id,
-                        household=row.household_id,
-                        need=row.need_id,
-                        quantity=row.quantity,
-                        distance_km=row.distance_km,
-                        emergency=row.emergency,
-                        paperwork_due_at=row.paperwork_due_at,
-                        approved_by=actor.id,
-                        created_at=now,
-                    )
-                    for row in chunk
+    for chunk in batched(requests):
+        table, args = rows_table(
+            _ALLOCATION_ROWS,
+            [
+                (
+                    index,
+                    r.proposal_id,
+                    r.offer_id,
+                    r.household_id,
+                    r.need_id,
+                    r.quantity,
+                    r.distance_km,
+                    r.emergency,
+                    r.paperwork_due_at,
                 )
-            )
-            .returning(Allocation.id)
-            .run()
-        ]
-        visits = await _visits_for(chunk, now)
+                for index, r in enumerate(chunk)
+            ],
+        )
+        inserted = await Allocation.raw(
+            "INSERT INTO allocation (proposal, offer, household, need, quantity, distance_km,"
+            " status, emergency, paperwork_due_at, approved_by, created_at)"
+            " SELECT t.proposal, t.offer, t.household, t.need, t.quantity, t.distance_km,"
+            f" {{}}, t.emergency, t.paperwork_due_at, {{}}, {{}} FROM {table} ORDER BY t.ord"
+            " RETURNING id, offer, need, quantity",
+            AllocationStatus.reserved.value,
+            actor.id,
+            now,
+            *args,
+        ).run()
+        inserted.sort(key=lambda row: int(row["id"]))
+        if [(int(a["offer"]), int(a["need"]), int(a["quantity"])) for a in inserted] != [
+            (r.offer_id, r.need_id, r.quantity) for r in chunk
+        ]:
+            raise RuntimeError("allocations came back in another order than inserted")
+        allocation_ids = [int(row["id"]) for row in inserted]
         # The code lives on the visit; the delivery's own digest is a placeholder matching nothing.
-        delivery_ids = [
-            int(r["id"])
-            for r in await Delivery.insert(
-                *(
-                    Delivery(
-                        allocation=allocation_id,
-                        visit=visits[(row.household_id, row.organization_id)],
-                        organization=row.organization_id,
-                        code_hash=digest("unissued:" + secrets.token_hex(16)),
-                        created_at=now,
-                    )
-                    for allocation_id, row in zip(allocation_ids, chunk, strict=True)
+        table, args = rows_table(
+            _DELIVERY_ROWS,
+            [
+                (
+                    allocation_id,
+                    visits[(r.household_id, r.organization_id)],
+                    r.organization_id,
+                    digest("unissued:" + secrets.token_hex(16)),
                 )
-            )
-            .returning(Delivery.id)
-            .run()
-        ]
+                for allocation_id, r in zip(allocation_ids, chunk, strict=True)
+            ],
+        )
+        deliveries = {
+            int(row["allocation"]): int(row["id"])
+            for row in await Delivery.raw(
+                "INSERT INTO delivery (visit, allocation, organization, code_hash, status,"
+                " failed_attempts, failure_reason, created_at)"
+                f" SELECT t.visit, t.allocation, t.organization, t.code_hash, {{}}, 0, '', {{}}"
+                f" FROM {table} RETURNING id, allocation",
+                DeliveryStatus.pending.value,
+                now,
+                *args,
+            ).run()
+        }
         allocated.extend(
-            Allocated(allocation_id=a, delivery_id=d)
-            for a, d in zip(allocation_ids, delivery_ids, strict=True)
+            Allocated(allocation_id=a, delivery_id=deliveries[a]) for a in allocation_ids
         )
     return allocated
 
