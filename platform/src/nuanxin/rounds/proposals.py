@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuanxin.audit.services import record, record_many
-from nuanxin.db import atomic, retrying
+from nuanxin.db import atomic, batched, is_postgres, retrying, rows_table
 from nuanxin.deliveries import allocations
 from nuanxin.errors import Conflict, Forbidden, Invalid
 from nuanxin.identity import CurrentUser, Role
@@ -95,17 +95,31 @@ def proposal_out(row: dict[str, Any]) -> ProposalOut:
 async def list_proposals(
     *, actor: CurrentUser, round_id: int, page: Pagination, status: str | None = None
 ) -> Page[ProposalOut]:
+    """A page of the round's proposals, by id.
+
+    The page's ids first, from the proposal table alone, then their columns: a deep page of
+    a province's round (a hundred thousand proposals) joins its own rows, not those it skips.
+    """
     await round_row(actor, round_id)
     where: Any = Proposal.round == round_id
     if status is not None:
         where = where & (Proposal.status == status)
-    rows = (
-        await Proposal.select(*PROPOSAL_COLUMNS)
+    ids = [
+        int(row["id"])
+        for row in await Proposal.select(Proposal.id)
         .where(where)
         .order_by(Proposal.id)
         .limit(page.limit)
         .offset(page.offset)
         .run()
+    ]
+    rows = (
+        await Proposal.select(*PROPOSAL_COLUMNS)
+        .where(Proposal.id.is_in(ids))
+        .order_by(Proposal.id)
+        .run()
+        if ids
+        else []
     )
     return Page(
         items=[proposal_out(row) for row in rows],
@@ -134,10 +148,7 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
             field="proposal_ids",
             message_id="proposals_unticked",
         )
-    where: Any = Proposal.round == round_id
-    if not data.all:
-        where = where & Proposal.id.is_in(sorted(wanted))
-    rows = await Proposal.select(*PROPOSAL_COLUMNS).where(where).order_by(Proposal.id).run()
+    rows = await _approvable(round_id, None if data.all else sorted(wanted))
     found = {int(row["id"]): row for row in rows}
     _ensure_in_round(set(data.proposal_ids) - set(found), "proposal_ids")
     for index, edit in enumerate(data.edits):
@@ -165,46 +176,81 @@ async def approve(*, actor: CurrentUser, round_id: int, data: ApproveIn) -> Appr
     return result
 
 
+async def _approvable(round_id: int, ids: list[int] | None) -> list[dict[str, Any]]:
+    """What approving needs of the round's proposals (all, or those of ``ids``), by id.
+
+    Fewer columns than :data:`PROPOSAL_COLUMNS` (a province's round has a hundred thousand).
+    """
+    columns = (
+        "SELECT proposal.id, proposal.offer, offer.organization, proposal.household,"
+        " region.code AS region_code, proposal.need, proposal.quantity, proposal.distance_km"
+    )
+    joins = (
+        " JOIN offer ON offer.id = proposal.offer"
+        " JOIN household ON household.id = proposal.household"
+        " JOIN region ON region.id = household.region"
+    )
+    rows: list[dict[str, Any]] = []
+    if ids is None:
+        rows += await Proposal.raw(
+            f"{columns} FROM proposal{joins} WHERE proposal.round = {{}} ORDER BY proposal.id",
+            round_id,
+        ).run()
+        return rows
+    for chunk in batched(ids):
+        table, args = rows_table([("id", "int")], [(i,) for i in chunk])
+        rows += await Proposal.raw(
+            f"{columns} FROM {table} CROSS JOIN proposal{joins}"
+            " WHERE proposal.id = t.id AND proposal.round = {} ORDER BY proposal.id",
+            *args,
+            round_id,
+        ).run()
+    return rows
+
+
 async def _claim(
     actor: CurrentUser, ids: list[int], edits: dict[int, int], result: ApprovalOut
 ) -> set[int]:
     """Mark still-open proposals approved (edited ones with their new quantity).
 
-    Returns the ids claimed; the others are reported as already approved or stale.
+    One statement per batch. On PostgreSQL it locks the batch's open proposals in id order
+    first, so that two approvals of the same proposals queue rather than deadlock: the later
+    one finds them decided (SQLite's writer holds the whole database). Returns the ids
+    claimed; the others are reported as already approved or stale.
     """
     now = datetime.now(UTC)
-    decided: dict[Any, Any] = {Proposal.decided_by: actor.id, Proposal.decided_at: now}
     claimed: set[int] = set()
-    plain = [pid for pid in ids if pid not in edits]
-    for start in range(0, len(plain), 500):
-        chunk = plain[start : start + 500]
-        answer = (
-            await Proposal.update({Proposal.status: ProposalStatus.approved, **decided})
-            .where(Proposal.id.is_in(chunk) & (Proposal.status == ProposalStatus.proposed))
-            .returning(Proposal.id)
-            .run()
-        )
-        claimed.update(int(row["id"]) for row in answer)
-    for pid in ids:
-        if pid in edits:
-            answer = (
-                await Proposal.update(
-                    {
-                        Proposal.status: ProposalStatus.approved,
-                        Proposal.quantity: edits[pid],
-                        **decided,
-                    }
-                )
-                .where((Proposal.id == pid) & (Proposal.status == ProposalStatus.proposed))
-                .returning(Proposal.id)
-                .run()
+    for chunk in batched(ids):
+        rows = [(pid, edits.get(pid)) for pid in chunk]
+        if is_postgres():
+            table, args = rows_table([("id", "int"), ("quantity", "int")], rows)
+            source = (
+                f"(SELECT proposal.id, t.quantity FROM {table} CROSS JOIN proposal"
+                " WHERE proposal.id = t.id AND proposal.status = {}"
+                " ORDER BY proposal.id FOR UPDATE OF proposal) AS pick"
             )
-            claimed.update(int(row["id"]) for row in answer)
+            still_open = ""
+        else:
+            source, args = rows_table([("id", "int"), ("quantity", "int")], rows, alias="pick")
+            # the unary plus keeps SQLite off the status index: it finds each row by its id
+            still_open = " AND +proposal.status = {}"
+        answer = await Proposal.raw(
+            "UPDATE proposal SET status = {}, decided_by = {}, decided_at = {},"
+            " quantity = COALESCE(pick.quantity, proposal.quantity)"
+            f" FROM {source} WHERE proposal.id = pick.id{still_open} RETURNING proposal.id",
+            ProposalStatus.approved.value,
+            actor.id,
+            now,
+            *args,
+            ProposalStatus.proposed.value,
+        ).run()
+        claimed.update(int(row["id"]) for row in answer)
     unclaimed = [pid for pid in ids if pid not in claimed]
-    if unclaimed:
+    for chunk in batched(unclaimed):
         for row in (
             await Proposal.select(Proposal.id, Proposal.status)
-            .where(Proposal.id.is_in(unclaimed))
+            .where(Proposal.id.is_in(list(chunk)))
+            .order_by(Proposal.id)
             .run()
         ):
             if row["status"] == ProposalStatus.approved:
@@ -219,12 +265,12 @@ async def _claim(
 async def _approve_all(
     actor: CurrentUser, rows: list[dict[str, Any]], edits: dict[int, int], result: ApprovalOut
 ) -> None:
-    """Approve proposals with a few statements per offer instead of per proposal.
+    """Approve proposals with a few statements per table and batch, not per proposal.
 
-    The allocation path (:func:`nuanxin.deliveries.allocations.allocate_many`) reserves each
-    offer's units in one conditional update (one proposal at a time when the offer is
-    short), then counts each need; what cannot be honoured is marked stale with the reason
-    (an edited proposal keeps its proposed quantity), its reservation undone.
+    The allocation path (:func:`nuanxin.deliveries.allocations.allocate_many`) reserves the
+    offers' units and counts the needs under their locks, deciding each proposal in id order;
+    what cannot be honoured is marked stale with the reason (an edited proposal keeps its
+    proposed quantity), its reservation undone. Each approved proposal gets its audit entry.
     """
     if not rows:
         return
@@ -239,7 +285,7 @@ async def _approve_all(
         requests=[
             allocations.AllocationRequest(
                 offer_id=int(by_id[pid]["offer"]),
-                organization_id=int(by_id[pid]["offer.organization"]),
+                organization_id=int(by_id[pid]["organization"]),
                 household_id=int(by_id[pid]["household"]),
                 need_id=int(by_id[pid]["need"]),
                 quantity=quantity(pid),
@@ -249,20 +295,19 @@ async def _approve_all(
             for pid in sorted(claimed)
         ],
     )
-    for request, reason in outcome.refused:
-        pid = int(request.proposal_id or 0)
-        await (
-            Proposal.update(
-                {
-                    Proposal.status: ProposalStatus.stale,
-                    Proposal.decision_reason: reason[:300],
-                    Proposal.quantity: int(by_id[pid]["quantity"]),
-                }
-            )
-            .where(Proposal.id == pid)
-            .run()
+    refused = [(int(request.proposal_id or 0), reason) for request, reason in outcome.refused]
+    for chunk in batched(refused):
+        table, args = rows_table(
+            [("id", "int"), ("reason", "text"), ("quantity", "int")],
+            [(pid, reason[:300], int(by_id[pid]["quantity"])) for pid, reason in chunk],
         )
-        result.stale.append(StaleProposal(proposal_id=pid, reason=reason))
+        await Proposal.raw(
+            "UPDATE proposal SET status = {}, decision_reason = t.reason, quantity = t.quantity"
+            f" FROM {table} WHERE proposal.id = t.id",
+            ProposalStatus.stale.value,
+            *args,
+        ).run()
+    result.stale.extend(StaleProposal(proposal_id=pid, reason=reason) for pid, reason in refused)
     made = [(by_id[int(request.proposal_id or 0)], done) for request, done in outcome.made]
     await record_many(
         actor=actor,
@@ -278,7 +323,7 @@ async def _approve_all(
                     "allocation": done.allocation_id,
                     "delivery": done.delivery_id,
                 },
-                str(row["household.region.code"]),
+                str(row["region_code"]),
             )
             for row, done in made
         ],
