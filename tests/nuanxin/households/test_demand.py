@@ -12,6 +12,7 @@ from nuanxin.errors import Conflict
 from nuanxin.households.demand import (
     UNIT_DECAY,
     allocate,
+    allocate_each,
     ensure_unmet,
     household_place,
     raise_quantity,
@@ -259,3 +260,18 @@ def test_each_further_unit_of_a_need_weighs_half_the_one_before_however_many_uni
         assert all(b == a * UNIT_DECAY for a, b in itertools.pairwise(weights))
     assert unit_weights(2.0, allocated=3, unmet=2) == first[3:5]
     assert unit_weights(2.0, allocated=5, unmet=0) == ()
+
+
+async def test_many_requests_are_counted_in_order_each_all_or_nothing(db: None) -> None:
+    loop = await build_loop()
+    wide = loop.needs[await add_household(loop, "wide", COUNTY, quilts=3)]
+    met = loop.needs[await add_household(loop, "met", COUNTY, quilts=1)]
+    await allocate(need_id=met, quantity=1)
+    counted = await allocate_each(
+        wanted=[(wide, 2), (met, 1), (wide, 2), (wide, 1), (wide, 0), (wide + met + 1000, 1)]
+    )
+    # the second request for ``wide`` no longer fits once the first took two of three units
+    assert counted == [True, False, False, True, False, False]
+    assert ((await _need(wide))["allocated"], (await _need(met))["allocated"]) == (3, 1)
+    assert await allocate_each(wanted=[(wide, 1)]) == [False]
+    assert await allocate_each(wanted=[]) == []
