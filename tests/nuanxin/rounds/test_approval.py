@@ -576,6 +576,8 @@ async def test_the_proposals_read_back_with_their_facts_by_status_and_a_page_at_
     assert [p["id"] for p in second["items"]] == [listed[1]["id"]]
     assert (second["total"], second["limit"], second["offset"]) == (2, 1, 1)
     assert [p["id"] for p in (await page(limit=1))["items"]] == [first["id"]]
+    beyond = await page(offset=2)
+    assert (beyond["items"], beyond["total"]) == ([], 2), "a page past the end is empty"
 
 
 async def test_rejecting_one_proposal_leaves_the_others_and_the_round_open(
