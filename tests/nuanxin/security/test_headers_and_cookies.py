@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
 from litestar import Litestar
+from litestar.stores.memory import MemoryStore
 
 from nuanxin.app import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, create_app
 from nuanxin.identity import Role
 from nuanxin.security import content_security_policy
 from nuanxin.settings import Settings
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_user
+from tests.nuanxin.helpers import bearer
 
 SITE_PATHS = (
     "/",
@@ -109,6 +112,43 @@ def cookie_attributes(response: httpx.Response, name: str) -> set[str]:
         if header.startswith(f"{name}="):
             return {part.strip().lower() for part in header.split(";")[1:]}
     raise AssertionError(f"no {name} cookie in {response.headers.get_list('set-cookie')}")
+
+
+async def test_a_request_that_keeps_nothing_in_a_session_gets_no_session(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    """An anonymous visit, or an API client with a bearer token, leaves no session in the
+    store and no session cookie (each would otherwise add an empty session to Redis)."""
+    await make_user("bearer_admin", Role.admin)
+    anonymous = await client.get("/health")
+    assert anonymous.status_code == 200
+    token = await bearer(client, "bearer_admin")
+    with_token = await client.get("/api/auth/me", headers=token)
+    assert with_token.status_code == 200
+    for response in (anonymous, with_token):
+        sessions = [
+            header
+            for header in response.headers.get_list("set-cookie")
+            if header.startswith(f"{SESSION_COOKIE}=")
+        ]
+        assert sessions == []
+    store = app.stores.get("sessions")
+    assert isinstance(store, MemoryStore)
+    assert [key async for key in _keys(store)] == []
+    login = await client.post(
+        "/api/auth/login",
+        json={"username": "bearer_admin", "password": PASSWORD},
+        headers=await csrf_headers(client),
+    )
+    assert login.status_code == 200
+    assert [key async for key in _keys(store)] == [client.cookies[SESSION_COOKIE]]
+    assert (await client.get("/api/auth/me")).json()["username"] == "bearer_admin"
+
+
+async def _keys(store: MemoryStore) -> AsyncIterator[str]:
+    for key in list(store._store):  # the test's own in-memory store: no other way to list it
+        if await store.exists(key):
+            yield key
 
 
 async def test_cookies_are_http_only_and_same_site_outside_production_too(
