@@ -31,30 +31,30 @@ def valid_code(code: str) -> bool:
     return 8 <= len(code) <= 16 and set(code) <= _CODE_CHARS
 
 
-_COLUMNS = (
-    *Donation.all_columns(exclude=[Donation.form_key]),
-    Donation.organization.name.as_alias("organization_name"),
-    Donation.organization.credit_code.as_alias("organization_credit_code"),
-    Donation.campaign.title.as_alias("campaign_title"),
-    Donation.item.code.as_alias("item_code"),
-    Donation.item.name_zh.as_alias("item_name_zh"),
-    Donation.item.name_en.as_alias("item_name_en"),
+# The donation by its code, with the names a timeline and a receipt show: every donor's page
+# view runs it. Raw SQL, the columns named as Piccolo's select named them: built by Piccolo
+# (four tables joined), the same select cost more CPU than the database spent on it.
+_BY_CODE = (
+    "SELECT donation.id, donation.tracking_code, donation.kind, donation.organization, "
+    "donation.campaign, donation.donor_name, donation.donor_email, donation.amount_fen, "
+    "donation.refunded_fen, donation.currency, donation.item, donation.quantity, "
+    "donation.offer, donation.status, donation.created_at, donation.updated_at, "
+    "donation.settled_at, organization.name AS organization_name, "
+    "organization.credit_code AS organization_credit_code, campaign.title AS campaign_title, "
+    "item.code AS item_code, item.name_zh AS item_name_zh, item.name_en AS item_name_en "
+    "FROM donation JOIN organization ON organization.id = donation.organization "
+    "LEFT JOIN campaign ON campaign.id = donation.campaign "
+    "LEFT JOIN item ON item.id = donation.item "
+    "WHERE donation.tracking_code = {}"
 )
 
 
 async def _by_code(code: str) -> dict[str, Any]:
     normalised = code.strip().upper()
-    row = None
-    if valid_code(normalised):
-        row = (
-            await Donation.select(*_COLUMNS)
-            .where(Donation.tracking_code == normalised)
-            .first()
-            .run()
-        )
-    if row is None:
+    rows = await Donation.raw(_BY_CODE, normalised).run() if valid_code(normalised) else []
+    if not rows:
         raise NotFound("No donation has this tracking code")
-    return dict(row)
+    return dict(rows[0])
 
 
 async def _contributions(row: dict[str, Any]) -> list[tuple[hooks.Contribution, int, datetime]]:
