@@ -36,6 +36,7 @@ __all__ = (
     "Role",
     "digest",
     "ensure_visible",
+    "jurisdiction_pattern",
     "jurisdiction_where",
     "keyed_hash",
     "subtree_prefix",
@@ -145,9 +146,13 @@ def jurisdiction_where(actor: CurrentUser, region_code_column: Column) -> Where 
     ``Household.region.code``. Admins need no filter (``None``); an account without a
     jurisdiction matches nothing.
     """
+    pattern = jurisdiction_pattern(actor)
+    return None if pattern is None else region_code_column.like(pattern)
+
+
+def jurisdiction_pattern(actor: CurrentUser) -> str | None:
+    """The ``LIKE`` pattern of :func:`jurisdiction_where`, for a raw query's region code."""
     if actor.role is Role.admin:
         return None
     prefix = actor.jurisdiction_prefix
-    if prefix is None:
-        return region_code_column.like("")
-    return region_code_column.like(prefix + "%")
+    return "" if prefix is None else prefix + "%"

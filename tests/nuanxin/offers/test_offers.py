@@ -109,6 +109,37 @@ async def test_each_caller_sees_only_the_offers_within_reach(client: httpx.Async
     assert none.json()["total"] == 0
 
 
+async def test_a_page_of_offers_counts_every_offer_within_reach_even_past_the_end(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await build_world()
+    x, y = sorted((world.offer_x_id, world.offer_y_id))
+    admin = world.headers(Caller.ADMIN)
+    pages = [
+        (await client.get("/api/offers", params=params, headers=admin)).json()
+        for params in ({"limit": 1}, {"limit": 1, "offset": 1}, {"limit": 1, "offset": 5})
+    ]
+    assert [[o["id"] for o in page["items"]] for page in pages] == [[x], [y], []]
+    assert [page["total"] for page in pages] == [2, 2, 2]
+    assert [(page["limit"], page["offset"]) for page in pages] == [(1, 0), (1, 1), (1, 5)]
+    by_warehouse = await client.get(
+        "/api/offers", params={"warehouse_id": world.warehouse_y_id}, headers=admin
+    )
+    assert [o["id"] for o in by_warehouse.json()["items"]] == [world.offer_y_id]
+    by_charity = await client.get(
+        "/api/offers", params={"organization_id": world.charity_x_id}, headers=admin
+    )
+    assert [o["id"] for o in by_charity.json()["items"]] == [world.offer_x_id]
+    listed = (await client.get("/api/offers", headers=admin)).json()["items"]
+    assert all(o["available"] > 0 for o in listed)
+    available = await client.get("/api/offers", params={"available_only": True}, headers=admin)
+    assert available.json()["total"] == 2
+    neighbour = await client.get(
+        "/api/offers", params={"limit": 1, "offset": 1}, headers=world.headers(Caller.NEIGHBOUR)
+    )
+    assert neighbour.json() == {"items": [], "total": 1, "limit": 1, "offset": 1}
+
+
 async def test_only_the_charitys_own_members_change_its_offers(client: httpx.AsyncClient) -> None:
     world = await build_world()
     url = f"/api/offers/{world.offer_x_id}"

@@ -19,9 +19,9 @@ from nuanxin.accounts import organizations
 from nuanxin.audit.services import record
 from nuanxin.db import atomic
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
-from nuanxin.identity import CurrentUser, Role, jurisdiction_where, visible_to
+from nuanxin.identity import CurrentUser, Role, jurisdiction_pattern, visible_to
 from nuanxin.offers import stock
-from nuanxin.offers.reading import OFFER_COLUMNS, load_offer, offer_from_row
+from nuanxin.offers.reading import OFFER_SQL_COLUMNS, OFFER_TABLES, load_offer, offer_from_row
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
 from nuanxin.offers.tables import Item as ItemTable
 from nuanxin.offers.tables import Offer as OfferTable
@@ -118,39 +118,61 @@ async def list_offers(
     region_code: str | None = None,
     available_only: bool = False,
 ) -> Page[Offer]:
-    """Offers within reach: a charity's own; staff's from warehouses in their jurisdiction."""
-    where: list[Any] = []
+    """Offers within reach: a charity's own; staff's from warehouses in their jurisdiction.
+
+    Raw SQL (:data:`~nuanxin.offers.reading.OFFER_SQL_COLUMNS`): the page and its total in one
+    statement (``count(*) OVER ()``); the total is counted apart only for a page past the end,
+    which has no row.
+    """
+    where: list[str] = []
+    args: list[Any] = []
+
+    def keep(condition: str, value: Any) -> None:
+        where.append(condition)
+        args.append(value)
+
     if user.role in (Role.charity, Role.courier):
-        where.append(OfferTable.organization == user.organization_id)
+        keep("offer.organization = {}", user.organization_id)
     else:
-        reach = jurisdiction_where(user, OfferTable.warehouse._.region._.code)
+        reach = jurisdiction_pattern(user)
         if reach is not None:
-            where.append(reach)
+            keep("region.code LIKE {}", reach)
     if status is not None:
-        where.append(OfferTable.status == status.value)
+        keep("offer.status = {}", status.value)
     if item_code is not None:
-        where.append(OfferTable.item.code == item_code)
+        keep("item.code = {}", item_code)
     if kind is not None:
-        where.append(OfferTable.item.kind == kind)
+        keep("item.kind = {}", kind)
     if warehouse_id is not None:
-        where.append(OfferTable.warehouse == warehouse_id)
+        keep("offer.warehouse = {}", warehouse_id)
     if organization_id is not None:
-        where.append(OfferTable.organization == organization_id)
+        keep("offer.organization = {}", organization_id)
     if region_code is not None:
         region = await get_region(region_code)
         prefix = "-" if region is None else subtree_prefix(region.code, region.level)
-        where.append(OfferTable.warehouse._.region._.code.like(prefix + "%"))
+        keep("region.code LIKE {}", prefix + "%")
     if available_only:
-        where.append(OfferTable.available > 0)
-    query = OfferTable.select(*OFFER_COLUMNS)
-    count = OfferTable.count()
-    for condition in where:
-        query = query.where(condition)
-        count = count.where(condition)
-    rows = await query.order_by(OfferTable.id).limit(page.limit).offset(page.offset).run()
+        where.append("offer.available > 0")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = await OfferTable.raw(
+        f"SELECT {OFFER_SQL_COLUMNS}, count(*) OVER () AS total FROM {OFFER_TABLES}{condition} "
+        "ORDER BY offer.id LIMIT {} OFFSET {}",
+        *args,
+        page.limit,
+        page.offset,
+    ).run()
+    if rows:
+        total = int(rows[0]["total"])
+    elif page.offset == 0:
+        total = 0
+    else:
+        counted = await OfferTable.raw(
+            f"SELECT count(*) AS total FROM {OFFER_TABLES}{condition}", *args
+        ).run()
+        total = int(counted[0]["total"])
     return Page(
         items=[offer_from_row(row) for row in rows],
-        total=await count.run(),
+        total=total,
         limit=page.limit,
         offset=page.offset,
     )
