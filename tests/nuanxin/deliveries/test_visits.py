@@ -11,6 +11,7 @@ import httpx
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.confirmation import code_hash
 from nuanxin.deliveries.tables import Delivery, Visit
+from nuanxin.deliveries.visits import VISIT_COLUMNS, load_visit
 from tests.nuanxin.conftest import csrf_headers, run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop, stock
 
@@ -181,3 +182,27 @@ async def test_the_household_reports_not_received_with_the_visit_code(
     )
     assert case.status_code == 201, case.text
     assert case.json()["visit_id"] == visit_id
+
+
+async def test_a_visit_loaded_by_its_id_has_what_the_visit_columns_select(
+    client: httpx.AsyncClient, db: None
+) -> None:
+    """``load_visit`` is raw SQL (the couriers' hot path): the same names and values as
+    :data:`VISIT_COLUMNS` selected through Piccolo, printed and confirmed or not."""
+    loop = await build_loop()
+    _, visit_id = await approved_visit(client, loop)
+
+    async def through_piccolo() -> dict[str, Any] | None:
+        return await Visit.select(*VISIT_COLUMNS).where(Visit.id == visit_id).first().run()
+
+    assert await load_visit(visit_id) == await through_piccolo()
+    slip = await client.post(f"/api/visits/{visit_id}/slip", headers=loop.auth("staff"))
+    confirmed = await client.post(
+        f"/api/visits/{visit_id}/confirm",
+        json={"code": slip.json()["code"]},
+        headers=loop.auth("courier"),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    loaded = await load_visit(visit_id)
+    assert loaded == await through_piccolo()
+    assert loaded["status"] == "delivered" and loaded["household.region.parent.name"]
