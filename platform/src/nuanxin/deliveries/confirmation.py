@@ -382,15 +382,27 @@ async def confirm(
             already_confirmed=already,
         )
 
-    async with atomic():
-        row = await load_visit(visit_id)
+    def refuse_or_repeat(row: dict[str, Any]) -> ConfirmOut | None:
         ensure_visit_reach(actor, row)
         if actor.role not in (Role.charity, Role.courier):
             raise Forbidden("Couriers confirm with the code; staff use staff-confirm")
-        if row["status"] == VisitStatus.delivered:
-            if _matches(row, secret_key, code):
-                return answer(VisitStatus.delivered, True)
-            raise Conflict("The delivery is already confirmed", error="already_delivered")
+        if row["status"] != VisitStatus.delivered:
+            return None
+        if _matches(row, secret_key, code):
+            return answer(VisitStatus.delivered, True)
+        raise Conflict("The delivery is already confirmed", error="already_delivered")
+
+    # A visit already delivered stays delivered: its repeat (a courier's retry, a queue sent
+    # again) is answered from one read, without a transaction (the read inside one would
+    # take no lock either).
+    repeated = refuse_or_repeat(await load_visit(visit_id))
+    if repeated is not None:
+        return repeated
+    async with atomic():
+        row = await load_visit(visit_id)
+        repeated = refuse_or_repeat(row)
+        if repeated is not None:
+            return repeated
         if row["status"] == VisitStatus.locked:
             raise _locked()
         if row["status"] != VisitStatus.pending:
