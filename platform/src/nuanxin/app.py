@@ -279,13 +279,25 @@ async def _close_pool(db: PostgresEngine) -> None:
         logger.warning("database pool not closed in %.0f s: terminated", POOL_CLOSE_SECONDS)
 
 
+async def _keep_session(connection: Any) -> None:
+    """A pooled connection goes back as it is: asyncpg's default reset would send
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` after every statement run
+    outside a transaction, a second round trip to the database for each. The app leaves no
+    session state to reset: no ``SET`` outside a transaction, no ``LISTEN`` (the job workers
+    have their own pool), advisory locks only per transaction (``pg_advisory_xact_lock``),
+    cursors only inside transactions; a transaction left open is still rolled back by asyncpg
+    before this is called."""
+
+
 def _lifespan(settings: Settings, manage_pool: bool) -> Any:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         db = engine()
         pooled = manage_pool and isinstance(db, PostgresEngine)
         if pooled and isinstance(db, PostgresEngine):
-            await db.start_connection_pool(min_size=1, max_size=settings.database_pool_size)
+            await db.start_connection_pool(
+                min_size=1, max_size=settings.database_pool_size, reset=_keep_session
+            )
         try:
             # Jobs run on workers; no server touches work in flight when it starts. The SQLite
             # demo (or EMBEDDED_WORKER=true) runs a worker inside this process.
