@@ -10,10 +10,11 @@ A limit applies to an *operation* (the route handler the router resolved, which 
 what the handler itself reads: the account name as the handler decodes the body
 (:func:`body_fields`, whatever the ``Content-Type``), the caller the authentication resolved.
 
-Each attempt is *taken* from its rule's sliding window before the request runs, in one atomic
-step that refuses it when the window is full; a rule that counts failures only gives the
-attempt back when the answer was not a failure. So N servers, or N concurrent requests, never
-let more than the limit through. Where the windows live:
+Each attempt is *taken* from the sliding windows of its operation's rules before the request
+runs, in one atomic step that counts it in all of them or, when one is full, in none and
+refuses it; a rule that counts failures only gives the attempt back when the answer was not a
+failure (one more step for all such rules). So N servers, or N concurrent requests, never let
+more than the limit through. Where the windows live:
 
 * :class:`RedisCounters` (``REDIS_URL`` set): one sorted set per (rule, subject) in Redis,
   trimmed, counted and added to by one Lua script with the Redis server's clock, so every app
@@ -30,7 +31,7 @@ import time
 import unicodedata
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -268,15 +269,24 @@ class Taken:
     wait: float = 0.0
 
 
-class Counters(Protocol):
-    """Where the windows of every rule live."""
+#: (rule, subject) pairs: the windows one attempt is counted in.
+Windows = Sequence[tuple[RateRule, str]]
 
-    async def take(self, rule: RateRule, key: str) -> Taken:
-        """Count one attempt of ``key`` under ``rule``, unless its window is full."""
+
+class Counters(Protocol):
+    """Where the windows of every rule live.
+
+    One attempt is counted in all the windows its operation's rules name at once, or in none
+    (the first full one, in the rules' order, says how long to wait): one round trip to Redis
+    for the attempt, one for giving it back, whatever the number of rules.
+    """
+
+    async def take(self, windows: Windows) -> Taken:
+        """Count one attempt in each of ``windows``, unless one of them is full."""
         ...
 
-    async def give_back(self, rule: RateRule, key: str, token: str) -> None:
-        """Forget an attempt that :meth:`take` counted."""
+    async def give_back(self, windows: Windows, token: str) -> None:
+        """Forget, in each of ``windows``, an attempt that :meth:`take` counted."""
         ...
 
 
@@ -289,32 +299,40 @@ class MemoryCounters:
         self.clock = clock
         self.windows = {rule.name: SlidingWindow(rule.limit) for rule in rules}
 
-    async def take(self, rule: RateRule, key: str) -> Taken:
-        window = self.windows[rule.name]
+    async def take(self, windows: Windows) -> Taken:
         now = self.clock()
-        wait = window.retry_after(key, now)
-        if wait is not None:
-            return Taken(wait=wait)
-        window.hit(key, now)
+        for rule, key in windows:  # no await: nothing runs between the checks and the hits
+            wait = self.windows[rule.name].retry_after(key, now)
+            if wait is not None:
+                return Taken(wait=wait)
+        for rule, key in windows:
+            self.windows[rule.name].hit(key, now)
         return Taken(token=now.hex())
 
-    async def give_back(self, rule: RateRule, key: str, token: str) -> None:
-        self.windows[rule.name].forget(key, float.fromhex(token))
+    async def give_back(self, windows: Windows, token: str) -> None:
+        for rule, key in windows:
+            self.windows[rule.name].forget(key, float.fromhex(token))
 
 
-# KEYS[1]: the window; ARGV: limit, window in ms, a member naming this attempt.
-# Returns -1 when counted, else the milliseconds until the oldest attempt leaves the window.
+# KEYS: the windows; ARGV: each window's limit, then each one's length in ms, then a member
+# naming this attempt. Returns -1 when counted in every window, else the milliseconds until the
+# oldest attempt leaves the first full window (nothing counted then).
 TAKE_SCRIPT = """
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - ms)
+local n = #KEYS
+for i = 1, n do
+  local window = tonumber(ARGV[n + i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ms - window)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[i]) then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    return math.max(1, tonumber(oldest[2]) + window - ms)
+  end
 end
-redis.call('ZADD', KEYS[1], ms, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window)
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], ms, ARGV[2 * n + 1])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[n + i]))
+end
 return -1
 """
 
@@ -331,18 +349,28 @@ class RedisCounters:
         subject = hashlib.sha256(key.encode()).hexdigest()[:32]
         return f"{self.namespace}:limit:{rule.name}:{subject}"
 
-    async def take(self, rule: RateRule, key: str) -> Taken:
+    async def take(self, windows: Windows) -> Taken:
         token = uuid.uuid4().hex
-        window_ms = int(rule.limit.seconds * 1000)
+        counts = [rule.limit.count for rule, _ in windows]
+        lengths = [int(rule.limit.seconds * 1000) for rule, _ in windows]
         waited = int(
-            await self._take(keys=[self._key(rule, key)], args=[rule.limit.count, window_ms, token])
+            await self._take(
+                keys=[self._key(rule, key) for rule, key in windows],
+                args=[*counts, *lengths, token],
+            )
         )
         if waited < 0:
             return Taken(token=token)
         return Taken(wait=waited / 1000)
 
-    async def give_back(self, rule: RateRule, key: str, token: str) -> None:
-        await self.redis.zrem(self._key(rule, key), token)
+    async def give_back(self, windows: Windows, token: str) -> None:
+        if len(windows) == 1:
+            await self.redis.zrem(self._key(*windows[0]), token)
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for rule, key in windows:
+                pipe.zrem(self._key(rule, key), token)
+            await pipe.execute()
 
 
 class RateLimiter:
@@ -382,16 +410,14 @@ class RateLimitMiddleware:
         # handler reads the same bytes.
         request: AnyRequest = Request(scope, receive)
         keyed = [(rule, key) for rule in rules if (key := await rule.key(request)) is not None]
-        taken: list[tuple[RateRule, str, str]] = []
-        for rule, key in keyed:
-            counted = await self.counters.take(rule, key)
-            if counted.token is None:  # full: the attempts counted so far are given back
-                for done, done_key, token in taken:
-                    await self.counters.give_back(done, done_key, token)
+        token = None
+        if keyed:
+            counted = await self.counters.take(keyed)
+            if counted.token is None:  # a window is full: counted in none
                 raise _too_many(counted.wait)
-            taken.append((rule, key, counted.token))
-        provisional = [entry for entry in taken if entry[0].failures_only]
-        if not provisional:
+            token = counted.token
+        provisional = [(rule, key) for rule, key in keyed if rule.failures_only]
+        if token is None or not provisional:
             await self.app(scope, receive, send)
             return
         failed = False
@@ -406,8 +432,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, watch)
         finally:
             if not failed:  # only failures count against these rules
-                for rule, key, token in provisional:
-                    await self.counters.give_back(rule, key, token)
+                await self.counters.give_back(provisional, token)
 
 
 def _too_many(wait: float) -> TooManyRequestsException:

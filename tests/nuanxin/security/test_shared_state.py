@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from nuanxin.app import create_app
 from nuanxin.identity import Role
-from nuanxin.limits import DEFAULT_RULES, RedisCounters
+from nuanxin.limits import DEFAULT_RULES, Counters, MemoryCounters, RedisCounters
 from nuanxin.settings import Settings
 from tests.nuanxin.conftest import PASSWORD, csrf_headers, make_user
 
@@ -107,7 +107,7 @@ async def test_thirty_attempts_at_once_from_two_servers_count_exactly_ten() -> N
         counters = [RedisCounters(client, namespace=namespace) for client in clients]
         [rule] = [rule for rule in DEFAULT_RULES if rule.name == "report-address"]
         taken = await asyncio.gather(
-            *(counters[number % 2].take(rule, "198.51.100.7") for number in range(30))
+            *(counters[number % 2].take([(rule, "198.51.100.7")]) for number in range(30))
         )
         assert sum(1 for one in taken if one.token is not None) == 10
         refused = [one.wait for one in taken if one.token is None]
@@ -115,13 +115,79 @@ async def test_thirty_attempts_at_once_from_two_servers_count_exactly_ten() -> N
         # an attempt given back makes room for exactly one more
         first = next(one.token for one in taken if one.token is not None)
         assert first is not None
-        await counters[0].give_back(rule, "198.51.100.7", first)
-        again = [await counters[1].take(rule, "198.51.100.7") for _ in range(2)]
+        await counters[0].give_back([(rule, "198.51.100.7")], first)
+        again = [await counters[1].take([(rule, "198.51.100.7")]) for _ in range(2)]
         assert [one.token is not None for one in again] == [True, False]
     finally:
         await clients[0].delete(*[key async for key in clients[0].scan_iter(f"{namespace}:*")])
         for client in clients:
             await client.aclose()
+
+
+@pytest.mark.parametrize("where", ["redis", "memory"])
+async def test_an_attempt_is_counted_in_all_its_windows_or_in_none(where: str) -> None:
+    """A courier's code counts against the address and the account at once: when one window
+    is full, the attempt is refused and the other window keeps its room."""
+    address, account = (
+        next(rule for rule in DEFAULT_RULES if rule.name == name)
+        for name in ("visit-address", "visit-account")
+    )
+    namespace = f"nuanxin-test-{uuid.uuid4().hex[:12]}"
+    client = Redis.from_url(REDIS_URL)
+    try:
+        if where == "redis":
+            if not await _redis_answers():
+                pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+            counters: Counters = RedisCounters(client, namespace=namespace)
+        else:
+            counters = MemoryCounters(DEFAULT_RULES)
+        full = [await counters.take([(account, "7")]) for _ in range(account.limit.count)]
+        assert all(one.token is not None for one in full)
+        both = [(address, "198.51.100.8"), (account, "7")]
+        refused = await counters.take(both)
+        assert refused.token is None and 0 < refused.wait <= account.limit.seconds
+        alone = [
+            await counters.take([(address, "198.51.100.8")]) for _ in range(address.limit.count)
+        ]
+        assert all(one.token is not None for one in alone)  # the refused attempt took no room
+        token = full[0].token
+        assert token is not None
+        await counters.give_back([(account, "7")], token)
+        assert (await counters.take([(account, "7")])).token is not None
+        taken = [await counters.take(both) for _ in range(2)]
+        assert [one.token is None for one in taken] == [True, True]  # the address is full now
+    finally:
+        if where == "redis" and await _redis_answers():
+            keys = [key async for key in client.scan_iter(f"{namespace}:*")]
+            if keys:
+                await client.delete(*keys)
+        await client.aclose()
+
+
+async def test_an_attempt_given_back_leaves_every_window_it_was_counted_in() -> None:
+    if not await _redis_answers():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    address, account = (
+        next(rule for rule in DEFAULT_RULES if rule.name == name)
+        for name in ("visit-address", "visit-account")
+    )
+    namespace = f"nuanxin-test-{uuid.uuid4().hex[:12]}"
+    client = Redis.from_url(REDIS_URL)
+    try:
+        counters = RedisCounters(client, namespace=namespace)
+        both = [(address, "198.51.100.9"), (account, "8")]
+        taken = [await counters.take(both) for _ in range(account.limit.count)]
+        assert (await counters.take(both)).token is None
+        for one in taken:
+            assert one.token is not None
+            await counters.give_back(both, one.token)
+        again = [await counters.take(both) for _ in range(account.limit.count)]
+        assert all(one.token is not None for one in again)
+    finally:
+        keys = [key async for key in client.scan_iter(f"{namespace}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
 
 
 async def test_successful_attempts_are_given_back(
