@@ -21,7 +21,12 @@ from nuanxin.db import atomic
 from nuanxin.errors import Conflict, Forbidden, Invalid, NotFound
 from nuanxin.identity import CurrentUser, Role, jurisdiction_pattern, visible_to
 from nuanxin.offers import stock
-from nuanxin.offers.reading import OFFER_SQL_COLUMNS, OFFER_TABLES, load_offer, offer_from_row
+from nuanxin.offers.reading import (
+    OFFER_SQL_COLUMNS,
+    OFFER_TABLES,
+    load_offer,
+    offers_from_rows,
+)
 from nuanxin.offers.schemas import Item, Offer, OfferCreate, OfferUpdate
 from nuanxin.offers.tables import Item as ItemTable
 from nuanxin.offers.tables import Offer as OfferTable
@@ -171,7 +176,7 @@ async def list_offers(
         ).run()
         total = int(counted[0]["total"])
     return Page(
-        items=[offer_from_row(row) for row in rows],
+        items=offers_from_rows(rows),
         total=total,
         limit=page.limit,
         offset=page.offset,
