@@ -227,9 +227,11 @@ CSRF_RULE = (
 class AmbientCSRFMiddleware(CSRFMiddleware):
     """CSRF protection where a browser's ambient credential could be abused (:data:`CSRF_RULE`).
 
-    Safe methods always pass through the parent (it sets the CSRF cookie). An unsafe request is
-    checked when it carries the session cookie and no ``Authorization`` header (a browser never
-    adds that header by itself), and on the logins; otherwise nothing could be forged.
+    A request with an ``Authorization`` header (an API client's bearer token; a browser never
+    adds that header by itself) passes untouched: nothing in it could be forged, and it gets no
+    CSRF cookie it would never use. Other safe requests pass through the parent (it sets the
+    CSRF cookie). An unsafe request is checked when it carries the session cookie, and on the
+    logins; otherwise nothing could be forged.
     """
 
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
@@ -237,20 +239,23 @@ class AmbientCSRFMiddleware(CSRFMiddleware):
         self._inner = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == ScopeType.HTTP
-            and scope.get("method") not in self.config.safe_methods
-            and not _csrf_applies(scope)
+        if scope["type"] == ScopeType.HTTP and (
+            _bearer(scope)
+            or (scope.get("method") not in self.config.safe_methods and not _csrf_applies(scope))
         ):
             await self._inner(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
 
+def _bearer(scope: Scope) -> bool:
+    """Whether the request authenticates with its ``Authorization`` header (checked by the
+    authentication, 401 if invalid), never with an ambient cookie."""
+    return any(name == b"authorization" for name, _ in scope["headers"])
+
+
 def _csrf_applies(scope: Scope) -> bool:
     headers = scope["headers"]
-    if any(name == b"authorization" for name, _ in headers):
-        return False  # the bearer (checked by the authentication, 401 if invalid) is used
     if str(scope.get("path_template", scope["path"])).rstrip("/") in LOGIN_PATHS:
         return True
     session = SESSION_COOKIE.encode() + b"="

@@ -118,7 +118,8 @@ async def test_a_request_that_keeps_nothing_in_a_session_gets_no_session(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
     """An anonymous visit, or an API client with a bearer token, leaves no session in the
-    store and no session cookie (each would otherwise add an empty session to Redis)."""
+    store and no session cookie (each would otherwise add an empty session to Redis); the API
+    client gets no cookie at all."""
     await make_user("bearer_admin", Role.admin)
     anonymous = await client.get("/health")
     assert anonymous.status_code == 200
@@ -132,6 +133,7 @@ async def test_a_request_that_keeps_nothing_in_a_session_gets_no_session(
             if header.startswith(f"{SESSION_COOKIE}=")
         ]
         assert sessions == []
+    assert with_token.headers.get_list("set-cookie") == []  # no CSRF cookie it would not use
     store = app.stores.get("sessions")
     assert isinstance(store, MemoryStore)
     assert [key async for key in _keys(store)] == []
