@@ -72,7 +72,7 @@ bench-load: install
 	$(PY) bench/load.py
 
 # Issue 17's measure: 2 uvicorn workers served directly, 16 connections, each endpoint against its
-# target (req/s, p99 under 100 ms), and the SQL statements and Redis commands of one request.
+# target (req/s, p99 under 100 ms), and the SQL statements and Redis round trips of one request.
 bench-throughput: install
 	test -x /usr/bin/wrk || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(PY) bench/load.py --throughput --workers 2 --connections 16
