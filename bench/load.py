@@ -23,7 +23,7 @@ number of connections.
 with ``--workers 2`` served directly (no nginx: on 2 cores shared with wrk, PostgreSQL and
 Redis, a proxy's CPU comes out of the workers'; ``--via-nginx`` puts nginx in front of 2
 single-process servers to compare), 16 connections, each endpoint against its target
-(req/s, p99 under 100 ms), and the SQL statements and Redis commands one request of each
+(req/s, p99 under 100 ms), and the SQL statements and Redis round trips one request of each
 endpoint costs, counted in process before the load.
 """
 
@@ -204,7 +204,7 @@ class Cost:
 
 
 async def _costs(world: World) -> list[Cost]:
-    """One request of each endpoint in process, its SQL statements and Redis commands counted.
+    """One request of each endpoint in process, its SQL statements and Redis round trips counted.
 
     Offers are listed with two page sizes: an N+1 shows as statements growing with the page.
     A confirmation is counted twice: the first closes the visit, a repeat changes nothing.
