@@ -84,7 +84,9 @@ class World:
     loaded: Any
 
 
-async def _prepare(households: int, offers: int, donations: int) -> World:
+async def _prepare(
+    households: int, offers: int, donations: int, couriers_per_charity: int = 1
+) -> World:
     """Migrate, load, run and approve a round, set known codes, register goods donations."""
     from datetime import UTC, datetime, timedelta
     from typing import cast
@@ -141,12 +143,13 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
         return token
 
     staff = await account("load_staff", Role.staff, jurisdiction=province.id)
-    couriers: dict[int, str] = {}
+    couriers: dict[int, list[str]] = {}
     charity_token = ""
     for org in await Organization.select(Organization.id).order_by(Organization.id).run():
-        couriers[org["id"]] = await account(
-            f"courier{org['id']}", Role.courier, organization=org["id"]
-        )
+        couriers[org["id"]] = [
+            await account(f"courier{org['id']}_{n}", Role.courier, organization=org["id"])
+            for n in range(couriers_per_charity)
+        ]
         charity_token = charity_token or await account(
             f"member{org['id']}", Role.charity, organization=org["id"]
         )
@@ -180,8 +183,10 @@ async def _prepare(households: int, offers: int, donations: int) -> World:
     connection = await asyncpg.connect(os.environ["DATABASE_URL"])
     try:
         rows = await connection.fetch("SELECT id, organization FROM visit ORDER BY id")
-        confirmations = [
-            (row["id"], f"{row['id']:08d}", couriers[row["organization"]]) for row in rows
+        confirmations = [  # each visit by one of its charity's couriers, in turn
+            (row["id"], f"{row['id']:08d}", team[row["id"] % len(team)])
+            for row in rows
+            if (team := couriers[row["organization"]])
         ]
         secret = os.environ["SECRET_KEY"]
         await connection.executemany(
@@ -424,6 +429,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
+        "--couriers",
+        type=int,
+        default=1,
+        help="courier accounts per charity (the visit-code limit counts per account: with one, "
+        "more than 10 of its confirmations in flight at once are refused)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=0, help="with --throughput: seconds of load not measured"
+    )
+    parser.add_argument(
         "--throughput",
         action="store_true",
         help="issue 17's measure: --workers worker processes, --connections, the targets",
@@ -446,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["REDIS_NAMESPACE"] = f"nuanxin-load-{uuid.uuid4().hex[:8]}"
     try:
         mark = time.perf_counter()
-        world = asyncio.run(_prepare(args.households, args.offers, args.donations))
+        world = asyncio.run(_prepare(args.households, args.offers, args.donations, args.couriers))
         print(
             f"prepared in {time.perf_counter() - mark:.0f} s: {world.loaded}; "
             f"{len(world.confirmations)} visits, {len(world.tracking_codes)} tracking codes"
@@ -462,8 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.throughput:
             costs = asyncio.run(_costs(world))
             args.load_before = os.getloadavg()
-            measures = _measure_workers(scripts, args, folder)
-            _report_targets(measures, costs, args)
+            _report_targets(_measure_workers(scripts, args, folder), costs, args)
             return 0
         measures: list[Measure] = []
         for count in counts:
@@ -520,6 +534,8 @@ def _measure_workers(
         for endpoint, items in scripts.items():
             script = folder / f"{endpoint.replace(' ', '_')}.lua"
             script.write_text(_lua(items))
+            if args.warmup:  # the pools fill, the caches warm: not measured
+                _wrk(url, script, args.connections, args.warmup, endpoint)
             measure = _wrk(url, script, args.connections, args.seconds, endpoint)
             measure.servers = args.workers
             measures.append(measure)
@@ -577,8 +593,9 @@ def _report_targets(measures: list[Measure], costs: list[Cost], args: argparse.N
     )
     print(
         f"\n{served}; Redis for sessions and limits; PostgreSQL on loopback; wrk (2 threads, "
-        f"{args.connections} connections, {args.seconds} s per endpoint) on the same "
-        f"{os.cpu_count()}-core machine; load average before the load: "
+        f"{args.connections} connections, {args.seconds} s per endpoint after "
+        f"{args.warmup} s not measured; {args.couriers} courier account(s) per charity) on "
+        f"the same {os.cpu_count()}-core machine; load average before the load: "
         f"{', '.join(f'{x:.2f}' for x in args.load_before)}\n"
     )
     header = (
