@@ -126,3 +126,47 @@ async def test_a_move_of_no_units_is_refused(client: httpx.AsyncClient) -> None:
     with pytest.raises(DomainError):
         await services.release(offer_id=offer_id, quantity=0, actor=staff, reason="无")
     assert (await stock(offer_id))["available"] == 20
+
+
+async def test_delivering_many_at_once_moves_closes_and_audits_as_one_by_one(
+    client: httpx.AsyncClient,
+) -> None:
+    """A visit's items delivered in one go (:func:`deliver_each`) leave the offers and the
+    audit trail as :func:`deliver` called for each in turn: the same counters, the offer with
+    nothing left closed, one entry per item with the counters before and after it."""
+    world = await build_world()
+    staff = staff_of(world)
+
+    async def trail(offer_ids: list[int]) -> list[tuple[object, object]]:
+        rows = (
+            await AuditEntry.select(AuditEntry.before, AuditEntry.after)
+            .where(
+                (AuditEntry.action == "offer.deliver")
+                & AuditEntry.entity_id.is_in([str(i) for i in offer_ids])
+            )
+            .order_by(AuditEntry.id)
+            .output(load_json=True)
+            .run()
+        )
+        return [(row["before"], row["after"]) for row in rows]
+
+    results: list[tuple[list[dict[str, object]], list[tuple[object, object]]]] = []
+    for together in (False, True):
+        first = await fresh_offer(client, world)
+        second = await fresh_offer(client, world)
+        await services.reserve(offer_id=first, quantity=20, actor=staff)  # all of it
+        await services.reserve(offer_id=second, quantity=5, actor=staff)
+        given = [(first, 12), (first, 8), (second, 3)]
+        if together:
+            await services.deliver_each(given=given, actor=staff)
+        else:
+            for offer_id, quantity in given:
+                await services.deliver(offer_id=offer_id, quantity=quantity, actor=staff)
+        results.append(([await stock(first), await stock(second)], await trail([first, second])))
+    (one_by_one, its_trail), (at_once, trail_at_once) = results
+    assert at_once == one_by_one
+    assert [s["status"] for s in at_once] == ["closed", "open"]
+    assert trail_at_once == its_trail and len(its_trail) == 3
+    with pytest.raises(DomainError) as over:
+        await services.deliver_each(given=[(first, 1)], actor=staff)
+    assert over.value.error == "insufficient_reserved"

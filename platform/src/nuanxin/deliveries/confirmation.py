@@ -284,17 +284,15 @@ async def _close_delivered(
             .where(Allocation.id.is_in(allocation_ids))
             .run()
         )
-        for allocation in (
+        delivered = (
             await Allocation.select(Allocation.offer, Allocation.quantity)
             .where(Allocation.id.is_in(allocation_ids))
             .order_by(Allocation.offer)
             .run()
-        ):
-            await stock.deliver(
-                offer_id=int(allocation["offer"]),
-                quantity=int(allocation["quantity"]),
-                actor=actor,
-            )
+        )
+        await stock.deliver_each(
+            given=[(int(a["offer"]), int(a["quantity"])) for a in delivered], actor=actor
+        )
     await record(
         actor=actor,
         action="visit.confirm",
