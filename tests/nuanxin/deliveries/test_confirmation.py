@@ -9,6 +9,7 @@ time written must still be the true instant.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -261,7 +262,8 @@ async def _deferred(task: str) -> list[dict[str, Any]]:
             .output(load_json=True)
             .run()
         )
-    return [r["args"] if isinstance(r["args"], dict) else dict(r["args"]) for r in rows]
+    # asyncpg hands PostgreSQL's jsonb over as its text.
+    return [json.loads(r["args"]) if isinstance(r["args"], str) else dict(r["args"]) for r in rows]
 
 
 def _just_now(moment: datetime | None) -> bool:
