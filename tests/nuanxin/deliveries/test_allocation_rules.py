@@ -263,11 +263,28 @@ async def test_each_offer_is_reserved_once_for_all_its_requests_by_the_approver(
     )
     assert len(outcome.made) == 2 and outcome.refused == []
     entries = (
-        await AuditEntry.select(AuditEntry.actor, AuditEntry.after)
+        await AuditEntry.select(
+            AuditEntry.actor, AuditEntry.before, AuditEntry.after, AuditEntry.region_code
+        )
         .where((AuditEntry.action == "offer.reserve") & (AuditEntry.entity_id == str(offer)))
         .output(load_json=True)
     )
-    assert [(e["actor"], e["after"]["quantity"]) for e in entries] == [(staff.id, 3)]
+    assert entries == [
+        {
+            "actor": staff.id,
+            "before": {"available": 5, "reserved": 0, "delivered": 0, "withdrawn": 0},
+            "after": {
+                "available": 2,
+                "reserved": 3,
+                "delivered": 0,
+                "withdrawn": 0,
+                "status": "open",
+                "quantity": 3,
+                "reason": "",
+            },
+            "region_code": "230111",
+        }
+    ]
 
 
 async def test_needs_are_counted_in_id_order_whatever_order_the_requests_name_them(

@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from matching.geo import EARTH_RADIUS_KM
+from nuanxin.accounts.tables import Organization
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.db import atomic
 from nuanxin.errors import DomainError
 from nuanxin.i18n import catalogue
 from nuanxin.messages import describe
@@ -393,3 +395,75 @@ async def test_the_longitude_bound_is_the_widest_radius_of_stock_that_can_still_
     await Offer.update({Offer.available: 0, Offer.reserved: 5}).where(Offer.id == one_left)
     beyond = await offer_at(household[1] + 120 / km_per_degree_here, 80, 5)  # 120 km east
     assert beyond not in {s.offer_id for s in await services.open_stock(reach=box)}
+
+
+class _UndoError(Exception):
+    """Raised to roll a savepoint back."""
+
+
+def _said(refusal: DomainError | None) -> tuple[object, ...] | None:
+    if refusal is None:
+        return None
+    return (
+        type(refusal).__name__,
+        refusal.detail,
+        refusal.error,
+        refusal.field,
+        refusal.message_id,
+        dict(refusal.params),
+    )
+
+
+async def _one_by_one(move: Callable[[], Awaitable[object]]) -> DomainError | None:
+    try:
+        await move()
+    except DomainError as refused:
+        return refused
+    return None
+
+
+async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
+    client: httpx.AsyncClient,
+) -> None:
+    """reserve_each and release_each (the allocation path's set-based moves) refuse what
+    reserve and release would refuse, with the same words, and move the same units."""
+    world = await build_world()
+    staff = staff_of(world)
+    offer = await fresh_offer(client, world, quantity=3)
+    closed = await fresh_offer(client, world, quantity=1)
+    await services.reserve(offer_id=closed, quantity=1, actor=staff)
+    await services.deliver(offer_id=closed, quantity=1, actor=staff)
+    await Organization.update({Organization.status: "suspended"}).where(
+        Organization.id == world.charity_y_id
+    )
+    wanted = [(offer, 0), (999_999, 1), (closed, 1), (world.offer_y_id, 1)]
+    wanted += [(offer, 2), (offer, 2), (offer, 1)]
+    alone: list[DomainError | None] = []
+    try:
+        async with atomic():
+            for offer_id, quantity in wanted:
+                alone.append(
+                    await _one_by_one(
+                        lambda o=offer_id, q=quantity: services.reserve(
+                            offer_id=o, quantity=q, actor=staff
+                        )
+                    )
+                )
+            raise _UndoError
+    except _UndoError:
+        pass
+    answers = await services.reserve_each(wanted=wanted, actor=staff)
+    assert [_said(a) for a in answers] == [_said(a) for a in alone]
+    assert (await stock(offer))["reserved"] == 3
+
+    for offer_id, quantity in ((999_999, 1), (offer, 0), (offer, 4)):
+        single = await _one_by_one(
+            lambda o=offer_id, q=quantity: services.release(
+                offer_id=o, quantity=q, actor=staff, reason="无"
+            )
+        )
+        many = await _one_by_one(
+            lambda o=offer_id, q=quantity: services.release_each(given=[(o, q, "无")], actor=staff)
+        )
+        assert _said(many) == _said(single) is not None
+    assert (await stock(offer))["reserved"] == 3
