@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -444,9 +445,7 @@ async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
             for offer_id, quantity in wanted:
                 alone.append(
                     await _one_by_one(
-                        lambda o=offer_id, q=quantity: services.reserve(
-                            offer_id=o, quantity=q, actor=staff
-                        )
+                        partial(services.reserve, offer_id=offer_id, quantity=quantity, actor=staff)
                     )
                 )
             raise _UndoError
@@ -458,12 +457,12 @@ async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
 
     for offer_id, quantity in ((999_999, 1), (offer, 0), (offer, 4)):
         single = await _one_by_one(
-            lambda o=offer_id, q=quantity: services.release(
-                offer_id=o, quantity=q, actor=staff, reason="无"
+            partial(
+                services.release, offer_id=offer_id, quantity=quantity, actor=staff, reason="无"
             )
         )
         many = await _one_by_one(
-            lambda o=offer_id, q=quantity: services.release_each(given=[(o, q, "无")], actor=staff)
+            partial(services.release_each, given=[(offer_id, quantity, "无")], actor=staff)
         )
         assert _said(many) == _said(single) is not None
     assert (await stock(offer))["reserved"] == 3
