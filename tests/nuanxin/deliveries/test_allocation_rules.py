@@ -72,11 +72,21 @@ async def test_a_need_already_met_gives_its_reservation_back(db: None) -> None:
     assert await offer_stock(offer) == {"available": 3, "reserved": 2, "delivered": 0}
     assert (await allocated(loop.needs[met]), await allocated(loop.needs[open_need])) == (1, 2)
     release = (
-        await AuditEntry.select(AuditEntry.after)
+        await AuditEntry.select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.after)
         .where(AuditEntry.action == "offer.release")
         .output(load_json=True)
     )
     assert release[-1]["after"]["reason"].startswith("allocation not made: ")
+    assert (release[-1]["entity"], release[-1]["entity_id"]) == ("offer", str(offer))
+    counters = {k: v for k, v in release[-1]["after"].items() if k != "reason"}
+    assert counters == {
+        "available": 3,
+        "reserved": 2,
+        "delivered": 0,
+        "withdrawn": 0,
+        "status": "open",
+        "quantity": 1,
+    }  # given back from the 3 reserved at first
     again = await allocations.allocate_many(
         actor=staff, requests=[_request(loop, offer, met, 1, proposal_id=4242)]
     )
