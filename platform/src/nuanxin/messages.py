@@ -88,6 +88,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     ),
     "no_such_code": N_("No delivery has this code: check it against the slip."),
     "insufficient_reserved": N_("Only %(reserved)d units are reserved, not %(quantity)d."),
+    "stock_moved": N_("The stock moved while it was being counted: try again."),
     "below_reserved": N_(
         "The quantity cannot go below the %(taken)d units already reserved, delivered or withdrawn."
     ),

@@ -293,7 +293,7 @@ async def _move_totals(
         ).run()
         if len(moved) != len(chunk):
             raise Conflict(
-                "The stock moved while it was being counted: try again",
+                "The stock moved while it was being counted: try again.",
                 error="stock_moved",
             )
 
