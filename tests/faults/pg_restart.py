@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         world = asyncio.run(_prepare(args.households, args.households // 20, 200))
-        server, url = _serve(folder)
+        server, url = _serve(folder, workers=2)  # one uvicorn, a worker per core
         outcome = asyncio.run(drive(url, world, args.seconds, args.restart_at))
         restart = outcome.restart
         print(
