@@ -9,6 +9,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from nuanxin import db as database
 from nuanxin.accounts.tables import User
 from nuanxin.app import create_app
 from nuanxin.audit.tables import AuditEntry
@@ -622,6 +623,27 @@ async def test_an_edit_to_zero_is_refused_and_approves_nothing(
     assert "edits[0].quantity" in (answer.json()["field"] or answer.json()["detail"])
     assert {(await _proposal(p["id"]))["status"] for p in listed} == {"proposed"}
     assert await stock(offer) == {"available": 5, "reserved": 0, "delivered": 0}
+
+
+async def test_proposals_named_across_several_batches_are_all_approved(
+    client: httpx.AsyncClient, db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database, "SET_BATCH", 2)  # five named proposals read in three batches
+    loop = await build_loop()
+    for index in range(5):
+        await add_household(loop, f"HB{index}", (COUNTY[0] + 0.01 * index, COUNTY[1]))
+    offer = await add_offer(loop, quantity=5)
+    round_id = int((await run_round(client, loop))["id"])
+    ids = sorted(int(p["id"]) for p in await proposals(client, loop, round_id))
+    answer = await _approve(
+        client,
+        loop,
+        round_id,
+        {"proposal_ids": ids[:4], "edits": [{"proposal_id": ids[4], "quantity": 1}]},
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["approved"], answer.json()["stale"]) == (ids, [])
+    assert await stock(offer) == {"available": 0, "reserved": 5, "delivered": 0}
 
 
 async def test_approving_all_of_a_round_past_five_hundred_proposals_approves_each_once(
