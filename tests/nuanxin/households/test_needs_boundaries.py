@@ -179,6 +179,7 @@ def test_a_need_the_rules_drop_falls_to_what_is_allocated_and_keeps_an_override(
     assert again["quilt"].rule == computed[-1].rule and again["quilt"].weight == 3.0
     assert again["coat_adult_m"].weight == 2.5 and again["coat_adult_m"].quantity == 1
     assert again["coat_adult_m"].override_reason == "", "a computed need carries no override"
+    assert again["coat_adult_m"].rule == computed[0].rule, "and the rule it was computed by"
 
 
 def test_a_rule_longer_than_the_column_is_cut_to_fit_with_an_ellipsis() -> None:
