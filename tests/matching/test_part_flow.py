@@ -117,3 +117,30 @@ def test_a_part_at_the_edge_of_the_solvers_budget_rounds_in_the_finest_unit_that
     expected = next(r for r in RESOLUTIONS_KM if max_km / r * (count + 4 + 1) <= 2**55)
     assert (expected > RESOLUTIONS_KM[0]) == past_the_budget
     assert solve_part(part).resolution_km == expected
+
+
+def test_lower_levels_served_in_full_below_partly_served_ones_are_counted_right() -> None:
+    # Four priority levels in one part: the two low ones near a large offer (all served),
+    # the two high ones far away, reached by one unit only (served in part). Bisection
+    # closes the low half without a max flow of its own.
+    far, near = (39.0, 116.0), (41.0, 116.0)
+    problem = Problem(
+        offers=(
+            Offer(id="big", kind="coal", quantity=10, lat=near[0], lon=near[1], radius_km=5.0),
+            Offer(id="one", kind="coal", quantity=1, lat=far[0], lon=far[1], radius_km=5.0),
+        ),
+        households=tuple(
+            Household(
+                id=f"h{w}",
+                lat=(near if w < 3 else far)[0],
+                lon=(near if w < 3 else far)[1] + 0.001 * w,
+                needs=(Need(kind="coal", quantity=2, weight=float(w)),),
+            )
+            for w in (1, 2, 3, 4)
+        ),
+    )
+    (part,) = build_network(problem_to_arrays(problem)).parts
+    assert len(set(part.level_rank.tolist())) == 4
+    assert level_counts(part).tolist() == _rank_cost_counts(part)
+    solution, best = solve(problem), lp_optimum(problem)
+    assert math.isclose(solution.totals.weighted_units, best.weighted_units, abs_tol=1e-9)
