@@ -199,6 +199,29 @@ async def test_a_refund_stripe_fails_or_cancels_is_given_back_to_the_books(
     assert await status_of(donation_id) == ("refunded", AMOUNT)
 
 
+async def test_a_refund_changes_only_its_own_donation(
+    desk_client: httpx.AsyncClient, refund_desk: RefundDesk, charity: Charity
+) -> None:
+    # Siblings in the same state and of the same amount: a refund's conditional update that
+    # matched on the state alone would move them too.
+    donation_id, *siblings = [await _paid(charity) for _ in range(3)]
+    part = await _refund(desk_client, charity, donation_id, amount_fen=5_00)
+    assert part.status_code == 200, part.text
+    assert await status_of(donation_id) == ("partially_refunded", 5_00)
+    assert [await status_of(s) for s in siblings] == [("paid", 0), ("paid", 0)]
+
+    for sibling in siblings:
+        assert (await _refund(desk_client, charity, sibling, amount_fen=5_00)).status_code == 200
+    refund_desk.answer = "failed"  # given back: only this donation's counters go back
+    failed = await _refund(desk_client, charity, donation_id, amount_fen=5_00)
+    assert failed.status_code == 502, failed.text
+    assert await status_of(donation_id) == ("partially_refunded", 5_00)
+    assert [await status_of(s) for s in siblings] == [("partially_refunded", 5_00)] * 2
+    sibling_actions = [action for s in siblings for action, *_ in await _trail(s)]
+    assert "donation.refund_failed" not in sibling_actions
+    assert sibling_actions.count("donation.refund") == 2
+
+
 async def test_only_paid_money_backed_by_a_succeeded_payment_is_refunded(
     desk_client: httpx.AsyncClient,
     client: httpx.AsyncClient,
