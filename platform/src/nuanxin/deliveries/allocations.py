@@ -207,19 +207,26 @@ async def _visits_for(
     # A partial unique index keeps one open, unprinted visit per pair: an approval running at
     # the same moment for the same household and charity may have started it first, in which
     # case this insert does nothing for that pair and the items join that visit. The pairs go
-    # in sorted, so two approvals wait on each other's new visits in one order only.
+    # in sorted, so two approvals wait on each other's new visits in one order only. The new
+    # visits come back from the insert itself: reading the table again after writing a
+    # province's visits into it would run on plans made while it was small.
     for chunk in batched(missing):
         table, args = rows_table([("household", "int"), ("organization", "int")], chunk)
-        await Visit.raw(
+        for row in await Visit.raw(
             "INSERT INTO visit (household, organization, status, code_hash, failed_attempts,"
             " printed_count, created_at)"
             f" SELECT t.household, t.organization, {{}}, NULL, 0, 0, {{}} FROM {table}"
-            " WHERE true ORDER BY t.household, t.organization ON CONFLICT DO NOTHING",
+            " WHERE true ORDER BY t.household, t.organization ON CONFLICT DO NOTHING"
+            " RETURNING id, household, organization",
             VisitStatus.pending.value,
             now,
             *args,
-        ).run()
-    return await _open_visits(missing, into=found)
+        ).run():
+            found[(int(row["household"]), int(row["organization"]))] = int(row["id"])
+    started_elsewhere = [pair for pair in missing if pair not in found]
+    if started_elsewhere:
+        await _open_visits(started_elsewhere, into=found)
+    return found
 
 
 async def _open_visits(
