@@ -15,6 +15,7 @@ from matching.engine import solve_arrays
 from matching.flow import RESOLUTIONS_KM, choose_resolution
 from matching.geo import great_circle_km
 from matching.model import ArraySolution
+from matching.network import build_network
 from matching.reference import feasibility_errors, lp_optimum
 
 DEPOT = (39.90, 116.40)
@@ -436,6 +437,29 @@ def test_a_part_closes_once_it_holds_the_minimum_of_arcs(monkeypatch: pytest.Mon
     even = _towns([3, 3, 3])
     monkeypatch.setattr(matching.network, "PART_MIN_ARCS", 3)
     assert _checked(even).stats.parts == 3
+
+
+def test_an_offer_and_a_household_out_of_everyones_reach_belong_to_no_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two towns, each its own part; a third offer and a household far from everything.
+    monkeypatch.setattr(matching.network, "PART_MIN_ARCS", 1)
+    problem = Problem(
+        offers=(
+            _offer("a", 2, at=(39.0, 116.0), radius=30.0),
+            _offer("b", 2, at=(40.0, 116.0), radius=30.0),
+            _offer("lonely", 2, at=(45.0, 116.0), radius=30.0),
+        ),
+        households=(
+            _household("ha", (39.01, 116.0), _coal(1)),
+            _household("hb", (40.01, 116.0), _coal(1)),
+            _household("alone", (30.0, 116.0), _coal(1)),
+        ),
+    )
+    parts = build_network(problem_to_arrays(problem)).parts
+    assert [p.offer_index.tolist() for p in parts] == [[0], [1]]
+    assert [p.member_need.tolist() for p in parts] == [[0], [1]]
+    assert _unmet(_checked(problem)) == {("alone", "coal"): 1}
 
 
 def test_many_priority_levels_are_served_best_first_like_the_lp_optimum() -> None:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+import matching.flow
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
 from matching.flow import (
     RESOLUTIONS_KM,
@@ -144,3 +145,77 @@ def test_lower_levels_served_in_full_below_partly_served_ones_are_counted_right(
     assert level_counts(part).tolist() == _rank_cost_counts(part)
     solution, best = solve(problem), lp_optimum(problem)
     assert math.isclose(solution.totals.weighted_units, best.weighted_units, abs_tol=1e-9)
+
+
+def _hand_part(
+    supply: list[int],
+    arcs: list[tuple[int, int]],
+    demand: list[int],
+    ranks: list[int],
+    km: float = 1.0,
+) -> Part:
+    """A part built by hand: each offer its own chain, arcs (offer, demand node), one
+    member need and one priority level (its rank) per demand node."""
+    n_demand = len(demand)
+    offer, node = (np.array(column, dtype=np.int64) for column in zip(*arcs, strict=True))
+    quantity = np.array(demand, dtype=np.int64)
+    supplies = np.array(supply, dtype=np.int64)
+    none = np.empty(0, dtype=np.int64)
+    return Part(
+        kind="coal",
+        offer_index=np.arange(len(supply), dtype=np.int64),
+        offer_supply=supplies,
+        offer_radius=np.full(len(supply), 50.0),
+        chain_tail=none,
+        chain_head=none,
+        chain_cap=none,
+        demand_quantity=quantity,
+        pair_offer=offer,
+        pair_demand=node,
+        pair_cap=np.minimum(quantity[node], supplies[offer]),
+        pair_km=np.full(len(arcs), km),
+        level_demand=np.arange(n_demand, dtype=np.int64),
+        level_rank=np.array(ranks, dtype=np.int64),
+        level_count=quantity,
+        level_weight=np.array(ranks, dtype=np.float64) + 1.0,
+        member_start=np.arange(n_demand + 1, dtype=np.int64),
+        member_need=np.arange(n_demand, dtype=np.int64),
+    )
+
+
+def test_demand_nodes_merge_only_when_they_reach_exactly_the_same_entries() -> None:
+    # Seven nodes, no two reaching the same entries. Laid end to end (node by node, entry
+    # ascending) their entries are 0 1 | 2 3 | 0 2 | 1 3 | 2 | 0 | 1 2: the bytes of node
+    # 0's entries followed by two bytes of node 1's are those of node 5's followed by two
+    # bytes of node 6's, so a class key read past a node's own entries merges 0 and 5.
+    reach = [[0, 1], [2, 3], [0, 2], [1, 3], [2], [0], [1, 2]]
+    arcs = [(entry, node) for node, entries in enumerate(reach) for entry in entries]
+    # Offer 0 has nothing left: node 5, the only one of the higher level, reaches no stock.
+    part = _hand_part([0, 1, 1, 1], arcs, [1] * 7, [0, 0, 0, 0, 0, 1, 0])
+    assert _merge_neighbourhoods(part) is part
+    assert level_counts(part).tolist() == _rank_cost_counts(part) == [3, 0]
+
+
+@pytest.mark.parametrize("ranks", [[0], [0, 1]])
+def test_units_past_two_to_the_53_are_carried_exactly(ranks: list[int]) -> None:
+    # Capacities are int64 all the way to the solver: as float64 they would lose the unit
+    # past 2**53 (out of reach of any real round, in reach of the arithmetic).
+    units = 2**53 + 1
+    part = _hand_part([units, 2], [(0, 0), (1, 1)][: len(ranks)], [units, 2][: len(ranks)], ranks)
+    layout = _layout(part)
+    assert layout.capacities[: len(ranks)].tolist() == part.offer_supply[: len(ranks)].tolist()
+    flow = solve_part(part)
+    assert flow.pair_flow.tolist() == flow.level_flow.tolist() == [units, 2][: len(ranks)]
+
+
+def test_pairs_under_a_kilometre_are_rounded_by_their_own_largest_distance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The unit is chosen from the part's largest distance, not from 1 km: with a budget
+    # small enough that 1 km in the finest unit would not fit, 0.5 km still does.
+    part = _hand_part([1, 1], [(0, 0), (1, 1)], [1, 1], [0, 0], km=0.5)
+    nodes = _layout(part).nodes
+    monkeypatch.setattr(matching.flow, "_COST_BUDGET", int(0.75 / RESOLUTIONS_KM[0] * (nodes + 1)))
+    assert solve_part(part).resolution_km == RESOLUTIONS_KM[0]
+    monkeypatch.setattr(matching.flow, "_COST_BUDGET", int(0.25 / RESOLUTIONS_KM[0] * (nodes + 1)))
+    assert solve_part(part).resolution_km == RESOLUTIONS_KM[1]
