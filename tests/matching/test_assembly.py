@@ -501,3 +501,42 @@ def test_rows_stay_in_household_order_when_kinds_outnumber_offers() -> None:
     )
     columns = _assert_reads_back(problem)
     assert columns.assignment_household.tolist() == [0, 1]
+
+
+def test_chains_at_three_nearby_points_each_reach_the_households_they_serve() -> None:
+    # Three points 100 m apart, each with offers of radius 1 km ... 8 km (a chain each),
+    # and a household every 250 m: every unit is needed, so every arc into a chain must
+    # take the stock of its own offers, widest radius last, in the order the arcs came.
+    problem = Problem(
+        offers=tuple(
+            _offer(f"r{c}-{i}", 1, at=_east(0.1 * c), radius_km=float(i + 1))
+            for c in range(3)
+            for i in range(8)
+        ),
+        households=tuple(
+            _household(f"h{i}", _east(0.25 * i + 0.05), Need(kind="coal", quantity=1, weight=1.0))
+            for i in range(24)
+        ),
+    )
+    columns = _assert_reads_back(problem)
+    assert columns.need_served.tolist() == [1] * 24
+
+
+@pytest.mark.parametrize("listed_first", [False, True])
+def test_a_priority_served_in_part_at_a_shared_point_never_takes_the_next_households_units(
+    listed_first: bool,
+) -> None:
+    # a and b share a point: 4 units of priority 5 between them, 3 served (c's 9 comes
+    # first); a's third unit (3) is not. c, 5 km east, gets the fourth unit of the offer.
+    home = _east(1.0)
+    shared = (
+        _household("a", home, Need(kind="coal", quantity=3, weights=(5.0, 5.0, 3.0))),
+        _household("b", home, Need(kind="coal", quantity=2, weight=5.0)),
+    )
+    c = _household("c", _east(5.0), Need(kind="coal", quantity=1, weight=9.0))
+    problem = Problem(
+        offers=(_offer("o", 4, at=_east(0.0)),),
+        households=(c, *shared) if listed_first else (*shared, c),
+    )
+    columns = _assert_reads_back(problem)
+    assert columns.need_served.tolist() == ([1, 2, 1] if listed_first else [2, 1, 1])
