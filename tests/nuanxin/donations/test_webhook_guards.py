@@ -1,12 +1,18 @@
-"""The webhook's guards that should change nothing (issue 19), with hand-made signed events."""
+"""The webhook's guards that should change nothing (issue 19), with hand-made signed events.
+
+The process's clock is Beijing's here (``beijing_clock``): every time the webhook writes must
+be the true instant, not the local wall clock taken for UTC.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations.records import new_tracking_code
@@ -15,6 +21,8 @@ from nuanxin.donations.tables import Donation, Payment, WebhookEvent
 from tests.nuanxin.donations.helpers import Charity, deliver, event_payload, sign, status_of
 
 AMOUNT = 20_00
+
+pytestmark = pytest.mark.usefixtures("beijing_clock")
 
 
 async def _donation(
@@ -87,6 +95,15 @@ def _refunded(refunded: int, intent: str = "pi_guard", currency: str = "cny") ->
     }
 
 
+def _logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    """The donations area's log lines at ``level``, formatted."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "nuanxin.donations" and r.levelno == level
+    ]
+
+
 async def _trail(donation_id: int) -> list[dict[str, Any]]:
     return list(
         await AuditEntry.select(
@@ -100,9 +117,11 @@ async def _trail(donation_id: int) -> list[dict[str, Any]]:
 
 
 async def test_a_success_with_the_wrong_amount_changes_nothing(
-    offline_client: httpx.AsyncClient, charity: Charity
+    offline_client: httpx.AsyncClient, charity: Charity, caplog: pytest.LogCaptureFixture
 ) -> None:
     donation_id = await _donation(charity)
+    payment = await Payment.select(Payment.id).first().run()
+    assert payment is not None
     now = int(time.time())
     for amount in (AMOUNT - 1, AMOUNT + 1):
         outcome = await _send(
@@ -115,6 +134,12 @@ async def test_a_success_with_the_wrong_amount_changes_nothing(
         assert outcome == "ignored"
     assert await status_of(donation_id) == ("created", 0)
     assert await _trail(donation_id) == []
+    # Money that does not match is an error for the operators, named by its ids alone.
+    errors = _logged(caplog, logging.ERROR)
+    assert len(errors) == 2
+    for line, amount in zip(errors, (AMOUNT - 1, AMOUNT + 1), strict=True):
+        assert f"evt_amount_{amount}" in line
+        assert f"donation {donation_id} (created, payment {payment['id']})" in line
     right = await _send(
         offline_client, "evt_right", "payment_intent.succeeded", _succeeded(AMOUNT), now
     )
@@ -127,9 +152,10 @@ async def test_a_success_with_the_wrong_amount_changes_nothing(
     )
     assert entry["before"] == {"status": "created", "refunded_fen": 0}
     assert entry["after"] == {"status": "paid", "refunded_fen": 0, "event": "evt_right"}
-    payment = await Payment.select(Payment.status, Payment.last_event_at).first().run()
-    assert payment is not None and payment["status"] == "succeeded"
-    assert payment["last_event_at"] == datetime.fromtimestamp(now, UTC)
+    paid = await Payment.select(Payment.status, Payment.last_event_at).first().run()
+    assert paid is not None and paid["status"] == "succeeded"
+    assert paid["last_event_at"] == datetime.fromtimestamp(now, UTC)
+    assert len(_logged(caplog, logging.ERROR)) == 2
 
 
 async def test_a_refund_never_shrinks_and_never_exceeds_the_donation(
@@ -228,8 +254,9 @@ async def test_a_success_is_never_dated_before_the_donation_was_written(
 
 
 async def test_events_about_unknown_intents_or_other_objects_are_ignored(
-    offline_client: httpx.AsyncClient, charity: Charity
+    offline_client: httpx.AsyncClient, charity: Charity, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="nuanxin.donations")
     await _donation(charity)
     now = int(time.time())
     assert (
@@ -238,6 +265,9 @@ async def test_events_about_unknown_intents_or_other_objects_are_ignored(
         )
         == "ignored"
     )
+    # The operators see which event named which intent (what they look up at Stripe).
+    [unknown] = _logged(caplog, logging.INFO)
+    assert "evt_u1" in unknown and "pi_x" in unknown
     assert (
         await _send(offline_client, "evt_u2", "customer.created", {"id": "cus_1"}, now) == "ignored"
     )
@@ -332,6 +362,7 @@ async def test_a_success_whose_payment_row_was_never_written_is_recorded_from_it
 ) -> None:
     donation_id = await _donation(charity, intent=None)
     now = int(time.time())
+    before = datetime.now(UTC)
     paid = {**_succeeded(AMOUNT, intent="pi_lost"), "metadata": {"donation_id": str(donation_id)}}
     assert await _send(offline_client, "evt_lost", "payment_intent.succeeded", paid, now) == (
         "applied"
@@ -345,7 +376,7 @@ async def test_a_success_whose_payment_row_was_never_written_is_recorded_from_it
         "succeeded",
     )
     assert payment["last_event_at"] == datetime.fromtimestamp(now, UTC)
-    assert datetime.now(UTC) - payment["created_at"] < timedelta(minutes=1)
+    assert before <= payment["created_at"] <= datetime.now(UTC)
 
 
 async def test_metadata_that_does_not_name_this_money_donation_at_its_amount_records_nothing(
@@ -494,3 +525,42 @@ async def test_an_event_that_cannot_be_applied_is_not_recorded_so_stripe_sends_i
     assert answer.status_code >= 500  # not 2xx: Stripe retries it
     assert await WebhookEvent.count().run() == 0
     assert await status_of(donation_id) == ("created", 0)
+
+
+async def test_a_payment_recovered_from_its_metadata_pays_and_audits_its_own_donation_only(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    # Another donation, written first, waits for its own payment: nothing may reach it.
+    other = await _donation(charity, intent="pi_other")
+    lost = await _donation(charity, intent=None)
+    now = int(time.time())
+    paid = {**_succeeded(AMOUNT, intent="pi_found"), "metadata": {"donation_id": str(lost)}}
+    outcome = await _send(offline_client, "evt_found", "payment_intent.succeeded", paid, now)
+    assert outcome == "applied"
+    assert await status_of(lost) == ("paid", 0)
+    assert await status_of(other) == ("created", 0)
+    payments = await Payment.select(Payment.intent_id, Payment.status).order_by(Payment.id).run()
+    assert payments == [
+        {"intent_id": "pi_other", "status": "requires_payment_method"},
+        {"intent_id": "pi_found", "status": "succeeded"},
+    ]
+    [entry] = await _trail(lost)
+    assert entry["after"] == {"status": "paid", "refunded_fen": 0, "event": "evt_found"}
+    assert await _trail(other) == []
+
+
+async def test_an_event_whose_payment_intent_is_not_an_id_is_ignored(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, status="paid")
+    now = int(time.time())
+    # An expanded intent (an object, not its id) or a number: neither names a payment.
+    expanded = {**_refunded(5_00), "payment_intent": {"id": "pi_guard"}}
+    assert await _send(offline_client, "evt_obj", "charge.refunded", expanded, now) == "ignored"
+    numbered = {**_succeeded(AMOUNT), "id": 4242, "metadata": {"donation_id": str(donation_id)}}
+    assert await _send(offline_client, "evt_num", "payment_intent.succeeded", numbered, now) == (
+        "ignored"
+    )
+    assert await status_of(donation_id) == ("paid", 0)
+    assert await Payment.count().run() == 1
+    assert await _trail(donation_id) == []
