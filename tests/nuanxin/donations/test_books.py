@@ -14,10 +14,13 @@ from nuanxin.audit.tables import AuditEntry
 from nuanxin.donations import campaigns
 from nuanxin.donations.campaigns import campaign_books, yuan
 from nuanxin.donations.records import new_tracking_code
+from nuanxin.donations.schemas import Campaign as CampaignAnswer
 from nuanxin.donations.schemas import CampaignBooks, CampaignCreate
 from nuanxin.donations.tables import Campaign, Donation
+from nuanxin.donations.vocabulary import CampaignStatus
 from nuanxin.errors import Conflict, DomainError, NotFound
 from nuanxin.identity import CurrentUser, Role
+from nuanxin.pagination import Page, Pagination
 from tests.nuanxin.conftest import make_region, make_user
 from tests.nuanxin.donations.helpers import Charity, _token, buy, future, open_campaign
 
@@ -66,6 +69,21 @@ async def _campaign(charity: Charity, *, ends_on: date, status: str = "open") ->
         .run()
     )
     return int(rows[0]["id"])
+
+
+async def _member(username: str) -> CurrentUser:
+    """A charity's member, as the API knows them."""
+    row = (
+        await User.select(User.id, User.organization).where(User.username == username).first().run()
+    )
+    assert row is not None
+    return CurrentUser(
+        id=row["id"],
+        username=username,
+        role=Role.charity,
+        jurisdiction_id=None,
+        organization_id=row["organization"],
+    )
 
 
 def _with(data: CampaignCreate, **changes: object) -> CampaignCreate:
@@ -336,3 +354,77 @@ async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_trans
     with pytest.raises(Conflict) as closed:
         await campaigns.open_campaign(campaign_id)
     assert closed.value.detail == "The campaign takes no more donations"
+
+
+@pytest.mark.usefixtures("beijing_clock")
+async def test_a_campaign_answers_with_its_own_fields_and_its_trail_names_who_opened_and_closed_it(
+    charity: Charity,
+) -> None:
+    user = await _member("d_member")
+    ends_on = datetime.now(UTC).date() + timedelta(days=2)
+    data = CampaignCreate(
+        title="呼兰区冬季取暖",
+        region_code="230111",
+        item_codes=["coal"],
+        target_fen=100_00,
+        ends_on=ends_on,
+    )
+    before = datetime.now(UTC)
+    opened = await campaigns.create_campaign(user=user, data=data)
+    # The true instant, though the process's clock is Beijing's.
+    assert before <= opened.created_at <= datetime.now(UTC)
+    expected = CampaignAnswer(
+        id=opened.id,
+        title="呼兰区冬季取暖",
+        organization_id=charity.organization_id,
+        organization_name="暖冬基金会",
+        region_code="230111",
+        region_name="区划230111",
+        item_codes=["coal"],
+        target_fen=100_00,
+        ends_on=ends_on,
+        status=CampaignStatus.open,
+        created_at=opened.created_at,
+        books=_books(raised=0, refunded=0, spent=0, donations=0, bought=0),
+    )
+    assert opened == expected
+    assert await campaigns.get_campaign(campaign_id=opened.id) == expected
+    newer = await campaigns.create_campaign(user=user, data=_with(data, title="第二"))
+    assert await campaigns.list_campaigns(page=Pagination(limit=1, offset=1)) == Page(
+        items=[expected], total=2, limit=1, offset=1
+    )
+    first_page = await campaigns.list_campaigns(page=Pagination(limit=1))
+    assert ([c.id for c in first_page.items], first_page.limit, first_page.offset) == (
+        [newer.id],
+        1,
+        0,
+    )
+
+    stranger = await _member("d_other")  # a member of another charity
+    with pytest.raises(NotFound) as hidden:
+        await campaigns.close_campaign(user=stranger, campaign_id=opened.id)
+    assert (hidden.value.detail, hidden.value.params) == ("No such campaign", {"what": "campaign"})
+    closed = await campaigns.close_campaign(user=user, campaign_id=opened.id)
+    assert closed == msgspec.structs.replace(expected, status=CampaignStatus.closed)
+    trail = (
+        await AuditEntry.select(
+            AuditEntry.actor,
+            AuditEntry.actor_label,
+            AuditEntry.action,
+            AuditEntry.entity,
+            AuditEntry.entity_id,
+        )
+        .where(AuditEntry.entity_id == str(opened.id))
+        .order_by(AuditEntry.id)
+        .run()
+    )
+    assert trail == [
+        {
+            "actor": user.id,
+            "actor_label": "d_member",
+            "action": action,
+            "entity": "campaign",
+            "entity_id": str(opened.id),
+        }
+        for action in ("campaign.create", "campaign.close")
+    ]

@@ -175,6 +175,7 @@ async def test_a_refund_stripe_fails_or_cancels_is_given_back_to_the_books(
     whole = await _refund(desk_client, charity, donation_id)
     assert whole.status_code == 502, whole.text
     assert whole.json()["error"] == "refund_failed"
+    assert whole.json()["detail"] == "Stripe did not refund: the refund is failed"
     assert await status_of(donation_id) == ("paid", 0)
 
     refund_desk.answer = "succeeded"
