@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from nuanxin.identity import CurrentUser, Role
-from nuanxin.offers.tables import Offer
+from nuanxin.offers.tables import Item, Offer
+from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import World
 
@@ -56,6 +57,41 @@ async def fresh_offer(client: httpx.AsyncClient, world: World, quantity: int = 2
     )
     assert posted.status_code == 201, posted.text
     return int(posted.json()["id"])
+
+
+async def stored_offer(world: World, quantity: int = 20, item_code: str = "quilt") -> int:
+    """The offer :func:`fresh_offer` makes, written straight to the table (no app to build):
+    charity X's, at its warehouse's place, within 25.5 km, for the next 30 days."""
+    warehouse = (
+        await Warehouse.select(Warehouse.lat, Warehouse.lon)
+        .where(Warehouse.id == world.warehouse_x_id)
+        .first()
+        .run()
+    )
+    item = await Item.select(Item.id).where(Item.code == item_code).first().run()
+    assert warehouse is not None and item is not None
+    now = datetime.now(UTC)
+    rows = (
+        await Offer.insert(
+            Offer(
+                organization=world.charity_x_id,
+                warehouse=world.warehouse_x_id,
+                item=item["id"],
+                quantity=quantity,
+                available=quantity,
+                lat=warehouse["lat"],
+                lon=warehouse["lon"],
+                radius_km=25.5,
+                available_from=TODAY,
+                available_until=TODAY + timedelta(days=30),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        .returning(Offer.id)
+        .run()
+    )
+    return int(rows[0]["id"])
 
 
 def staff_of(world: World) -> CurrentUser:

@@ -15,7 +15,7 @@ from nuanxin.offers.tables import Offer
 from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
 from tests.nuanxin.helpers import assert_error
-from tests.nuanxin.offers.helpers import TODAY, fresh_offer, staff_of, stock
+from tests.nuanxin.offers.helpers import TODAY, fresh_offer, staff_of, stock, stored_offer
 
 
 async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncClient) -> None:
@@ -88,9 +88,9 @@ async def test_stock_never_goes_negative_and_always_adds_up(client: httpx.AsyncC
     assert moves == 10  # every change that happened, none that was refused
 
 
-async def test_an_offer_whose_units_are_all_delivered_closes(client: httpx.AsyncClient) -> None:
+async def test_an_offer_whose_units_are_all_delivered_closes(db: None) -> None:
     world = await build_world()
-    staff, offer_id = staff_of(world), await fresh_offer(client, world)
+    staff, offer_id = staff_of(world), await stored_offer(world)
     await services.reserve(offer_id=offer_id, quantity=20, actor=staff)
     closed = await services.deliver(offer_id=offer_id, quantity=20, actor=staff)
     assert closed.status.value == "closed"
@@ -98,7 +98,7 @@ async def test_an_offer_whose_units_are_all_delivered_closes(client: httpx.Async
 
 
 async def test_open_stock_is_what_verified_charities_can_give_now(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
     everything = await services.open_stock()
@@ -116,9 +116,9 @@ async def test_open_stock_is_what_verified_charities_can_give_now(
     assert later == []
 
 
-async def test_a_move_of_no_units_is_refused(client: httpx.AsyncClient) -> None:
+async def test_a_move_of_no_units_is_refused(db: None) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world), staff_of(world)
+    offer_id, staff = await stored_offer(world), staff_of(world)
     for move in (services.reserve, services.deliver):
         with pytest.raises(DomainError) as nothing:
             await move(offer_id=offer_id, quantity=0, actor=staff)
@@ -129,7 +129,7 @@ async def test_a_move_of_no_units_is_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_delivering_many_at_once_moves_closes_and_audits_as_one_by_one(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     """A visit's items delivered in one go (:func:`deliver_each`) leave the offers and the
     audit trail as :func:`deliver` called for each in turn: the same counters, the offer with
@@ -137,9 +137,11 @@ async def test_delivering_many_at_once_moves_closes_and_audits_as_one_by_one(
     world = await build_world()
     staff = staff_of(world)
 
-    async def trail(offer_ids: list[int]) -> list[tuple[object, object]]:
+    async def trail(offer_ids: list[int]) -> list[tuple[object, ...]]:
         rows = (
-            await AuditEntry.select(AuditEntry.before, AuditEntry.after)
+            await AuditEntry.select(
+                AuditEntry.entity, AuditEntry.actor, AuditEntry.before, AuditEntry.after
+            )
             .where(
                 (AuditEntry.action == "offer.deliver")
                 & AuditEntry.entity_id.is_in([str(i) for i in offer_ids])
@@ -148,12 +150,12 @@ async def test_delivering_many_at_once_moves_closes_and_audits_as_one_by_one(
             .output(load_json=True)
             .run()
         )
-        return [(row["before"], row["after"]) for row in rows]
+        return [(row["entity"], row["actor"], row["before"], row["after"]) for row in rows]
 
-    results: list[tuple[list[dict[str, object]], list[tuple[object, object]]]] = []
+    results: list[tuple[list[dict[str, object]], list[tuple[object, ...]]]] = []
     for together in (False, True):
-        first = await fresh_offer(client, world)
-        second = await fresh_offer(client, world)
+        first = await stored_offer(world)
+        second = await stored_offer(world)
         await services.reserve(offer_id=first, quantity=20, actor=staff)  # all of it
         await services.reserve(offer_id=second, quantity=5, actor=staff)
         given = [(first, 12), (first, 8), (second, 3)]
@@ -167,6 +169,7 @@ async def test_delivering_many_at_once_moves_closes_and_audits_as_one_by_one(
     assert at_once == one_by_one
     assert [s["status"] for s in at_once] == ["closed", "open"]
     assert trail_at_once == its_trail and len(its_trail) == 3
+    assert {(entity, actor) for entity, actor, _, _ in its_trail} == {("offer", staff.id)}
     with pytest.raises(DomainError) as over:
         await services.deliver_each(given=[(first, 1)], actor=staff)
     assert over.value.error == "insufficient_reserved"

@@ -10,8 +10,11 @@ writes after it.
 from __future__ import annotations
 
 import asyncio
+import os
 
+import asyncpg
 import httpx
+import pytest
 
 from nuanxin.db import atomic
 from nuanxin.errors import DomainError
@@ -61,3 +64,36 @@ async def test_units_released_while_the_offer_is_being_withdrawn_never_become_av
     # Refused (it read an open offer that is no longer open), or counted as withdrawn.
     assert outcome in ("insufficient_reserved", "released"), outcome
     assert after["reserved"] + after["withdrawn"] == 4  # type: ignore[operator]
+
+
+async def test_moving_many_at_once_locks_the_offers_rows_and_not_their_charity_or_region(
+    committed: httpx.AsyncClient,
+) -> None:
+    """The set-based moves lock each offer's row (``FOR UPDATE OF offer``) while they decide,
+    and only those: the charity, its warehouse and the region stay free for their own edits.
+    PostgreSQL only (SQLite locks the whole file)."""
+    if Offer._meta.db.engine_type != "postgres":
+        pytest.skip("row locks are PostgreSQL's; SQLite locks the whole file")
+    loop = await build_loop()
+    offer = await add_offer(loop, quantity=4)
+    prober = await asyncpg.connect(os.environ["DATABASE_URL"])
+    try:
+        async with atomic():
+            await ledger.reserve_each(wanted=[(offer, 1)], actor=None)
+            async with prober.transaction():
+                with pytest.raises(asyncpg.exceptions.LockNotAvailableError):
+                    await prober.execute(
+                        "SELECT 1 FROM offer WHERE id = $1 FOR UPDATE NOWAIT", offer
+                    )
+            async with prober.transaction():
+                for table, row_id in (
+                    ("organization", loop.charity_id),
+                    ("warehouse", loop.warehouse_id),
+                    ("region", loop.county_id),
+                ):
+                    await prober.execute(
+                        f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE NOWAIT", row_id
+                    )
+    finally:
+        await prober.close()
+    assert (await _counts(offer))["reserved"] == 1

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import httpx
 import pytest
 
 from matching.geo import EARTH_RADIUS_KM
@@ -21,10 +20,9 @@ from nuanxin.i18n import catalogue
 from nuanxin.messages import describe
 from nuanxin.offers import stock as services
 from nuanxin.offers.tables import Offer
-from tests.nuanxin.authz.model import Caller
 from tests.nuanxin.authz.world import build_world
 from tests.nuanxin.loop_world import add_offer, build_loop
-from tests.nuanxin.offers.helpers import TODAY, fresh_offer, offer_body, staff_of, stock
+from tests.nuanxin.offers.helpers import TODAY, staff_of, stock, stored_offer
 
 EN = catalogue("en").gettext
 ZH = catalogue("zh-CN").gettext
@@ -44,10 +42,10 @@ async def _moves(offer_id: int) -> list[dict[str, object]]:
 
 
 async def test_every_unit_can_be_reserved_delivered_or_released_down_to_the_last_one(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=3), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=3), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=3, actor=staff)
     released = await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="改期")
     assert (released.available, released.reserved) == (1, 2)
@@ -63,9 +61,9 @@ async def test_every_unit_can_be_reserved_delivered_or_released_down_to_the_last
     }
 
 
-async def test_a_move_records_who_moved_what_before_and_after(client: httpx.AsyncClient) -> None:
+async def test_a_move_records_who_moved_what_before_and_after(db: None) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=5), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=5), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
     await services.deliver(offer_id=offer_id, quantity=1, actor=staff)
     await services.release(offer_id=offer_id, quantity=1, actor=staff, reason="户主外出")
@@ -93,10 +91,10 @@ async def test_a_move_records_who_moved_what_before_and_after(client: httpx.Asyn
 
 
 async def test_an_offer_stays_open_while_units_are_still_reserved(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=4), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=4), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=4, actor=staff)
     partly = await services.deliver(offer_id=offer_id, quantity=3, actor=staff)
     assert partly.status.value == "open"
@@ -106,27 +104,27 @@ async def test_an_offer_stays_open_while_units_are_still_reserved(
 
 
 async def test_an_offer_with_units_left_to_give_stays_open_after_a_delivery(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=4), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=4), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
     after = await services.deliver(offer_id=offer_id, quantity=2, actor=staff)
     assert (after.status.value, after.available) == ("open", 2)
 
 
 async def test_an_offer_emptied_by_releases_and_withdrawals_is_not_closed_as_delivered(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=2), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=2), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
     await services.withdraw(offer_id=offer_id, quantity=None)
     after = await services.release(offer_id=offer_id, quantity=2, actor=staff, reason="撤回")
     assert (after.status.value, after.withdrawn, after.available) == ("withdrawn", 2, 0)
 
 
-async def test_moves_of_a_missing_offer_are_not_found(client: httpx.AsyncClient) -> None:
+async def test_moves_of_a_missing_offer_are_not_found(db: None) -> None:
     world = await build_world()
     staff = staff_of(world)
     for move in (services.reserve, services.deliver):
@@ -143,9 +141,9 @@ async def test_moves_of_a_missing_offer_are_not_found(client: httpx.AsyncClient)
     assert (missing.value.detail, gone.value.detail) == ("No such offer", "No such offer")
 
 
-async def test_a_closed_offer_refuses_a_reservation_as_not_open(client: httpx.AsyncClient) -> None:
+async def test_a_closed_offer_refuses_a_reservation_as_not_open(db: None) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=1), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=1), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=1, actor=staff)
     await services.deliver(offer_id=offer_id, quantity=1, actor=staff)
     with pytest.raises(DomainError) as closed:
@@ -157,9 +155,9 @@ async def test_a_closed_offer_refuses_a_reservation_as_not_open(client: httpx.As
     assert (nothing.value.error, nothing.value.field) == ("insufficient_reserved", "quantity")
 
 
-async def test_a_short_reservation_says_how_many_units_are_left(client: httpx.AsyncClient) -> None:
+async def test_a_short_reservation_says_how_many_units_are_left(db: None) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=2), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=2), staff_of(world)
     with pytest.raises(DomainError) as short:
         await services.reserve(offer_id=offer_id, quantity=3, actor=staff)
     assert (short.value.error, short.value.field) == ("insufficient_stock", "quantity")
@@ -167,10 +165,10 @@ async def test_a_short_reservation_says_how_many_units_are_left(client: httpx.As
 
 
 async def test_withdrawing_some_units_keeps_the_offer_open_and_all_of_them_withdraws_it(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id = await fresh_offer(client, world, quantity=5)
+    offer_id = await stored_offer(world, quantity=5)
     with pytest.raises(DomainError) as nothing:
         await services.withdraw(offer_id=offer_id, quantity=0)
     assert nothing.value.field == "quantity"
@@ -196,10 +194,10 @@ async def test_withdrawing_some_units_keeps_the_offer_open_and_all_of_them_withd
 
 
 async def test_open_stock_reads_each_offer_as_stored_on_the_first_and_last_day(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id = await fresh_offer(client, world, quantity=7)
+    offer_id = await stored_offer(world, quantity=7)
     row = await Offer.select(Offer.available_from, Offer.available_until).where(
         Offer.id == offer_id
     )
@@ -221,7 +219,7 @@ async def test_open_stock_reads_each_offer_as_stored_on_the_first_and_last_day(
 
 
 async def test_open_stock_of_a_region_covers_its_subtree_and_an_unknown_region_nothing(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
     city = {s.offer_id for s in await services.open_stock(region_code="230100")}
@@ -230,10 +228,10 @@ async def test_open_stock_of_a_region_covers_its_subtree_and_an_unknown_region_n
 
 
 async def test_a_refused_move_says_what_is_left_for_api_clients_and_in_the_readers_language(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    offer_id, staff = await fresh_offer(client, world, quantity=5), staff_of(world)
+    offer_id, staff = await stored_offer(world, quantity=5), staff_of(world)
     await services.reserve(offer_id=offer_id, quantity=2, actor=staff)
     moves: list[Callable[[], Awaitable[object]]] = [
         lambda: services.reserve(offer_id=offer_id, quantity=4, actor=staff),
@@ -272,28 +270,22 @@ async def test_a_refused_move_says_what_is_left_for_api_clients_and_in_the_reade
 
 
 async def test_open_stock_carries_the_household_tags_an_item_requires(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
     world = await build_world()
-    posted = await client.post(
-        "/api/offers",
-        json=offer_body(world.warehouse_x_id, item_code="electric_blanket", quantity=3),
-        headers=world.headers(Caller.CHARITY),
-    )
-    assert posted.status_code == 201, posted.text
-    offer_id = int(posted.json()["id"])
+    offer_id = await stored_offer(world, quantity=3, item_code="electric_blanket")
     [record] = [s for s in await services.open_stock() if s.offer_id == offer_id]
     assert (record.item_code, record.requires) == ("electric_blanket", ("electricity",))
 
 
 @pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
 async def test_open_stock_is_judged_by_the_utc_day_whatever_the_servers_time_zone(
-    client: httpx.AsyncClient, zone: str
+    db: None, zone: str
 ) -> None:
     """An offer open for today alone (the UTC day) is open stock today on a server set to a
     zone a day ahead or behind (between them, one differs from UTC at any hour)."""
     world = await build_world()
-    offer_id = await fresh_offer(client, world, quantity=2)
+    offer_id = await stored_offer(world, quantity=2)
     today = datetime.now(UTC).date()
     await Offer.update({Offer.available_from: today, Offer.available_until: today}).where(
         Offer.id == offer_id
@@ -424,14 +416,15 @@ async def _one_by_one(move: Callable[[], Awaitable[object]]) -> DomainError | No
 
 
 async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
-    client: httpx.AsyncClient,
+    db: None,
 ) -> None:
-    """reserve_each and release_each (the allocation path's set-based moves) refuse what
-    reserve and release would refuse, with the same words, and move the same units."""
+    """reserve_each, release_each and deliver_each (the allocation path's and a visit's
+    set-based moves) refuse what reserve, release and deliver would refuse, with the same
+    words, and move the same units."""
     world = await build_world()
     staff = staff_of(world)
-    offer = await fresh_offer(client, world, quantity=3)
-    closed = await fresh_offer(client, world, quantity=1)
+    offer = await stored_offer(world, quantity=3)
+    closed = await stored_offer(world, quantity=1)
     await services.reserve(offer_id=closed, quantity=1, actor=staff)
     await services.deliver(offer_id=closed, quantity=1, actor=staff)
     await Organization.update({Organization.status: "suspended"}).where(
@@ -465,4 +458,182 @@ async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
             partial(services.release_each, given=[(offer_id, quantity, "无")], actor=staff)
         )
         assert _said(many) == _said(single) is not None
+        single = await _one_by_one(
+            partial(services.deliver, offer_id=offer_id, quantity=quantity, actor=staff)
+        )
+        many = await _one_by_one(
+            partial(services.deliver_each, given=[(offer_id, quantity)], actor=staff)
+        )
+        assert _said(many) == _said(single) is not None
     assert (await stock(offer))["reserved"] == 3
+
+
+async def test_every_move_stamps_the_offer_with_the_true_instant_on_a_server_in_beijing(
+    db: None, clock_in_china: None
+) -> None:
+    """The set-based moves and a withdrawal write ``updated_at`` as the UTC instant: a time
+    taken without a zone would be eight hours off on a server set to China's time."""
+    loop = await build_loop()
+    offer = await add_offer(loop, quantity=6)
+    moves: list[Callable[[], Awaitable[object]]] = [
+        lambda: services.reserve_each(wanted=[(offer, 3)], actor=None),
+        lambda: services.release_each(given=[(offer, 1, "改期")], actor=None),
+        lambda: services.deliver_each(given=[(offer, 1)], actor=None),
+        lambda: services.withdraw(offer_id=offer, quantity=1),
+    ]
+    for move in moves:
+        before = datetime.now(UTC)
+        await move()
+        row = await Offer.select(Offer.updated_at).where(Offer.id == offer).first().run()
+        assert row is not None
+        stamped = row["updated_at"]
+        if stamped.tzinfo is None:
+            stamped = stamped.replace(tzinfo=UTC)
+        assert before - timedelta(seconds=5) <= stamped <= datetime.now(UTC), (move, stamped)
+
+
+async def test_units_released_at_once_from_a_withdrawn_offer_add_to_what_it_withdrew(
+    db: None,
+) -> None:
+    """release_each on an offer no longer open counts the units as withdrawn on top of the
+    units withdrawn before, in the totals and in the audit entry, as release does."""
+    loop = await build_loop()
+    offer = await add_offer(loop, quantity=5)
+    await services.reserve_each(wanted=[(offer, 2)], actor=None)
+    await services.withdraw(offer_id=offer, quantity=None)  # the 3 available
+    await services.release_each(given=[(offer, 1, "撤回")], actor=None)
+    [entry] = [m for m in await _moves(offer) if m["action"] == "offer.release"]
+    assert entry["before"] == {"available": 0, "reserved": 2, "delivered": 0, "withdrawn": 3}
+    assert entry["after"] == {
+        "available": 0,
+        "reserved": 1,
+        "delivered": 0,
+        "withdrawn": 4,
+        "status": "withdrawn",
+        "quantity": 1,
+        "reason": "撤回",
+    }
+    assert await stock(offer) == {
+        "quantity": 5,
+        "available": 0,
+        "reserved": 1,
+        "delivered": 0,
+        "withdrawn": 4,
+        "status": "withdrawn",
+    }
+
+
+async def test_a_set_based_move_that_finds_a_row_changed_is_refused_and_moves_nothing(
+    db: None,
+) -> None:
+    """The totals are decided under the offers' locks, so every row of the conditional UPDATE
+    must match; one that does not (the rule would break) refuses the whole move."""
+    loop = await build_loop()
+    enough, short = await add_offer(loop, quantity=4), await add_offer(loop, quantity=2)
+    with pytest.raises(DomainError) as moved:
+        async with atomic():
+            await services._move_totals(
+                {enough: 3, short: 3},
+                assignments="available = offer.available - t.quantity,"
+                " withdrawn = offer.withdrawn + t.quantity",
+                condition="offer.available >= t.quantity",
+            )
+    refusal = moved.value
+    assert (type(refusal).__name__, refusal.error) == ("Conflict", "stock_moved")
+    assert refusal.detail == "The stock moved while it was being counted: try again."
+    assert ((await stock(enough))["available"], (await stock(short))["available"]) == (4, 2)
+
+
+async def test_offers_exactly_at_the_longitude_bounds_are_kept_and_the_bounds_hold_at_the_date_line(
+    db: None,
+) -> None:
+    """The longitude bound is the margin of the widest radius in stock at the box's latitude
+    farthest from the equator (plus the slack), both ways: an offer exactly on it is kept. A
+    bound that ends exactly on the date line still bounds: only one beyond it keeps all."""
+    loop = await build_loop()
+    lat, radius = 52.0, 80.0
+
+    def margin() -> float:
+        angle = radius / EARTH_RADIUS_KM
+        farthest = math.radians(lat + services.SLACK)
+        return math.degrees(math.asin(math.sin(angle) / math.cos(farthest))) + services.SLACK
+
+    async def offer_at(lon: float, radius_km: float = radius) -> int:
+        offer = await add_offer(loop, quantity=2, radius_km=radius_km)
+        await Offer.update({Offer.lat: lat, Offer.lon: lon}).where(Offer.id == offer)
+        return offer
+
+    async def kept(household_lon: float) -> set[int]:
+        box = services.Reach.around([(lat, household_lon)])
+        assert box is not None
+        return {s.offer_id for s in await services.open_stock(reach=box)}
+
+    m = margin()
+    west, east = await offer_at(122.0 - m), await offer_at(122.0 + m)
+    assert {west, east} <= await kept(122.0)
+
+    at_the_line = -180.0 + m  # a household whose bound westward ends on the date line
+    assert at_the_line - m == -180.0
+    far_east = await offer_at(at_the_line + m + 1.0, radius_km=10)
+    assert far_east not in await kept(at_the_line)
+    at_the_line = 180.0 - m
+    assert at_the_line + m == 180.0
+    far_west = await offer_at(at_the_line - m - 1.0, radius_km=10)
+    assert far_west not in await kept(at_the_line)
+
+
+async def test_many_moves_at_once_leave_the_counters_and_trail_that_moving_each_alone_would(
+    db: None,
+) -> None:
+    """reserve_each (one request per offer) and release_each leave each offer's counters and
+    audit entries (who, what, before and after) as reserve and release called in turn would:
+    a second reservation counts on top of the first, two releases of one offer both count,
+    and the last reserved unit can be released."""
+    world = await build_world()
+    staff = staff_of(world)
+
+    async def trail(offer_ids: list[int]) -> list[tuple[object, ...]]:
+        rows = (
+            await AuditEntry.select(
+                AuditEntry.entity_id,
+                AuditEntry.entity,
+                AuditEntry.action,
+                AuditEntry.actor,
+                AuditEntry.before,
+                AuditEntry.after,
+            )
+            .where(AuditEntry.entity_id.is_in([str(i) for i in offer_ids]))
+            .order_by(AuditEntry.id)
+            .output(load_json=True)
+            .run()
+        )
+        names = {str(offer_id): index for index, offer_id in enumerate(offer_ids)}
+        return [
+            (names[r["entity_id"]], r["entity"], r["action"], r["actor"], r["before"], r["after"])
+            for r in rows
+        ]
+
+    outcomes = []
+    for together in (False, True):
+        first, second = await stored_offer(world, quantity=5), await stored_offer(world, quantity=5)
+        reservations = [[(first, 1), (second, 2)], [(first, 2)]]
+        releases = [(first, 1, "改期"), (first, 2, "改期"), (second, 2, "户主外出")]
+        if together:
+            for wanted in reservations:
+                assert await services.reserve_each(wanted=wanted, actor=staff) == [None] * len(
+                    wanted
+                )
+            await services.release_each(given=releases, actor=staff)
+        else:
+            for wanted in reservations:
+                for offer_id, quantity in wanted:
+                    await services.reserve(offer_id=offer_id, quantity=quantity, actor=staff)
+            for offer_id, quantity, reason in releases:
+                await services.release(
+                    offer_id=offer_id, quantity=quantity, actor=staff, reason=reason
+                )
+        outcomes.append(([await stock(first), await stock(second)], await trail([first, second])))
+    (one_by_one, its_trail), (at_once, trail_at_once) = outcomes
+    assert at_once == one_by_one
+    assert [s["available"] for s in at_once] == [5, 5]
+    assert trail_at_once == its_trail and len(its_trail) == 6
