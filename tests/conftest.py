@@ -7,6 +7,13 @@ The database is chosen before anything imports the platform:
   named by ``NUANXIN_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
   dropped at the end.
 
+A process forked after this file was imported (``make mutation``'s children: mutmut imports the
+tests once, then forks a process per mutant and runs two at a time) takes a database of its own,
+so that two children never share one (see ``_own_database``). ``NUANXIN_TEST_WARM=1`` (set by
+``tests/mutation/run.py``) migrates the database and builds the app once at collection, so that
+every child starts from a migrated file and a warm process, and on SQLite takes that app, unused,
+for its first test (``fresh_app``).
+
 Migrations run once per session. Each test that asks for ``db`` runs inside one transaction
 that is rolled back afterwards (``tests/nuanxin/test_isolation.py`` proves it).
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -76,7 +84,12 @@ def drop_postgres_database(name: str) -> None:
     asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+_IMPORT_PID = os.getpid()
+_WARM = os.environ.get("NUANXIN_TEST_WARM") == "1"
 _SESSION_PG_DB: str | None = None
+# A forked process's own database: {"postgres": its name} or {"sqlite": its path}.
+_OWN: dict[str, str] = {}
+_PREBUILT: dict[str, Any] = {}  # the app built at a warm collection, for one forked process
 if BACKEND == "postgres":
     if not postgres_reachable():
         raise pytest.UsageError(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
@@ -90,9 +103,68 @@ os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
 os.environ["PICCOLO_CONF"] = "nuanxin.piccolo_conf"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With ``NUANXIN_TEST_WARM=1``: the database migrated and the app built once, here, so that
+    the processes forked afterwards (one per mutant) copy a migrated file and find the admin and
+    the handlers' signatures already built."""
+    if not _WARM or os.getpid() != _IMPORT_PID:
+        return
+    from nuanxin.app import create_app
+    from nuanxin.cli import migrate
+    from nuanxin.settings import Settings
+
+    if BACKEND == "sqlite":
+        asyncio.run(migrate(quiet=True))
+        _PREBUILT["app"] = create_app(Settings.from_env(), manage_pool=False)
+    else:  # an app holds its database's URL (the job queue's connections): built, not kept
+        create_app(Settings.from_env(), manage_pool=False)
+
+
+def fresh_app() -> Any:
+    """A new app on the session's settings, as ``create_app`` builds it.
+
+    In a process forked after a warm collection (SQLite), the first call answers with the app
+    built there: no request has reached it, and building one costs most of a mutant's run.
+    """
+    from nuanxin.app import create_app
+    from nuanxin.settings import Settings
+
+    if os.getpid() != _IMPORT_PID and "app" in _PREBUILT:
+        return _PREBUILT.pop("app")
+    return create_app(Settings.from_env(), manage_pool=False)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _SESSION_PG_DB is not None:
+    if "postgres" in _OWN:
+        drop_postgres_database(_OWN.pop("postgres"))
+    if "sqlite" in _OWN:
+        Path(_OWN.pop("sqlite")).unlink(missing_ok=True)
+    if _SESSION_PG_DB is not None and os.getpid() == _IMPORT_PID:
         drop_postgres_database(_SESSION_PG_DB)
+
+
+def _own_database() -> None:
+    """This process's own database, in a process forked after this file was imported.
+
+    Two such processes run at once under ``make mutation``: on one SQLite file, one's open test
+    transaction would hold the other's writes until a busy time-out (a test failing for a reason
+    that is not the mutant); on one PostgreSQL database, one's wipe would empty the other's rows.
+    SQLite: a copy of the session's file (migrated already when warm). PostgreSQL: a new database.
+    """
+    from nuanxin.db import configure
+    from nuanxin.settings import Settings
+
+    if BACKEND == "postgres":
+        _OWN["postgres"] = create_postgres_database()
+        os.environ["DATABASE_URL"] = _postgres_url(_OWN["postgres"])
+    else:
+        own = _TMP / f"test-{os.getpid()}.sqlite3"
+        shared = _TMP / "test.sqlite3"
+        if shared.exists():
+            shutil.copyfile(shared, own)
+        _OWN["sqlite"] = str(own)
+        os.environ["DATABASE_URL"] = f"sqlite:///{own}"
+    configure(Settings.from_env())
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +172,8 @@ def migrated() -> Iterator[None]:
     """The session's database, migrated once."""
     from nuanxin.cli import migrate
 
+    if os.getpid() != _IMPORT_PID and not _OWN:
+        _own_database()
     asyncio.run(migrate(quiet=True))
     yield
 
@@ -118,12 +192,10 @@ async def db(migrated: None) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def committed(migrated: None) -> AsyncIterator[httpx.AsyncClient]:
-    from nuanxin.app import create_app
-    from nuanxin.settings import Settings
     from tests.nuanxin.helpers import wipe
 
     await wipe()
-    app = create_app(Settings.from_env(), manage_pool=False)
+    app = fresh_app()
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://testserver"
     ) as client:

@@ -13,10 +13,10 @@ from litestar import Litestar
 
 from nuanxin.accounts.security import hash_password
 from nuanxin.accounts.tables import User
-from nuanxin.app import CSRF_COOKIE, CSRF_HEADER, create_app
+from nuanxin.app import CSRF_COOKIE, CSRF_HEADER
 from nuanxin.identity import Role
 from nuanxin.regions.tables import Region
-from nuanxin.settings import Settings
+from tests.conftest import fresh_app
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: Argon2 is slow on purpose
@@ -43,7 +43,7 @@ def clock_in_china(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def app(db: None) -> Litestar:
-    return create_app(Settings.from_env(), manage_pool=False)
+    return cast(Litestar, fresh_app())
 
 
 @pytest.fixture
