@@ -21,6 +21,7 @@ that is rolled back afterwards (``tests/nuanxin/test_isolation.py`` proves it).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import tempfile
@@ -73,10 +74,11 @@ def postgres_reachable() -> bool:
     return True
 
 
-def create_postgres_database() -> str:
-    """A new empty database on the test server; returns its name."""
+def create_postgres_database(template: str | None = None) -> str:
+    """A new database on the test server (empty, or a copy of ``template``); returns its name."""
     name = f"nuanxin_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    copy = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"{copy}'))
     return name
 
 
@@ -89,12 +91,16 @@ _WARM = os.environ.get("NUANXIN_TEST_WARM") == "1"
 _SESSION_PG_DB: str | None = None
 # A forked process's own database: {"postgres": its name} or {"sqlite": its path}.
 _OWN: dict[str, str] = {}
-_PREBUILT: dict[str, Any] = {}  # the app built at a warm collection, for one forked process
+# What a warm collection did: "warm", "migrated" (the SQLite file), "app" (for one forked process).
+_PREBUILT: dict[str, Any] = {}
 if BACKEND == "postgres":
     if not postgres_reachable():
         raise pytest.UsageError(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}")
     _SESSION_PG_DB = create_postgres_database()
     os.environ["DATABASE_URL"] = _postgres_url(_SESSION_PG_DB)
+    # Dropped when this process ends (mutmut runs several sessions in it; forked processes end
+    # with os._exit, which runs no atexit function).
+    atexit.register(drop_postgres_database, _SESSION_PG_DB)
 else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
 os.environ["NUANXIN_ENV"] = "test"
@@ -107,14 +113,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """With ``NUANXIN_TEST_WARM=1``: the database migrated and the app built once, here, so that
     the processes forked afterwards (one per mutant) copy a migrated file and find the admin and
     the handlers' signatures already built."""
-    if not _WARM or os.getpid() != _IMPORT_PID:
-        return
+    if not _WARM or os.getpid() != _IMPORT_PID or "warm" in _PREBUILT:
+        return  # (mutmut's clean run collects again in the same process)
     from nuanxin.app import create_app
     from nuanxin.cli import migrate
     from nuanxin.settings import Settings
 
+    _PREBUILT["warm"] = True
+    asyncio.run(migrate(quiet=True))
+    _PREBUILT["migrated"] = True
     if BACKEND == "sqlite":
-        asyncio.run(migrate(quiet=True))
         _PREBUILT["app"] = create_app(Settings.from_env(), manage_pool=False)
     else:  # an app holds its database's URL (the job queue's connections): built, not kept
         create_app(Settings.from_env(), manage_pool=False)
@@ -139,8 +147,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         drop_postgres_database(_OWN.pop("postgres"))
     if "sqlite" in _OWN:
         Path(_OWN.pop("sqlite")).unlink(missing_ok=True)
-    if _SESSION_PG_DB is not None and os.getpid() == _IMPORT_PID:
-        drop_postgres_database(_SESSION_PG_DB)
 
 
 def _own_database() -> None:
@@ -149,13 +155,18 @@ def _own_database() -> None:
     Two such processes run at once under ``make mutation``: on one SQLite file, one's open test
     transaction would hold the other's writes until a busy time-out (a test failing for a reason
     that is not the mutant); on one PostgreSQL database, one's wipe would empty the other's rows.
-    SQLite: a copy of the session's file (migrated already when warm). PostgreSQL: a new database.
+    SQLite: a copy of the session's file; PostgreSQL: a copy of the session's database (each
+    migrated already when warm).
     """
     from nuanxin.db import configure
     from nuanxin.settings import Settings
 
     if BACKEND == "postgres":
-        _OWN["postgres"] = create_postgres_database()
+        try:  # a copy of the session's database, migrated when warm
+            _OWN["postgres"] = create_postgres_database(template=_SESSION_PG_DB)
+        except Exception:  # it has a connection open: PostgreSQL copies no database in use
+            _OWN["postgres"] = create_postgres_database()
+            _PREBUILT.pop("migrated", None)
         os.environ["DATABASE_URL"] = _postgres_url(_OWN["postgres"])
     else:
         own = _TMP / f"test-{os.getpid()}.sqlite3"
@@ -174,7 +185,8 @@ def migrated() -> Iterator[None]:
 
     if os.getpid() != _IMPORT_PID and not _OWN:
         _own_database()
-    asyncio.run(migrate(quiet=True))
+    if not (_OWN and _PREBUILT.get("migrated")):  # not a copy of a migrated database
+        asyncio.run(migrate(quiet=True))
     yield
 
 
