@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -466,3 +466,55 @@ async def test_new_items_join_the_households_open_unprinted_visit_of_that_charit
     assert after_delivery not in (first, other, after_print)
     assert beside == other  # found open while the household's new visit was started
     assert await Visit.count().where(Visit.household == household) == 3
+
+
+async def test_refusals_at_an_offer_are_listed_before_refusals_at_a_need_whatever_their_ids(
+    db: None,
+) -> None:
+    """The refused come in the order the ledgers met them: the stock ledger's (offers by id)
+    first, then the need ledger's (needs by id), even when a need's id is the lower number."""
+    loop = await build_loop()
+    staff = await _staff(loop)
+    met = await add_household(loop, "HHM", COUNTY, quilts=1)
+    await Need.update({Need.allocated: 1}).where(Need.id == loop.needs[met])
+    other = await add_household(loop, "HHO", COUNTY, quilts=1)
+    plenty = await add_offer(loop, quantity=4)
+    short = await add_offer(loop, quantity=1)
+    while short <= loop.needs[met]:
+        short = await add_offer(loop, quantity=1)
+    outcome = await allocations.allocate_many(
+        actor=staff,
+        requests=[_request(loop, plenty, met, 1), _request(loop, short, other, 2)],
+    )
+    assert outcome.made == []
+    assert [(r.offer_id, why) for r, why in outcome.refused] == [
+        (short, "Only 1 units are available, not 2"),
+        (plenty, "The household's need is already met by other allocations"),
+    ]
+
+
+async def test_what_an_allocation_writes_is_stamped_with_the_true_instant_on_a_server_in_beijing(
+    db: None, clock_in_china: None
+) -> None:
+    """The allocation, its delivery and the new visit are created at the UTC instant: a time
+    taken without a zone would be eight hours off on a server set to China's time."""
+    loop = await build_loop()
+    staff = await _staff(loop)
+    household = await add_household(loop, "HHT", COUNTY, quilts=1)
+    offer = await add_offer(loop, quantity=2)
+    before = datetime.now(UTC)
+    outcome = await allocations.allocate_many(
+        actor=staff, requests=[_request(loop, offer, household, 1)]
+    )
+    [(_, made)] = outcome.made
+    delivery = await Delivery.select(Delivery.created_at, Delivery.visit).where(
+        Delivery.id == made.delivery_id
+    )
+    allocation = await Allocation.select(Allocation.created_at).where(
+        Allocation.id == made.allocation_id
+    )
+    visit = await Visit.select(Visit.created_at).where(Visit.id == delivery[0]["visit"])
+    for stamped in (allocation[0]["created_at"], delivery[0]["created_at"], visit[0]["created_at"]):
+        if stamped.tzinfo is None:
+            stamped = stamped.replace(tzinfo=UTC)
+        assert before - timedelta(seconds=5) <= stamped <= datetime.now(UTC), stamped

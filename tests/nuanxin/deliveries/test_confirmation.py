@@ -784,6 +784,8 @@ async def test_staff_confirm_a_locked_visit_they_witnessed_once(db: None) -> Non
     # Coal confirmed without the checklist: a door check is scheduled.
     kinds = {f["kind"] for f in await FollowUp.select().where(FollowUp.visit == visit_id).run()}
     assert "door_check" in kinds
+    [scheduled] = await _audit("safety.schedule", visit_id)
+    assert scheduled["actor"] == world.staff.id
 
     again = await confirmation.staff_confirm(actor=world.staff, visit_id=visit_id, reason="再次")
     assert (again.already_confirmed, again.delivery_id) == (True, 0)
@@ -990,3 +992,62 @@ async def test_a_report_with_a_malformed_or_unknown_code_is_refused(db: None) ->
     assert (unknown.value.field, unknown.value.message_id) == ("code", "no_such_code")
     assert unknown.value.detail == "No delivery has this code"
     assert await DeliveryCase.count() == 0
+
+
+# A visit's changes touch its own records only ---------------------------------------------------
+
+
+async def test_locking_and_reopening_a_visit_changes_only_its_own_items(db: None) -> None:
+    world = await _world()
+    first, first_items = await _visit(world, "HC1")
+    second, second_items = await _visit(world, "HC2")
+    codes = {visit: await _slip(world, visit) for visit in (first, second)}
+
+    async def lock(visit_id: int) -> None:
+        for _ in range(confirmation.MAX_ATTEMPTS):
+            with pytest.raises((Invalid, Locked)):
+                await confirmation.confirm(
+                    actor=world.courier,
+                    secret_key=KEY,
+                    visit_id=visit_id,
+                    code=_wrong(codes[visit_id]),
+                )
+
+    await lock(first)
+    assert (await _statuses(first_items), await _statuses(second_items)) == (
+        ["locked"],
+        ["pending"],
+    )
+    await lock(second)
+    await _slip(world, first)  # a new slip opens the first visit again
+    assert (await _statuses(first_items), await _statuses(second_items)) == (
+        ["pending"],
+        ["locked"],
+    )
+
+
+async def test_a_visit_failed_in_full_leaves_another_households_visit_open(db: None) -> None:
+    world = await _world()
+    failing, _ = await _visit(world, "HC1")
+    other, other_items = await _visit(world, "HC2")
+    await confirmation.fail(actor=world.courier, visit_id=failing, reason="家中无人")
+    assert ((await _row(failing))["status"], (await _row(other))["status"]) == (
+        "failed",
+        "pending",
+    )
+    assert await _statuses(other_items) == ["pending"]
+
+
+async def test_a_report_not_received_names_the_first_item_of_the_visit_its_code_opens(
+    db: None,
+) -> None:
+    world = await _world()
+    await _visit(world, "HC1")
+    visit_id, deliveries = await _visit(world, "HC2", items=("quilt", "quilt"))
+    code = await _slip(world, visit_id)
+    case = await confirmation.report_not_received(secret_key=KEY, code=code, description="没收到")
+    assert (case.visit_id, case.delivery_id, case.household_reference) == (
+        visit_id,
+        deliveries[0],
+        "HC2",
+    )
