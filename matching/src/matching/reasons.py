@@ -20,19 +20,34 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def assignment_reasons(problem: ArrayProblem, solution: ArraySolution) -> list[str]:
-    """The reason of every assignment row: how far, within which radius, which priorities."""
+    """The reason of every assignment row: how far, within which radius, which priorities.
+
+    Rows of one radius and one priority text share everything but the distance: the rest is
+    made once per such pair (a province has millions of rows and a few thousand pairs).
+    """
     starts = solution.assignment_priority_start
-    groups_of_row = np.diff(starts)
-    priorities = _row_priorities(
-        groups_of_row, solution.priority_weight, solution.priority_first, solution.priority_stop
+    priority, texts = _row_priorities(
+        np.diff(starts), solution.priority_weight, solution.priority_first, solution.priority_stop
     )
     radius = np.asarray(problem.offer_radius_km, dtype=np.float64)[solution.assignment_offer]
-    radii = _radius_texts(radius)
+    radii, radius_of = np.unique(radius, return_inverse=True)
+    pairs, pair_of = np.unique(
+        radius_of.reshape(-1) * max(len(texts), 1) + priority, return_inverse=True
+    )
+    middles, ends = [], []
+    for pair in pairs.tolist():
+        r = f"{radii[pair // max(len(texts), 1)]:g}"
+        zh, en = texts[pair % max(len(texts), 1)]
+        middles.append(f" km（服务半径 {r} km 内）；优先级 {zh} / ")
+        ends.append(f" km away (within {r} km); priority {en}")
+    which = pair_of.reshape(-1)
     return [
-        f"距离 {k} km（服务半径 {r} km 内）；优先级 {p[0]} / "
-        f"{k} km away (within {r} km); priority {p[1]}"
-        for k, r, p in zip(
-            (f"{d:.1f}" for d in solution.assignment_km.tolist()), radii, priorities, strict=True
+        f"距离 {k}{middle}{k}{end}"
+        for k, middle, end in zip(
+            (f"{d:.1f}" for d in solution.assignment_km.tolist()),
+            np.array(middles, dtype=object)[which].tolist(),
+            np.array(ends, dtype=object)[which].tolist(),
+            strict=True,
         )
     ]
 
@@ -47,15 +62,16 @@ def unmet_reasons(solution: ArraySolution) -> list[str]:
 
 def _row_priorities(
     groups_of_row: IntArray, weight: FloatArray, first: IntArray, stop: IntArray
-) -> list[tuple[str, str]]:
-    """The priority half of each row's reason; rows with the same one group share it."""
+) -> tuple[IntArray, list[tuple[str, str]]]:
+    """The priority half of each row's reason, as an index into its texts: rows with the same
+    one group share it, and so do rows with the same several."""
     starts = np.cumsum(groups_of_row) - groups_of_row
-    texts: list[tuple[str, str]] = [("", "")] * len(starts)
+    of_row = np.zeros(len(starts), dtype=np.int64)
     single = np.flatnonzero(groups_of_row == 1)
     at = starts[single]
     order, which = _groups_of(weight[at], first[at], stop[at])
     heads = order[np.flatnonzero(np.diff(np.concatenate([[-1], which[order]])))]
-    made = [
+    texts = [
         _priority(((w, a, b),))
         for w, a, b in zip(
             weight[at][heads].tolist(),
@@ -64,13 +80,17 @@ def _row_priorities(
             strict=True,
         )
     ]
-    for row, index in zip(single.tolist(), which.tolist(), strict=True):
-        texts[row] = made[index]
+    of_row[single] = which
+    code: dict[tuple[str, str], int] = {}
     g_weight, g_first, g_stop = weight.tolist(), first.tolist(), stop.tolist()
-    for row in np.flatnonzero(groups_of_row > 1).tolist():
+    for row in np.flatnonzero(groups_of_row != 1).tolist():
         a, b = int(starts[row]), int(starts[row] + groups_of_row[row])
-        texts[row] = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
-    return texts
+        text = _priority(tuple(zip(g_weight[a:b], g_first[a:b], g_stop[a:b], strict=True)))
+        if text not in code:
+            code[text] = len(texts)
+            texts.append(text)
+        of_row[row] = code[text]
+    return of_row, texts
 
 
 def _groups_of(*keys: npt.NDArray[np.generic]) -> tuple[IntArray, IntArray]:
@@ -85,13 +105,6 @@ def _groups_of(*keys: npt.NDArray[np.generic]) -> tuple[IntArray, IntArray]:
     which = np.empty(len(order), dtype=np.int64)
     which[order] = np.cumsum(change) - 1
     return order, which
-
-
-def _radius_texts(radius: FloatArray) -> list[str]:
-    """``f"{radius:g}"`` of each row, formatted once per distinct radius."""
-    distinct, which = np.unique(radius, return_inverse=True)
-    texts = [f"{r:g}" for r in distinct.tolist()]
-    return [texts[i] for i in which.reshape(-1).tolist()]
 
 
 @functools.lru_cache(maxsize=65536)
