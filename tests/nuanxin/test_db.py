@@ -21,9 +21,11 @@ from nuanxin.db import (
     configure,
     copy_rows,
     engine,
+    insert_columns,
     insert_many,
     is_transient,
     retrying,
+    select_columns,
 )
 from nuanxin.households.tables import Household, Need
 from nuanxin.households.vocabulary import Category, VerificationStatus
@@ -188,3 +190,89 @@ async def test_a_bulk_load_refuses_a_column_the_table_does_not_have(db: None) ->
     with pytest.raises(ValueError, match="no column 'colour'"):
         await insert_many(Household, [{"reference": "X1", "colour": "red"}])
     assert await Household.count().run() == 0
+
+
+async def test_columns_read_by_copy_are_the_columns_of_the_rows_read_one_by_one(
+    db: None,
+) -> None:
+    """PostgreSQL's binary COPY door of select_columns and the rows (SQLite's) agree."""
+    if not isinstance(engine(), PostgresEngine):
+        pytest.skip("COPY is PostgreSQL's; SQLite reads rows only")
+    region = await make_region("230111")
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    await insert_many(
+        Household,
+        (
+            {
+                "reference": f"R{i:04d}",
+                "category": Category.dibao,
+                "head_name": f"测试{i}",
+                "id_hash": f"{i:064d}",
+                "id_last4": "1234",
+                "current_address": "测试村1号",
+                "region": region,
+                "lat": -89.999999 + i * 0.1,
+                "lon": 126.5 / (i + 1),
+                "tags": ["electricity"][: i % 2],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(9)
+        ),
+    )
+    sql = (
+        "SELECT CAST(id AS BIGINT), CAST(lat AS DOUBLE PRECISION), CAST(region AS BIGINT),"
+        " CAST(-id * 3000000000 AS BIGINT), CAST(lon AS DOUBLE PRECISION)"
+        " FROM household WHERE reference LIKE {} ORDER BY id"
+    )
+    types = ("bigint", "float8", "bigint", "bigint", "float8")
+
+    for pattern, count in (("R%", 9), ("none%", 0)):
+        copied = await db_module._columns_by_copy(sql, (pattern,), types)
+        read = await db_module._columns_by_rows(sql, (pattern,), types)
+        assert len(copied) == len(read) == len(types) and len(read[0]) == count
+        for mine, theirs in zip(copied, read, strict=True):
+            assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+    with pytest.raises(ValueError, match="NULL"):
+        await select_columns(
+            "SELECT CAST(id AS BIGINT), CAST(NULL AS BIGINT) FROM household",
+            types=("bigint", "bigint"),
+        )
+
+
+async def test_rows_inserted_as_columns_are_the_rows_inserted_as_dicts(db: None) -> None:
+    region = await make_region("230111")
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    columns: dict[str, list[Any]] = {
+        "reference": [f"C{i}" for i in range(5)],
+        "category": [Category.dibao.value] * 5,
+        "head_name": [f"测试{i}" for i in range(5)],
+        "id_hash": [f"C{i:063d}" for i in range(5)],
+        "id_last4": ["1234"] * 5,
+        "current_address": ["测试村1号"] * 5,
+        "region": [region] * 5,
+        "lat": [45.5 + i / 100 for i in range(5)],
+        "lon": [126.5] * 5,
+        "created_at": [now] * 5,
+        "updated_at": [now] * 5,
+    }
+
+    assert await insert_columns(Household, columns) == 5
+
+    dicts = [
+        {**dict(zip(columns, values, strict=True)), "reference": f"D{i}", "id_hash": f"D{i:063d}"}
+        for i, values in enumerate(zip(*columns.values(), strict=True))
+    ]
+    await insert_many(Household, dicts)
+    found = await Household.select().order_by(Household.id)
+    as_columns = [
+        {**row, "id": None, "reference": row["reference"][1:], "id_hash": row["id_hash"][1:]}
+        for row in found
+    ]
+    assert as_columns[:5] == as_columns[5:]
+    assert [row["reference"] for row in found[:5]] == columns["reference"]  # ids in order
+    with pytest.raises(ValueError, match="different lengths"):
+        await insert_columns(Household, {"reference": ["X"], "lat": []})
+    with pytest.raises(ValueError, match="no column 'colour'"):
+        await insert_columns(Household, {"colour": ["red"]})
+    assert await insert_columns(Household, {"reference": []}) == 0

@@ -45,12 +45,15 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from piccolo.columns import JSON, JSONB
 from piccolo.columns.defaults.base import Default
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from nuanxin.settings import Settings
@@ -66,11 +69,13 @@ __all__ = (
     "engine",
     "engine_for",
     "for_update",
+    "insert_columns",
     "insert_many",
     "is_postgres",
     "is_transient",
     "retrying",
     "rows_table",
+    "select_columns",
 )
 
 logger = logging.getLogger("nuanxin.db")
@@ -235,6 +240,120 @@ async def copy_rows(table: type[Table], rows: Iterable[Mapping[str, Any]]) -> li
             await connection.copy_records_to_table(name, records=records, columns=["id", *names])
             ids.extend(chunk_ids)
     return ids
+
+
+async def insert_columns(table: type[Table], columns: Mapping[str, Sequence[Any]]) -> int:
+    """Insert rows given as columns (``{column name: values}``, all of one length); how many.
+
+    :func:`insert_many` for a bulk of rows that is already columns (a round's proposals,
+    millions in a province): on PostgreSQL the columns are zipped into COPY's records as they
+    are, no row is ever a dict; the ids are the table's sequence's, in the rows' order. A
+    column left out takes its default as in :func:`copy_rows`; SQLite gets the same rows
+    through :func:`insert_many`.
+    """
+    _checked(table, [columns])
+    counts = {len(values) for values in columns.values()}
+    if len(counts) > 1:
+        raise ValueError(f"columns of different lengths: {sorted(counts)}")
+    count = counts.pop() if counts else 0
+    if not count:
+        return 0
+    if not is_postgres():
+        names = list(columns)
+        rows = (
+            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
+        )
+        return len(await _insert_batches(table, rows))
+    names, values = [], []
+    for column in table._meta.columns:
+        if column is table._meta.primary_key:
+            continue  # drawn from its sequence, row by row in COPY's order
+        name = column._meta.name
+        given = columns.get(name)
+        if given is None:
+            constant = _default(column)
+            if isinstance(constant, Enum):
+                constant = constant.value
+            if isinstance(column, JSON | JSONB) and not isinstance(constant, str):
+                constant = json.dumps(constant, ensure_ascii=False)
+            given = itertools.repeat(constant, count)  # type: ignore[assignment]
+        names.append(name)
+        values.append(given)
+    async with atomic() as transaction:
+        await transaction.connection.copy_records_to_table(
+            table._meta.tablename, records=zip(*values, strict=True), columns=names
+        )
+    return count
+
+
+#: numpy's type of each column type :func:`select_columns` reads, as COPY's binary format
+#: writes it (big-endian); the query casts its columns to these.
+COLUMN_TYPES = {"bigint": ">i8", "float8": ">f8"}
+_NATIVE = {"bigint": np.int64, "float8": np.float64}
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+async def select_columns(sql: str, *args: Any, types: Sequence[str]) -> list[npt.NDArray[Any]]:
+    """The columns of a ``SELECT`` as numpy arrays, one per entry of ``types``.
+
+    ``sql`` has Piccolo's ``{}`` placeholders; its columns are non-null and cast to
+    ``types`` (:data:`COLUMN_TYPES`: ``CAST(x AS BIGINT)``, ``CAST(x AS DOUBLE PRECISION)``).
+    PostgreSQL sends them by ``COPY (...) TO STDOUT`` in its binary format, whose records
+    are then all of one width: numpy reads them as they came, with no object per row (a
+    province's round reads millions of needs). SQLite's rows are turned into the same
+    columns; a test holds the two ways equal on PostgreSQL.
+    """
+    unknown = set(types) - set(COLUMN_TYPES)
+    if unknown:
+        raise ValueError(f"select_columns knows no type {sorted(unknown)[0]!r}")
+    if is_postgres():
+        return await _columns_by_copy(sql, args, types)
+    return await _columns_by_rows(sql, args, types)
+
+
+async def _columns_by_rows(
+    sql: str, args: Sequence[Any], types: Sequence[str]
+) -> list[npt.NDArray[Any]]:
+    rows = await engine().run_querystring(QueryString(sql, *args))
+    values = [tuple(row.values()) for row in rows or ()]
+    return [
+        np.fromiter((row[index] for row in values), _NATIVE[kind], len(values))
+        for index, kind in enumerate(types)
+    ]
+
+
+async def _columns_by_copy(
+    sql: str, args: Sequence[Any], types: Sequence[str]
+) -> list[npt.NDArray[Any]]:
+    query, compiled = QueryString(sql, *args).compile_string(engine_type="postgres")
+    chunks: list[bytes] = []
+
+    async def take(data: bytes) -> None:
+        chunks.append(data)
+
+    async with atomic() as transaction:
+        await transaction.connection.copy_from_query(query, *compiled, output=take, format="binary")
+    data = b"".join(chunks)
+    chunks.clear()
+    if data[:11] != _COPY_SIGNATURE or data[-2:] != b"\xff\xff":
+        raise ValueError("not COPY's binary format")
+    start = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, header extension
+    layout = [("fields", ">i2")]
+    for index, kind in enumerate(types):
+        layout += [(f"size{index}", ">i4"), (f"value{index}", COLUMN_TYPES[kind])]
+    record = np.dtype(layout)
+    body = memoryview(data)[start:-2]
+    if len(body) % record.itemsize:
+        raise ValueError("COPY's records are not all of the types given (a NULL?)")
+    records = np.frombuffer(body, dtype=record)
+    if (records["fields"] != len(types)).any():
+        raise ValueError(f"COPY's records have not {len(types)} fields")
+    columns = []
+    for index, kind in enumerate(types):
+        if (records[f"size{index}"] != record[f"value{index}"].itemsize).any():
+            raise ValueError(f"column {index} is not all {kind} (a NULL?)")
+        columns.append(records[f"value{index}"].astype(_NATIVE[kind]))
+    return columns
 
 
 #: Rows per statement of the set-based writers (:func:`rows_table`): a few thousand keep each
