@@ -5,9 +5,8 @@ into a PostgreSQL database created for the run and dropped after it, and a match
 run over it as a province's civil affairs staff would: start it through the API, run its job
 here (as a worker would), read the first and the last page of its proposals, approve them all.
 The same problem is also solved by the engine alone in this process (``engine alone``:
-``solve_arrays`` on the snapshot's columns): every step's ratio is to that, timed in the same
-run. The old way to the engine's input (its dataclasses, then their columns) is timed beside
-the new one (the columns from the snapshot directly), which the round uses.
+``solve_arrays`` on the snapshot's columns, :func:`nuanxin.rounds.columns.take_columns`, the
+round's own): every step's ratio is to that, timed in the same run.
 
 Each step prints its seconds and the peak resident memory of this process during the step
 (sampled every 20 ms), and of PostgreSQL's server processes (their private memory, summed:
@@ -114,8 +113,8 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     from nuanxin.jobs.worker import run_deferred_here
     from nuanxin.regions.services import get_region, load_regions, subtree_prefix
     from nuanxin.rounds import proposals
+    from nuanxin.rounds.columns import take_columns
     from nuanxin.rounds.schemas import ApproveIn
-    from nuanxin.rounds.snapshot import take_snapshot, to_arrays, to_problem
     from nuanxin.rounds.tables import Proposal
     from nuanxin.settings import Settings
     from nuanxin.synthetic import generate
@@ -135,18 +134,14 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     province = await get_region(PROVINCE)
     assert province is not None
     prefix = subtree_prefix(province.code, province.level)
-    with sampler.step(rows, "snapshot alone"):
-        snapshot = await take_snapshot(region_prefix=prefix, item_codes=None, in_reach=True)
-    with sampler.step(rows, "to dataclasses + columns (old)"):
-        problem = to_problem(snapshot.households, snapshot.stock)
-        matching.problem_to_arrays(problem)
-    del problem
-    with sampler.step(rows, "to columns alone"):
-        arrays = to_arrays(snapshot.households, snapshot.stock)
+    with sampler.step(rows, "snapshot alone (columns)"):
+        snapshot = await take_columns(region_prefix=prefix, item_codes=None)
     with sampler.step(rows, "engine alone"):
-        solution = matching.solve_arrays(arrays, reports=False, time_limit=args.time_limit)
+        solution = matching.solve_arrays(
+            snapshot.problem, reports=False, time_limit=args.time_limit
+        )
     engine_units = solution.totals.units
-    del snapshot, arrays, solution
+    del snapshot, solution
 
     now = datetime.now(UTC)
     users = (

@@ -4,20 +4,33 @@ time limit bounds its solve and its stats say how far from the best the answer m
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 import numpy as np
+import pytest
 
 import matching
 from matching.geo import EARTH_RADIUS_KM
+from nuanxin.households.tables import Need
+from nuanxin.households.vocabulary import VerificationStatus
+from nuanxin.identity import Role
 from nuanxin.offers import stock as ledger
 from nuanxin.offers.tables import Item, Offer
+from nuanxin.regions.tables import Region
+from nuanxin.rounds import columns as columns_module
+from nuanxin.rounds import services
+from nuanxin.rounds.columns import take_columns
 from nuanxin.rounds.snapshot import take_snapshot, to_arrays, to_problem
+from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.rounds.vocabulary import ProposalStatus, RoundStatus
 from nuanxin.synthetic import generate
 from nuanxin.synthetic.load import load_dataset
-from tests.nuanxin.conftest import make_region, run_jobs
+from tests.nuanxin.conftest import make_region, make_user, run_jobs
 from tests.nuanxin.loop_world import COUNTY, Loop, add_household, add_offer, build_loop
 
 GUANGZHOU = (23.13, 113.26)
@@ -171,3 +184,179 @@ async def test_the_snapshots_columns_are_the_engines_own_conversion_of_its_probl
         solved.assignments
         == matching.solve(to_problem(households, snapshot.stock), reports=False).assignments
     )
+
+
+def _same(mine: matching.ArrayProblem, theirs: matching.ArrayProblem) -> bool:
+    for name in (f.name for f in dataclasses.fields(matching.ArrayProblem)):
+        got, want = getattr(mine, name), getattr(theirs, name)
+        if isinstance(want, np.ndarray):
+            assert np.array_equal(got, want), name
+        else:
+            assert got == want, name
+    return True
+
+
+def _csr_sets(starts: np.ndarray, values: np.ndarray) -> list[set[int]]:
+    return [set(values[a:b].tolist()) for a, b in itertools.pairwise(starts.tolist())]
+
+
+async def _rejected(households: int) -> list[tuple[int, int]]:
+    """Proposals of the first households' first needs, rejected: the pairs the exclusions see."""
+    snapshot = await take_snapshot(region_prefix="23", item_codes=None, in_reach=True)
+    solved = matching.solve(to_problem(snapshot.households, snapshot.stock), reports=False)
+    region = await Region.select(Region.id).first().run()
+    assert region is not None
+    staff = await make_user("columns_staff", Role.staff, jurisdiction=region["id"])
+    rows = await MatchingRound.insert(
+        MatchingRound(region=region["id"], created_by=staff, created_at=datetime.now(UTC))
+    ).returning(MatchingRound.id)
+    need_of = {
+        (h.household_id, n.item_code): n.need_id for h in snapshot.households for n in h.needs
+    }
+    pairs = [(int(a.household), int(a.offer), a.kind) for a in solved.assignments][:households]
+    await Proposal.insert(
+        *(
+            Proposal(
+                round=rows[0]["id"],
+                offer=offer,
+                household=household,
+                need=need_of[(household, kind)],
+                quantity=1,
+                distance_km=1.0,
+                reason="-",
+                status=ProposalStatus.rejected,
+            )
+            for household, offer, kind in pairs
+        )
+    )
+    return [(household, offer) for household, offer, _ in pairs]
+
+
+@pytest.mark.parametrize("item_codes", [None, ["coal", "quilt"]])
+async def test_a_rounds_columns_from_the_database_are_its_snapshots_columns(
+    db: None, item_codes: list[str] | None
+) -> None:
+    dataset = generate(households=300, offers=20, seed=5, provinces=("230000",))
+    for county in dataset.counties:
+        await make_region(county.code)
+    await load_dataset(dataset)
+    # units already allocated (the weights start further down) and a rejected pair or three
+    some = [int(row["id"]) for row in await Need.select(Need.id).order_by(Need.id).limit(40)]
+    await Need.update({Need.allocated: 1}).where(Need.id.is_in(some) & (Need.quantity > 1)).run()
+    assert len(await _rejected(3)) == 3
+
+    columns = await take_columns(region_prefix="23", item_codes=item_codes)
+    snapshot = await take_snapshot(region_prefix="23", item_codes=item_codes, in_reach=True)
+    expected = to_arrays(snapshot.households, snapshot.stock)
+
+    mine = columns.problem
+    assert any(tag.startswith("unrejected:") for tag in expected.tags)
+    nobody = await take_columns(region_prefix="99", item_codes=item_codes)
+    assert _same(nobody.problem, to_arrays([], []))
+    for name in (f.name for f in dataclasses.fields(matching.ArrayProblem)):
+        if name == "household_tags":  # a household's tags in any order: compared as sets
+            assert _csr_sets(mine.household_tags_start, mine.household_tags) == _csr_sets(
+                expected.household_tags_start, expected.household_tags
+            )
+            continue
+        got, want = getattr(mine, name), getattr(expected, name)
+        if isinstance(want, np.ndarray):
+            assert np.array_equal(got, want), name
+        else:
+            assert got == want, name
+    households = {h.household_id: h for h in snapshot.households}
+    needs = [n.need_id for h in snapshot.households for n in h.needs]
+    assert columns.household_key.tolist() == list(households)
+    assert columns.need_key.tolist() == needs
+    assert columns.offer_key.tolist() == [int(i) for i in expected.offer_id]
+    assert [columns.sources[s] for s in columns.household_source.tolist()] == [
+        h.location_source for h in snapshot.households
+    ]
+    assert columns.offers == len(snapshot.stock)
+    engines = matching.solve_arrays(expected, reports=False)
+    answer = matching.solve_arrays(mine, reports=False)
+    assert np.array_equal(answer.assignment_offer, engines.assignment_offer)
+    assert np.array_equal(answer.assignment_household, engines.assignment_household)
+    assert np.array_equal(answer.assignment_quantity, engines.assignment_quantity)
+
+
+async def test_a_rounds_proposals_stored_a_few_at_a_time_are_the_engines_answer(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = generate(households=300, offers=20, seed=5, provinces=("230000",))
+    for county in dataset.counties:
+        await make_region(county.code)
+    await load_dataset(dataset)
+    await _rejected(2)
+    province = await make_region("230000", level="province")
+    staff = await make_user("round_staff", Role.staff, jurisdiction=province)
+    rows = await MatchingRound.insert(
+        MatchingRound(
+            region=province,
+            status=RoundStatus.running,
+            created_by=staff,
+            created_at=datetime.now(UTC),
+        )
+    ).returning(MatchingRound.id)
+    snapshot = await take_snapshot(region_prefix="23", item_codes=None, in_reach=True)
+    households = {h.household_id: h for h in snapshot.households}
+    monkeypatch.setattr(services, "STORE_CHUNK", 7)  # many chunks, one thread making the next
+
+    await services.run_round(int(rows[0]["id"]))
+
+    answer = matching.solve(to_problem(snapshot.households, snapshot.stock), reports=False)
+    assert len(answer.assignments) > 7 * 3
+    stored = await Proposal.select().where(Proposal.round == rows[0]["id"]).order_by(Proposal.id)
+    need_of = {(h, n.item_code): n.need_id for h, one in households.items() for n in one.needs}
+    assert [
+        (p["offer"], p["household"], p["need"], p["quantity"], p["distance_km"], p["reason"])
+        for p in stored
+    ] == [
+        (
+            int(a.offer),
+            int(a.household),
+            need_of[(int(a.household), a.kind)],
+            a.quantity,
+            a.distance_km,
+            a.reason,
+        )
+        for a in answer.assignments
+    ]
+    assert [p["location_source"] for p in stored] == [
+        households[p["household"]].location_source for p in stored
+    ]
+    assert {p["status"] for p in stored} == {ProposalStatus.proposed}
+    row = await MatchingRound.select(MatchingRound.stats).where(MatchingRound.id == rows[0]["id"])
+    stats = json.loads(row[0]["stats"]) if isinstance(row[0]["stats"], str) else row[0]["stats"]
+    by_kind: dict[str, int] = {}
+    for unmet in answer.unmet:
+        by_kind[unmet.kind] = by_kind.get(unmet.kind, 0) + unmet.quantity
+    assert list(stats["unmet_by_kind"].items()) == list(by_kind.items())
+    assert stats["unmet_units"] == sum(by_kind.values()) > 0
+    assert stats["households"] == len(households) and stats["offers"] == len(snapshot.stock)
+    assert stats["totals"] == msgspec.to_builtins(answer.totals)
+
+
+async def test_households_whose_tags_appear_between_the_two_reads_get_theirs_by_id(
+    db: None,
+) -> None:
+    dataset = generate(households=60, offers=4, seed=3, provinces=("230000",))
+    for county in dataset.counties:
+        await make_region(county.code)
+    await load_dataset(dataset)
+    where = (VerificationStatus.verified.value, datetime.now(UTC), "23%")
+    everything = await columns_module._households(
+        await columns_module._kinds_of_household(where), where
+    )
+    kinds = await columns_module._kinds_of_household(where)
+    assert len(kinds) > 2
+    read_before = kinds[:1]  # as if the others had appeared after the first read
+
+    households = await columns_module._households(read_before, where)
+
+    assert (households[4] < 0).any()
+    households = await columns_module._late_kinds(read_before, households)
+    assert sorted(read_before) == sorted(kinds)
+    assert [read_before[k] for k in households[4].tolist()] == [
+        kinds[k] for k in everything[4].tolist()
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,24 +23,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 from piccolo.query.functions.aggregate import Count
 
 import matching
+from matching.reasons import assignment_reasons
 from nuanxin.audit.services import record
-from nuanxin.db import atomic, insert_many
+from nuanxin.db import atomic, insert_columns
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from nuanxin.households import demand
 from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.jobs.queue import defer
 from nuanxin.jobs.vocabulary import TaskName
 from nuanxin.offers import services as offers
-from nuanxin.offers import stock as ledger
 from nuanxin.pagination import Page, Pagination
 from nuanxin.regions.services import subtree_prefix
+from nuanxin.rounds.columns import RoundColumns, take_columns
 from nuanxin.rounds.schemas import (
     RoundOut,
 )
-from nuanxin.rounds.snapshot import take_snapshot, to_arrays
 from nuanxin.rounds.tables import MatchingRound, Proposal
 from nuanxin.rounds.vocabulary import RoundStatus
 
@@ -55,6 +57,9 @@ __all__ = (
 
 logger = logging.getLogger("nuanxin.rounds")
 PROGRESS_INTERVAL = 0.5
+REASON_LENGTH = 500  # the proposal's reason column
+#: Proposals per COPY of a round's store (see :func:`_insert_proposals`).
+STORE_CHUNK = 200_000
 
 
 async def start_round(
@@ -191,13 +196,11 @@ async def _run(round_id: int) -> None:
     steps: dict[str, float] = {}
     mark = time.perf_counter()
     prefix = subtree_prefix(str(round_row["region.code"]), str(round_row["region.level"]))
-    snapshot = await take_snapshot(
-        region_prefix=prefix, item_codes=item_codes or None, in_reach=True
-    )
-    households, stock = snapshot.households, snapshot.stock
+    # columns from the database on: a province has a million households
+    snapshot = await take_columns(region_prefix=prefix, item_codes=item_codes or None)
     steps["snapshot"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    problem = to_arrays(households, stock)  # columns: a province has a million households
+    problem = snapshot.problem
     steps["problem"] = time.perf_counter() - mark
     await _set_progress(round_id, 15, "candidates")
 
@@ -223,46 +226,126 @@ async def _run(round_id: int) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await publisher
     steps["solve"] = time.perf_counter() - mark
-    await _store(round_id, households, stock, solution, steps, time_limit)
+    await _store(round_id, snapshot, solution, steps, time_limit)
 
 
 def _solve(
     problem: matching.ArrayProblem,
     progress: Callable[[matching.Progress], None],
     time_limit: float | None,
-) -> matching.Solution:
-    """What ``matching.solve`` answers for the same problem, from its columns."""
-    answer = matching.solve_arrays(problem, progress=progress, reports=False, time_limit=time_limit)
-    return matching.solution_from_arrays(problem, answer)
+) -> matching.ArraySolution:
+    return matching.solve_arrays(problem, progress=progress, reports=False, time_limit=time_limit)
 
 
-def _unmet_by_kind(unmet: Sequence[matching.Unmet]) -> dict[str, int]:
-    units: dict[str, int] = {}
-    for one in unmet:
-        units[one.kind] = units.get(one.kind, 0) + one.quantity
-    return units
+def _unmet_by_kind(kinds: Sequence[str], solution: matching.ArraySolution) -> dict[str, int]:
+    """Unmet units by kind, the kinds in the order of their first unmet row."""
+    kind, quantity = solution.unmet_kind, solution.unmet_quantity
+    seen, first = np.unique(kind, return_index=True)
+    units = np.zeros(len(kinds), dtype=np.int64)
+    np.add.at(units, kind, quantity)
+    return {kinds[k]: int(units[k]) for k in seen[np.argsort(first)].tolist()}
+
+
+def _need_rows(
+    problem: matching.ArrayProblem, solution: matching.ArraySolution
+) -> npt.NDArray[np.int64]:
+    """The need row of each assignment: the one of its (household, kind), found by a search."""
+    n_kinds = max(len(problem.kinds), 1)
+    keys = np.asarray(problem.need_household) * n_kinds + np.asarray(problem.need_kind)
+    order = np.argsort(keys, kind="stable")
+    wanted = solution.assignment_household * n_kinds + solution.assignment_kind
+    return order[np.searchsorted(keys, wanted, sorter=order)]
+
+
+def _rows(solution: matching.ArraySolution, start: int, stop: int) -> matching.ArraySolution:
+    """The assignments ``start`` to ``stop`` alone (and their priority groups)."""
+    starts = solution.assignment_priority_start
+    first, last = int(starts[start]), int(starts[stop])
+    return dataclasses.replace(
+        solution,
+        assignment_offer=solution.assignment_offer[start:stop],
+        assignment_household=solution.assignment_household[start:stop],
+        assignment_kind=solution.assignment_kind[start:stop],
+        assignment_quantity=solution.assignment_quantity[start:stop],
+        assignment_km=solution.assignment_km[start:stop],
+        assignment_priority_start=starts[start : stop + 1] - first,
+        priority_weight=solution.priority_weight[first:last],
+        priority_first=solution.priority_first[first:last],
+        priority_stop=solution.priority_stop[first:last],
+    )
+
+
+def _proposal_columns(
+    round_id: int,
+    snapshot: RoundColumns,
+    solution: matching.ArraySolution,
+    need_rows: npt.NDArray[np.int64],
+) -> dict[str, Sequence[Any]]:
+    """The proposals of ``solution`` as the proposal table's columns, one row per assignment."""
+    household = solution.assignment_household
+    reasons = assignment_reasons(snapshot.problem, solution)
+    if reasons and max(map(len, reasons)) > REASON_LENGTH:
+        reasons = [reason[:REASON_LENGTH] for reason in reasons]
+    sources = snapshot.sources
+    return {
+        "round": [round_id] * len(household),
+        "offer": snapshot.offer_key[solution.assignment_offer].tolist(),
+        "household": snapshot.household_key[household].tolist(),
+        "need": snapshot.need_key[need_rows].tolist(),
+        "quantity": solution.assignment_quantity.tolist(),
+        "distance_km": solution.assignment_km.tolist(),
+        "reason": reasons,
+        "location_source": [sources[s] for s in snapshot.household_source[household].tolist()],
+    }
+
+
+async def _insert_proposals(
+    round_id: int, snapshot: RoundColumns, solution: matching.ArraySolution
+) -> int:
+    """Every proposal of ``solution``, :data:`STORE_CHUNK` at a time; how many.
+
+    A chunk's columns (its reasons above all) are made in a thread while PostgreSQL takes the
+    chunk before, whose rows cost it more (each checks four foreign keys): the two overlap.
+    """
+    need_rows = _need_rows(snapshot.problem, solution)
+    count = len(need_rows)
+    bounds = [(start, min(start + STORE_CHUNK, count)) for start in range(0, count, STORE_CHUNK)]
+
+    def chunk(index: int) -> asyncio.Task[dict[str, Sequence[Any]]]:
+        start, stop = bounds[index]
+        rows = _rows(solution, start, stop)
+        return asyncio.create_task(
+            asyncio.to_thread(_proposal_columns, round_id, snapshot, rows, need_rows[start:stop])
+        )
+
+    stored = 0
+    pending = chunk(0) if bounds else None
+    try:
+        for index in range(len(bounds)):
+            assert pending is not None
+            columns = await pending
+            pending = chunk(index + 1) if index + 1 < len(bounds) else None
+            stored += await insert_columns(Proposal, columns)
+    finally:
+        if pending is not None:  # a thread cannot be cancelled: let it end
+            await asyncio.gather(pending, return_exceptions=True)
+    return stored
 
 
 async def _store(
     round_id: int,
-    households: Sequence[demand.HouseholdDemand],
-    stock: Sequence[ledger.StockRecord],
-    solution: matching.Solution,
+    snapshot: RoundColumns,
+    solution: matching.ArraySolution,
     steps: dict[str, float],
     time_limit: float | None,
 ) -> None:
-    need_ids = {
-        (household.household_id, need.item_code): need.need_id
-        for household in households
-        for need in household.needs
-    }
-    sources = {household.household_id: household.location_source for household in households}
+    problem = snapshot.problem
     stats = msgspec.to_builtins(solution.stats) | {
-        "households": len(households),
-        "offers": len(stock),
+        "households": len(problem.household_id),
+        "offers": snapshot.offers,
         "totals": msgspec.to_builtins(solution.totals),
-        "unmet_units": sum(unmet.quantity for unmet in solution.unmet),
-        "unmet_by_kind": _unmet_by_kind(solution.unmet),
+        "unmet_units": int(solution.unmet_quantity.sum()),
+        "unmet_by_kind": _unmet_by_kind(problem.kinds, solution),
     }
     if time_limit is not None:
         stats["time_limit_s"] = time_limit
@@ -287,23 +370,8 @@ async def _store(
             logger.info("round %s is no longer running: its proposals are not stored", round_id)
             return
         mark = time.perf_counter()
-        # the bulk door: COPY on PostgreSQL (a province's round stores 100k and more)
-        stored = await insert_many(
-            Proposal,
-            (
-                {
-                    "round": round_id,
-                    "offer": int(a.offer),
-                    "household": int(a.household),
-                    "need": need_ids[(int(a.household), a.kind)],
-                    "quantity": a.quantity,
-                    "distance_km": a.distance_km,
-                    "reason": a.reason[:500],
-                    "location_source": sources.get(int(a.household), ""),
-                }
-                for a in solution.assignments
-            ),
-        )
+        # the bulk door, columns as they are: COPY on PostgreSQL (a province stores millions)
+        stored = await _insert_proposals(round_id, snapshot, solution)
         steps["store"] = time.perf_counter() - mark
         await (
             MatchingRound.update(
@@ -317,7 +385,7 @@ async def _store(
             action="round.propose",
             entity="round",
             entity_id=round_id,
-            after={"proposals": len(stored), "units": solution.totals.units},
+            after={"proposals": stored, "units": solution.totals.units},
         )
 
 
