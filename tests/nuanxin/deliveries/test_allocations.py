@@ -12,6 +12,7 @@ import contextlib
 from typing import Any
 
 import httpx
+import pytest
 
 from nuanxin.errors import DomainError
 from tests.nuanxin.conftest import run_jobs
@@ -61,19 +62,14 @@ async def test_concurrent_approvals_never_allocate_a_unit_twice(
     print(f"\n{APPROVALS} concurrent approvals: {approved} approved, {stale} stale, stock {row}")  # noqa: T201
 
 
-async def test_two_approvals_at_once_for_one_household_and_charity_share_one_visit(
-    committed: httpx.AsyncClient,
-) -> None:
-    """Two needs of one household (quilts and coal), approved at the same moment from two offers
-    of one charity: one visit, one slip, one code for the trip, however the two interleave."""
+async def _two_needs_of_one_household(loop: Any) -> tuple[int, list[tuple[int, int]]]:
+    """A household needing quilts and coal, and an offer of each by the loop's charity:
+    (household, [(quilt offer, quilt need), (coal offer, coal need)])."""
     from datetime import UTC, datetime
 
-    from nuanxin.deliveries import allocations
-    from nuanxin.deliveries.tables import Delivery, Visit
     from nuanxin.households.tables import Need
     from nuanxin.offers.tables import Item, Offer
 
-    loop = await build_loop(prefix="v")
     household = await add_household(loop, "HV1", COUNTY, quilts=1)
     quilts = await add_offer(loop, quantity=3)
     coal = await Item.select(Item.id).where(Item.code == "coal").first().run()
@@ -87,7 +83,6 @@ async def test_two_approvals_at_once_for_one_household_and_charity_share_one_vis
         .returning(Offer.id)
         .run()
     )
-    coal_offer = int(made[0]["id"])
     coal_need = (
         await Need.insert(
             Need(
@@ -102,6 +97,30 @@ async def test_two_approvals_at_once_for_one_household_and_charity_share_one_vis
         .returning(Need.id)
         .run()
     )
+    return household, [
+        (quilts, loop.needs[household]),
+        (int(made[0]["id"]), int(coal_need[0]["id"])),
+    ]
+
+
+async def _one_visit_with_both(household: int) -> None:
+    from nuanxin.deliveries.tables import Delivery, Visit
+
+    visits = await Visit.select(Visit.id).where(Visit.household == household).run()
+    assert len(visits) == 1, f"one trip, one slip: {visits}"
+    lines = await Delivery.select(Delivery.visit).where(Delivery.visit == visits[0]["id"]).run()
+    assert len(lines) == 2, "both items are on that one visit"
+
+
+async def test_two_approvals_at_once_for_one_household_and_charity_share_one_visit(
+    committed: httpx.AsyncClient,
+) -> None:
+    """Two needs of one household (quilts and coal), approved at the same moment from two offers
+    of one charity: one visit, one slip, one code for the trip, however the two interleave."""
+    from nuanxin.deliveries import allocations
+
+    loop = await build_loop(prefix="v")
+    household, wanted = await _two_needs_of_one_household(loop)
     staff = await _staff(loop)
 
     async def approve(offer_id: int, need_id: int) -> None:
@@ -115,13 +134,70 @@ async def test_two_approvals_at_once_for_one_household_and_charity_share_one_vis
             distance_km=0.0,
         )
 
-    await asyncio.gather(
-        approve(quilts, loop.needs[household]), approve(coal_offer, int(coal_need[0]["id"]))
-    )
-    visits = await Visit.select(Visit.id).where(Visit.household == household).run()
-    assert len(visits) == 1, f"one trip, one slip: {visits}"
-    lines = await Delivery.select(Delivery.visit).where(Delivery.visit == visits[0]["id"]).run()
-    assert len(lines) == 2, "both items are on that one visit"
+    await asyncio.gather(*(approve(offer_id, need_id) for offer_id, need_id in wanted))
+    await _one_visit_with_both(household)
+
+
+async def test_an_approval_joins_the_visit_another_started_for_its_household_meanwhile(
+    committed: httpx.AsyncClient,
+) -> None:
+    """The interleaving the test above may or may not meet, made certain: the second approval
+    looks for an open visit before the first commits its new one, waits on the first's insert
+    (the partial unique index), inserts nothing, and must find that visit and join it.
+    PostgreSQL only: SQLite never runs two transactions at once."""
+    import os
+
+    import asyncpg
+
+    from nuanxin.db import atomic
+    from nuanxin.deliveries import allocations
+    from nuanxin.deliveries.tables import Visit
+
+    if Visit._meta.db.engine_type != "postgres":
+        pytest.skip("two transactions at once are PostgreSQL's; SQLite runs one at a time")
+    loop = await build_loop(prefix="v")
+    (
+        household,
+        [(first_offer, first_need), (second_offer, second_need)],
+    ) = await _two_needs_of_one_household(loop)
+    staff = await _staff(loop)
+    started = asyncio.Event()
+
+    async def approve(offer_id: int, need_id: int) -> None:
+        await allocations.allocate(
+            actor=staff,
+            offer_id=offer_id,
+            organization_id=loop.charity_id,
+            household_id=household,
+            need_id=need_id,
+            quantity=1,
+            distance_km=0.0,
+        )
+
+    async def first_holding_its_new_visit() -> None:
+        prober = await asyncpg.connect(os.environ["DATABASE_URL"])
+        try:
+            async with atomic():
+                await approve(first_offer, first_need)
+                started.set()
+                for _ in range(400):  # until the second waits on this insert
+                    waiting = await prober.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.025)
+                assert waiting, "the second approval waits on the first's new visit"
+        finally:
+            await prober.close()
+
+    async def second_meanwhile() -> None:
+        await started.wait()
+        await approve(second_offer, second_need)
+
+    await asyncio.gather(first_holding_its_new_visit(), second_meanwhile())
+    await _one_visit_with_both(household)
 
 
 async def _staff(loop: Any, username: str = "vloop_staff") -> Any:
