@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -1051,3 +1052,17 @@ async def test_a_report_not_received_names_the_first_item_of_the_visit_its_code_
         deliveries[0],
         "HC2",
     )
+
+
+async def test_a_new_code_already_held_by_another_visit_is_drawn_again(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two visits never share a code: a code drawn that another visit holds is drawn again (the
+    random digits are replayed here, so that the second draw repeats the first visit's code)."""
+    world = await _world()
+    first, _ = await _visit(world, "HC1")
+    second, _ = await _visit(world, "HC2")
+    digits = iter("12345678" + "12345678" + "87654321")
+    monkeypatch.setattr(secrets, "choice", lambda _: next(digits))
+    assert await _slip(world, first) == "12345678"
+    assert await _slip(world, second) == "87654321"
