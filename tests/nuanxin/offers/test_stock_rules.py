@@ -471,12 +471,13 @@ async def test_many_moves_at_once_answer_each_request_as_moving_it_alone_would(
 async def test_every_move_stamps_the_offer_with_the_true_instant_on_a_server_in_beijing(
     db: None, clock_in_china: None
 ) -> None:
-    """The set-based moves and a withdrawal write ``updated_at`` as the UTC instant: a time
-    taken without a zone would be eight hours off on a server set to China's time."""
+    """A move, the set-based moves and a withdrawal write ``updated_at`` as the UTC instant: a
+    time taken without a zone would be eight hours off on a server set to China's time."""
     loop = await build_loop()
     offer = await add_offer(loop, quantity=6)
     moves: list[Callable[[], Awaitable[object]]] = [
-        lambda: services.reserve_each(wanted=[(offer, 3)], actor=None),
+        lambda: services.reserve(offer_id=offer, quantity=1, actor=None),
+        lambda: services.reserve_each(wanted=[(offer, 2)], actor=None),
         lambda: services.release_each(given=[(offer, 1, "改期")], actor=None),
         lambda: services.deliver_each(given=[(offer, 1)], actor=None),
         lambda: services.withdraw(offer_id=offer, quantity=1),
@@ -637,3 +638,32 @@ async def test_many_moves_at_once_leave_the_counters_and_trail_that_moving_each_
     assert at_once == one_by_one
     assert [s["available"] for s in at_once] == [5, 5]
     assert trail_at_once == its_trail and len(its_trail) == 6
+
+
+async def test_a_circle_whose_edge_just_reaches_the_pole_keeps_every_longitude(db: None) -> None:
+    """Where the widest circle's edge reaches exactly the pole (the sine of its angle equals the
+    cosine of the box's farthest latitude, plus the slack), the circle may hold the pole: no
+    longitude is left out, not even the far side of the world."""
+    loop = await build_loop()
+    lat = 86.0
+    edge = math.cos(math.radians(lat + services.SLACK))
+    start = math.asin(edge) * EARTH_RADIUS_KM
+    radius = next(
+        r
+        for r in _floats_around(start)
+        if math.sin(r / EARTH_RADIUS_KM) == edge  # exactly, as the bound compares them
+    )
+    offer = await add_offer(loop, quantity=2, radius_km=radius)
+    await Offer.update({Offer.lat: lat, Offer.lon: 120.0}).where(Offer.id == offer)
+    box = services.Reach.around([(lat, 0.0)])
+    assert box is not None
+    assert offer in {s.offer_id for s in await services.open_stock(reach=box)}
+
+
+def _floats_around(value: float, steps: int = 400) -> list[float]:
+    """``value`` and its neighbouring floats, nearest first."""
+    up, down, found = value, value, [value]
+    for _ in range(steps):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, -math.inf)
+        found += [up, down]
+    return found
