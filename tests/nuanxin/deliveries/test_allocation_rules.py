@@ -13,6 +13,7 @@ from nuanxin.deliveries.tables import Allocation, Delivery, Visit
 from nuanxin.errors import DomainError
 from nuanxin.households.tables import Household, Need
 from nuanxin.identity import CurrentUser, Role
+from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
 from tests.nuanxin.loop_world import (
@@ -72,10 +73,13 @@ async def test_a_need_already_met_gives_its_reservation_back(db: None) -> None:
     assert await offer_stock(offer) == {"available": 3, "reserved": 2, "delivered": 0}
     assert (await allocated(loop.needs[met]), await allocated(loop.needs[open_need])) == (1, 2)
     release = (
-        await AuditEntry.select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.after)
+        await AuditEntry.select(
+            AuditEntry.entity, AuditEntry.entity_id, AuditEntry.actor, AuditEntry.after
+        )
         .where(AuditEntry.action == "offer.release")
         .output(load_json=True)
     )
+    assert release[-1]["actor"] == staff.id
     assert release[-1]["after"]["reason"].startswith("allocation not made: ")
     assert (release[-1]["entity"], release[-1]["entity_id"]) == ("offer", str(offer))
     counters = {k: v for k, v in release[-1]["after"].items() if k != "reason"}
@@ -408,17 +412,26 @@ async def test_the_dashboard_counts_every_confirmed_delivery_under_its_county_an
         await add_household(loop, "HHN", NEIGHBOUR, quilts=1, region_id=neighbour),
         await add_household(loop, "HHP", COUNTY, quilts=4),  # approved, not yet delivered
     ]
+    warm = await add_household(loop, "HHK", COUNTY, quilts=1)  # coal, in the same county
     offer = await add_offer(loop, quantity=10)
+    coal_offer = await add_offer(loop, quantity=1)
+    coal = await Item.select(Item.id, Item.kind).where(Item.code == "coal").first().run()
+    assert coal is not None
+    await Offer.update({Offer.item: coal["id"]}).where(Offer.id == coal_offer).run()
     outcome = await allocations.allocate_many(
         actor=staff,
         requests=[
             _request(loop, offer, h, q) for h, q in zip(households, (3, 2, 1, 4), strict=True)
-        ],
+        ]
+        + [_request(loop, coal_offer, warm, 1)],
     )
     now = datetime.now(UTC)
-    for _, made in outcome.made[:3]:
+    for _, made in [*outcome.made[:3], outcome.made[4]]:
         await _deliver(made, now)
     assert await allocations.delivered_by_county_kind() == {
+        ("230111", str(coal["kind"])): allocations.DeliveredTotal(
+            county_name="呼兰区", units=1, deliveries=1
+        ),
         ("230111", "quilt"): allocations.DeliveredTotal(
             county_name="呼兰区", units=5, deliveries=2
         ),
