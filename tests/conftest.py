@@ -11,8 +11,8 @@ A process forked after this file was imported (``make mutation``'s children: mut
 tests once, then forks a process per mutant and runs two at a time) takes a database of its own,
 so that two children never share one (see ``_own_database``). ``NUANXIN_TEST_WARM=1`` (set by
 ``tests/mutation/run.py``) migrates the database and builds the app once at collection, so that
-every child starts from a migrated file and a warm process, and on SQLite takes that app, unused,
-for its first test (``fresh_app``).
+every child starts from a migrated database and a warm process, and on SQLite takes apps built
+there, unused, for its first tests (``fresh_app``).
 
 Migrations run once per session. Each test that asks for ``db`` runs inside one transaction
 that is rolled back afterwards (``tests/nuanxin/test_isolation.py`` proves it).
@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -91,7 +92,7 @@ _WARM = os.environ.get("NUANXIN_TEST_WARM") == "1"
 _SESSION_PG_DB: str | None = None
 # A forked process's own database: {"postgres": its name} or {"sqlite": its path}.
 _OWN: dict[str, str] = {}
-# What a warm collection did: "warm", "migrated" (the SQLite file), "app" (for one forked process).
+# What a warm collection did: "warm", "migrated", "apps" (by settings, for forked processes).
 _PREBUILT: dict[str, Any] = {}
 if BACKEND == "postgres":
     if not postgres_reachable():
@@ -109,10 +110,23 @@ os.environ["SECRET_KEY"] = "test-secret-key-that-is-long-enough-0123456789"
 os.environ["PICCOLO_CONF"] = "nuanxin.piccolo_conf"
 
 
+WARM_APPS = 4
+"""Apps built per settings at a warm collection: a mutant's first tests take them unused."""
+WARM_SETTINGS: list[Callable[[], Any]] = []
+"""Settings (as functions giving them) besides the session's for which a warm collection builds
+apps; a folder's conftest adds its own (the donations' app with Stripe configured, say)."""
+
+
+def _app_key(settings: Any) -> str:
+    # A forked process has its own database: an app is the same one whatever its database's
+    # URL (on SQLite nothing but the tables' engine reads it, and that is rebound).
+    return repr(dataclasses.replace(settings, database_url=""))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """With ``NUANXIN_TEST_WARM=1``: the database migrated and the app built once, here, so that
-    the processes forked afterwards (one per mutant) copy a migrated file and find the admin and
-    the handlers' signatures already built."""
+    """With ``NUANXIN_TEST_WARM=1``: the database migrated and apps built once, here, so that
+    the processes forked afterwards (one per mutant) copy a migrated database and take apps
+    nobody has used (``fresh_app``) instead of building them."""
     if not _WARM or os.getpid() != _IMPORT_PID or "warm" in _PREBUILT:
         return  # (mutmut's clean run collects again in the same process)
     from nuanxin.app import create_app
@@ -122,24 +136,33 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _PREBUILT["warm"] = True
     asyncio.run(migrate(quiet=True))
     _PREBUILT["migrated"] = True
-    if BACKEND == "sqlite":
-        _PREBUILT["app"] = create_app(Settings.from_env(), manage_pool=False)
-    else:  # an app holds its database's URL (the job queue's connections): built, not kept
-        create_app(Settings.from_env(), manage_pool=False)
+    if BACKEND != "sqlite":  # an app holds its database's URL (the job queue's connections)
+        create_app(Settings.from_env(), manage_pool=False)  # the imports and caches warmed
+        return
+    apps: dict[str, list[Any]] = {}
+    for make in [Settings.from_env, *WARM_SETTINGS]:
+        settings = make()
+        apps[_app_key(settings)] = [
+            create_app(settings, manage_pool=False) for _ in range(WARM_APPS)
+        ]
+    _PREBUILT["apps"] = apps
 
 
-def fresh_app() -> Any:
-    """A new app on the session's settings, as ``create_app`` builds it.
+def fresh_app(settings: Any = None) -> Any:
+    """A new app on ``settings`` (the session's by default), as ``create_app`` builds it.
 
-    In a process forked after a warm collection (SQLite), the first call answers with the app
-    built there: no request has reached it, and building one costs most of a mutant's run.
+    In a process forked after a warm collection (SQLite), the first few calls answer with apps
+    built there: no request has reached them, and building one costs most of a mutant's run.
     """
     from nuanxin.app import create_app
     from nuanxin.settings import Settings
 
-    if os.getpid() != _IMPORT_PID and "app" in _PREBUILT:
-        return _PREBUILT.pop("app")
-    return create_app(Settings.from_env(), manage_pool=False)
+    settings = settings or Settings.from_env()
+    if os.getpid() != _IMPORT_PID:
+        built = _PREBUILT.get("apps", {}).get(_app_key(settings))
+        if built:
+            return built.pop()
+    return create_app(settings, manage_pool=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

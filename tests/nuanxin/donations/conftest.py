@@ -25,6 +25,7 @@ import stripe
 from litestar import Litestar
 
 from nuanxin.app import create_app
+from tests.conftest import WARM_SETTINGS, fresh_app
 from tests.nuanxin.donations.helpers import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -76,10 +77,14 @@ async def pay_client(paying_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+OFFLINE = "http://127.0.0.1:9"
+WARM_SETTINGS.append(lambda: stripe_settings(OFFLINE))  # built ahead under `make mutation`
+
+
 @pytest.fixture
 async def offline_client(db: None) -> AsyncIterator[httpx.AsyncClient]:
     """The app with Stripe configured, pointing at a port where nothing listens."""
-    app = create_app(stripe_settings("http://127.0.0.1:9"), manage_pool=False)
+    app = fresh_app(stripe_settings(OFFLINE))
     transport = httpx.ASGITransport(app=cast(Any, app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
