@@ -315,6 +315,79 @@ def test_two_needs_of_one_kind_share_a_row_and_list_their_groups_by_first_unit(
     assert groups == sorted(groups, key=lambda g: (g[0], g[1] - g[0], g[2]))
 
 
+def test_two_needs_of_one_kind_keep_their_own_groups_where_one_continues_the_other() -> None:
+    # The second need's units of 7 come first and take the near offer; the far offer then
+    # gives the first need's units 1-2 and the second need's unit 3, all of priority 5: a
+    # group of each need, never one group of "units 1-3".
+    household = _household(
+        "h",
+        _east(1.0),
+        Need(kind="coal", quantity=2, weight=5.0),
+        Need(kind="coal", quantity=3, weights=(7.0, 7.0, 5.0)),
+    )
+    problem = Problem(
+        offers=(_offer("near", 2, at=_east(1.5)), _offer("far", 3, at=_east(4.0))),
+        households=(household,),
+    )
+    columns = solve_arrays(problem_to_arrays(problem))
+    start = columns.assignment_priority_start.tolist()
+    groups = {
+        problem.offers[o].id: [
+            (
+                int(columns.priority_first[g]),
+                int(columns.priority_stop[g]),
+                float(columns.priority_weight[g]),
+            )
+            for g in range(start[r], start[r + 1])
+        ]
+        for r, o in enumerate(columns.assignment_offer.tolist())
+    }
+    assert groups == {"near": [(0, 2, 7.0)], "far": [(0, 2, 5.0), (2, 3, 5.0)]}
+    assert columns.need_served.tolist() == [2, 3]
+
+
+def test_a_combined_key_orders_rows_exactly_while_every_key_fits_in_int64() -> None:
+    # Largest values 2**31 - 1 and 2**32 - 1: the largest key is 2**63 - 1, the largest
+    # int64. Keys a unit apart there (as float64 they would be equal), from columns of any
+    # integer dtype.
+    high = np.array([2**31 - 1, 2**31 - 1, 2**31 - 1, 0], dtype=np.int32)
+    low = np.array([2**32 - 1, 2**32 - 3, 2**32 - 2, 5], dtype=np.int64)
+    key = matching.assemble._combined_key((high, low))
+    assert key is not None
+    assert key.dtype == np.int64
+    assert key.tolist() == [
+        h * 2**32 + lo for h, lo in zip(high.tolist(), low.tolist(), strict=True)
+    ]
+    assert np.argsort(key).tolist() == np.lexsort((low, high)).tolist() == [3, 1, 2, 0]
+
+
+def test_a_combined_key_of_three_columns_orders_by_each_in_turn() -> None:
+    columns = (np.array([1, 0, 1, 0, 1]), np.array([2, 2, 0, 2, 0]), np.array([0, 3, 1, 1, 0]))
+    key = matching.assemble._combined_key(columns)
+    assert key is not None
+    assert key.tolist() == [(a * 3 + b) * 4 + c for a, b, c in zip(*columns, strict=True)]
+    assert np.argsort(key).tolist() == np.lexsort(columns[::-1]).tolist() == [3, 1, 4, 2, 0]
+
+
+def test_no_combined_key_is_made_that_could_pass_the_largest_int64() -> None:
+    high = np.array([2**31 - 1, 0], dtype=np.int64)
+    assert matching.assemble._combined_key((high, np.array([2**32, 0]))) is None
+    assert matching.assemble._combined_key((np.array([2**62, 0]), np.array([2, 1]))) is None
+
+
+def test_a_column_of_zeros_widens_no_stride_of_the_combined_key() -> None:
+    key = matching.assemble._combined_key((np.array([2, 0, 1]), np.zeros(3, dtype=np.int64)))
+    assert key is not None
+    assert key.tolist() == [2, 0, 1]
+
+
+def test_no_rows_have_an_empty_combined_key() -> None:
+    empty = np.empty(0, dtype=np.int64)
+    key = matching.assemble._combined_key((empty, empty))
+    assert key is not None
+    assert key.tolist() == []
+
+
 def test_the_column_sorts_give_the_same_answer_as_the_integer_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -14,6 +14,7 @@ overlaying two partitions of the same run of units (see :func:`_overlay`):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,10 @@ __all__ = ("Outcome", "assemble")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-KEY_LIMIT = 2**62
-"""Arcs and rows are ordered by one sort of a combined integer key only while every key
-stays below this (int64 cannot overflow); otherwise by ``np.lexsort`` of their columns,
-which gives the same order more slowly."""
+KEY_LIMIT = 2**63
+"""One past the largest int64. Arcs and rows are ordered by one sort of a combined integer
+key only while every key stays below this (see :func:`_combined_key`); otherwise by
+``np.lexsort`` of their columns, which gives the same order more slowly."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,12 +125,11 @@ def _part_pieces(
     # Offers of a chain for the arcs into it: highest entry first, largest radius first.
     flowing = np.flatnonzero(flow.pair_flow)
     entry = part.pair_offer[flowing]
-    # Chains are contiguous runs of positions, so chain ascending then entry descending
-    # is one integer key; the demand node breaks ties.
-    n_demand = len(part.demand_quantity)
-    if (n_positions + 1) ** 2 * (n_demand + 1) < KEY_LIMIT:
-        key = (chain_of[entry] * n_positions + (n_positions - 1 - entry)) * n_demand
-        arcs = flowing[np.argsort(key + part.pair_demand[flowing], kind="stable")]
+    # Chain ascending, then entry descending, then demand node: one arc per (entry, demand
+    # node), so the key has no ties and any sort of it gives the one order.
+    key = _combined_key((chain_of[entry], n_positions - 1 - entry, part.pair_demand[flowing]))
+    if key is not None:
+        arcs = flowing[np.argsort(key)]
     else:
         arcs = flowing[np.lexsort((part.pair_demand[flowing], -entry, chain_of[entry]))]
     stock = np.lexsort((-np.arange(n_positions), chain_of))
@@ -239,30 +239,24 @@ def _assignments(network: Network, pieces: list[_Pieces]) -> dict[str, npt.NDArr
     order = _row_order(household, kind_order[kind], offer, first, units, weight)
     household, kind, offer = household[order], kind[order], offer[order]
     first, units, weight, km = first[order], units[order], weight[order], km[order]
-    new_row = np.ones(len(order), dtype=np.bool_)
-    new_row[1:] = (
+    new_row = (
         (household[1:] != household[:-1]) | (kind[1:] != kind[:-1]) | (offer[1:] != offer[:-1])
     )
-    row_of = np.cumsum(new_row) - 1
-    # Consecutive units of one weight read as one group: "priority 5 (units 1-3)".
-    new_group = new_row.copy()
-    new_group[1:] |= (weight[1:] != weight[:-1]) | (first[1:] != first[:-1] + units[:-1])
-    group_start = np.flatnonzero(new_group)
-    group_end = np.append(group_start[1:], len(order))
-    heads = np.flatnonzero(new_row)
-    groups_of_row = np.bincount(row_of[group_start], minlength=len(heads))
+    heads = np.concatenate([[0], np.flatnonzero(new_row) + 1])
+    # Each piece is one priority group: consecutive units of one weight of one need, "priority
+    # 5 (units 1-3)". A need's runs differ in weight and a row holds at most one piece of each
+    # (one offer, one arc per demand node); two needs of one kind in a row keep their own
+    # groups, even where the units of one continue those of the other.
     return {
         "assignment_offer": offer[heads],
         "assignment_household": household[heads],
         "assignment_kind": kind[heads],
         "assignment_quantity": np.add.reduceat(units, heads),
         "assignment_km": km[heads],
-        "assignment_priority_start": np.concatenate([[0], np.cumsum(groups_of_row)]).astype(
-            np.int64
-        ),
-        "priority_weight": weight[group_start],
-        "priority_first": first[group_start],
-        "priority_stop": first[group_end - 1] + units[group_end - 1],
+        "assignment_priority_start": np.append(heads, len(order)).astype(np.int64),
+        "priority_weight": weight,
+        "priority_first": first,
+        "priority_stop": first + units,
     }
 
 
@@ -276,15 +270,27 @@ def _row_order(
 ) -> IntArray:
     """``np.lexsort((weight, units, first, offer, kind, household))``, by one sort of a
     combined integer key when it fits in int64 and has no ties (the usual case)."""
-    sizes = [int(x.max(initial=0)) + 1 for x in (household, kind, offer, first)]
-    if math.prod(sizes) < KEY_LIMIT:
-        key = ((household * sizes[1] + kind) * sizes[2] + offer) * sizes[3] + first
-        order: IntArray = np.argsort(key, kind="stable")
+    key = _combined_key((household, kind, offer, first))
+    if key is not None:
+        order: IntArray = np.argsort(key)
         ordered = key[order]
         if not np.any(ordered[1:] == ordered[:-1]):
             return order
     fallback: IntArray = np.lexsort((weight, units, first, offer, kind, household))
     return fallback
+
+
+def _combined_key(columns: Sequence[IntArray]) -> IntArray | None:
+    """One int64 key per row that orders the rows as ``columns`` do (the first varies
+    slowest; values from 0), each column's stride one past its largest value; None when
+    some key could reach :data:`KEY_LIMIT`, where int64 would overflow."""
+    bounds = [int(column.max(initial=0)) + 1 for column in columns]
+    if math.prod(bounds) > KEY_LIMIT:
+        return None
+    key = np.asarray(columns[0], dtype=np.int64)
+    for i in range(1, len(columns)):
+        key = key * bounds[i] + columns[i]
+    return key
 
 
 def _unit_weight(network: Network, need: IntArray, unit: IntArray) -> FloatArray:
