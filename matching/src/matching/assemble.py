@@ -280,7 +280,7 @@ def _row_order(
     return fallback
 
 
-def _combined_key(columns: Sequence[IntArray]) -> IntArray | None:
+def _combined_key(columns: Sequence[npt.NDArray[np.integer[Any]]]) -> IntArray | None:
     """One int64 key per row that orders the rows as ``columns`` do (the first varies
     slowest; values from 0), each column's stride one past its largest value; None when
     some key could reach :data:`KEY_LIMIT`, where int64 would overflow."""
