@@ -276,3 +276,42 @@ async def test_rows_inserted_as_columns_are_the_rows_inserted_as_dicts(db: None)
     with pytest.raises(ValueError, match="no column 'colour'"):
         await insert_columns(Household, {"colour": ["red"]})
     assert await insert_columns(Household, {"reference": []}) == 0
+
+
+async def test_a_bulk_load_of_many_rows_leaves_the_table_analyzed(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner's statistics of a table a bulk load filled are refreshed by the load."""
+    if not isinstance(engine(), PostgresEngine):
+        pytest.skip("COPY and ANALYZE are PostgreSQL's")
+    region = await make_region("230111")
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+    def rows(prefix: str, count: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "reference": f"{prefix}{i:04d}",
+                "category": Category.dibao,
+                "head_name": f"测试{i}",
+                "id_hash": f"{prefix}{i:063d}",
+                "id_last4": "1234",
+                "current_address": "测试村1号",
+                "region": region,
+                "lat": 45.5,
+                "lon": 126.5,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(count)
+        ]
+
+    async def estimate() -> float:
+        found = await Household.raw("SELECT reltuples FROM pg_class WHERE relname = 'household'")
+        return float(found[0]["reltuples"])
+
+    monkeypatch.setattr(db_module, "ANALYZE_AFTER", 40)
+    await copy_rows(Household, rows("S", 39))
+    small = await estimate()
+    await copy_rows(Household, rows("L", 40))
+
+    assert await estimate() == 79 != small
