@@ -3,7 +3,8 @@
 One province (default 1,000,000 households and 50,000 offers, the seeded generator) is loaded
 into a PostgreSQL database created for the run and dropped after it, and a matching round is
 run over it as a province's civil affairs staff would: start it through the API, run its job
-here (as a worker would), read the first and the last page of its proposals, approve them all.
+here (as a worker would), read the first and the last page of its proposals, approve the first
+100,000 of them (issue 17's measure; ``--approve 0`` approves them all, hours at 1M).
 The same problem is also solved by the engine alone in this process (``engine alone``:
 ``solve_arrays`` on the snapshot's columns, :func:`nuanxin.rounds.columns.take_columns`, the
 round's own): every step's ratio is to that, timed in the same run.
@@ -191,7 +192,7 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
             last = await c.get(f"{url}&offset={max(total - PAGE, 0)}", headers=auth)
         assert first.status_code == last.status_code == 200, (first.text, last.text)
         assert last.json()["items"] or not total
-        if args.approve is None:
+        if not args.approve:
             with sampler.step(rows, f"approve all ({total})"):
                 answer = await c.post(
                     f"/api/rounds/{round_id}/approve", json={"all": True}, headers=auth
@@ -242,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds: the round's setting (time_limit_s) and the engine alone's limit",
     )
     parser.add_argument(
-        "--approve", type=int, default=None, help="approve the first N proposals (default: all)"
+        "--approve",
+        type=int,
+        default=100_000,
+        help="approve the first N proposals by id (default 100,000; 0: all of them)",
     )
     parser.add_argument(
         "--postgres",
