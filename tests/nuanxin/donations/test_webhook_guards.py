@@ -564,3 +564,15 @@ async def test_an_event_whose_payment_intent_is_not_an_id_is_ignored(
     assert await status_of(donation_id) == ("paid", 0)
     assert await Payment.count().run() == 1
     assert await _trail(donation_id) == []
+
+
+async def test_a_payment_recovered_for_a_donation_paid_already_is_stale_and_kept_unpaid(
+    offline_client: httpx.AsyncClient, charity: Charity
+) -> None:
+    donation_id = await _donation(charity, status="paid", intent=None)
+    now = int(time.time())
+    late = {**_succeeded(AMOUNT, intent="pi_late"), "metadata": {"donation_id": str(donation_id)}}
+    assert await _send(offline_client, "evt_late", "payment_intent.succeeded", late, now) == "stale"
+    payment = await Payment.select(Payment.intent_id, Payment.status).first().run()
+    assert payment == {"intent_id": "pi_late", "status": "requires_payment_method"}
+    assert await status_of(donation_id) == ("paid", 0)
