@@ -127,3 +127,27 @@ async def wipe() -> None:
         if name == "Region":
             await table.update({table.parent: None}, force=True).run()  # type: ignore[attr-defined]
         await table.delete(force=True).run()
+
+
+async def rows_dropped_on_write(table: str, event: str) -> None:
+    """From now on, in this test's transaction, the database silently drops every ``event``
+    (INSERT or UPDATE) of a row of ``table``: what a guarded write that finds its row changed
+    since it was read does (a BEFORE trigger that skips the row; rolled back with the test)."""
+    from piccolo.querystring import QueryString
+
+    from nuanxin.db import engine, is_postgres
+
+    name = f"drop_{event.lower()}_{table}"
+    if is_postgres():
+        statements = [
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
+            " 'BEGIN RETURN NULL; END'",
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION {name}()",
+        ]
+    else:
+        statements = [
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table} BEGIN SELECT RAISE(IGNORE); END"
+        ]
+    for statement in statements:
+        await engine().run_querystring(QueryString(statement))

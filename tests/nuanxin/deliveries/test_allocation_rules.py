@@ -16,6 +16,7 @@ from nuanxin.identity import CurrentUser, Role
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from tests.nuanxin.helpers import rows_dropped_on_write
 from tests.nuanxin.loop_world import (
     COUNTY,
     NEIGHBOUR,
@@ -531,3 +532,19 @@ async def test_what_an_allocation_writes_is_stamped_with_the_true_instant_on_a_s
         if stamped.tzinfo is None:
             stamped = stamped.replace(tzinfo=UTC)
         assert before - timedelta(seconds=5) <= stamped <= datetime.now(UTC), stamped
+
+
+async def test_allocations_that_do_not_come_back_as_inserted_stop_the_approval_whole(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    staff = await _staff(loop)
+    household = await add_household(loop, "HHX", COUNTY, quilts=2)
+    offer = await add_offer(loop, quantity=2)
+    before = await offer_stock(offer)
+    await rows_dropped_on_write("allocation", "INSERT")  # the rows never come back
+    with pytest.raises(RuntimeError) as stopped:
+        await allocations.allocate_many(actor=staff, requests=[_request(loop, offer, household, 2)])
+    assert str(stopped.value) == "allocations came back in another order than inserted"
+    assert await offer_stock(offer) == before  # the reservation went with it
+    assert await Delivery.count().run() == 0

@@ -23,6 +23,7 @@ from nuanxin.households.demand import (
 from nuanxin.households.tables import Household, Need
 from nuanxin.offers.tables import Item
 from nuanxin.regions.tables import Region
+from tests.nuanxin.helpers import rows_dropped_on_write
 from tests.nuanxin.loop_world import COUNTY, NEIGHBOUR, Loop, add_household, build_loop, region
 
 
@@ -275,3 +276,15 @@ async def test_many_requests_are_counted_in_order_each_all_or_nothing(db: None) 
     assert ((await _need(wide))["allocated"], (await _need(met))["allocated"]) == (3, 1)
     assert await allocate_each(wanted=[(wide, 1)]) == [False]
     assert await allocate_each(wanted=[]) == []
+
+
+async def test_a_need_changed_between_its_read_and_its_guarded_update_is_refused_as_met(
+    db: None,
+) -> None:
+    loop = await build_loop()
+    need = loop.needs[await add_household(loop, "changed", COUNTY, quilts=2)]
+    await rows_dropped_on_write("need", "UPDATE")  # the guard's update finds no fitting row
+    with pytest.raises(Conflict) as refused:
+        await allocate_each(wanted=[(need, 1)])
+    assert (refused.value.error, refused.value.message_id) == ("need_already_met",) * 2
+    assert refused.value.detail == "The household's need is already met by other allocations"
