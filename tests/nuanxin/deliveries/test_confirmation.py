@@ -9,9 +9,11 @@ time written must still be the true instant.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pytest
 
 from nuanxin.accounts.tables import Organization, User
 from nuanxin.audit.tables import AuditEntry
+from nuanxin.db import engine, is_postgres
 from nuanxin.deliveries import allocations, confirmation
 from nuanxin.deliveries.tables import Delivery, DeliveryCase, Visit
 from nuanxin.deliveries.visits import load_visit
@@ -534,6 +537,32 @@ async def test_of_two_racing_confirmations_the_second_closes_nothing_again(db: N
     assert len(await _deferred("notifications.visit_delivered")) == 1
     [offer] = await _offers(deliveries)
     assert await offer_stock(offer) == {"available": 0, "reserved": 0, "delivered": 1}
+
+
+@pytest.mark.skipif(is_postgres(), reason="SQLite's writer lock holds the window open")
+async def test_a_retry_that_waited_while_the_first_confirmation_closed_the_visit_is_a_repeat(
+    committed: object,
+) -> None:
+    """The retry read the visit open, then waited for the database while the first
+    confirmation closed it: the read inside its transaction sees the close, and the retry is
+    answered as a repeat (not refused as a closed delivery)."""
+    world = await _world()
+    visit_id, _ = await _visit(world)
+    code = await _slip(world, visit_id)
+    first = sqlite3.connect(engine().path, isolation_level=None, timeout=30)  # type: ignore[attr-defined]
+    try:
+        first.execute("BEGIN IMMEDIATE")  # the first confirmation holds the writer's lock
+        retry = asyncio.create_task(
+            confirmation.confirm(actor=world.courier, secret_key=KEY, visit_id=visit_id, code=code)
+        )
+        await asyncio.sleep(1.0)  # the retry has read the visit open and waits to write
+        assert not retry.done()
+        first.execute("UPDATE visit SET status = 'delivered' WHERE id = ?", (visit_id,))
+        first.execute("COMMIT")
+        answer = await asyncio.wait_for(retry, 30)
+    finally:
+        first.close()
+    assert (answer.status, answer.already_confirmed) == ("delivered", True)
 
 
 async def test_a_confirmation_racing_a_failure_is_refused_and_delivers_nothing(
