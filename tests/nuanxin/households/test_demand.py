@@ -256,6 +256,7 @@ def test_each_further_unit_of_a_need_weighs_half_the_one_before_however_many_uni
     assert first[:3] == (2.0, 1.0, 0.5)
     # A need already far along starts where its allocated units left off, past 256 units too.
     far = unit_weights(2.0, allocated=250, unmet=10)
+    assert len(far) == 10  # one weight per unmet unit, across the table's end
     assert far[:6] == first[250:]
     for weights in (first, far):
         assert all(b == a * UNIT_DECAY for a, b in itertools.pairwise(weights))
