@@ -190,5 +190,12 @@ async def test_a_number_typed_in_full_width_is_the_same_person_at_every_door(
     assert imported.json()["imported"] == 1, imported.text
     row = await HelpRequest.select().where(HelpRequest.source == "import").first().run()
     assert row is not None
-    assert row["id_hash"] == (await Household.select().first().run() or {})["id_hash"]
+    registered = (
+        await Household.select(Household.id_hash)
+        .where(Household.id == first.json()["id"])
+        .first()
+        .run()
+    )
+    assert registered is not None
+    assert row["id_hash"] == registered["id_hash"]
     assert await Household.count().run() == 2
