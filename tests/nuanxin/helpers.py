@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.nuanxin.conftest import PASSWORD, csrf_headers
@@ -18,6 +20,7 @@ __all__ = (
     "offer_body",
     "sign_up",
     "sign_up_body",
+    "until_one_waits_for_a_lock",
     "wipe",
 )
 
@@ -151,3 +154,22 @@ async def rows_dropped_on_write(table: str, event: str) -> None:
         ]
     for statement in statements:
         await engine().run_querystring(QueryString(statement))
+
+
+async def until_one_waits_for_a_lock(
+    prober: asyncpg.Connection, task: asyncio.Future[Any] | None = None
+) -> bool:
+    """Whether a connection to this database comes to wait for a lock within about 10 s
+    (PostgreSQL's ``pg_stat_activity``, read from ``prober``); False as soon as ``task``, the
+    work expected to wait, is done without having waited."""
+    for _ in range(400):
+        if task is not None and task.done():
+            return False
+        waiting = await prober.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            return True
+        await asyncio.sleep(0.025)
+    return False

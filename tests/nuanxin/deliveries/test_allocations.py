@@ -16,6 +16,7 @@ import pytest
 
 from nuanxin.errors import DomainError
 from tests.nuanxin.conftest import run_jobs
+from tests.nuanxin.helpers import until_one_waits_for_a_lock
 from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop
 
 APPROVALS = 24
@@ -180,14 +181,7 @@ async def test_an_approval_joins_the_visit_another_started_for_its_household_mea
             async with atomic():
                 await approve(first_offer, first_need)
                 started.set()
-                for _ in range(400):  # until the second waits on this insert
-                    waiting = await prober.fetchval(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'"
-                    )
-                    if waiting:
-                        break
-                    await asyncio.sleep(0.025)
+                waiting = await until_one_waits_for_a_lock(prober)
                 assert waiting, "the second approval waits on the first's new visit"
         finally:
             await prober.close()

@@ -14,8 +14,6 @@ import json
 import os
 import secrets
 import sqlite3
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,18 +43,8 @@ from tests.nuanxin.loop_world import stock as offer_stock
 KEY = os.environ["SECRET_KEY"]
 
 
-@pytest.fixture(autouse=True)
-def beijing_clock() -> Iterator[None]:
-    """The process's local time zone is Beijing's (UTC+8) for the test."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
+# The process's local time zone is Beijing's (UTC+8) for every test here.
+pytestmark = pytest.mark.usefixtures("clock_in_china")
 
 
 @dataclass(kw_only=True)

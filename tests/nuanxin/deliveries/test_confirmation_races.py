@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 import httpx
@@ -20,25 +19,12 @@ from nuanxin.deliveries import confirmation
 from nuanxin.deliveries.tables import Visit
 from nuanxin.errors import DomainError
 from tests.nuanxin.deliveries.test_confirmation import KEY, _row, _slip, _visit, _world, _wrong
+from tests.nuanxin.helpers import until_one_waits_for_a_lock
 
 
 def _postgres_only() -> None:
     if Visit._meta.db.engine_type != "postgres":
         pytest.skip("row locks are PostgreSQL's; SQLite runs one transaction at a time")
-
-
-async def _until_it_waits_for_a_lock(prober: asyncpg.Connection, task: asyncio.Future[Any]) -> bool:
-    for _ in range(400):
-        if task.done():
-            return False
-        waiting = await prober.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        )
-        if waiting:
-            return True
-        await asyncio.sleep(0.025)
-    return False
 
 
 async def test_a_wrong_code_racing_a_lock_or_a_close_is_answered_as_the_visit_now_stands(
@@ -66,7 +52,7 @@ async def test_a_wrong_code_racing_a_lock_or_a_close_is_answered_as_the_visit_no
                     actor=world.courier, secret_key=KEY, visit_id=visit_id, code=_wrong(code)
                 )
             )
-            assert await _until_it_waits_for_a_lock(prober, wrong)
+            assert await until_one_waits_for_a_lock(prober, wrong)
             await holder.execute("UPDATE visit SET status = $2 WHERE id = $1", visit_id, meanwhile)
             await held.commit()
             with pytest.raises(DomainError) as refused:
@@ -103,7 +89,7 @@ async def test_a_failure_takes_its_visits_lock_before_it_touches_an_item(
             await held.start()
             await holder.execute("SELECT 1 FROM visit WHERE id = $1 FOR UPDATE", visit_id)
             task = asyncio.ensure_future(failing(visit_id, items))
-            assert await _until_it_waits_for_a_lock(prober, task), "it waits for the visit"
+            assert await until_one_waits_for_a_lock(prober, task), "it waits for the visit"
             async with prober.transaction():
                 await prober.execute(
                     "SELECT 1 FROM delivery WHERE visit = $1 FOR UPDATE NOWAIT", visit_id

@@ -13,8 +13,6 @@ loopback stand-in for Stripe's refunds endpoint alone.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -111,18 +109,3 @@ async def desk_client(db: None, refund_desk: RefundDesk) -> AsyncIterator[httpx.
 @pytest.fixture
 async def charity(db: None) -> Charity:
     return await make_charity()
-
-
-@pytest.fixture
-def beijing_clock() -> Iterator[None]:
-    """The process's local time zone is Beijing's (UTC+8): a naive ``datetime.now()`` is then
-    8 hours off the true instant, as on a server set to local time."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Shanghai"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()

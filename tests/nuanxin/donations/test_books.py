@@ -356,7 +356,7 @@ async def test_a_campaign_s_refusals_name_the_field_and_the_message_a_page_trans
     assert closed.value.detail == "The campaign takes no more donations"
 
 
-@pytest.mark.usefixtures("beijing_clock")
+@pytest.mark.usefixtures("clock_in_china")
 async def test_a_campaign_answers_with_its_own_fields_and_its_trail_names_who_opened_and_closed_it(
     charity: Charity,
 ) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -35,6 +34,7 @@ from tests.nuanxin.donations.helpers import (
     status_of,
     stripe_settings,
 )
+from tests.nuanxin.helpers import until_one_waits_for_a_lock
 from tests.stripe_server import RefundDesk
 
 AMOUNT = 100_00
@@ -64,21 +64,6 @@ async def holder(world: Charity) -> AsyncIterator[asyncpg.Connection]:
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
     await connection.close()
-
-
-async def _waiting(prober: asyncpg.Connection, task: asyncio.Task[Any]) -> bool:
-    """Whether ``task`` waits for a lock (False as soon as it is done)."""
-    for _ in range(400):
-        if task.done():
-            return False
-        waiting = await prober.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        )
-        if waiting:
-            return True
-        await asyncio.sleep(0.025)
-    return False
 
 
 async def _member() -> CurrentUser:
@@ -153,7 +138,9 @@ async def test_a_delivery_of_an_event_another_delivery_is_recording_answers_dupl
     delivery = asyncio.create_task(
         webhooks.handle_event(settings=settings, payload=body, signature=sign(body))
     )
-    assert await _waiting(prober, delivery), "the second delivery waits for the first one's row"
+    assert await until_one_waits_for_a_lock(prober, delivery), (
+        "the second delivery waits for the first one's row"
+    )
     await holder.execute("COMMIT")
     answer = await asyncio.wait_for(delivery, timeout=30)
     assert answer == WebhookAnswer(event_id="evt_twice", outcome=WebhookOutcome.duplicate)
@@ -184,7 +171,9 @@ async def test_a_refund_of_a_donation_changed_meanwhile_is_refused_and_stripe_is
                 data=RefundCreate(amount_fen=20_00),
             )
         )
-        assert await _waiting(prober, refund), "the refund waits for the donation's row"
+        assert await until_one_waits_for_a_lock(prober, refund), (
+            "the refund waits for the donation's row"
+        )
         await holder.execute("COMMIT")
         with pytest.raises(Conflict) as refused:
             await asyncio.wait_for(refund, timeout=30)
@@ -234,7 +223,9 @@ async def test_a_refund_waits_for_a_purchase_of_its_campaign_and_never_refunds_w
                 data=RefundCreate(amount_fen=60_00),
             )
         )
-        assert await _waiting(prober, refund), "the refund waits for the campaign's purchase"
+        assert await until_one_waits_for_a_lock(prober, refund), (
+            "the refund waits for the campaign's purchase"
+        )
         release.set()
         await asyncio.wait_for(buyer, timeout=30)
         with pytest.raises(Conflict) as refused:
@@ -267,7 +258,7 @@ async def test_a_refund_never_waits_for_another_campaign_s_lock(
                 data=RefundCreate(amount_fen=20_00),
             )
         )
-        waits = await _waiting(prober, refund)
+        waits = await until_one_waits_for_a_lock(prober, refund)
         await holder.execute("ROLLBACK")  # let a refund that waited finish before asserting
         refunded = await asyncio.wait_for(refund, timeout=30)
         assert not waits, "a refund waits only for its own campaign"

@@ -1,6 +1,6 @@
 """The webhook's guards that should change nothing (issue 19), with hand-made signed events.
 
-The process's clock is Beijing's here (``beijing_clock``): every time the webhook writes must
+The process's clock is Beijing's here (``clock_in_china``): every time the webhook writes must
 be the true instant, not the local wall clock taken for UTC.
 """
 
@@ -22,7 +22,7 @@ from tests.nuanxin.donations.helpers import Charity, deliver, event_payload, sig
 
 AMOUNT = 20_00
 
-pytestmark = pytest.mark.usefixtures("beijing_clock")
+pytestmark = pytest.mark.usefixtures("clock_in_china")
 
 
 async def _donation(
