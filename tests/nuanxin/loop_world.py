@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,8 @@ from nuanxin.households.tables import Household, Need
 from nuanxin.identity import Role, digest
 from nuanxin.offers.tables import Item, Offer
 from nuanxin.regions.tables import Region
+from nuanxin.rounds.tables import MatchingRound, Proposal
+from nuanxin.rounds.vocabulary import RoundStatus
 from nuanxin.warehouses.tables import Warehouse
 from tests.nuanxin.conftest import make_user, run_jobs
 
@@ -31,6 +34,7 @@ class Loop:
     needs: dict[int, int] = field(default_factory=dict)  # household -> quilt need id
     offers: list[int] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)  # "staff", "courier"... -> user id
 
     def auth(self, who: str) -> dict[str, str]:
         return {"authorization": f"Bearer {self.tokens[who]}"}
@@ -202,6 +206,7 @@ async def build_loop(prefix: str = "") -> Loop:
         "courier": await make_user(f"{prefix}loop_courier", Role.courier, organization=charity),
         "charity": await make_user(f"{prefix}loop_charity", Role.charity, organization=charity),
     }
+    loop.users = people
     for name, user_id in people.items():
         loop.tokens[name] = await _token(user_id, name)
     return loop
@@ -236,6 +241,46 @@ async def run_round(client: httpx.AsyncClient, loop: Loop, who: str = "staff") -
     assert body["status"] == "proposed", body
     assert body["progress"] == 100
     return dict(body)
+
+
+async def proposed_round(loop: Loop, wanted: Sequence[tuple[int, int, int, float]]) -> int:
+    """A county round of the loop's staff, proposed, with its proposals written straight to the
+    table: ``wanted`` as (household, offer, quantity, km), one proposal each, ids in that order.
+
+    For the tests of deciding on proposals: they start where the engine stops, without running
+    it (``run_round`` and the tests of the rounds themselves run it).
+    """
+    now = datetime.now(UTC)
+    rows = (
+        await MatchingRound.insert(
+            MatchingRound(
+                region=loop.county_id,
+                status=RoundStatus.proposed,
+                progress=100,
+                phase="done",
+                created_by=loop.users["staff"],
+                created_at=now,
+                finished_at=now,
+            )
+        )
+        .returning(MatchingRound.id)
+        .run()
+    )
+    round_id = int(rows[0]["id"])
+    for household, offer, quantity, km in wanted:
+        await Proposal.insert(
+            Proposal(
+                round=round_id,
+                offer=offer,
+                household=household,
+                need=loop.needs[household],
+                quantity=quantity,
+                distance_km=km,
+                reason=f"{km:.1f} km from the offer",
+                location_source="county",
+            )
+        ).run()
+    return round_id
 
 
 async def proposals(client: httpx.AsyncClient, loop: Loop, round_id: int) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -11,7 +11,6 @@ from litestar import Litestar
 
 from nuanxin import db as database
 from nuanxin.accounts.tables import User
-from nuanxin.app import create_app
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.deliveries.tables import Allocation
 from nuanxin.errors import Conflict, Invalid
@@ -22,7 +21,7 @@ from nuanxin.offers.tables import Offer
 from nuanxin.rounds import proposals as decisions
 from nuanxin.rounds.schemas import ApproveIn, ProposalEdit
 from nuanxin.rounds.tables import MatchingRound, Proposal
-from nuanxin.settings import Settings
+from tests.conftest import fresh_app
 from tests.nuanxin.conftest import make_user
 from tests.nuanxin.helpers import bearer
 from tests.nuanxin.loop_world import (
@@ -33,7 +32,7 @@ from tests.nuanxin.loop_world import (
     allocated,
     build_loop,
     proposals,
-    run_round,
+    proposed_round,
     stock,
 )
 from tests.nuanxin.rounds.big_round import build_big_round
@@ -43,28 +42,31 @@ _APPS: list[Litestar] = []
 
 @pytest.fixture
 def app(db: None) -> Litestar:
-    """One app for the module's tests, each still in its own rolled-back transaction.
+    """One app for the module's tests, each still in its own rolled-back transaction (the
+    tests keep no state in the app: their rows are the transaction's, tokens are bearer ones).
 
     Building the app is most of a test's time, and the mutation run (tests/mutation) runs
-    these tests again in the same process for every mutant: the app is kept in the module,
-    so those runs build it once.
+    these tests again in a process forked per mutant: the app is kept in the module and taken
+    from those a warm collection built (``fresh_app``), so those runs build none.
     """
     if not _APPS:
-        _APPS.append(create_app(Settings.from_env(), manage_pool=False))
+        _APPS.append(cast(Litestar, fresh_app()))
     return _APPS[0]
 
 
 async def _two_proposals(
     client: httpx.AsyncClient, quantity: int = 5
 ) -> tuple[Loop, int, int, list[dict[str, Any]]]:
+    """Two households needing two quilts each, an offer of ``quantity``, and a round proposing
+    two quilts to each, as the engine would (written straight to the table: no engine run)."""
     loop = await build_loop()
-    await add_household(loop, "HH1", (COUNTY[0] + 0.01, COUNTY[1]), quilts=2)
-    await add_household(loop, "HH2", (COUNTY[0] + 0.02, COUNTY[1]), quilts=2)
+    near = await add_household(loop, "HH1", (COUNTY[0] + 0.01, COUNTY[1]), quilts=2)
+    far = await add_household(loop, "HH2", (COUNTY[0] + 0.02, COUNTY[1]), quilts=2)
     offer = await add_offer(loop, quantity=quantity)
-    round_body = await run_round(client, loop)
-    listed = sorted(await proposals(client, loop, round_body["id"]), key=lambda p: p["id"])
+    round_id = await proposed_round(loop, [(near, offer, 2, 1.11), (far, offer, 2, 2.22)])
+    listed = sorted(await proposals(client, loop, round_id), key=lambda p: p["id"])
     assert len(listed) == 2
-    return loop, offer, int(round_body["id"]), listed
+    return loop, offer, round_id, listed
 
 
 async def _approve(
@@ -255,8 +257,8 @@ async def test_ids_and_edits_from_another_round_are_refused_and_change_nothing(
 ) -> None:
     loop, offer, round_id, listed = await _two_proposals(client)
     await Proposal.update({Proposal.status: "rejected"}).where(Proposal.round == round_id)
-    await add_household(loop, "HH3", (COUNTY[0] + 0.03, COUNTY[1]), quilts=1)
-    other = await run_round(client, loop)
+    third = await add_household(loop, "HH3", (COUNTY[0] + 0.03, COUNTY[1]), quilts=1)
+    other = {"id": await proposed_round(loop, [(third, offer, 1, 3.33)])}
     mine = await proposals(client, loop, other["id"])
     for body, field in (
         ({"proposal_ids": [listed[0]["id"]]}, "proposal_ids"),
@@ -534,7 +536,7 @@ async def test_the_proposals_read_back_with_their_facts_by_status_and_a_page_at_
     near = await add_household(loop, "HH1", (COUNTY[0] + 0.01, COUNTY[1]), quilts=2, weight=3.0)
     far = await add_household(loop, "HH2", (COUNTY[0] + 0.02, COUNTY[1]), quilts=1)
     offer = await add_offer(loop, quantity=5, radius_km=25.0)
-    round_id = int((await run_round(client, loop))["id"])
+    round_id = await proposed_round(loop, [(near, offer, 2, 1.11), (far, offer, 1, 2.22)])
     listed = await proposals(client, loop, round_id)
     assert [p["household_id"] for p in listed] == [near, far]
     first = listed[0]
@@ -557,7 +559,7 @@ async def test_the_proposals_read_back_with_their_facts_by_status_and_a_page_at_
         "decision_reason": "",
         "location_source": "county",
     }
-    assert first["distance_km"] == pytest.approx(1.11, abs=0.02)  # 0.01 degree of latitude
+    assert first["distance_km"] == 1.11
     stored = await _proposal(first["id"])
     assert first["reason"] == stored["reason"] != ""
     await _approve(client, loop, round_id, {"proposal_ids": [listed[1]["id"]]})
@@ -630,10 +632,12 @@ async def test_proposals_named_across_several_batches_are_all_approved(
 ) -> None:
     monkeypatch.setattr(database, "SET_BATCH", 2)  # five named proposals read in three batches
     loop = await build_loop()
-    for index in range(5):
+    households = [
         await add_household(loop, f"HB{index}", (COUNTY[0] + 0.01 * index, COUNTY[1]))
+        for index in range(5)
+    ]
     offer = await add_offer(loop, quantity=5)
-    round_id = int((await run_round(client, loop))["id"])
+    round_id = await proposed_round(loop, [(h, offer, 1, 1.0) for h in households])
     ids = sorted(int(p["id"]) for p in await proposals(client, loop, round_id))
     answer = await _approve(
         client,

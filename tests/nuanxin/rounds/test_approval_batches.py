@@ -28,7 +28,7 @@ from tests.nuanxin.loop_world import (
     allocated,
     build_loop,
     proposals,
-    run_round,
+    proposed_round,
     stock,
 )
 
@@ -54,10 +54,12 @@ async def test_an_offer_running_out_inside_a_batch_leaves_the_later_proposals_st
     client: httpx.AsyncClient, db: None, small_batches: int
 ) -> None:
     loop = await build_loop()
-    for index in range(5):
+    households = [
         await add_household(loop, f"HB{index}", (COUNTY[0] + 0.01 * index, COUNTY[1]))
+        for index in range(5)
+    ]
     offer = await add_offer(loop, quantity=5)
-    round_body = await run_round(client, loop)
+    round_body = {"id": await proposed_round(loop, [(h, offer, 1, 1.0) for h in households])}
     ids = sorted(int(p["id"]) for p in await proposals(client, loop, round_body["id"]))
     assert len(ids) == 5
     await ledger.withdraw(offer_id=offer, quantity=2)  # three units left for five proposals
@@ -194,10 +196,12 @@ async def test_approving_a_round_twice_in_batches_reports_the_second_as_already_
     client: httpx.AsyncClient, db: None, small_batches: int
 ) -> None:
     loop = await build_loop()
-    for index in range(5):
+    households = [
         await add_household(loop, f"HT{index}", (COUNTY[0] + 0.01 * index, COUNTY[1]), quilts=2)
+        for index in range(5)
+    ]
     offer = await add_offer(loop, quantity=20)
-    round_body = await run_round(client, loop)
+    round_body = {"id": await proposed_round(loop, [(h, offer, 2, 1.0) for h in households])}
     listed = sorted(await proposals(client, loop, round_body["id"]), key=lambda p: p["id"])
     ids = [int(p["id"]) for p in listed]
     url = f"/api/rounds/{round_body['id']}/approve"
