@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import linecache
 import os
 import secrets
 import sqlite3
@@ -527,6 +528,19 @@ async def test_of_two_racing_confirmations_the_second_closes_nothing_again(db: N
     assert await offer_stock(offer) == {"available": 0, "reserved": 0, "delivered": 1}
 
 
+def _suspended_at(task: asyncio.Task[Any], line: str) -> bool:
+    """Whether ``task`` waits at a line that reads ``line`` in one of the coroutines it awaits
+    through (the service's own, whatever calls it)."""
+    awaited: Any = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None)
+        at = linecache.getline(frame.f_code.co_filename, frame.f_lineno) if frame else ""
+        if at.strip() == line:
+            return True
+        awaited = getattr(awaited, "cr_await", None)
+    return False
+
+
 @pytest.mark.skipif(is_postgres(), reason="SQLite's writer lock holds the window open")
 async def test_a_retry_that_waited_while_the_first_confirmation_closed_the_visit_is_a_repeat(
     committed: object,
@@ -543,7 +557,12 @@ async def test_a_retry_that_waited_while_the_first_confirmation_closed_the_visit
         retry = asyncio.create_task(
             confirmation.confirm(actor=world.courier, secret_key=KEY, visit_id=visit_id, code=code)
         )
-        await asyncio.sleep(1.0)  # the retry has read the visit open and waits to write
+        # the retry has read the visit open and waits to begin its transaction (the writer's
+        # lock); a second at most, as the busiest machine may take
+        for _ in range(100):
+            if _suspended_at(retry, "async with atomic():"):
+                break
+            await asyncio.sleep(0.01)
         assert not retry.done()
         first.execute("UPDATE visit SET status = 'delivered' WHERE id = ?", (visit_id,))
         first.execute("COMMIT")
