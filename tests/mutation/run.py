@@ -12,8 +12,10 @@ Kill rate = (killed + timed out) / (all mutants - equivalent ones). A mutant tha
 
 The tests run on SQLite, two mutants at a time. SQLite never interleaves two transactions, so a
 guard that only concurrency or a row lock shows cannot fail there: a module's PostgreSQL stage
-(``[modules.NAME.postgres]``: ``mutants``, fnmatch patterns; ``tests``) runs the survivors it names
-again on PostgreSQL, one at a time, against its tests; those killed there count as killed.
+(``[modules.NAME.postgres]``: ``mutants``, fnmatch patterns; ``tests``) runs the mutants it names
+on PostgreSQL, one at a time, against its tests; those killed there count as killed. They run no
+test on SQLite (each was listed as a survivor there): the SQLite run counts them as survivors
+at once instead of running every test of their function for nothing.
 
 Usage: python tests/mutation/run.py [--only NAME ...] [--report PATH] [--max-children N]
 """
@@ -74,6 +76,23 @@ _settings.load_profile("mutation")
 """
 
 
+_POSTGRES_ONLY = """
+
+def pytest_collection_modifyitems(config, items):
+    # tests/mutation/run.py: a mutant that the module's PostgreSQL stage names runs no test on
+    # SQLite (pytest's exit code 5, a survivor there), and is judged by the stage alone.
+    import fnmatch as _fnmatch
+    import json as _json
+    import os as _os
+
+    patterns = _json.loads(_os.environ.get("NUANXIN_MUTATION_POSTGRES_ONLY", "[]"))
+    mutant = _os.environ.get("MUTANT_UNDER_TEST", "")
+    if any(_fnmatch.fnmatch(mutant, pattern) for pattern in patterns):
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+"""
+
+
 def _copy_tree(work: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", "mutants")
     (work / "src").mkdir(parents=True)
@@ -89,10 +108,14 @@ def _copy_tree(work: Path) -> None:
         if (ROOT / name).exists():
             (work / name).symlink_to(ROOT / name)
             (work / "mutants" / name).symlink_to(ROOT / name)
+    conftest_path = work / "tests" / "conftest.py"
+    # _POSTGRES_ONLY's hook would replace one of the conftest's own.
+    assert "pytest_collection_modifyitems" not in conftest_path.read_text(encoding="utf-8")
     # On a loaded machine a slow property test must not fail the clean run (or pass as a kill):
     # no deadline, no health checks, the same examples for every mutant.
-    with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as conftest:
+    with conftest_path.open("a", encoding="utf-8") as conftest:
         conftest.write(_HYPOTHESIS_PROFILE)
+        conftest.write(_POSTGRES_ONLY)
 
 
 # mutmut runs pytest again in one process for every mutant: pytest's hunt for unraisable and
@@ -148,9 +171,11 @@ def _mutmut(
     children: int,
     database: str,
     names: list[str] | None = None,
+    postgres_only: list[str] | None = None,
 ) -> tuple[dict[str, int | None], str, dict[str, str]]:
     """One ``mutmut run`` on a fresh copy of the tree in ``work``: the exit code of each mutant,
-    the run's output, and the environment it ran in (for ``mutmut show``)."""
+    the run's output, and the environment it ran in (for ``mutmut show``). The mutants matching
+    ``postgres_only`` (fnmatch) run no test (see ``_POSTGRES_ONLY``)."""
     _copy_tree(work)
     (work / "pyproject.toml").write_text(_pyproject(source, tests, spec), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUANXIN_VAR_DIR")}
@@ -158,6 +183,7 @@ def _mutmut(
     # The database migrated and the app built once, before mutmut forks its children (see
     # tests/conftest.py): each child copies them instead of paying for them per mutant.
     env["NUANXIN_TEST_WARM"] = "1"
+    env["NUANXIN_MUTATION_POSTGRES_ONLY"] = json.dumps(postgres_only or [])
     command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
     command += ["--max-children", str(children), *(names or [])]
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
@@ -197,8 +223,15 @@ def run_module(
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix=f"nuanxin-mutation-{name}-"))
     try:
+        stage = spec.get("postgres")
         codes, output, env = _mutmut(
-            work, source, tests, spec, children=children, database="sqlite"
+            work,
+            source,
+            tests,
+            spec,
+            children=children,
+            database="sqlite",
+            postgres_only=[str(p) for p in stage["mutants"]] if isinstance(stage, dict) else [],
         )
         if not codes or None in codes.values():
             outcome.error = output or "no mutants"
