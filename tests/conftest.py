@@ -11,8 +11,8 @@ A process forked after this file was imported (``make mutation``'s children: mut
 tests once, then forks a process per mutant and runs two at a time) takes a database of its own,
 so that two children never share one (see ``_own_database``). ``NUANXIN_TEST_WARM=1`` (set by
 ``tests/mutation/run.py``) migrates the database and builds the app once at collection, so that
-every child starts from a migrated database and a warm process, and on SQLite takes apps built
-there, unused, for its first tests (``fresh_app``).
+every child starts from a migrated database and a warm process, and takes apps built there,
+unused, for its first tests (``fresh_app``).
 
 Migrations run once per session. Each test that asks for ``db`` runs inside one transaction
 that is rolled back afterwards (``tests/nuanxin/test_isolation.py`` proves it).
@@ -111,7 +111,8 @@ os.environ["PICCOLO_CONF"] = "nuanxin.piccolo_conf"
 
 
 WARM_APPS = 4
-"""Apps built per settings at a warm collection: a mutant's first tests take them unused."""
+"""Apps built per settings at a warm collection: a mutant's first tests take them unused (two on
+PostgreSQL, where the mutation run's PostgreSQL stage runs a test or two per mutant)."""
 WARM_SETTINGS: list[Callable[[], Any]] = []
 """Settings (as functions giving them) besides the session's for which a warm collection builds
 apps; a folder's conftest adds its own (the donations' app with Stripe configured, say)."""
@@ -119,7 +120,7 @@ apps; a folder's conftest adds its own (the donations' app with Stripe configure
 
 def _app_key(settings: Any) -> str:
     # A forked process has its own database: an app is the same one whatever its database's
-    # URL (on SQLite nothing but the tables' engine reads it, and that is rebound).
+    # URL (nothing but the tables' engine and the app's settings read it; see fresh_app).
     return repr(dataclasses.replace(settings, database_url=""))
 
 
@@ -136,14 +137,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _PREBUILT["warm"] = True
     asyncio.run(migrate(quiet=True))
     _PREBUILT["migrated"] = True
-    if BACKEND != "sqlite":  # an app holds its database's URL (the job queue's connections)
-        create_app(Settings.from_env(), manage_pool=False)  # the imports and caches warmed
-        return
     apps: dict[str, list[Any]] = {}
     for make in [Settings.from_env, *WARM_SETTINGS]:
         settings = make()
         apps[_app_key(settings)] = [
-            create_app(settings, manage_pool=False) for _ in range(WARM_APPS)
+            create_app(settings, manage_pool=False)
+            for _ in range(WARM_APPS if BACKEND == "sqlite" else 2)
         ]
     _PREBUILT["apps"] = apps
 
@@ -151,8 +150,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def fresh_app(settings: Any = None) -> Any:
     """A new app on ``settings`` (the session's by default), as ``create_app`` builds it.
 
-    In a process forked after a warm collection (SQLite), the first few calls answer with apps
-    built there: no request has reached them, and building one costs most of a mutant's run.
+    In a process forked after a warm collection, the first few calls answer with apps built
+    there: no request has reached them, and building one costs most of a mutant's run. Such an
+    app is given the process's settings (its own database's URL); nothing else in an app built
+    without its pool names the database (the tables' engine is rebound by ``configure``).
     """
     from nuanxin.app import create_app
     from nuanxin.settings import Settings
@@ -161,7 +162,9 @@ def fresh_app(settings: Any = None) -> Any:
     if os.getpid() != _IMPORT_PID:
         built = _PREBUILT.get("apps", {}).get(_app_key(settings))
         if built:
-            return built.pop()
+            app = built.pop()
+            app.state.settings = settings
+            return app
     return create_app(settings, manage_pool=False)
 
 
