@@ -11,11 +11,11 @@ from typing import Any
 
 from litestar import Controller, Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, CSRFMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -24,7 +24,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPSendMessage, Receive, Scope, Send
 from piccolo.engine.postgres import PostgresEngine
 
 from nuanxin import __version__
@@ -224,6 +224,10 @@ CSRF_RULE = (
 )
 
 
+#: A CSRF token: a random hex secret and its hex HMAC (Litestar's ``generate_csrf_token``).
+CSRF_TOKEN_LENGTH = 2 * CSRF_SECRET_LENGTH
+
+
 class AmbientCSRFMiddleware(CSRFMiddleware):
     """CSRF protection where a browser's ambient credential could be abused (:data:`CSRF_RULE`).
 
@@ -237,6 +241,25 @@ class AmbientCSRFMiddleware(CSRFMiddleware):
     def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
         super().__init__(app, config)
         self._inner = app
+        # The cookie's header with its attributes rendered once, the token left to fill in:
+        # every anonymous GET (a donor's tracking page) gets a fresh token, and Litestar
+        # renders the whole cookie for each (a dataclass copied, a SimpleCookie built).
+        shape = "0" * CSRF_TOKEN_LENGTH  # hex like a token: rendered unquoted, as a token is
+        rendered = Cookie(
+            key=config.cookie_name,
+            value=shape,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        ).to_header(header="")
+        self._cookie_head, _, self._cookie_tail = rendered.partition(shape)
+
+    def _set_cookie_if_needed(self, message: HTTPSendMessage, token: str) -> None:
+        MutableScopeHeaders.from_message(message).add(
+            "set-cookie", f"{self._cookie_head}{token}{self._cookie_tail}"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and (
