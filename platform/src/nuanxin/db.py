@@ -369,7 +369,7 @@ async def _columns_by_copy(
 SET_BATCH = 5000
 
 #: The column types :func:`rows_table` knows (PostgreSQL's names).
-ROW_TYPES = frozenset({"int", "bigint", "float8", "text", "bool", "timestamptz", "json"})
+ROW_TYPES = frozenset({"int", "bigint", "float8", "text", "bool", "date", "timestamptz", "json"})
 
 
 def batched(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -401,7 +401,8 @@ def rows_table(
     ``sql`` (with ``{}`` placeholders, as Piccolo's ``raw`` takes them) goes in a ``FROM``
     clause under ``alias``. PostgreSQL gets one array per column through ``unnest``: a handful
     of parameters whatever the number of rows, so one prepared statement serves every batch.
-    SQLite gets one JSON array of rows through ``json_each``.
+    SQLite gets one JSON array of rows through ``json_each``. A ``json`` value is encoded as
+    Piccolo encodes its JSON columns (what JSON cannot hold, a date say, as its ``str``).
     """
     names = [name for name, _ in columns]
     unknown = {kind for _, kind in columns} - ROW_TYPES
@@ -415,13 +416,15 @@ def rows_table(
             raise ValueError(f"rows of {len(arrays)} values for {len(columns)} columns")
         for index, (_, kind) in enumerate(columns):
             if kind == "json":
-                arrays[index] = [None if v is None else json.dumps(v) for v in arrays[index]]
+                arrays[index] = [
+                    None if v is None else json.dumps(v, default=str) for v in arrays[index]
+                ]
         typed = ", ".join(f"{{}}::{kind}[]" for _, kind in columns)
         return f"unnest({typed}) AS {alias}({', '.join(names)})", arrays
     picked = ", ".join(
         f"json_extract(value, '$[{index}]') AS {name}" for index, name in enumerate(names)
     )
-    payload = json.dumps([[_sqlite(value) for value in row] for row in rows])
+    payload = json.dumps([[_sqlite(value) for value in row] for row in rows], default=str)
     return f"(SELECT {picked} FROM json_each({{}})) AS {alias}", [payload]
 
 
