@@ -3,8 +3,9 @@
 A county-sized world (the seeded generator, default 10,000 households of one province) is
 loaded into a PostgreSQL database created for the run (and dropped after it); a matching
 round is run and approved, so that couriers have deliveries to confirm; donors register goods
-donations, so that they have tracking codes. The app is then served by 1, 2 and 4 app servers
-(uvicorn, one process each) behind Debian's nginx, with sessions and limits in the machine's
+donations, so that they have tracking codes; then the database is analyzed, as autovacuum
+would (the machine's PostgreSQL may run without it). The app is then served by 1, 2 and 4 app
+servers (uvicorn, one process each) behind Debian's nginx, with sessions and limits in the machine's
 Redis (:class:`nuanxin.cluster.Cluster`, as ``make cluster`` runs it), and Debian's ``wrk``
 drives three endpoints, one at a time, at each number of open connections:
 
@@ -193,6 +194,11 @@ async def _prepare(
             "UPDATE visit SET code_hash = $1 WHERE id = $2",
             [(code_hash(secret, code), visit) for visit, code, _ in confirmations],
         )
+        # The planner's statistics, as autovacuum's analyze leaves them within a minute of a
+        # bulk load on a default server (this machine's PostgreSQL runs with autovacuum off:
+        # without it every table loaded here but the households had none, and the offer
+        # listing was planned for one row per join).
+        await connection.execute("ANALYZE")
     finally:
         await connection.close()
     return World(codes, charity_token, confirmations, loaded)
