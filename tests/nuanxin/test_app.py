@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 
 from nuanxin.accounts.tables import ApiToken
 from nuanxin.app import SESSION_COOKIE
@@ -30,6 +32,20 @@ async def test_the_openapi_schema_documents_the_api(client: httpx.AsyncClient) -
     docs = await client.get("/schema/swagger")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_no_handler_resolves_its_dependencies_in_a_task_group(app: Litestar) -> None:
+    """Litestar would start a task group per request for independent dependencies (``actor``
+    and ``page`` of a list): every batch holds one, resolved in turn."""
+    sizes = [
+        len(batch)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for _, model in route.route_handler_map.values()
+        for batch in model.dependency_batches
+    ]
+    assert len(sizes) > 100
+    assert set(sizes) == {1}
 
 
 async def test_an_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
