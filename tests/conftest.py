@@ -116,6 +116,12 @@ PostgreSQL, where the mutation run's PostgreSQL stage runs a test or two per mut
 WARM_SETTINGS: list[Callable[[], Any]] = []
 """Settings (as functions giving them) besides the session's for which a warm collection builds
 apps; a folder's conftest adds its own (the donations' app with Stripe configured, say)."""
+WARM_FIXTURES: dict[str, list[Callable[[], Any]]] = {}
+"""Fixtures (by name) that each take one app (``fresh_app``) on one of the settings listed: a
+warm collection builds, on each of those settings, one app per collected test that asks for the
+fixture (up to ``WARM_APPS_MOST``; the session's and ``WARM_SETTINGS``' at least ``WARM_APPS``),
+so that a mutant that passes many tests builds none. A folder's conftest adds its own."""
+WARM_APPS_MOST = 24
 
 
 def _app_key(settings: Any) -> str:
@@ -137,13 +143,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _PREBUILT["warm"] = True
     asyncio.run(migrate(quiet=True))
     _PREBUILT["migrated"] = True
+    least = WARM_APPS if BACKEND == "sqlite" else 2
+    wanted: dict[str, tuple[Any, int]] = {}
+    for settings in [Settings.from_env(), *(make() for make in WARM_SETTINGS)]:
+        wanted[_app_key(settings)] = (settings, least)
+    asked = {name: [make() for make in makes] for name, makes in WARM_FIXTURES.items()}
+    tests: dict[str, int] = {}
+    for item in session.items:
+        for name in asked.keys() & set(getattr(item, "fixturenames", ())):
+            for settings in asked[name]:
+                tests[_app_key(settings)] = tests.get(_app_key(settings), 0) + 1
+                wanted.setdefault(_app_key(settings), (settings, 0))
     apps: dict[str, list[Any]] = {}
-    for make in [Settings.from_env, *WARM_SETTINGS]:
-        settings = make()
-        apps[_app_key(settings)] = [
-            create_app(settings, manage_pool=False)
-            for _ in range(WARM_APPS if BACKEND == "sqlite" else 2)
-        ]
+    for key, (settings, at_least) in wanted.items():
+        count = max(at_least, min(tests.get(key, 0), WARM_APPS_MOST))
+        apps[key] = [create_app(settings, manage_pool=False) for _ in range(count)]
     _PREBUILT["apps"] = apps
 
 

@@ -119,10 +119,14 @@ class RefundDesk:
     localstripe refunds every refund at once; Stripe may also answer a refund ``failed`` or
     ``canceled``, or refuse the request. ``answer`` sets what the next refunds get: a refund
     status, or an HTTP status of 400 and over for a refusal. Every request is kept in
-    ``requests``.
+    ``requests``; ``reset`` forgets them and answers ``succeeded`` again (one desk serving a
+    session's tests, each from a clean desk).
+
+    It listens on 127.0.0.1 at ``port`` (a free one by default); an ``OSError`` if that port is
+    taken.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[RefundRequest] = []
         self.answer: str | int = "succeeded"
         desk = self
@@ -160,14 +164,21 @@ class RefundDesk:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        # closed within 50 ms (serve_forever's default poll of 0.5 s was half a second a test)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
     def api_base(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.answer = "succeeded"
 
     def close(self) -> None:
         self._server.shutdown()

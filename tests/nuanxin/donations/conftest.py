@@ -13,6 +13,8 @@ loopback stand-in for Stripe's refunds endpoint alone.
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -23,7 +25,8 @@ import stripe
 from litestar import Litestar
 
 from nuanxin.app import create_app
-from tests.conftest import WARM_SETTINGS, fresh_app
+from nuanxin.settings import Settings
+from tests.conftest import WARM_FIXTURES, fresh_app
 from tests.nuanxin.donations.helpers import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -76,7 +79,33 @@ async def pay_client(paying_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 OFFLINE = "http://127.0.0.1:9"
-WARM_SETTINGS.append(lambda: stripe_settings(OFFLINE))  # built ahead under `make mutation`
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for one in sockets:
+            one.bind(("127.0.0.1", 0))
+        return [int(one.getsockname()[1]) for one in sockets]
+    finally:
+        for one in sockets:
+            one.close()
+
+
+DESK_PORTS = _free_ports(2)
+"""The refund desk's ports, chosen once when this file is imported: a process forked afterwards
+(`make mutation` runs two at a time) serves its desk on the first of them that is free, so that
+its app's settings (which carry Stripe's address) are known ahead and its apps built there. Taken
+by something else meanwhile: a free port, and an app built for it."""
+
+# Built ahead under `make mutation`, one app per test that asks for it (see tests/conftest.py).
+# The session's app counts here, not beside its fixture: the other modules keep their four.
+WARM_FIXTURES["app"] = [Settings.from_env]
+WARM_FIXTURES["offline_client"] = [lambda: stripe_settings(OFFLINE)]
+WARM_FIXTURES["hkd_client"] = [lambda: _in_hkd(stripe_settings(OFFLINE))]
+WARM_FIXTURES["desk_client"] = [
+    lambda port=port: stripe_settings(f"http://127.0.0.1:{port}") for port in DESK_PORTS
+]
 
 
 @pytest.fixture
@@ -88,9 +117,30 @@ async def offline_client(db: None) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def _in_hkd(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, currency="hkd")
+
+
 @pytest.fixture
-def refund_desk() -> Iterator[RefundDesk]:
-    desk = RefundDesk()
+async def hkd_client(db: None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app of a platform that takes Hong Kong dollars, Stripe offline (as above)."""
+    app = fresh_app(_in_hkd(stripe_settings(OFFLINE)))
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def desk_server() -> Iterator[RefundDesk]:
+    """One refund desk for the session's tests, on the first of ``DESK_PORTS`` that is free."""
+    desk = None
+    for port in [*DESK_PORTS, 0]:
+        try:
+            desk = RefundDesk(port)
+        except OSError:  # another process's desk, or taken since
+            continue
+        break
+    assert desk is not None
     try:
         yield desk
     finally:
@@ -98,9 +148,16 @@ def refund_desk() -> Iterator[RefundDesk]:
 
 
 @pytest.fixture
+def refund_desk(desk_server: RefundDesk) -> RefundDesk:
+    """The session's refund desk, as new: no request seen, the next refunds succeed."""
+    desk_server.reset()
+    return desk_server
+
+
+@pytest.fixture
 async def desk_client(db: None, refund_desk: RefundDesk) -> AsyncIterator[httpx.AsyncClient]:
     """The app with Stripe's refunds answered by ``refund_desk`` (see its docstring)."""
-    app = create_app(stripe_settings(refund_desk.api_base), manage_pool=False)
+    app = fresh_app(stripe_settings(refund_desk.api_base))
     transport = httpx.ASGITransport(app=cast(Any, app))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
