@@ -172,11 +172,14 @@ def _mutmut(
     database: str,
     names: list[str] | None = None,
     postgres_only: list[str] | None = None,
+    again: bool = False,
 ) -> tuple[dict[str, int | None], str, dict[str, str]]:
-    """One ``mutmut run`` on a fresh copy of the tree in ``work``: the exit code of each mutant,
-    the run's output, and the environment it ran in (for ``mutmut show``). The mutants matching
-    ``postgres_only`` (fnmatch) run no test (see ``_POSTGRES_ONLY``)."""
-    _copy_tree(work)
+    """One ``mutmut run`` on a fresh copy of the tree in ``work`` (``again``: in the copy a run
+    left there, whose mutants mutmut keeps): the exit code of each mutant, the run's output, and
+    the environment it ran in (for ``mutmut show``). The mutants matching ``postgres_only``
+    (fnmatch) run no test (see ``_POSTGRES_ONLY``)."""
+    if not again:
+        _copy_tree(work)
     (work / "pyproject.toml").write_text(_pyproject(source, tests, spec), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUANXIN_VAR_DIR")}
     env["NUANXIN_TEST_DATABASE"] = database
@@ -190,9 +193,12 @@ def _mutmut(
     return _results(work), (done.stdout[-3000:] + done.stderr[-3000:]).strip(), env
 
 
-def _on_postgres(name: str, spec: dict[str, object], survivors: list[str]) -> tuple[set[str], str]:
+def _on_postgres(work: Path, spec: dict[str, object], survivors: list[str]) -> tuple[set[str], str]:
     """The survivors named by the module's PostgreSQL stage, run again on PostgreSQL against its
-    tests, one child at a time: the ones killed there, and the stage's error if it failed."""
+    tests, one child at a time: the ones killed there, and the stage's error if it failed.
+
+    In the SQLite run's copy (``work``): mutmut keeps the mutants it generated there (tens of
+    seconds for a large module) and collects its stats again for the stage's tests."""
     stage = spec.get("postgres")
     if not isinstance(stage, dict) or not survivors:
         return set(), ""
@@ -201,13 +207,16 @@ def _on_postgres(name: str, spec: dict[str, object], survivors: list[str]) -> tu
     if not chosen:
         return set(), ""
     tests = [str(t) for t in stage["tests"]]
-    work = Path(tempfile.mkdtemp(prefix=f"nuanxin-mutation-{name}-postgres-"))
-    try:
-        codes, output, _ = _mutmut(
-            work, str(spec["source"]), tests, spec, children=1, database="postgres", names=chosen
-        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    codes, output, _ = _mutmut(
+        work,
+        str(spec["source"]),
+        tests,
+        spec,
+        children=1,
+        database="postgres",
+        names=chosen,
+        again=True,
+    )
     ran = {key: code for key, code in codes.items() if key in chosen}
     error = "" if ran and None not in ran.values() else (output or "no mutant ran")
     return {key for key, code in ran.items() if code in KILLED}, error
@@ -247,7 +256,7 @@ def run_module(
             else:
                 label = f"exit {code}"
                 outcome.other[label] = outcome.other.get(label, 0) + 1
-        killed_there, error = _on_postgres(name, spec, outcome.survived)
+        killed_there, error = _on_postgres(work, spec, outcome.survived)
         outcome.killed_on_postgres = sorted(killed_there)
         outcome.killed += len(killed_there)
         outcome.survived = [key for key in outcome.survived if key not in killed_there]
