@@ -14,6 +14,7 @@ loopback stand-in for Stripe's refunds endpoint alone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -104,7 +105,7 @@ WARM_FIXTURES["app"] = [Settings.from_env]
 WARM_FIXTURES["offline_client"] = [lambda: stripe_settings(OFFLINE)]
 WARM_FIXTURES["hkd_client"] = [lambda: _in_hkd(stripe_settings(OFFLINE))]
 WARM_FIXTURES["desk_client"] = [
-    lambda port=port: stripe_settings(f"http://127.0.0.1:{port}") for port in DESK_PORTS
+    functools.partial(stripe_settings, f"http://127.0.0.1:{port}") for port in DESK_PORTS
 ]
 
 
