@@ -403,14 +403,12 @@ def _household_errors(p: ArrayProblem) -> list[str]:
 
 def _need_errors(p: ArrayProblem) -> list[str]:
     errors: list[str] = []
-    n = len(p.need_household)
     household = p.need_household
-    first_of = np.searchsorted(household, household, side="left")
-    number = np.arange(n) - first_of
 
     def name(i: int) -> str:
         h = int(household[i])
-        return f"{describe('households', h, p.household_id[h])}.needs[{int(number[i])}]"
+        number = i - int(np.searchsorted(household, h, side="left"))
+        return f"{describe('households', h, p.household_id[h])}.needs[{number}]"
 
     _code_errors(errors, name, "kind", p.need_kind, len(p.kinds), "kinds")
     _quantity_errors(errors, name, p.need_quantity)
@@ -431,18 +429,21 @@ def _need_errors(p: ArrayProblem) -> list[str]:
         p.need_quantity,
     )
     weights = p.need_weights
-    owner = np.repeat(np.arange(n), count)
-    unit = np.arange(len(weights)) - p.need_weights_start[owner]
+    starts = p.need_weights_start
+    opens = np.zeros(len(weights) + 1, dtype=np.bool_)  # the first weight of a need
+    opens[starts[:-1][count > 0]] = True
     bad = ~((weights > 0) & np.isfinite(weights))
     rising = np.zeros(len(weights), dtype=np.bool_)
-    rising[1:] = (weights[1:] > weights[:-1]) & (owner[1:] == owner[:-1])
+    rising[1:] = (weights[1:] > weights[:-1]) & ~opens[1:-1]
     rising &= ~bad
     for fault, text in ((bad, "must be a finite number > 0, got {w!r}"), (rising, "")):
         where = np.flatnonzero(fault)
-        first = where[np.unique(owner[where], return_index=True)[1]]  # one per need
+        owner = np.searchsorted(starts, where, side="right") - 1  # the need of each
+        first = where[np.unique(owner, return_index=True)[1]]  # one per need
         for at in first[:_SHOWN].tolist():
             w = float(weights[at])
-            label = f"{name(int(owner[at]))}.weights[{int(unit[at])}]"
+            need = int(np.searchsorted(starts, at, side="right")) - 1
+            label = f"{name(need)}.weights[{at - int(starts[need])}]"
             if text:
                 errors.append(f"{label}: {text.format(w=w)}")
             else:

@@ -49,14 +49,32 @@ def int_bincount(
 ) -> npt.NDArray[np.int64]:
     """``np.bincount(index, weights=counts)`` in int64: exact beyond 2**53, unlike floats."""
     size = max(minlength, int(index.max()) + 1 if len(index) else 0)
+    if len(index) and int(np.abs(counts).max()) * len(index) < 2**53:
+        # Every partial sum is an integer below 2**53: exact in float64, and much faster.
+        return np.bincount(index, weights=counts, minlength=size).astype(np.int64)
     total = np.zeros(size, dtype=np.int64)
     np.add.at(total, index, counts)
     return total
 
 
+_PROBE = 4096
+"""Values looked at first: when fewer than half of them are distinct, the column is
+matched against those (and what they miss) instead of sorted."""
+
+
 def unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
-    """``np.unique(values, return_inverse=True)`` by a stable sort, which is several times
-    faster than the default one on long columns with many repeated values."""
+    """``np.unique(values, return_inverse=True)``, faster on long columns.
+
+    A column with few distinct values (priority weights: a thousand among millions of
+    runs) is matched by binary search against the distinct values of an evenly spaced
+    probe, then of whatever the probe missed: about five times faster than sorting it.
+    Otherwise by a stable sort, which is several times faster than the default one on
+    long columns with many repeated values.
+    """
+    if len(values) > 4 * _PROBE:
+        probe = np.unique(values[:: len(values) // _PROBE])
+        if 2 * len(probe) <= _PROBE:
+            return _matched(values, probe)
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     new = np.ones(len(ordered), dtype=np.bool_)
@@ -64,3 +82,21 @@ def unique_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDAr
     inverse = np.empty(len(values), dtype=np.int64)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], inverse
+
+
+def _matched(
+    values: npt.NDArray[Any], probe: npt.NDArray[Any]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """:func:`unique_inverse` by binary search against ``probe`` (sorted, distinct values
+    of the column), widened by the values it misses."""
+    at = np.minimum(np.searchsorted(probe, values), len(probe) - 1)
+    missed = probe[at] != values
+    if np.any(missed):
+        rest = np.sort(values[missed])
+        fresh = np.ones(len(rest), dtype=np.bool_)
+        fresh[1:] = rest[1:] != rest[:-1]
+        distinct = np.union1d(probe, rest[fresh])
+        at = np.searchsorted(distinct, probe)[at]
+        at[missed] = np.searchsorted(distinct, values[missed])
+        probe = distinct
+    return probe, at.astype(np.int64)
