@@ -38,10 +38,11 @@ def pairs_within(
     empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
     if len(source_lat) == 0 or len(target_lat) == 0:
         return empty
-    tree = cKDTree(unit_vectors(target_lat, target_lon))
+    # Sliding-midpoint splits build faster than median ones and find the same points.
+    tree = cKDTree(unit_vectors(target_lat, target_lon), balanced_tree=False)
     chords = chord_for_km(reach_km) * (1.0 + _CHORD_SLACK) + 1e-12
     hits = tree.query_ball_point(
-        unit_vectors(source_lat, source_lon), chords, return_sorted=False, workers=-1
+        unit_vectors(source_lat, source_lon), chords, return_sorted=True, workers=-1
     )
     counts = np.fromiter((len(hit) for hit in hits), dtype=np.int64, count=len(hits))
     total = int(counts.sum())
@@ -51,6 +52,5 @@ def pairs_within(
     targets = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=total)
     km = great_circle_km_between(source_lat, source_lon, target_lat, target_lon, sources, targets)
     keep = km <= reach_km[sources]
-    sources, targets, km = sources[keep], targets[keep], km[keep]
-    order = np.lexsort((targets, sources))
-    return sources[order], targets[order], km[order]
+    # By source, then target: the sources come in order and each one's hits sorted.
+    return sources[keep], targets[keep], km[keep]

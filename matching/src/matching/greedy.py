@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from matching.flow import PartFlow
 from matching.network import Part
-from matching.sums import exact_dot, int_bincount
+from matching.sums import exact_dot, int_bincount, unique_inverse
 
 IntArray = npt.NDArray[np.int64]
 
@@ -42,37 +42,50 @@ def greedy_part(part: Part) -> PartFlow:
     entry_flow = np.zeros(n_positions, dtype=np.int64)
     pair_flow = np.zeros(len(part.pair_offer), dtype=np.int64)
     level_flow = np.zeros(len(part.level_rank), dtype=np.int64)
-    # Claims are granted by chain, entry from the farthest down, then distance, then the
-    # higher level: one integer key per (arc, level) when it fits in int64.
+    # Claims are granted by chain, entry from the farthest down, then distance (ties by arc):
+    # one integer key per arc when it fits in int64.
     n_arcs = len(part.pair_offer)
     km_rank = np.empty(n_arcs, dtype=np.int64)
     km_rank[np.argsort(part.pair_km, kind="stable")] = np.arange(n_arcs)
     ranks = int(part.level_rank.max(initial=0)) + 1
     mirror = _mirror(part, chain)
-    combined = (n_positions + 1) * (n_arcs + 1) * ranks < 2**62
+    combined = (n_positions + 1) * (n_arcs + 1) < 2**62
     for items in _bands(part.level_rank):
-        want = part.level_count[items].copy()
-        rank = part.level_rank[items]
-        pointer = arc_start[part.level_demand[items]]
-        end = arc_start[part.level_demand[items] + 1]
-        active = np.flatnonzero(pointer < end)
+        # The levels of one node in a band claim the same arcs round by round, the higher
+        # level first: one claim per node, shared out to its levels at the end.
+        key = part.level_demand[items] * ranks - part.level_rank[items]
+        if np.any(key[1:] <= key[:-1]):  # a part's levels come node by node, highest first
+            items = items[np.argsort(key)]
+        node = part.level_demand[items]
+        head = np.ones(len(items), dtype=np.bool_)
+        head[1:] = node[1:] != node[:-1]
+        heads = np.flatnonzero(head)
+        want = np.add.reduceat(part.level_count[items], heads) if len(heads) else heads
+        got = np.zeros(len(heads), dtype=np.int64)
+        pointer = arc_start[node[heads]]
+        end = arc_start[node[heads] + 1]
+        active = np.flatnonzero((pointer < end) & (want > 0))
         while len(active):
             arcs = by_demand[pointer[active]]
             entries = part.pair_offer[arcs]
             slack = _slack(part, chain, entry_flow)[entries]
             if combined:
-                key = (mirror[entries] * n_arcs + km_rank[arcs]) * ranks + (ranks - 1)
-                order = np.argsort(key - rank[active], kind="stable")
+                order = np.argsort(mirror[entries] * n_arcs + km_rank[arcs])
             else:
-                order = np.lexsort((-rank[active], part.pair_km[arcs], -entries, chain[entries]))
+                order = np.lexsort((km_rank[arcs], mirror[entries]))
             granted = np.empty(len(active), dtype=np.int64)
             granted[order] = _grant(chain[entries][order], slack[order], want[active][order])
             np.add.at(entry_flow, entries, granted)
-            np.add.at(pair_flow, arcs, granted)  # levels of one node may share an arc
-            level_flow[items[active]] += granted
+            pair_flow[arcs] += granted  # one claim per node: no arc twice in a round
+            got[active] += granted
             want[active] -= granted
             pointer[active] += 1
             active = active[(want[active] > 0) & (pointer[active] < end[active])]
+        # Each level takes what its node got, the highest level first.
+        count = part.level_count[items]
+        claim = np.cumsum(head) - 1
+        before = _segment_cumsum(count, claim) - count
+        level_flow[items] = np.clip(got[claim] - before, 0, count)
     return PartFlow(pair_flow=pair_flow, level_flow=level_flow, resolution_km=0.0)
 
 
@@ -88,11 +101,11 @@ def _mirror(part: Part, chain: IntArray) -> IntArray:
 
 def _bands(level_rank: IntArray) -> list[IntArray]:
     """Level items in bands of neighbouring ranks, the highest band first."""
-    distinct = np.unique(level_rank)[::-1]
+    distinct = np.flatnonzero(np.bincount(level_rank))[::-1]  # ranks are small integers
     size = max(1, -(-len(distinct) // GREEDY_BANDS))
     band_of_rank = np.zeros(int(distinct.max(initial=0)) + 1, dtype=np.int64)
     band_of_rank[distinct] = np.arange(len(distinct)) // size
-    band = band_of_rank[level_rank]
+    band = band_of_rank[level_rank].astype(np.int16)  # GREEDY_BANDS fit: a radix sort
     order = np.argsort(band, kind="stable")
     bounds = np.flatnonzero(np.diff(band[order])) + 1
     return np.split(order, bounds) if len(order) else []
@@ -188,9 +201,9 @@ def weight_bound(part: Part) -> float:
     node_start = np.searchsorted(part.level_demand, np.arange(len(cap)))
     before -= before[np.minimum(node_start, max(len(count) - 1, 0))][part.level_demand]
     take = np.clip(cap[part.level_demand] - before, 0, count)
-    # Then the best units overall, up to the part's supply.
-    order = np.argsort(-part.level_weight, kind="stable")
-    taken = take[order]
+    # Then the best units overall, up to the part's supply (units of one weight together).
+    weights, weight_of = unique_inverse(part.level_weight)
+    taken = int_bincount(weight_of, take, len(weights))[::-1]
     left = int(part.offer_supply.sum())
     used = np.clip(left - (np.cumsum(taken) - taken), 0, taken)
-    return exact_dot(part.level_weight[order], used)
+    return exact_dot(weights[::-1], used)
