@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 from tests.matching.bad_cases import CASES, _broken
 from tests.matching.strategies import problems
 
+import matching.engine
 from matching import (
     ArrayProblem,
+    ArraySolution,
     InvalidProblemError,
     Problem,
+    Progress,
     Solution,
     parse_instance,
     problem_to_arrays,
@@ -209,3 +212,35 @@ def test_many_levels_give_the_same_counts_by_bisection_and_by_rank_costs(seed: i
         assert bisected is not None
         ranked = _ranked_counts(layout, int(part.offer_supply.sum()))
         assert bisected.tolist() == ranked.tolist()
+
+
+def _result_columns(solution: ArraySolution) -> dict[str, Any]:
+    return {  # as bytes: a NaN equals itself there
+        f.name: (getattr(solution, f.name).dtype, getattr(solution, f.name).tobytes())
+        for f in dataclasses.fields(solution)
+        if isinstance(getattr(solution, f.name), np.ndarray)
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kinds_and_parts_built_by_threads_give_the_answers_built_one_after_the_other(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    problem = random_problem(np.random.default_rng(600 + seed), offers=30, households=120)
+    arrays = problem_to_arrays(problem)
+    assert len(set(arrays.need_kind.tolist())) > 1
+    seen: list[ArraySolution] = []
+
+    def interim(update: Progress) -> None:
+        if update.interim_arrays is not None:
+            seen.append(update.interim_arrays)
+
+    serial = solve_arrays(arrays, progress=interim)
+    monkeypatch.setattr(matching.engine, "THREADS_MIN_NEEDS", 0)
+    monkeypatch.setattr(matching.engine.os, "sched_getaffinity", lambda _: {0, 1})
+    threaded = solve_arrays(arrays, progress=interim)
+    assert _result_columns(threaded) == _result_columns(serial)
+    assert threaded.totals == serial.totals
+    first, second = seen
+    assert _result_columns(first) == _result_columns(second)
+    assert first.stats.relative_gap == second.stats.relative_gap

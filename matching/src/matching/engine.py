@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from matching.arrays import check_arrays, problem_to_arrays, solution_from_arrays
@@ -22,9 +24,26 @@ from matching.workers import solve_in_workers
 __all__ = ("solve", "solve_arrays")
 
 ProgressCallback = Callable[[Progress], None]
+_Each = Callable[[Callable[[Any], Any], Sequence[Any]], Iterable[Any]]
+"""``map``, or a thread pool's ``map``: results in the order of the items."""
 
 PARALLEL_MIN_ARCS = 400_000
 """Below this many arcs in all, starting worker processes costs more than it saves."""
+THREADS_MIN_NEEDS = 200_000
+"""From this many needs, the greedy parts are built by threads, one per CPU (at most
+``THREADS_MAX``); below it, one after the other."""
+THREADS_MAX = 4
+
+
+@contextlib.contextmanager
+def _threads(problem: ArrayProblem) -> Iterator[_Each]:
+    """``map`` over a thread pool for large problems, the built-in ``map`` otherwise."""
+    count = min(len(os.sched_getaffinity(0)), THREADS_MAX)
+    if count < 2 or len(problem.need_household) < THREADS_MIN_NEEDS:
+        yield map
+        return
+    with ThreadPoolExecutor(count, thread_name_prefix="matching") as pool:
+        yield pool.map
 
 
 def solve(
@@ -93,6 +112,19 @@ def _solve(
     reports: bool,
 ) -> ArraySolution:
     """The one core of both faces: ``problem`` is valid and normalized."""
+    with _threads(problem) as each:
+        return _solve_with(problem, started, time_limit, progress, workers, reports, each)
+
+
+def _solve_with(
+    problem: ArrayProblem,
+    started: float,
+    time_limit: float | None,
+    progress: ProgressCallback | None,
+    workers: int | None,
+    reports: bool,
+    each: _Each,
+) -> ArraySolution:
     report = progress or _ignore
     report(Progress(stage="candidates", done=0, total=1, message="finding candidate pairs"))
     network = build_network(problem)
@@ -110,7 +142,7 @@ def _solve(
     deadline = None if time_limit is None else started + time_limit
     if time_limit is not None or progress is not None:
         # First, on every core: staff see a feasible answer before the exact solve starts.
-        greedy, interim = _interim(network, seconds, report)
+        greedy, interim = _interim(network, seconds, report, each)
         if deadline is not None and time.perf_counter() >= deadline:
             seconds["total"] = time.perf_counter() - started
             return dataclasses.replace(
@@ -155,10 +187,11 @@ def _interim(
     network: Network,
     seconds: dict[str, float],
     report: ProgressCallback,
+    each: _Each,
 ) -> tuple[list[PartFlow], ArraySolution]:
     """The greedy answer, reported with its proven gap; its flows are the fallback."""
     mark = time.perf_counter()
-    greedy = [greedy_part(part) for part in network.parts]
+    greedy = list(each(greedy_part, network.parts))
     seconds["greedy"] = time.perf_counter() - mark
     interim = _solution(network, greedy, [False] * len(greedy), dict(seconds))
     seconds["interim"] = time.perf_counter() - mark
