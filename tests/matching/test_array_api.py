@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ def test_kinds_and_parts_built_by_threads_give_the_answers_built_one_after_the_o
 
     serial = solve_arrays(arrays, progress=interim)
     monkeypatch.setattr(matching.engine, "THREADS_MIN_NEEDS", 0)
-    monkeypatch.setattr(matching.engine.os, "sched_getaffinity", lambda _: {0, 1})
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
     threaded = solve_arrays(arrays, progress=interim)
     assert _result_columns(threaded) == _result_columns(serial)
     assert threaded.totals == serial.totals
