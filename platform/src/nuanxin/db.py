@@ -61,6 +61,7 @@ from nuanxin.settings import Settings
 __all__ = (
     "SET_BATCH",
     "TRANSIENT_STATES",
+    "analyze",
     "atomic",
     "batched",
     "configure",
@@ -245,9 +246,16 @@ async def copy_rows(table: type[Table], rows: Iterable[Mapping[str, Any]]) -> li
                 records.append(tuple(record))
             await connection.copy_records_to_table(name, records=records, columns=["id", *names])
             ids.extend(chunk_ids)
-        if len(ids) >= ANALYZE_AFTER:
-            await connection.execute(f'ANALYZE "{name}"')
+        await analyze(table, len(ids))
     return ids
+
+
+async def analyze(table: type[Table], written: int) -> None:
+    """After a bulk write of ``written`` rows to ``table``: from :data:`ANALYZE_AFTER` rows,
+    its planner's statistics refreshed (PostgreSQL; SQLite has none to refresh), in the current
+    transaction, whose own new rows they count."""
+    if written >= ANALYZE_AFTER and is_postgres():
+        await engine().run_querystring(QueryString(f'ANALYZE "{table._meta.tablename}"'))
 
 
 async def insert_columns(table: type[Table], columns: Mapping[str, Sequence[Any]]) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 import matching
 from matching.geo import EARTH_RADIUS_KM
+from nuanxin import db as db_module
 from nuanxin.households.tables import Need
 from nuanxin.households.vocabulary import VerificationStatus
 from nuanxin.identity import Role
@@ -335,6 +336,46 @@ async def test_a_rounds_proposals_stored_a_few_at_a_time_are_the_engines_answer(
     assert stats["unmet_units"] == sum(by_kind.values()) > 0
     assert stats["households"] == len(households) and stats["offers"] == len(snapshot.stock)
     assert stats["totals"] == msgspec.to_builtins(answer.totals)
+
+
+async def test_a_round_storing_many_proposals_leaves_their_table_analyzed(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approval plans its joins on the proposal table's statistics: a round that stored a bulk
+    of proposals refreshes them, one that stored a few leaves them."""
+    if not db_module.is_postgres():
+        pytest.skip("SQLite keeps no planner statistics to refresh")
+    dataset = generate(households=120, offers=10, seed=7, provinces=("230000",))
+    for county in dataset.counties:
+        await make_region(county.code)
+    await load_dataset(dataset)
+    province = await make_region("230000", level="province")
+    staff = await make_user("round_staff", Role.staff, jurisdiction=province)
+
+    async def stored_by_a_round() -> int:
+        rows = await MatchingRound.insert(
+            MatchingRound(
+                region=province,
+                status=RoundStatus.running,
+                created_by=staff,
+                created_at=datetime.now(UTC),
+            )
+        ).returning(MatchingRound.id)
+        await services.run_round(int(rows[0]["id"]))
+        return await Proposal.count().where(Proposal.round == rows[0]["id"])
+
+    async def estimate() -> float:
+        found = await Proposal.raw("SELECT reltuples FROM pg_class WHERE relname = 'proposal'")
+        return float(found[0]["reltuples"])
+
+    before = await estimate()
+    monkeypatch.setattr(db_module, "ANALYZE_AFTER", 10**6)
+    few = await stored_by_a_round()
+    assert few > 0 and await estimate() == before
+    await Proposal.delete().where(Proposal.id > 0)  # counted as gone by an ANALYZE after
+    monkeypatch.setattr(db_module, "ANALYZE_AFTER", few)
+    again = await stored_by_a_round()
+    assert again == few and await estimate() == again
 
 
 async def test_households_whose_tags_appear_between_the_two_reads_get_theirs_by_id(

@@ -30,7 +30,7 @@ from piccolo.query.functions.aggregate import Count
 import matching
 from matching.reasons import assignment_reasons
 from nuanxin.audit.services import record
-from nuanxin.db import atomic, insert_columns
+from nuanxin.db import analyze, atomic, insert_columns
 from nuanxin.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from nuanxin.identity import CurrentUser, Role, jurisdiction_where
 from nuanxin.jobs.queue import defer
@@ -372,6 +372,9 @@ async def _store(
         mark = time.perf_counter()
         # the bulk door, columns as they are: COPY on PostgreSQL (a province stores millions)
         stored = await _insert_proposals(round_id, snapshot, solution)
+        # approval plans its joins on the table's statistics: until autovacuum gets to it
+        # (never, where it is off), a table a bulk write just filled looks (nearly) empty
+        await analyze(Proposal, stored)
         steps["store"] = time.perf_counter() - mark
         await (
             MatchingRound.update(
