@@ -22,7 +22,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from nuanxin.settings import ROOT
 
@@ -129,6 +129,10 @@ class Formatter:
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, fraction: float) -> str:
+        """A fraction as a percent to a tenth: zh and en "7.3%"."""
+        return format_percent(fraction, format="#,##0.0%", locale=self.locale)
 
     def money(self, fen: int, currency: str = "CNY") -> str:
         return format_currency(Decimal(fen) / 100, currency.upper(), locale=self.locale)

@@ -12,6 +12,7 @@ import pytest
 
 from nuanxin.audit.tables import AuditEntry
 from nuanxin.rounds.tables import MatchingRound, Proposal
+from tests.nuanxin.loop_world import COUNTY, add_household, add_offer, build_loop, proposed_round
 from tests.nuanxin.rounds.big_round import build_big_round
 
 PAGE_BYTES_LIMIT = 400_000  # one page of 100 households, with its map's points
@@ -198,3 +199,33 @@ async def test_a_round_closes_once_when_its_last_proposal_is_decided_and_not_bef
         .run()
     )
     assert closings == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "stopped at its time limit"), ("zh-CN", "本轮匹配在时限处停止")],
+)
+async def test_a_round_stopped_by_its_time_limit_says_so_and_how_far_from_the_best_it_may_be(
+    client: httpx.AsyncClient, db: None, language: str, words: str
+) -> None:
+    loop = await build_loop()
+    household = await add_household(loop, "HT1", (COUNTY[0] + 0.01, COUNTY[1]), quilts=1)
+    offer = await add_offer(loop, quantity=1)
+    round_id = await proposed_round(loop, [(household, offer, 1, 1.11)])
+
+    async def page(stats: dict[str, object]) -> str:
+        await MatchingRound.update({MatchingRound.stats: stats}).where(MatchingRound.id == round_id)
+        answer = await client.get(
+            f"/staff/rounds/{round_id}", params={"lang": language}, headers=loop.auth("staff")
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    stopped = await page({"optimal": False, "relative_gap": 0.0734, "time_limit_s": 30})
+    notice = re.search(r'data-testid="round-time-limit">([^<]*)<', stopped)
+    # at least 92.66% of the best: said as 92.6%, never rounded up past what is proven
+    assert notice is not None and words in notice.group(1) and "92.6%" in notice.group(1)
+    assert 'data-testid="round-time-limit"' not in await page(
+        {"optimal": True, "relative_gap": 0.0}
+    )
+    assert 'data-testid="round-time-limit"' not in await page({})  # a round from before
