@@ -362,7 +362,7 @@ async def test_a_round_storing_many_proposals_leaves_their_table_analyzed(
             )
         ).returning(MatchingRound.id)
         await services.run_round(int(rows[0]["id"]))
-        return await Proposal.count().where(Proposal.round == rows[0]["id"])
+        return int(await Proposal.count().where(Proposal.round == rows[0]["id"]))
 
     async def estimate() -> float:
         found = await Proposal.raw("SELECT reltuples FROM pg_class WHERE relname = 'proposal'")
