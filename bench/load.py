@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import re
@@ -324,6 +325,7 @@ class Measure:
     errors: int
     requests: int
     servers: int = 1
+    split: str = ""  # the connections each server process held, busiest first ("11/5")
 
 
 RESULT = re.compile(
@@ -331,26 +333,36 @@ RESULT = re.compile(
 )
 
 
-def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) -> Measure:
-    threads = min(2, connections)
+def _split(port: int) -> str:
+    """The connections to ``port`` each server process holds, busiest first ("11/5"), from
+    ``ss`` (iproute2): keep-alive connections stay where they were accepted, so a process that
+    took most of them serves most of the load while the other idles."""
     done = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(script),
-            url,
-        ],
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    match = RESULT.search(done.stdout)
-    assert match, done.stdout + done.stderr
+    held = collections.Counter(re.findall(r"pid=(\d+)", done.stdout))
+    return "/".join(str(n) for n in sorted(held.values(), reverse=True))
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) -> Measure:
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
+    with subprocess.Popen(
+        [*command, "-s", str(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as running:
+        time.sleep(min(1.0, seconds / 2))  # every connection open by then
+        split = _split(int(url.rsplit(":", 1)[1])) if shutil.which("ss") else ""
+        stdout, stderr = running.communicate()
+    if running.returncode != 0:
+        raise subprocess.CalledProcessError(running.returncode, command, stdout, stderr)
+    match = RESULT.search(stdout)
+    assert match, stdout + stderr
     requests, duration, errors, p50, p95, p99 = (int(x) for x in match.groups())
     return Measure(
         endpoint,
@@ -361,6 +373,7 @@ def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) 
         p99 / 1000,
         errors,
         requests,
+        split=split,
     )
 
 
@@ -606,7 +619,7 @@ def _report_targets(measures: list[Measure], costs: list[Cost], args: argparse.N
     )
     header = (
         f"{'endpoint':<22}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}"
-        f"{'target':>22}{'met':>5}"
+        f"{'target':>22}{'met':>5}{'conns/worker':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -616,8 +629,12 @@ def _report_targets(measures: list[Measure], costs: list[Cost], args: argparse.N
         print(
             f"{m.endpoint:<22}{m.throughput:>8.0f}{m.p50_ms:>8.1f}{m.p95_ms:>8.1f}"
             f"{m.p99_ms:>8.1f}{m.errors:>8}{f'>= {rate:.0f}/s, p99 < {p99:.0f}':>22}"
-            f"{'yes' if met else 'NO':>5}"
+            f"{'yes' if met else 'NO':>5}{m.split:>14}"
         )
+    print(
+        "conns/worker: the connections each worker process held a second into the run (ss);"
+        " a lopsided split leaves one worker idle part of the time"
+    )
     print(f"\n{'one request':<32}{'SQL statements':>16}{'Redis round trips':>19}")
     for cost in costs:
         print(f"{cost.request:<32}{cost.statements:>16}{cost.redis:>19}")
