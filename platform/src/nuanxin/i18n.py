@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import math
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -130,8 +131,11 @@ class Formatter:
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.locale)
 
-    def percent(self, fraction: float) -> str:
-        """A fraction as a percent to a tenth: zh and en "7.3%"."""
+    def percent(self, fraction: float, *, down: bool = False) -> str:
+        """A fraction as a percent to a tenth: zh and en "7.3%"; ``down``: rounded down (a
+        share proven to be at least so much is never said as more)."""
+        if down:
+            fraction = math.floor(fraction * 1000) / 1000
         return format_percent(fraction, format="#,##0.0%", locale=self.locale)
 
     def money(self, fen: int, currency: str = "CNY") -> str:

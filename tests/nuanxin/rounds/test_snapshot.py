@@ -281,6 +281,19 @@ async def test_a_rounds_columns_from_the_database_are_its_snapshots_columns(
     assert np.array_equal(answer.assignment_quantity, engines.assignment_quantity)
 
 
+async def _running_round(province: int, staff: int) -> int:
+    """A round of the province's staff, running: what the round's job finds when it starts."""
+    rows = await MatchingRound.insert(
+        MatchingRound(
+            region=province,
+            status=RoundStatus.running,
+            created_by=staff,
+            created_at=datetime.now(UTC),
+        )
+    ).returning(MatchingRound.id)
+    return int(rows[0]["id"])
+
+
 async def test_a_rounds_proposals_stored_a_few_at_a_time_are_the_engines_answer(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -291,23 +304,16 @@ async def test_a_rounds_proposals_stored_a_few_at_a_time_are_the_engines_answer(
     await _rejected(2)
     province = await make_region("230000", level="province")
     staff = await make_user("round_staff", Role.staff, jurisdiction=province)
-    rows = await MatchingRound.insert(
-        MatchingRound(
-            region=province,
-            status=RoundStatus.running,
-            created_by=staff,
-            created_at=datetime.now(UTC),
-        )
-    ).returning(MatchingRound.id)
+    round_id = await _running_round(province, staff)
     snapshot = await take_snapshot(region_prefix="23", item_codes=None, in_reach=True)
     households = {h.household_id: h for h in snapshot.households}
     monkeypatch.setattr(services, "STORE_CHUNK", 7)  # many chunks, one thread making the next
 
-    await services.run_round(int(rows[0]["id"]))
+    await services.run_round(round_id)
 
     answer = matching.solve(to_problem(snapshot.households, snapshot.stock), reports=False)
     assert len(answer.assignments) > 7 * 3
-    stored = await Proposal.select().where(Proposal.round == rows[0]["id"]).order_by(Proposal.id)
+    stored = await Proposal.select().where(Proposal.round == round_id).order_by(Proposal.id)
     need_of = {(h, n.item_code): n.need_id for h, one in households.items() for n in one.needs}
     assert [
         (p["offer"], p["household"], p["need"], p["quantity"], p["distance_km"], p["reason"])
@@ -327,7 +333,7 @@ async def test_a_rounds_proposals_stored_a_few_at_a_time_are_the_engines_answer(
         households[p["household"]].location_source for p in stored
     ]
     assert {p["status"] for p in stored} == {ProposalStatus.proposed}
-    row = await MatchingRound.select(MatchingRound.stats).where(MatchingRound.id == rows[0]["id"])
+    row = await MatchingRound.select(MatchingRound.stats).where(MatchingRound.id == round_id)
     stats = json.loads(row[0]["stats"]) if isinstance(row[0]["stats"], str) else row[0]["stats"]
     by_kind: dict[str, int] = {}
     for unmet in answer.unmet:
@@ -353,16 +359,9 @@ async def test_a_round_storing_many_proposals_leaves_their_table_analyzed(
     staff = await make_user("round_staff", Role.staff, jurisdiction=province)
 
     async def stored_by_a_round() -> int:
-        rows = await MatchingRound.insert(
-            MatchingRound(
-                region=province,
-                status=RoundStatus.running,
-                created_by=staff,
-                created_at=datetime.now(UTC),
-            )
-        ).returning(MatchingRound.id)
-        await services.run_round(int(rows[0]["id"]))
-        return int(await Proposal.count().where(Proposal.round == rows[0]["id"]))
+        round_id = await _running_round(province, staff)
+        await services.run_round(round_id)
+        return int(await Proposal.count().where(Proposal.round == round_id))
 
     async def estimate() -> float:
         found = await Proposal.raw("SELECT reltuples FROM pg_class WHERE relname = 'proposal'")
