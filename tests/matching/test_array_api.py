@@ -31,7 +31,8 @@ from matching import (
     solve,
     solve_arrays,
 )
-from matching.flow import _bisected_counts, _layout, _merge_neighbourhoods, _ranked_counts
+from matching.face import direct, ranked_flow
+from matching.flow import _bisected_counts, _layout, _merge_neighbourhoods
 from matching.instance import read_instance, write_result
 from matching.network import build_network
 from matching.reference import feasibility_errors, random_problem
@@ -208,11 +209,12 @@ def test_many_levels_give_the_same_counts_by_bisection_and_by_rank_costs(seed: i
     )
     problem = dataclasses.replace(problem, households=households)
     for part in build_network(problem_to_arrays(problem)).parts:
-        layout = _layout(_merge_neighbourhoods(part))
-        bisected = _bisected_counts(layout, max_flows=10**9)
+        merged = _merge_neighbourhoods(part)
+        bisected = _bisected_counts(_layout(merged), max_flows=10**9)
         assert bisected is not None
-        ranked = _ranked_counts(layout, int(part.offer_supply.sum()))
-        assert bisected.tolist() == ranked.tolist()
+        ranked = ranked_flow(direct(merged), int(part.offer_supply.sum()))
+        assert ranked is not None
+        assert bisected.tolist() == ranked[0].tolist()
 
 
 def _result_columns(solution: ArraySolution) -> dict[str, Any]:

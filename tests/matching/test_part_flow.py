@@ -13,12 +13,12 @@ import pytest
 
 import matching.flow
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
+from matching.face import direct, ranked_flow
 from matching.flow import (
     RESOLUTIONS_KM,
     _bisected_counts,
     _layout,
     _merge_neighbourhoods,
-    _ranked_counts,
     level_counts,
     solve_part,
 )
@@ -36,8 +36,9 @@ def _parts(seed: int, offers: int, households: int, spread_km: float = 40.0) -> 
 
 def _rank_cost_counts(part: Part) -> list[int]:
     """c_t by one min-cost flow with rank gains on the part as built (nothing merged)."""
-    layout = _layout(part)
-    counts: list[int] = _ranked_counts(layout, int(part.offer_supply.sum())).tolist()
+    ranked = ranked_flow(direct(part), int(part.offer_supply.sum()))
+    assert ranked is not None
+    counts: list[int] = ranked[0].tolist()
     return counts
 
 

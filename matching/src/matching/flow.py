@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import max_flow, min_cost_flow
 
+from matching.face import Direct, direct, potentials, ranked_flow, solve_on_face
 from matching.network import Part
 from matching.sums import int_bincount
 
@@ -126,31 +127,20 @@ def _min_cost_flow(
     return np.asarray(solver.flows(arcs), dtype=np.int64)
 
 
-def _merge_neighbourhoods(part: Part) -> Part:
+def _merge_neighbourhoods(part: Part, classes: IntArray | None = None) -> Part:
     """The part with demand nodes that reach exactly the same entries merged (phase one only).
 
     Which units can be served together does not depend on distances, and nodes with the
     same arcs are interchangeable: any flow of the merged network splits among the members
     (every member has every arc, and an arc into a chain never carries more than the stock
     it can reach). So the level counts are the same, on a network several times smaller.
+    ``classes`` is ``_neighbourhood_classes(part)`` when the caller has it already.
     """
+    class_of = _neighbourhood_classes(part) if classes is None else classes
     n_demand = len(part.demand_quantity)
-    order = np.lexsort((part.pair_offer, part.pair_demand))
-    entries = part.pair_offer[order].astype(np.int64)
-    bounds = np.searchsorted(part.pair_demand[order], np.arange(n_demand + 1)).tolist()
-    raw = entries.tobytes()
-    classes: dict[bytes, int] = {}
-    class_of = np.fromiter(
-        (
-            classes.setdefault(raw[8 * a : 8 * b], len(classes))
-            for a, b in itertools.pairwise(bounds)
-        ),
-        np.int64,
-        n_demand,
-    )
-    if len(classes) == n_demand:
+    n_classes = int(class_of.max(initial=-1)) + 1
+    if n_classes == n_demand:
         return part
-    n_classes = len(classes)
     quantity = int_bincount(class_of, part.demand_quantity, n_classes)
     pair_key = np.unique(class_of[part.pair_demand] * len(part.offer_supply) + part.pair_offer)
     pair_demand, pair_offer = np.divmod(pair_key, len(part.offer_supply))
@@ -169,6 +159,24 @@ def _merge_neighbourhoods(part: Part) -> Part:
         level_rank=ranks - 1 - level_key % ranks,
         level_count=int_bincount(level_index.reshape(-1), part.level_count, len(level_key)),
         level_weight=np.zeros(len(level_key), dtype=np.float64),
+    )
+
+
+def _neighbourhood_classes(part: Part) -> IntArray:
+    """Each demand node's class: nodes of one class reach exactly the same entries."""
+    n_demand = len(part.demand_quantity)
+    order = np.lexsort((part.pair_offer, part.pair_demand))
+    entries = part.pair_offer[order].astype(np.int64)
+    bounds = np.searchsorted(part.pair_demand[order], np.arange(n_demand + 1)).tolist()
+    raw = entries.tobytes()
+    classes: dict[bytes, int] = {}
+    return np.fromiter(
+        (
+            classes.setdefault(raw[8 * a : 8 * b], len(classes))
+            for a, b in itertools.pairwise(bounds)
+        ),
+        np.int64,
+        n_demand,
     )
 
 
@@ -191,24 +199,29 @@ def level_counts(part: Part) -> IntArray:
     max-weight flow serves the same count at every level, whatever order-preserving
     weights are used, since the served sets form a matroid).
     """
-    merged = _merge_neighbourhoods(part)
-    layout = _layout(merged)
-    if layout.levels <= BISECTION_MAX_LEVELS:
-        counts = _bisected_counts(layout)
+    return _phase_one(part)[0]
+
+
+def _phase_one(part: Part) -> tuple[IntArray, IntArray | None]:
+    """c_t, and when they came from the rank-cost flow, phase one's optimal potentials on
+    the nodes of ``face.direct(part, ...)`` (a member node takes its class's)."""
+    classes = _neighbourhood_classes(part)
+    merged = _merge_neighbourhoods(part, classes)
+    network = direct(merged)
+    if network.level_total <= BISECTION_MAX_LEVELS:
+        counts = _bisected_counts(_layout(merged))
         if counts is not None:
-            return counts
-    return _ranked_counts(layout, int(merged.offer_supply.sum()))
-
-
-def _ranked_counts(layout: _Layout, supply: int) -> IntArray:
-    """The counts by one min-cost flow in which a unit of level t gains t + 1."""
-    costs = np.zeros(len(layout.tails), dtype=np.int64)
-    costs[layout.demand_levels] = -(layout.level_of_arc + 1)
-    flows = _min_cost_flow(layout, layout.capacities, costs, supply)
-    if flows is None:
+            return counts, None
+    ranked = ranked_flow(network, int(merged.offer_supply.sum()))
+    if ranked is None:
         raise SolverError("rank costs out of range")
-    ranked: IntArray = flows[layout.level_sinks]
-    return ranked
+    counts, flows = ranked
+    potential = potentials(network, flows)
+    if potential is None:
+        return counts, None
+    return counts, np.concatenate(
+        [potential[: network.demand0], potential[network.demand0 + classes]]
+    )
 
 
 def _bisected_counts(layout: _Layout, max_flows: int = BISECTION_MAX_FLOWS) -> IntArray | None:
@@ -255,29 +268,57 @@ def _bisected_counts(layout: _Layout, max_flows: int = BISECTION_MAX_FLOWS) -> I
 
 def solve_part(part: Part, finest_km: float = RESOLUTIONS_KM[0]) -> PartFlow:
     """The exact lexicographic optimum of one part."""
-    layout = _layout(part)
     supply = int(part.offer_supply.sum())
+    network = direct(part)
+    max_km = float(part.pair_km.max(initial=0.0))
+    # The nodes of the network with a node per level (``_layout``), whichever is solved.
+    resolution = choose_resolution(max_km, network.nodes + network.level_total, finest_km)
+    counts = None
+    if network.level_total > 1:
+        counts, potential = _phase_one(part)
+        if potential is not None:
+            on_face = _solve_on_face(part, network, potential, counts, resolution)
+            if on_face is not None:
+                return on_face
+    layout = _layout(part)
     capacities = layout.capacities
-    if layout.levels > 1:
-        counts = level_counts(part)
+    if counts is not None:
         capacities = capacities.copy()
         capacities[layout.level_sinks] = counts
         supply = int(counts.sum())
-    max_km = float(part.pair_km.max(initial=0.0))
-    resolution = choose_resolution(max_km, layout.nodes, finest_km)
     while True:
         costs = np.zeros(len(layout.tails), dtype=np.int64)
         costs[layout.pairs] = np.rint(part.pair_km / resolution).astype(np.int64)
         flows = _min_cost_flow(layout, capacities, costs, supply)
         if flows is not None:
             break
-        if resolution >= RESOLUTIONS_KM[-1]:
-            raise SolverError("distance costs out of range even in whole km")
-        resolution = RESOLUTIONS_KM[
-            min(RESOLUTIONS_KM.index(resolution) + 3, len(RESOLUTIONS_KM) - 1)
-        ]
+        resolution = _coarser(resolution)
     return PartFlow(
         pair_flow=flows[layout.pairs],
         level_flow=flows[layout.demand_levels],
         resolution_km=resolution,
     )
+
+
+def _solve_on_face(
+    part: Part, network: Direct, potential: IntArray, counts: IntArray, resolution: float
+) -> PartFlow | None:
+    """Phase two on the arcs phase one's potentials leave open (``matching.face``)."""
+    while True:
+        flows, status = solve_on_face(network, potential, counts, part.pair_km, resolution)
+        if status == "optimal":
+            return PartFlow(
+                pair_flow=flows[network.pairs],
+                level_flow=flows[network.levels],
+                resolution_km=resolution,
+            )
+        if status == "infeasible":
+            return None
+        resolution = _coarser(resolution)
+
+
+def _coarser(resolution: float) -> float:
+    """The distance unit a thousand times coarser, after OR-Tools refused the costs."""
+    if resolution >= RESOLUTIONS_KM[-1]:
+        raise SolverError("distance costs out of range even in whole km")
+    return RESOLUTIONS_KM[min(RESOLUTIONS_KM.index(resolution) + 3, len(RESOLUTIONS_KM) - 1)]
