@@ -1,0 +1,221 @@
+"""Phase two on phase one's optimal face (``matching.face``): the potentials certify the
+rank-cost flow, the restricted network keeps a least-distance max-weight flow, and every
+way it can fail sends the part back to the full network, with the same answer."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import matching.flow
+from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
+from matching.face import Direct, direct, potentials, ranked_flow, solve_on_face
+from matching.flow import RESOLUTIONS_KM, PartFlow, _phase_one, solve_part
+from matching.network import Part, build_network
+from matching.reference import eligible_pairs, feasibility_errors
+
+
+def _many_levels(seed: int, households: int = 40) -> Problem:
+    """Coal by the bag: each household's bags weigh a little less one after the other, so
+    a part has far more than ``BISECTION_MAX_LEVELS`` levels and phase one ranks them."""
+    rng = np.random.default_rng(seed)
+    offers = tuple(
+        Offer(
+            id=f"o{i}",
+            kind="coal",
+            quantity=int(rng.integers(3, 12)),
+            lat=40.0 + float(rng.uniform(-0.3, 0.3)),
+            lon=116.0 + float(rng.uniform(-0.3, 0.3)),
+            radius_km=float(rng.choice([15.0, 25.0, 40.0])),
+        )
+        for i in range(8)
+    )
+    homes = []
+    for h in range(households):
+        bags = int(rng.integers(2, 7))
+        first = float(rng.uniform(1.0, 9.0))
+        weights = tuple(round(first * 0.9**j, 3) for j in range(bags))
+        homes.append(
+            Household(
+                id=f"h{h}",
+                lat=40.0 + float(rng.uniform(-0.3, 0.3)),
+                lon=116.0 + float(rng.uniform(-0.3, 0.3)),
+                needs=(Need(kind="coal", quantity=bags, weights=weights),),
+            )
+        )
+    return Problem(offers=offers, households=tuple(homes))
+
+
+def _parts(seed: int) -> list[Part]:
+    parts = list(build_network(problem_to_arrays(_many_levels(seed))).parts)
+    assert any(len(set(p.level_rank.tolist())) > matching.flow.BISECTION_MAX_LEVELS for p in parts)
+    return parts
+
+
+def _on_full_network(part: Part, monkeypatch: pytest.MonkeyPatch) -> PartFlow:
+    """The part solved with a node per level, as before the face."""
+    with monkeypatch.context() as patch:
+        patch.setattr(matching.flow, "_phase_one", lambda p: (_phase_one(p)[0], None))
+        return solve_part(part)
+
+
+def _distance(part: Part, flow: PartFlow) -> int:
+    units = np.rint(part.pair_km / flow.resolution_km).astype(np.int64)
+    return int((flow.pair_flow * units).sum())
+
+
+def _level_units(part: Part, flow: PartFlow) -> list[int]:
+    _, level = np.unique(part.level_rank, return_inverse=True)
+    return np.bincount(level.reshape(-1), weights=flow.level_flow).astype(np.int64).tolist()
+
+
+def _residual_reduced_costs(network: Direct, flows: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """Reduced costs of every arc of the residual network (backward arcs negated)."""
+    reduced = network.costs + pi[network.tails] - pi[network.heads]
+    room, used = flows < network.capacities, flows > 0
+    return np.concatenate([reduced[room], -reduced[used]])
+
+
+def _network_simplex(problem: Problem) -> tuple[float, float]:
+    """(weighted units, unit-km) of the lexicographic optimum by networkx's network simplex,
+    exact in integers: a household's units gain their weight's rank times a constant larger
+    than any total of distances (in micrometres), pairs are offer -> household as listed.
+
+    The LP reference keeps the weight within 1e-9 of its optimum, and with weights 0.001
+    apart that slack buys a fraction of a unit: a few metres less than the true optimum.
+    """
+    weights = sorted({w for h in problem.households for n in h.needs for w in (n.weights or ())})
+    rank = {w: r + 1 for r, w in enumerate(weights)}
+    pairs = eligible_pairs(problem)
+    micro = [round(km * 1e6) for *_, km in pairs]
+    units = sum(n.quantity for h in problem.households for n in h.needs)
+    big = (units + 1) * (max(micro, default=0) + 1)
+    graph = nx.DiGraph()
+    graph.add_edge("t", "s", weight=0)
+    for i, offer in enumerate(problem.offers):
+        graph.add_edge("s", ("o", i), capacity=offer.quantity, weight=0)
+    for (i, h, _, _), cost in zip(pairs, micro, strict=True):
+        graph.add_edge(("o", i), ("h", h), weight=cost)
+    for h, household in enumerate(problem.households):
+        for need in household.needs:
+            for j, weight in enumerate(need.weights or ()):
+                graph.add_edge(("h", h), ("u", h, j), capacity=1, weight=-rank[weight] * big)
+                graph.add_edge(("u", h, j), "t", weight=0)
+    _, flow = nx.network_simplex(graph)
+    served = [
+        need.weights[j]
+        for h, household in enumerate(problem.households)
+        for need in household.needs
+        for j in range(need.quantity)
+        if need.weights and flow[("h", h)][("u", h, j)]
+    ]
+    km = sum(flow[("o", i)][("h", h)] * km for (i, h, _, km) in pairs if flow[("o", i)][("h", h)])
+    return math.fsum(served), km
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_many_level_rounds_reach_the_exact_optimum_of_both_objectives(seed: int) -> None:
+    problem = _many_levels(seed)
+    solution = solve(problem)
+    weighted, km = _network_simplex(problem)
+    assert feasibility_errors(problem, solution) == []
+    assert math.isclose(solution.totals.weighted_units, weighted, rel_tol=1e-12)
+    # Distances compared in whole micrometres: each unit's rounding at most half of one.
+    assert abs(solution.totals.unit_km - km) <= solution.totals.units * 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_face_keeps_the_least_distance_of_the_full_network(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faced = 0
+    for part in _parts(seed):
+        counts, potential = _phase_one(part)
+        faced += potential is not None
+        on_face, full = solve_part(part), _on_full_network(part, monkeypatch)
+        assert on_face.resolution_km == full.resolution_km
+        assert _level_units(part, on_face) == _level_units(part, full) == counts.tolist()
+        assert _distance(part, on_face) == _distance(part, full)
+        # The level arcs carry what the pair arcs bring, node by node.
+        into = np.bincount(part.pair_demand, on_face.pair_flow, len(part.demand_quantity))
+        out = np.bincount(part.level_demand, on_face.level_flow, len(part.demand_quantity))
+        assert into.tolist() == out.tolist()
+    assert faced > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_potentials_of_the_rank_cost_flow_leave_no_residual_arc_negative(seed: int) -> None:
+    for part in _parts(seed):
+        network = direct(part)
+        ranked = ranked_flow(network, int(part.offer_supply.sum()))
+        assert ranked is not None
+        counts, flows = ranked
+        pi = potentials(network, flows)
+        assert pi is not None
+        assert int(_residual_reduced_costs(network, flows, pi).min()) >= 0
+        # The sink sits below the source's side: the open levels' gains are paid there.
+        assert pi[1] == pi[0] <= 0
+        # And a flow that is not optimal (nothing served at all) has no such potentials.
+        assert int(counts.sum()) > 0
+        assert potentials(network, np.zeros_like(flows)) is None
+
+
+def test_potentials_that_fit_no_max_weight_flow_send_the_part_to_the_full_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    part = max(_parts(1), key=lambda p: len(p.level_rank))
+    counts, potential = _phase_one(part)
+    assert potential is not None
+    network = direct(part)
+    # Potentials 0 make every level arc's reduced cost negative: all of it would have to be
+    # served, more than the stock can give.
+    assert int(part.level_count.sum()) > int(part.offer_supply.sum())
+    zeros = np.zeros_like(potential)
+    _, status = solve_on_face(network, zeros, counts, part.pair_km, RESOLUTIONS_KM[0])
+    assert status == "infeasible"
+    with monkeypatch.context() as patch:
+        patch.setattr(matching.flow, "_phase_one", lambda p: (_phase_one(p)[0], zeros))
+        fallen_back = solve_part(part)
+    full = _on_full_network(part, monkeypatch)
+    assert _distance(part, fallen_back) == _distance(part, full)
+    assert _level_units(part, fallen_back) == counts.tolist()
+
+
+def test_a_face_flow_serving_other_level_counts_than_phase_one_is_refused() -> None:
+    part = max(_parts(2), key=lambda p: len(p.level_rank))
+    counts, potential = _phase_one(part)
+    assert potential is not None
+    network = direct(part)
+    _, status = solve_on_face(network, potential, counts, part.pair_km, RESOLUTIONS_KM[0])
+    assert status == "optimal"
+    # One unit moved from the highest served level to the lowest one: the total is the
+    # same, but the face only holds flows with phase one's own counts.
+    served = np.flatnonzero(counts)
+    wrong = counts.copy()
+    wrong[served[-1]] -= 1
+    wrong[0] += 1
+    assert wrong[0] != counts[0]
+    _, status = solve_on_face(network, potential, wrong, part.pair_km, RESOLUTIONS_KM[0])
+    assert status == "infeasible"
+
+
+def test_distances_too_fine_for_the_solver_are_coarsened_on_the_face_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    part = max(_parts(3), key=lambda p: len(p.level_rank))
+    counts, potential = _phase_one(part)
+    assert potential is not None
+    network = direct(part)
+    # A unit of 1e-17 km puts the longest pair near 2**62 before OR-Tools scales it.
+    too_fine = 1e-17
+    assert float(part.pair_km.max()) / too_fine * (network.nodes + 1) > 2**62
+    _, status = solve_on_face(network, potential, counts, part.pair_km, too_fine)
+    assert status == "cost range"
+    monkeypatch.setattr(matching.flow, "RESOLUTIONS_KM", (too_fine, 1e-16, 1e-15, *RESOLUTIONS_KM))
+    flow = matching.flow._solve_on_face(part, network, potential, counts, too_fine)
+    assert flow is not None
+    assert flow.resolution_km == RESOLUTIONS_KM[0]
+    assert _level_units(part, flow) == counts.tolist()
