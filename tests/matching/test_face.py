@@ -22,14 +22,16 @@ def _many_levels(seed: int, households: int = 40) -> Problem:
     """Coal by the bag: each household's bags weigh a little less one after the other, so
     a part has far more than ``BISECTION_MAX_LEVELS`` levels and phase one ranks them."""
     rng = np.random.default_rng(seed)
+    # Warehouses of two offers each, of different radii: chains of two positions.
+    points = rng.uniform(-0.3, 0.3, size=(4, 2))
     offers = tuple(
         Offer(
             id=f"o{i}",
             kind="coal",
             quantity=int(rng.integers(3, 12)),
-            lat=40.0 + float(rng.uniform(-0.3, 0.3)),
-            lon=116.0 + float(rng.uniform(-0.3, 0.3)),
-            radius_km=float(rng.choice([15.0, 25.0, 40.0])),
+            lat=40.0 + float(points[i // 2, 0]),
+            lon=116.0 + float(points[i // 2, 1]),
+            radius_km=(15.0, 25.0, 40.0)[(i + int(rng.integers(2))) % 3],
         )
         for i in range(8)
     )
@@ -52,6 +54,7 @@ def _many_levels(seed: int, households: int = 40) -> Problem:
 def _parts(seed: int) -> list[Part]:
     parts = list(build_network(problem_to_arrays(_many_levels(seed))).parts)
     assert any(len(set(p.level_rank.tolist())) > matching.flow.BISECTION_MAX_LEVELS for p in parts)
+    assert any(len(p.chain_tail) > 0 for p in parts)
     return parts
 
 
@@ -69,7 +72,8 @@ def _distance(part: Part, flow: PartFlow) -> int:
 
 def _level_units(part: Part, flow: PartFlow) -> list[int]:
     _, level = np.unique(part.level_rank, return_inverse=True)
-    return np.bincount(level.reshape(-1), weights=flow.level_flow).astype(np.int64).tolist()
+    units: list[int] = np.bincount(level, weights=flow.level_flow).astype(np.int64).tolist()
+    return units
 
 
 def _residual_reduced_costs(network: Direct, flows: np.ndarray, pi: np.ndarray) -> np.ndarray:
@@ -219,3 +223,18 @@ def test_distances_too_fine_for_the_solver_are_coarsened_on_the_face_too(
     assert flow is not None
     assert flow.resolution_km == RESOLUTIONS_KM[0]
     assert _level_units(part, flow) == counts.tolist()
+
+
+def test_a_part_of_many_levels_never_builds_the_network_with_a_node_per_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    part = max(_parts(0), key=lambda p: len(p.level_rank))
+    expected = solve_part(part)
+
+    def refuse(_: Part) -> None:
+        raise AssertionError("the network with a node per level was built")
+
+    monkeypatch.setattr(matching.flow, "_layout", refuse)
+    got = solve_part(part)
+    assert got.pair_flow.tolist() == expected.pair_flow.tolist()
+    assert got.level_flow.tolist() == expected.level_flow.tolist()

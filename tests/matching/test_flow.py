@@ -23,7 +23,8 @@ def test_level_counts_from_max_flows_equal_those_of_the_rank_cost_min_cost_flow(
     for part in build_network(problem_to_arrays(problem)).parts:
         layout = _layout(part)
         costs = np.zeros(len(layout.tails), dtype=np.int64)
-        costs[layout.demand_levels] = -(layout.level_of_arc + 1)
+        _, level_of_arc = np.unique(part.level_rank, return_inverse=True)
+        costs[layout.demand_levels] = -(level_of_arc.reshape(-1) + 1)
         flows = _min_cost_flow(layout, layout.capacities, costs, int(part.offer_supply.sum()))
         assert flows is not None
         assert level_counts(part).tolist() == flows[layout.level_sinks].tolist()

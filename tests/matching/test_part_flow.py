@@ -16,9 +16,12 @@ from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
 from matching.face import direct, ranked_flow
 from matching.flow import (
     RESOLUTIONS_KM,
+    SolverError,
     _bisected_counts,
+    _coarser,
     _layout,
     _merge_neighbourhoods,
+    _phase_one,
     level_counts,
     solve_part,
 )
@@ -215,8 +218,63 @@ def test_pairs_under_a_kilometre_are_rounded_by_their_own_largest_distance(
     # The unit is chosen from the part's largest distance, not from 1 km: with a budget
     # small enough that 1 km in the finest unit would not fit, 0.5 km still does.
     part = _hand_part([1, 1], [(0, 0), (1, 1)], [1, 1], [0, 0], km=0.5)
-    nodes = _layout(part).nodes
+    network = direct(part)
+    nodes = network.nodes + network.level_total  # as if with a node per level
     monkeypatch.setattr(matching.flow, "_COST_BUDGET", int(0.75 / RESOLUTIONS_KM[0] * (nodes + 1)))
     assert solve_part(part).resolution_km == RESOLUTIONS_KM[0]
     monkeypatch.setattr(matching.flow, "_COST_BUDGET", int(0.25 / RESOLUTIONS_KM[0] * (nodes + 1)))
     assert solve_part(part).resolution_km == RESOLUTIONS_KM[1]
+
+
+def test_the_distance_unit_is_coarsened_a_thousandfold_and_never_past_whole_km() -> None:
+    assert _coarser(RESOLUTIONS_KM[0]) == RESOLUTIONS_KM[3]
+    assert _coarser(RESOLUTIONS_KM[-3]) == _coarser(RESOLUTIONS_KM[-2]) == RESOLUTIONS_KM[-1]
+    with pytest.raises(SolverError, match=r"^distance costs out of range even in whole km$"):
+        _coarser(RESOLUTIONS_KM[-1])
+
+
+def test_the_full_network_coarsens_its_distance_unit_when_the_solver_refuses_the_costs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One level: the part is solved on the network with a node per level, in one go. A unit
+    # of 1e-17 km puts 40 km at 4e18, which OR-Tools refuses once scaled by the nodes.
+    part = _hand_part([2, 2], [(0, 0), (1, 1)], [2, 2], [0, 0], km=40.0)
+    monkeypatch.setattr(matching.flow, "RESOLUTIONS_KM", (1e-17, 1e-16, 1e-15, *RESOLUTIONS_KM))
+    monkeypatch.setattr(matching.flow, "choose_resolution", lambda *_: 1e-17)
+    flow = solve_part(part)
+    assert flow.resolution_km == RESOLUTIONS_KM[0]
+    assert flow.pair_flow.tolist() == [2, 2]
+
+
+def _one_level_each(levels: int, stocked: bool = True) -> Part:
+    """``levels`` nodes of one unit, node n of rank n, all reaching one offer with stock
+    for all; the top node also reaches a second offer, empty unless ``stocked``."""
+    arcs = [(0, n) for n in range(levels - 1)] + [(1, levels - 1)]
+    return _hand_part([levels, int(stocked)], arcs, [1] * levels, list(range(levels)))
+
+
+@pytest.mark.parametrize(("levels", "ranked"), [(64, False), (65, True)])
+def test_phase_one_ranks_only_parts_of_more_levels_than_bisection_takes(
+    levels: int, ranked: bool
+) -> None:
+    counts, potential = _phase_one(_one_level_each(levels))
+    assert counts.tolist() == [1] * levels
+    # Potentials come with the rank-cost flow only; bisection gives the counts alone.
+    assert (potential is not None) == ranked
+
+
+def test_a_highest_level_no_stock_reaches_is_counted_as_zero_on_the_face() -> None:
+    part = _one_level_each(70, stocked=False)
+    counts, potential = _phase_one(part)
+    assert counts.tolist() == [1] * 69 + [0]
+    assert potential is not None
+    flow = solve_part(part)
+    assert flow.level_flow.tolist() == [1] * 69 + [0]
+
+
+def test_a_rank_cost_flow_the_solver_refuses_is_an_error_not_a_wrong_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(matching.flow, "ranked_flow", lambda *_: None)
+    with pytest.raises(SolverError, match=r"^rank costs out of range$"):
+        level_counts(_one_level_each(65))

@@ -15,6 +15,9 @@ number of units of priority >= t; this depends on the order of the weights only.
 Every flow of phase two has the optimal weight, and among those the least rounded
 distance. No big-M mixes the two objectives, so neither can overflow into the other.
 When a part has one priority level only, a single max-flow-with-min-cost does both.
+When phase one ran as the rank-cost min-cost flow, phase two runs on that flow's optimal
+face instead, without the level nodes (``matching.face``); the network above is the
+fallback.
 """
 
 from __future__ import annotations
@@ -71,9 +74,7 @@ class _Layout:
     tails: npt.NDArray[np.int32]
     heads: npt.NDArray[np.int32]
     capacities: IntArray
-    level_of_arc: IntArray  # level node (0-based) of each demand -> level arc
     levels: int
-    nodes: int
     pairs: slice
     demand_levels: slice
     level_sinks: slice
@@ -100,9 +101,7 @@ def _layout(part: Part) -> _Layout:
         tails=np.concatenate([p[0] for p in pieces]).astype(np.int32),
         heads=np.concatenate([p[1] for p in pieces]).astype(np.int32),
         capacities=np.concatenate([p[2] for p in pieces]).astype(np.int64),
-        level_of_arc=level_of_arc.reshape(-1).astype(np.int64),
         levels=levels,
-        nodes=level0 + levels,
         pairs=slice(int(sizes[2]), int(sizes[3])),
         demand_levels=slice(int(sizes[3]), int(sizes[4])),
         level_sinks=slice(int(sizes[4]), int(sizes[5])),
