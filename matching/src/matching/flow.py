@@ -203,7 +203,7 @@ def level_counts(part: Part) -> IntArray:
 
 def _phase_one(part: Part) -> tuple[IntArray, IntArray | None]:
     """c_t, and when they came from the rank-cost flow, phase one's optimal potentials on
-    the nodes of ``face.direct(part, ...)`` (a member node takes its class's)."""
+    the nodes of ``face.direct(part)`` (a member node takes its class's)."""
     classes = _neighbourhood_classes(part)
     merged = _merge_neighbourhoods(part, classes)
     network = direct(merged)
