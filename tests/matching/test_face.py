@@ -58,6 +58,14 @@ def _parts(seed: int) -> list[Part]:
     return parts
 
 
+def _largest_on_face(seed: int) -> tuple[Part, np.ndarray, np.ndarray, Direct]:
+    """The round's part of most level arcs, its phase-one counts and potentials, its network."""
+    part = max(_parts(seed), key=lambda p: len(p.level_rank))
+    counts, potential = _phase_one(part)
+    assert potential is not None
+    return part, counts, potential, direct(part)
+
+
 def _on_full_network(part: Part, monkeypatch: pytest.MonkeyPatch) -> PartFlow:
     """The part solved with a node per level, as before the face."""
     with monkeypatch.context() as patch:
@@ -170,10 +178,7 @@ def test_the_potentials_of_the_rank_cost_flow_leave_no_residual_arc_negative(see
 def test_potentials_that_fit_no_max_weight_flow_send_the_part_to_the_full_network(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    part = max(_parts(1), key=lambda p: len(p.level_rank))
-    counts, potential = _phase_one(part)
-    assert potential is not None
-    network = direct(part)
+    part, counts, potential, network = _largest_on_face(1)
     # Potentials 0 make every level arc's reduced cost negative: all of it would have to be
     # served, more than the stock can give.
     assert int(part.level_count.sum()) > int(part.offer_supply.sum())
@@ -189,10 +194,7 @@ def test_potentials_that_fit_no_max_weight_flow_send_the_part_to_the_full_networ
 
 
 def test_a_face_flow_serving_other_level_counts_than_phase_one_is_refused() -> None:
-    part = max(_parts(2), key=lambda p: len(p.level_rank))
-    counts, potential = _phase_one(part)
-    assert potential is not None
-    network = direct(part)
+    part, counts, potential, network = _largest_on_face(2)
     _, status = solve_on_face(network, potential, counts, part.pair_km, RESOLUTIONS_KM[0])
     assert status == "optimal"
     # One unit moved from the highest served level to the lowest one: the total is the
@@ -209,10 +211,7 @@ def test_a_face_flow_serving_other_level_counts_than_phase_one_is_refused() -> N
 def test_distances_too_fine_for_the_solver_are_coarsened_on_the_face_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    part = max(_parts(3), key=lambda p: len(p.level_rank))
-    counts, potential = _phase_one(part)
-    assert potential is not None
-    network = direct(part)
+    part, counts, potential, network = _largest_on_face(3)
     # A unit of 1e-17 km puts the longest pair near 2**62 before OR-Tools scales it.
     too_fine = 1e-17
     assert float(part.pair_km.max()) / too_fine * (network.nodes + 1) > 2**62
