@@ -1,5 +1,5 @@
-"""Phase two on phase one's optimal face (``matching.face``): the potentials certify the
-rank-cost flow, the restricted network keeps a least-distance max-weight flow, and every
+"""Phase two on phase one's optimal face (``matching.face``): the nested cuts' potentials
+certify the rank-cost flow, the restricted network keeps a least-distance max-weight flow, and every
 way it can fail sends the part back to the full network, with the same answer."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import pytest
 
 import matching.flow
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
-from matching.face import Direct, direct, potentials, ranked_flow, solve_on_face
+from matching.cuts import threshold_cuts
+from matching.face import Direct, direct, solve_on_face
 from matching.flow import RESOLUTIONS_KM, PartFlow, _phase_one, solve_part
 from matching.network import Part, build_network
-from matching.reference import eligible_pairs, feasibility_errors
+from matching.reference import eligible_pairs, feasibility_errors, rank_cost_flow
 
 
 def _many_levels(seed: int, households: int = 40) -> Problem:
     """Coal by the bag: each household's bags weigh a little less one after the other, so
-    a part has far more than ``BISECTION_MAX_LEVELS`` levels and phase one ranks them."""
+    a part has hundreds of levels, most of them served in part."""
     rng = np.random.default_rng(seed)
     # Warehouses of two offers each, of different radii: chains of two positions.
     points = rng.uniform(-0.3, 0.3, size=(4, 2))
@@ -53,7 +54,7 @@ def _many_levels(seed: int, households: int = 40) -> Problem:
 
 def _parts(seed: int) -> list[Part]:
     parts = list(build_network(problem_to_arrays(_many_levels(seed))).parts)
-    assert any(len(set(p.level_rank.tolist())) > matching.flow.BISECTION_MAX_LEVELS for p in parts)
+    assert any(len(set(p.level_rank.tolist())) > 64 for p in parts)
     assert any(len(p.chain_tail) > 0 for p in parts)
     return parts
 
@@ -62,14 +63,13 @@ def _largest_on_face(seed: int) -> tuple[Part, np.ndarray, np.ndarray, Direct]:
     """The round's part of most level arcs, its phase-one counts and potentials, its network."""
     part = max(_parts(seed), key=lambda p: len(p.level_rank))
     counts, potential = _phase_one(part)
-    assert potential is not None
     return part, counts, potential, direct(part)
 
 
 def _on_full_network(part: Part, monkeypatch: pytest.MonkeyPatch) -> PartFlow:
-    """The part solved with a node per level, as before the face."""
+    """The part solved with a node per level, as when the face fails."""
     with monkeypatch.context() as patch:
-        patch.setattr(matching.flow, "_phase_one", lambda p: (_phase_one(p)[0], None))
+        patch.setattr(matching.flow, "_solve_on_face", lambda *_: None)
         return solve_part(part)
 
 
@@ -143,10 +143,8 @@ def test_many_level_rounds_reach_the_exact_optimum_of_both_objectives(seed: int)
 def test_the_face_keeps_the_least_distance_of_the_full_network(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faced = 0
     for part in _parts(seed):
-        counts, potential = _phase_one(part)
-        faced += potential is not None
+        counts, _ = _phase_one(part)
         on_face, full = solve_part(part), _on_full_network(part, monkeypatch)
         assert on_face.resolution_km == full.resolution_km
         assert _level_units(part, on_face) == _level_units(part, full) == counts.tolist()
@@ -155,24 +153,22 @@ def test_the_face_keeps_the_least_distance_of_the_full_network(
         into = np.bincount(part.pair_demand, on_face.pair_flow, len(part.demand_quantity))
         out = np.bincount(part.level_demand, on_face.level_flow, len(part.demand_quantity))
         assert into.tolist() == out.tolist()
-    assert faced > 0
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_the_potentials_of_the_rank_cost_flow_leave_no_residual_arc_negative(seed: int) -> None:
+def test_the_cuts_potentials_leave_no_residual_arc_of_the_rank_cost_flow_negative(
+    seed: int,
+) -> None:
     for part in _parts(seed):
         network = direct(part)
-        ranked = ranked_flow(network, int(part.offer_supply.sum()))
-        assert ranked is not None
-        counts, flows = ranked
-        pi = potentials(network, flows)
-        assert pi is not None
+        counts, flows = rank_cost_flow(network, int(part.offer_supply.sum()))
+        cut_counts, pi = threshold_cuts(network)
+        assert cut_counts.tolist() == counts.tolist()
         assert int(_residual_reduced_costs(network, flows, pi).min()) >= 0
-        # The sink sits below the source's side: the open levels' gains are paid there.
-        assert pi[1] == pi[0] <= 0
-        # And a flow that is not optimal (nothing served at all) has no such potentials.
+        assert pi[0] == pi[1] == 0
+        # And a flow that is not optimal (nothing served at all) does not fit them.
         assert int(counts.sum()) > 0
-        assert potentials(network, np.zeros_like(flows)) is None
+        assert int(_residual_reduced_costs(network, np.zeros_like(flows), pi).min()) < 0
 
 
 def test_potentials_that_fit_no_max_weight_flow_send_the_part_to_the_full_network(

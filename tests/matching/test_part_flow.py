@@ -1,4 +1,4 @@
-"""The exact solve of one part, on fixed rounds: phase one's level counts by bisection
+"""The exact solve of one part, on fixed rounds: phase one's level counts by nested cuts
 equal those of the rank-cost min-cost flow, phase two reaches the LP optimum, and the
 distance unit is the one asked for. Fixed seeds, few and fast: these are the tests that
 mutation testing runs for ``matching.flow`` (issue 19); ``test_flow.py`` draws many more
@@ -13,11 +13,10 @@ import pytest
 
 import matching.flow
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
-from matching.face import direct, ranked_flow
+from matching.face import direct
 from matching.flow import (
     RESOLUTIONS_KM,
     SolverError,
-    _bisected_counts,
     _coarser,
     _layout,
     _merge_neighbourhoods,
@@ -27,7 +26,7 @@ from matching.flow import (
 )
 from matching.geo import great_circle_km
 from matching.network import Part, build_network
-from matching.reference import feasibility_errors, lp_optimum, random_problem
+from matching.reference import feasibility_errors, lp_optimum, random_problem, rank_cost_flow
 
 
 def _parts(seed: int, offers: int, households: int, spread_km: float = 40.0) -> list[Part]:
@@ -39,22 +38,14 @@ def _parts(seed: int, offers: int, households: int, spread_km: float = 40.0) -> 
 
 def _rank_cost_counts(part: Part) -> list[int]:
     """c_t by one min-cost flow with rank gains on the part as built (nothing merged)."""
-    ranked = ranked_flow(direct(part), int(part.offer_supply.sum()))
-    assert ranked is not None
-    counts: list[int] = ranked[0].tolist()
+    counts: list[int] = rank_cost_flow(direct(part), int(part.offer_supply.sum()))[0].tolist()
     return counts
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_level_counts_by_bisection_equal_the_rank_cost_counts(seed: int) -> None:
+def test_level_counts_by_nested_cuts_equal_the_rank_cost_counts(seed: int) -> None:
     for part in _parts(seed, offers=12, households=40):
-        expected = _rank_cost_counts(part)
-        assert level_counts(part).tolist() == expected
-        # Bisection alone, with room for every max flow it wants, on the merged part.
-        merged = _layout(_merge_neighbourhoods(part))
-        bisected = _bisected_counts(merged, max_flows=10**6)
-        assert bisected is not None
-        assert bisected.tolist() == expected
+        assert level_counts(part).tolist() == _rank_cost_counts(part)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -126,8 +117,7 @@ def test_a_part_at_the_edge_of_the_solvers_budget_rounds_in_the_finest_unit_that
 
 def test_lower_levels_served_in_full_below_partly_served_ones_are_counted_right() -> None:
     # Four priority levels in one part: the two low ones near a large offer (all served),
-    # the two high ones far away, reached by one unit only (served in part). Bisection
-    # closes the low half without a max flow of its own.
+    # the two high ones far away, reached by one unit only (served in part).
     far, near = (39.0, 116.0), (41.0, 116.0)
     problem = Problem(
         offers=(
@@ -253,28 +243,39 @@ def _one_level_each(levels: int, stocked: bool = True) -> Part:
     return _hand_part([levels, int(stocked)], arcs, [1] * levels, list(range(levels)))
 
 
-@pytest.mark.parametrize(("levels", "ranked"), [(64, False), (65, True)])
-def test_phase_one_ranks_only_parts_of_more_levels_than_bisection_takes(
-    levels: int, ranked: bool
+@pytest.mark.parametrize("levels", [2, 3, 64, 65, 300])
+def test_phase_one_gives_counts_and_potentials_for_any_number_of_levels(
+    levels: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    counts, potential = _phase_one(_one_level_each(levels))
+    part = _one_level_each(levels)
+    counts, potential = _phase_one(part)
     assert counts.tolist() == [1] * levels
-    # Potentials come with the rank-cost flow only; bisection gives the counts alone.
-    assert (potential is not None) == ranked
+    # Source and sink at 0; a node's level arc, full at every optimum, of reduced cost
+    # pi(node) - 1 - level <= 0 (the nodes of one offer are merged in phase one).
+    network = direct(part)
+    assert potential[[0, 1]].tolist() == [0, 0]
+    reduced = network.costs + potential[network.tails] - potential[network.heads]
+    assert reduced[network.levels].max() <= 0
+
+    def refuse(_: Part) -> None:
+        raise AssertionError("the network with a node per level was built")
+
+    # Phase two runs on the face: the network with a node per level is never built.
+    monkeypatch.setattr(matching.flow, "_layout", refuse)
+    assert solve_part(part).level_flow.tolist() == [1] * levels
 
 
 def test_a_highest_level_no_stock_reaches_is_counted_as_zero_on_the_face() -> None:
     part = _one_level_each(70, stocked=False)
-    counts, potential = _phase_one(part)
+    counts, _ = _phase_one(part)
     assert counts.tolist() == [1] * 69 + [0]
-    assert potential is not None
     flow = solve_part(part)
     assert flow.level_flow.tolist() == [1] * 69 + [0]
 
 
-def test_a_rank_cost_flow_the_solver_refuses_is_an_error_not_a_wrong_answer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(matching.flow, "ranked_flow", lambda *_: None)
-    with pytest.raises(SolverError, match=r"^rank costs out of range$"):
-        level_counts(_one_level_each(65))
+def test_a_max_flow_the_solver_refuses_is_an_error_not_a_wrong_answer() -> None:
+    # Two offers of 2**62 units each: more than int64 holds leaves the source, and OR-Tools
+    # refuses the max flow as a possible overflow.
+    part = _hand_part([2**62, 2**62], [(0, 0), (1, 1)], [2**62, 2**62], [0, 0])
+    with pytest.raises(SolverError, match=r"^max flow ended with status .*OVERFLOW"):
+        level_counts(part)

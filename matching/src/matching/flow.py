@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from ortools.graph.python import max_flow, min_cost_flow
+from ortools.graph.python import min_cost_flow
 
-from matching.face import Direct, direct, potentials, ranked_flow, solve_on_face
+from matching.cuts import CutError, threshold_cuts
+from matching.face import Direct, direct, solve_on_face
 from matching.network import Part
 from matching.sums import int_bincount
 
@@ -179,90 +180,29 @@ def _neighbourhood_classes(part: Part) -> IntArray:
     )
 
 
-BISECTION_MAX_LEVELS = 64
-"""Above this many levels, phase one is one min-cost flow with rank costs instead."""
-BISECTION_MAX_FLOWS = 32
-"""A bisection that needs more maximum flows than this gives way to the min-cost flow."""
-
-
 def level_counts(part: Part) -> IntArray:
     """c_t, the units served at each level (rank ascending) by every max-weight flow.
 
-    F(t), the maximum flow with the levels >= t open, falls as t rises, and by at most
-    the level's units per step. So when F differs between two levels by exactly the
-    units of the levels between, each of those is served in full, and when it does not
-    differ at all, none of them is served: only the levels in between that are neither
-    need a maximum flow of their own (bisection). With many levels served in part (coal
-    by the bag, each bag weighing a little less), that is a maximum flow per level: then
-    one min-cost flow with the rank as the gain of a unit finds the same counts (every
-    max-weight flow serves the same count at every level, whatever order-preserving
-    weights are used, since the served sets form a matroid).
+    Every max-weight flow serves the same count at every level, whatever order-preserving
+    weights are used, since the served sets form a matroid: the counts come from the
+    nested minimum cuts of ``matching.cuts``.
     """
     return _phase_one(part)[0]
 
 
-def _phase_one(part: Part) -> tuple[IntArray, IntArray | None]:
-    """c_t, and when they came from the rank-cost flow, phase one's optimal potentials on
-    the nodes of ``face.direct(part)`` (a member node takes its class's)."""
+def _phase_one(part: Part) -> tuple[IntArray, IntArray]:
+    """c_t, and phase one's optimal potentials on the nodes of ``face.direct(part)`` (a
+    member node takes its class's)."""
     classes = _neighbourhood_classes(part)
     merged = _merge_neighbourhoods(part, classes)
     network = direct(merged)
-    if network.level_total <= BISECTION_MAX_LEVELS:
-        counts = _bisected_counts(_layout(merged))
-        if counts is not None:
-            return counts, None
-    ranked = ranked_flow(network, int(merged.offer_supply.sum()))
-    if ranked is None:
-        raise SolverError("rank costs out of range")
-    counts, flows = ranked
-    potential = potentials(network, flows)
-    if potential is None:
-        return counts, None
+    try:
+        counts, potential = threshold_cuts(network)
+    except CutError as error:
+        raise SolverError(str(error)) from error
     return counts, np.concatenate(
         [potential[: network.demand0], potential[network.demand0 + classes]]
     )
-
-
-def _bisected_counts(layout: _Layout, max_flows: int = BISECTION_MAX_FLOWS) -> IntArray | None:
-    """The counts by bisection, or None when it takes more than ``max_flows``."""
-    solver = max_flow.SimpleMaxFlow()
-    solver.add_arcs_with_capacity(layout.tails, layout.heads, layout.capacities)
-    sink_arcs = np.arange(layout.level_sinks.start, layout.level_sinks.stop)
-    totals = layout.capacities[layout.level_sinks]
-    above = np.concatenate([np.cumsum(totals[::-1])[::-1], [0]])  # units of levels >= t
-    most = np.full(layout.levels + 1, -1, dtype=np.int64)
-    most[layout.levels] = 0
-    flows = [0]
-
-    def max_units(level: int) -> int:
-        if most[level] < 0:
-            solver.set_arcs_capacity(
-                sink_arcs, np.where(np.arange(layout.levels) >= level, totals, 0)
-            )
-            status = solver.solve(0, 1)
-            if status != solver.OPTIMAL:
-                raise SolverError(f"max flow ended with status {status}")
-            most[level] = solver.optimal_flow()
-            flows[0] += 1
-        return int(most[level])
-
-    pending = [(0, layout.levels)]
-    while pending:
-        if flows[0] > max_flows:
-            return None
-        low, high = pending.pop()
-        gained = max_units(low) - max_units(high)
-        if high - low <= 1:
-            continue
-        if gained == above[low] - above[high]:
-            most[low + 1 : high] = most[high] + above[low + 1 : high] - above[high]
-        elif gained == 0:
-            most[low + 1 : high] = most[high]
-        else:
-            middle = (low + high) // 2
-            pending.extend([(low, middle), (middle, high)])
-    counts: IntArray = most[:-1] - most[1:]
-    return counts
 
 
 def solve_part(part: Part, finest_km: float = RESOLUTIONS_KM[0]) -> PartFlow:
@@ -275,10 +215,9 @@ def solve_part(part: Part, finest_km: float = RESOLUTIONS_KM[0]) -> PartFlow:
     counts = None
     if network.level_total > 1:
         counts, potential = _phase_one(part)
-        if potential is not None:
-            on_face = _solve_on_face(part, network, potential, counts, resolution)
-            if on_face is not None:
-                return on_face
+        on_face = _solve_on_face(part, network, potential, counts, resolution)
+        if on_face is not None:
+            return on_face
     layout = _layout(part)
     capacities = layout.capacities
     if counts is not None:

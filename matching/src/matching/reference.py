@@ -14,10 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matching.face import Direct
 from matching.geo import great_circle_km
 from matching.model import Household, Need, Offer, Problem, Solution
+from matching.sums import int_bincount
 
-__all__ = ("Reference", "eligible_pairs", "feasibility_errors", "lp_optimum", "random_problem")
+__all__ = (
+    "Reference",
+    "eligible_pairs",
+    "feasibility_errors",
+    "lp_optimum",
+    "random_problem",
+    "rank_cost_flow",
+)
 
 KINDS = ("coal", "coat_adult", "quilt")
 TAGS = ("electricity", "coal_stove")
@@ -129,6 +138,28 @@ def lp_optimum(problem: Problem) -> Reference:
         method="highs",
     )
     return Reference(weighted_units=best, unit_km=float(second.fun))
+
+
+def rank_cost_flow(
+    network: Direct, supply: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Phase one as the plain min-cost flow in which a unit of level t gains t + 1, the
+    formulation ``matching.cuts`` is checked against: (c_t by level, every arc's flow)."""
+    from ortools.graph.python import min_cost_flow
+
+    solver = min_cost_flow.SimpleMinCostFlow()
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(
+        network.tails.astype(np.int32),
+        network.heads.astype(np.int32),
+        network.capacities,
+        network.costs,
+    )
+    solver.set_node_supply(0, supply)
+    solver.set_node_supply(1, -supply)
+    status = solver.solve_max_flow_with_min_cost()
+    assert status == solver.OPTIMAL, status
+    flows = np.asarray(solver.flows(arcs), dtype=np.int64)
+    return int_bincount(network.level_of_arc, flows[network.levels], network.level_total), flows
 
 
 def _runs(need: Need) -> list[tuple[float, int]]:
