@@ -233,3 +233,69 @@ def test_a_part_of_many_levels_never_builds_the_network_with_a_node_per_level(
     got = solve_part(part)
     assert got.pair_flow.tolist() == expected.pair_flow.tolist()
     assert got.level_flow.tolist() == expected.level_flow.tolist()
+
+
+def test_each_piece_of_the_face_is_one_potential_with_a_sink_of_its_own() -> None:
+    _, counts, potential, network = _largest_on_face(4)
+    reduced = network.costs + potential[network.tails] - potential[network.heads]
+    open_arcs = np.flatnonzero(reduced == 0)
+    supplies = np.zeros(network.nodes, dtype=np.int64)
+    supplies[0], supplies[1] = int(counts.sum()), -int(counts.sum())
+    full = reduced < 0
+    np.subtract.at(supplies, network.tails[full], network.capacities[full])
+    np.add.at(supplies, network.heads[full], network.capacities[full])
+    tails, heads, node_supply = matching.face._split_sink(network, potential, open_arcs, supplies)
+    values = np.unique(potential)
+    assert len(node_supply) == network.nodes + len(values)
+    inner = heads < network.nodes
+    # Arcs of cost 0 join nodes of one potential; level arcs end at their potential's sink.
+    assert (potential[tails[inner]] == potential[heads[inner]]).all()
+    sinks = heads[~inner] - network.nodes
+    assert (values[sinks] == potential[tails[~inner]]).all()
+    assert len(set(potential[tails[~inner]].tolist())) > 1
+    # Nothing is lost or made: each potential's sink takes what its nodes are left with, and
+    # the sink of the network keeps nothing.
+    assert int(node_supply.sum()) == 0
+    assert node_supply[1] == 0
+    for value in values.tolist():
+        members = np.flatnonzero(potential == value)
+        members = members[members > 1]
+        sink = network.nodes + int(np.searchsorted(values, value))
+        if value == potential[0]:
+            assert node_supply[sink] == 0
+            assert int(node_supply[members].sum()) + node_supply[0] == 0
+        else:
+            assert int(node_supply[members].sum()) == -node_supply[sink]
+
+
+def test_small_pieces_are_solved_together_and_every_arc_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    piece_of_arc = np.array([2, 0, 2, 5, 0, 2, 3, 3, 3, 3, 5])  # pieces 1 and 4 have no arc
+    monkeypatch.setattr(matching.face, "_BATCH_ARCS", 3)
+    batches = matching.face._batches(piece_of_arc, 6)
+    # Pieces in order: 0 (2 arcs) and 2 (3) make 5 >= 3; 3 (4) alone; 5 (2) left over.
+    assert [sorted(piece_of_arc[b].tolist()) for b in batches] == [
+        [0, 0, 2, 2, 2],
+        [3, 3, 3, 3],
+        [5, 5],
+    ]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(piece_of_arc)))
+
+
+@pytest.mark.parametrize("batch_arcs", [1, 10**9])
+def test_the_face_solved_piece_by_piece_or_all_at_once_gives_the_same_distance(
+    batch_arcs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part, counts, potential, network = _largest_on_face(5)
+    expected = solve_part(part)
+    monkeypatch.setattr(matching.face, "_BATCH_ARCS", batch_arcs)
+    flows, status = solve_on_face(network, potential, counts, part.pair_km, RESOLUTIONS_KM[0])
+    assert status == "optimal"
+    got = PartFlow(
+        pair_flow=flows[network.pairs],
+        level_flow=flows[network.levels],
+        resolution_km=RESOLUTIONS_KM[0],
+    )
+    assert _distance(part, got) == _distance(part, expected)
+    assert _level_units(part, got) == counts.tolist()

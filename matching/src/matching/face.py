@@ -15,7 +15,11 @@ millions of arcs. Linear programming says the same more cheaply:
   reduced cost fixed at capacity (as supplies of their ends) and the others left out.
 
 A demand node's levels have distinct gains, so at most one of them keeps reduced cost 0:
-the levels vanish from phase two, and so do the pair arcs no max-weight flow uses.
+the levels vanish from phase two, and so do the pair arcs no max-weight flow uses. An arc
+of cost 0 keeps reduced cost 0 only between nodes of one potential, so with a sink of its
+own for each potential, the nodes of one potential are a problem apart (``_split_sink``),
+and each connected piece is solved alone, small ones together: on the 1M instance's
+largest part, 19 s instead of 41 s for the same least distance.
 
 Phase one runs on the demand nodes merged by neighbourhood (``flow._merge_neighbourhoods``);
 a member node takes its class's potential. If that or anything else were wrong, the
@@ -27,11 +31,14 @@ distance is lost.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from matching.network import Part
 from matching.sums import int_bincount
@@ -117,23 +124,86 @@ def solve_on_face(
     distance = np.zeros(len(network.tails), dtype=np.int64)
     distance[network.pairs] = np.rint(pair_km / resolution_km).astype(np.int64)
     open_arcs = np.flatnonzero(free)
-    solver = min_cost_flow.SimpleMinCostFlow()
-    arcs = solver.add_arcs_with_capacity_and_unit_cost(
-        network.tails[open_arcs].astype(np.int32),
-        network.heads[open_arcs].astype(np.int32),
-        network.capacities[open_arcs],
-        distance[open_arcs],
+    tails, heads, node_supply = _split_sink(network, potential, open_arcs, supplies)
+    n_pieces, piece = connected_components(
+        coo_matrix(
+            (np.ones(len(tails)), (tails, heads)), shape=(len(node_supply), len(node_supply))
+        ),
+        directed=False,
     )
-    # Every node, even one no open arc touches, so that its supply is checked too.
-    solver.set_nodes_supplies(np.arange(network.nodes, dtype=np.int32), supplies)
-    status = solver.solve()
     flows = np.where(full, network.capacities, 0)
-    if status == solver.BAD_COST_RANGE:
-        return flows, "cost range"
-    if status != solver.OPTIMAL:
+    # A piece whose supplies do not add up to 0 (one without arcs, say) has no flow.
+    if np.any(int_bincount(piece, node_supply, n_pieces) != 0):
         return flows, "infeasible"
-    flows[open_arcs] = np.asarray(solver.flows(arcs), dtype=np.int64)
+    open_flow = np.zeros(len(open_arcs), dtype=np.int64)
+    for arcs in _batches(piece[tails], n_pieces):
+        nodes, local = np.unique(np.concatenate([tails[arcs], heads[arcs]]), return_inverse=True)
+        solver = min_cost_flow.SimpleMinCostFlow()
+        handles = solver.add_arcs_with_capacity_and_unit_cost(
+            local[: len(arcs)].astype(np.int32),
+            local[len(arcs) :].astype(np.int32),
+            network.capacities[open_arcs[arcs]],
+            distance[open_arcs[arcs]],
+        )
+        solver.set_nodes_supplies(np.arange(len(nodes), dtype=np.int32), node_supply[nodes])
+        status = solver.solve()
+        if status == solver.BAD_COST_RANGE:
+            return flows, "cost range"
+        if status != solver.OPTIMAL:
+            return flows, "infeasible"
+        open_flow[arcs] = np.asarray(solver.flows(handles), dtype=np.int64)
+    flows[open_arcs] = open_flow
     got = int_bincount(network.level_of_arc, flows[network.levels], network.level_total)
     if not np.array_equal(got, counts):
         return flows, "infeasible"
     return flows, "optimal"
+
+
+def _split_sink(
+    network: Direct, potential: IntArray, open_arcs: IntArray, supplies: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The open arcs (tails, heads) with the sink split by potential, and every node's supply.
+
+    An open arc of cost 0 joins two nodes of one potential, and an open level arc ends at
+    the sink: with a sink of its own for the level arcs of each potential, the nodes of
+    one potential are a problem apart. What that sink takes is fixed: all that the fixed
+    arcs leave on the nodes of its potential (the source's, with it, has no open level arc).
+    The sink itself keeps what is left, 0 when the potentials fit a flow of the counts.
+    """
+    tails, heads = network.tails[open_arcs], network.heads[open_arcs].copy()
+    values, group = np.unique(potential, return_inverse=True)
+    into_sink = heads == 1
+    heads[into_sink] = network.nodes + group[tails[into_sink]]
+    node_supply = np.concatenate([supplies, np.zeros(len(values), dtype=np.int64)])
+    totals = int_bincount(group[2:], supplies[2:], len(values))
+    node_supply[network.nodes :] = -totals
+    node_supply[1] += int(totals.sum())
+    # The source's group is balanced through the source itself, not through a sink.
+    source_group = network.nodes + int(group[0])
+    node_supply[1] += int(node_supply[source_group])
+    node_supply[source_group] = 0
+    return tails, heads, node_supply
+
+
+_BATCH_ARCS = 20_000
+"""Small pieces are solved together, up to about this many arcs in one solve."""
+
+
+def _batches(piece_of_arc: IntArray, n_pieces: int) -> list[IntArray]:
+    """The open arcs by piece, small pieces gathered up to ``_BATCH_ARCS`` arcs a solve."""
+    order = np.argsort(piece_of_arc, kind="stable")
+    bounds = np.searchsorted(piece_of_arc[order], np.arange(n_pieces + 1)).tolist()
+    batches: list[IntArray] = []
+    pending: list[IntArray] = []
+    size = 0
+    for start, stop in itertools.pairwise(bounds):
+        if stop == start:
+            continue
+        pending.append(order[start:stop])
+        size += stop - start
+        if size >= _BATCH_ARCS:
+            batches.append(np.concatenate(pending))
+            pending, size = [], 0
+    if pending:
+        batches.append(np.concatenate(pending))
+    return batches

@@ -8,16 +8,17 @@ number of units of priority >= t; this depends on the order of the weights only.
 1. phase one finds c_t, the units served at each level t, from maximum flows: with only
    the levels of rank >= t open, the maximum flow F_t is the most units of priority >= t
    that can be served together, and c_t = F_t - F_(t+1) (the matroid greedy, highest
-   level first; it stops once F_t reaches the maximum flow with every level open);
+   level first). Every F_t comes from nested minimum cuts, about log2(levels) maximum
+   flows in all (``matching.cuts``), which also give optimal potentials of phase one as
+   a min-cost flow in which a unit of level t gains t + 1;
 2. phase two fixes those counts (level t -> sink carries exactly c_t) and minimises the
    distance, in integer units of ``resolution_km``.
 
 Every flow of phase two has the optimal weight, and among those the least rounded
 distance. No big-M mixes the two objectives, so neither can overflow into the other.
 When a part has one priority level only, a single max-flow-with-min-cost does both.
-When phase one ran as the rank-cost min-cost flow, phase two runs on that flow's optimal
-face instead, without the level nodes (``matching.face``); the network above is the
-fallback.
+Otherwise phase two runs on phase one's optimal face, without the level nodes
+(``matching.face``); the network above is the fallback.
 """
 
 from __future__ import annotations
