@@ -7,7 +7,9 @@ written as the engine's ``instance.json`` into a temporary directory. For each s
   in a child process; each step (read, candidates, feasible answer, exact solve, write)
   is timed by the progress lines as they arrive, and the resident memory of the child and
   its worker processes is sampled from /proc every 0.1 s and charged to the step then
-  running. "peak" is the largest total.
+  running. "peak" is the largest total. Then once more without ``--progress``: the exact
+  answer alone, with no feasible answer made first (end to end, CPU, peak, and whether
+  the totals are the same).
 * **ratios** in this process: the plain JSON reader (``json.loads`` + ``parse_instance``
   into dataclasses) against ``read_instance`` (msgspec into columns); ``solve`` on the
   dataclasses against ``solve_arrays`` on the columns (time to the feasible answer, and
@@ -125,11 +127,16 @@ def _tree_kib(pid: int) -> int:
     return total
 
 
-def command_line(instance: Path, result: Path) -> dict[str, Any]:
-    """Run the command line once; seconds and peak MiB per step, from its progress lines."""
+def command_line(instance: Path, result: Path, progress: bool = True) -> dict[str, Any]:
+    """Run the command line once; seconds and peak MiB per step, from its progress lines.
+
+    Without ``progress`` there are no lines (and no feasible answer is made first): only
+    the whole run's seconds, CPU seconds and peak are meaningful.
+    """
     started = time.perf_counter()
+    flags = ["--progress"] if progress else []
     child = subprocess.Popen(
-        [sys.executable, "-m", "matching", "solve", str(instance), "-o", str(result), "--progress"],
+        [sys.executable, "-m", "matching", "solve", str(instance), "-o", str(result), *flags],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -214,6 +221,11 @@ def measure(households: int, offers: int) -> dict[str, Any]:
         row["unit_km"] = result["totals"]["unit_km"]
         row["optimal"] = result["stats"]["optimal"]
         row["pairs"] = result["stats"]["candidate_pairs"]
+        # The exact answer alone: no --progress, so no feasible answer is made first.
+        plain = command_line(instance_path, result_path, progress=False)
+        row["plain_s"], row["plain_cpu_s"] = plain["cli_s"], plain["cli_cpu_s"]
+        row["plain_peak_mib"] = plain["cli_peak_mib"]
+        row["plain_same"] = json.loads(result_path.read_bytes())["totals"] == result["totals"]
         del result
         raw = instance_path.read_bytes()
     # Reading: the plain reader into dataclasses against msgspec into columns.
@@ -326,8 +338,9 @@ def _same(a: float, b: float | None, tol: float) -> str:
 def _tables(rows: list[dict[str, Any]]) -> str:
     steps = " | ".join(f"{s} s (MiB)" for s in STEPS)
     lines = [
-        f"| size | {steps} | end to end s (CPU s) | peak MiB | feasible after s (gap) | optimal |",
-        "|" + "---|" * (len(STEPS) + 5),
+        f"| size | {steps} | end to end s (CPU s) | peak MiB | feasible after s (gap) | optimal "
+        "| without --progress: end to end s (CPU s), peak MiB, same totals |",
+        "|" + "---|" * (len(STEPS) + 6),
     ]
     for r in rows:
         cells = " | ".join(
@@ -337,7 +350,9 @@ def _tables(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['size']} | {cells} | {r['cli_s']:.1f} ({r['cli_cpu_s']:.1f}) | "
             f"{r['cli_peak_mib']:.0f} | "
-            f"{r['cli_feasible_s']:.1f} ({r['cli_gap']:.2%}) | {r['optimal']} |"
+            f"{r['cli_feasible_s']:.1f} ({r['cli_gap']:.2%}) | {r['optimal']} | "
+            f"{r['plain_s']:.1f} ({r['plain_cpu_s']:.1f}), {r['plain_peak_mib']:.0f}, "
+            f"{r['plain_same']} |"
         )
     lines += [
         "",

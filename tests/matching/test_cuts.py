@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from ortools.graph.python import max_flow
+from tests.matching.networks import hand_network
 
 import matching.cuts
 from matching import Household, Need, Offer, Problem, problem_to_arrays
@@ -117,44 +118,17 @@ def test_counts_and_potentials_are_those_of_an_optimal_rank_cost_flow(seed: int)
             assert bound == int((network.costs * flows).sum())
 
 
-def _network(
-    supply: list[int], pairs: list[tuple[int, int, int]], levels: list[tuple[int, int, int]]
-) -> Direct:
-    """A direct network by hand: offers' supplies, (offer, demand node, capacity) pairs and
-    (demand node, level, units) level arcs."""
-    demand0 = 2 + len(supply)
-    n_demand = 1 + max(node for _, node, _ in pairs)
-    tails = [0] * len(supply) + [2 + o for o, _, _ in pairs] + [demand0 + n for n, _, _ in levels]
-    heads = list(range(2, demand0)) + [demand0 + n for _, n, _ in pairs] + [1] * len(levels)
-    capacities = supply + [c for *_, c in pairs] + [u for *_, u in levels]
-    level_of_arc = np.array([level for _, level, _ in levels], dtype=np.int64)
-    costs = [0] * (len(supply) + len(pairs)) + (-(level_of_arc + 1)).tolist()
-    first_level = len(supply) + len(pairs)
-    return Direct(
-        tails=np.array(tails, dtype=np.int64),
-        heads=np.array(heads, dtype=np.int64),
-        capacities=np.array(capacities, dtype=np.int64),
-        costs=np.array(costs, dtype=np.int64),
-        nodes=demand0 + n_demand,
-        demand0=demand0,
-        pairs=slice(len(supply), first_level),
-        levels=slice(first_level, len(tails)),
-        level_of_arc=level_of_arc,
-        level_total=1 + int(level_of_arc.max()),
-    )
-
-
 def test_thresholds_of_a_network_worked_by_hand() -> None:
     # One offer of 2 units; node A (level 1) and node B (level 0) of one unit each.
     # With both levels open both are served and the source's arc is full: the smallest
     # source side is the source alone. With level 1 only, A is served and the offer keeps
     # a unit, which still reaches B: the source side is {source, offer, B}.
-    network = _network([2], [(0, 0, 1), (0, 1, 1)], [(0, 1, 1), (1, 0, 1)])
+    network = hand_network([2], [(0, 0, 1), (0, 1, 1)], [(0, 1, 1), (1, 0, 1)])
     counts, pi = threshold_cuts(network)
     assert pi.tolist() == [0, 0, 1, 2, 1]  # source, sink, offer, A, B
     assert counts.tolist() == [1, 1]
     # The same with one unit of stock: only A is served, at every threshold.
-    counts, pi = threshold_cuts(_network([1], [(0, 0, 1), (0, 1, 1)], [(0, 1, 1), (1, 0, 1)]))
+    counts, pi = threshold_cuts(hand_network([1], [(0, 0, 1), (0, 1, 1)], [(0, 1, 1), (1, 0, 1)]))
     assert pi.tolist() == [0, 0, 2, 2, 2]
     assert counts.tolist() == [0, 1]
 
@@ -162,7 +136,9 @@ def test_thresholds_of_a_network_worked_by_hand() -> None:
 def test_a_level_with_room_and_stock_to_spare_is_served_in_full_at_threshold_zero() -> None:
     # Three levels, stock for all and a unit to spare: the offer is always on the source
     # side, and every node too until its own level opens, then on the sink's.
-    network = _network([10], [(0, 0, 2), (0, 1, 3), (0, 2, 4)], [(0, 0, 2), (1, 1, 3), (2, 2, 4)])
+    network = hand_network(
+        [10], [(0, 0, 2), (0, 1, 3), (0, 2, 4)], [(0, 0, 2), (1, 1, 3), (2, 2, 4)]
+    )
     counts, pi = threshold_cuts(network)
     assert counts.tolist() == [2, 3, 4]
     assert pi.tolist() == [0, 0, 0, 1, 2, 3]
@@ -174,7 +150,7 @@ def test_a_level_with_room_and_stock_to_spare_is_served_in_full_at_threshold_zer
 
 
 def test_no_stock_serves_nothing_and_leaves_every_node_above_the_levels() -> None:
-    network = _network([0, 0], [(0, 0, 3), (1, 1, 3)], [(0, 0, 3), (1, 2, 3)])
+    network = hand_network([0, 0], [(0, 0, 3), (1, 1, 3)], [(0, 0, 3), (1, 2, 3)])
     counts, pi = threshold_cuts(network)
     assert counts.tolist() == [0, 0, 0]
     assert pi.tolist() == [0, 0, 3, 3, 3, 3]
@@ -198,8 +174,17 @@ def test_one_maximum_flow_per_halving_of_the_levels(monkeypatch: pytest.MonkeyPa
 
 def test_a_maximum_flow_the_solver_refuses_is_an_error() -> None:
     # More than int64 holds leaves the source: OR-Tools refuses, as a possible overflow.
-    network = _network(
+    network = hand_network(
         [2**62, 2**62], [(0, 0, 2**62), (1, 1, 2**62)], [(0, 0, 2**62), (1, 0, 2**62)]
     )
     with pytest.raises(CutError, match=r"^max flow ended with status .*OVERFLOW"):
         threshold_cuts(network)
+
+
+def test_capacities_past_two_to_the_53_reach_the_solver_exactly() -> None:
+    # As float64, 2**53 + 1 units of stock would be 2**53: the offer would run out at
+    # threshold 1, and B would never be on the source's side with a level of its own.
+    network = hand_network([2**53 + 1], [(0, 0, 2**53), (0, 1, 1)], [(0, 1, 2**53), (1, 0, 1)])
+    counts, pi = threshold_cuts(network)
+    assert counts.tolist() == [1, 2**53]
+    assert pi.tolist() == [0, 0, 1, 2, 1]

@@ -9,6 +9,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from tests.matching.networks import hand_network
 
 import matching.flow
 from matching import Household, Need, Offer, Problem, problem_to_arrays, solve
@@ -299,3 +300,30 @@ def test_the_face_solved_piece_by_piece_or_all_at_once_gives_the_same_distance(
     )
     assert _distance(part, got) == _distance(part, expected)
     assert _level_units(part, got) == counts.tolist()
+
+
+def test_pieces_of_one_arc_each_close_a_batch_once_it_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(matching.face, "_BATCH_ARCS", 2)
+    batches = matching.face._batches(np.array([3, 2, 1, 0, 4]), 5)
+    assert [b.tolist() for b in batches] == [[3, 2], [1, 0], [4]]
+
+
+def test_a_balanced_piece_the_solver_finds_no_flow_for_is_infeasible() -> None:
+    # Potentials 0: the level arc (2 units) is fixed full, the pair arc carries 1 at most.
+    network = hand_network([2], [(0, 0, 1)], [(0, 0, 2)])
+    zeros = np.zeros(network.nodes, dtype=np.int64)
+    _, status = solve_on_face(network, zeros, np.array([2]), np.array([1.0]), 1e-9)
+    assert status == "infeasible"
+
+
+def test_a_piece_without_arcs_left_with_units_is_infeasible_even_if_the_counts_add_up() -> None:
+    # Source, sink, offer, B (level 0, reached by the offer), D (level 1, reached by none).
+    # With these potentials the pair arc is fixed full and B's level arc left out: B keeps
+    # a unit it cannot pass on. D's level arc is fixed full with nothing coming in. Every
+    # piece with arcs is balanced and the level counts add up, but no flow does that.
+    network = hand_network([1], [(0, 0, 1)], [(0, 0, 1), (1, 1, 1)])
+    potential = np.array([0, 0, 0, 2, 1])
+    _, status = solve_on_face(network, potential, np.array([0, 1]), np.array([1.0]), 1e-9)
+    assert status == "infeasible"

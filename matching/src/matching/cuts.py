@@ -46,10 +46,9 @@ class CutError(RuntimeError):
 
 def threshold_cuts(network: Direct) -> tuple[IntArray, IntArray]:
     """(c_t by level, rank ascending; optimal potentials of every node of ``network``)."""
-    tau = _thresholds(network)
+    pi = _thresholds(network)
+    pi[[0, 1]] = 0
     levels = network.level_total
-    pi = np.clip(tau, 0, levels)
-    pi[1] = 0
     first_level = network.levels.start
     tails, heads = network.tails[:first_level], network.heads[:first_level]
     capacities = network.capacities[:first_level]

@@ -76,7 +76,6 @@ class _Layout:
     tails: npt.NDArray[np.int32]
     heads: npt.NDArray[np.int32]
     capacities: IntArray
-    levels: int
     pairs: slice
     demand_levels: slice
     level_sinks: slice
@@ -103,7 +102,6 @@ def _layout(part: Part) -> _Layout:
         tails=np.concatenate([p[0] for p in pieces]).astype(np.int32),
         heads=np.concatenate([p[1] for p in pieces]).astype(np.int32),
         capacities=np.concatenate([p[2] for p in pieces]).astype(np.int64),
-        levels=levels,
         pairs=slice(int(sizes[2]), int(sizes[3])),
         demand_levels=slice(int(sizes[3]), int(sizes[4])),
         level_sinks=slice(int(sizes[4]), int(sizes[5])),
