@@ -222,9 +222,9 @@ def measure(households: int, offers: int) -> dict[str, Any]:
         row["optimal"] = result["stats"]["optimal"]
         row["pairs"] = result["stats"]["candidate_pairs"]
         # The exact answer alone: no --progress, so no feasible answer is made first.
-        plain = command_line(instance_path, result_path, progress=False)
-        row["plain_s"], row["plain_cpu_s"] = plain["cli_s"], plain["cli_cpu_s"]
-        row["plain_peak_mib"] = plain["cli_peak_mib"]
+        alone = command_line(instance_path, result_path, progress=False)
+        row["plain_s"], row["plain_cpu_s"] = alone["cli_s"], alone["cli_cpu_s"]
+        row["plain_peak_mib"] = alone["cli_peak_mib"]
         row["plain_same"] = json.loads(result_path.read_bytes())["totals"] == result["totals"]
         del result
         raw = instance_path.read_bytes()

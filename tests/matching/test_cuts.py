@@ -188,3 +188,13 @@ def test_capacities_past_two_to_the_53_reach_the_solver_exactly() -> None:
     counts, pi = threshold_cuts(network)
     assert counts.tolist() == [1, 2**53]
     assert pi.tolist() == [0, 0, 1, 2, 1]
+
+
+def test_a_top_level_only_a_node_without_pairs_has_is_served_by_none() -> None:
+    # B (level 0) is reached by the offer's one unit; D (level 1) by nothing. No arc counts
+    # at the top threshold: D is never on the source's side, and neither level's F reaches
+    # past threshold 1.
+    network = hand_network([1], [(0, 0, 1)], [(0, 0, 1), (1, 1, 1)])
+    counts, pi = threshold_cuts(network)
+    assert counts.tolist() == [1, 0]
+    assert pi.tolist() == [0, 0, 1, 1, 2]
