@@ -463,7 +463,7 @@ def test_an_offer_and_a_household_out_of_everyones_reach_belong_to_no_part(
 
 
 def test_many_priority_levels_are_served_best_first_like_the_lp_optimum() -> None:
-    # Coal by the bag, each bag weighing a little less: more levels than bisection takes.
+    # Coal by the bag, each bag weighing a little less: 80 levels, most of them served in part.
     bags = tuple(100.0 - i for i in range(80))
     problem = Problem(
         offers=(_offer("near", 50, at=_east(1.0)), _offer("far", 40, at=_east(6.0), radius=9.0)),
