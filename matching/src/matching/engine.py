@@ -148,6 +148,11 @@ def _solve_with(
             return dataclasses.replace(
                 interim, stats=dataclasses.replace(interim.stats, seconds=dict(seconds))
             )
+        # Reported already: its columns are not held while the workers run. Without a
+        # deadline every part ends exact, so the greedy flows are not needed either.
+        del interim
+        if deadline is None:
+            greedy = None
     mark = time.perf_counter()
     exact = _solve_parts(parts, deadline, report, _worker_count(workers, parts, deadline))
     seconds["solve"] = time.perf_counter() - mark
