@@ -1,6 +1,7 @@
 """Phase two on phase one's optimal face (``matching.face``): the nested cuts' potentials
-certify the rank-cost flow, the restricted network keeps a least-distance max-weight flow, and every
-way it can fail sends the part back to the full network, with the same answer."""
+certify the rank-cost flow, the restricted network keeps a least-distance max-weight flow
+(solved piece by piece or at once), and every way it can fail sends the part back to the
+full network, with the same answer."""
 
 from __future__ import annotations
 
