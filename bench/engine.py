@@ -223,9 +223,9 @@ def measure(households: int, offers: int) -> dict[str, Any]:
         row["pairs"] = result["stats"]["candidate_pairs"]
         # The exact answer alone: no --progress, so no feasible answer is made first.
         alone = command_line(instance_path, result_path, progress=False)
-        row["plain_s"], row["plain_cpu_s"] = alone["cli_s"], alone["cli_cpu_s"]
-        row["plain_peak_mib"] = alone["cli_peak_mib"]
-        row["plain_same"] = json.loads(result_path.read_bytes())["totals"] == result["totals"]
+        row["alone_s"], row["alone_cpu_s"] = alone["cli_s"], alone["cli_cpu_s"]
+        row["alone_peak_mib"] = alone["cli_peak_mib"]
+        row["alone_same"] = json.loads(result_path.read_bytes())["totals"] == result["totals"]
         del result
         raw = instance_path.read_bytes()
     # Reading: the plain reader into dataclasses against msgspec into columns.
@@ -351,8 +351,8 @@ def _tables(rows: list[dict[str, Any]]) -> str:
             f"| {r['size']} | {cells} | {r['cli_s']:.1f} ({r['cli_cpu_s']:.1f}) | "
             f"{r['cli_peak_mib']:.0f} | "
             f"{r['cli_feasible_s']:.1f} ({r['cli_gap']:.2%}) | {r['optimal']} | "
-            f"{r['plain_s']:.1f} ({r['plain_cpu_s']:.1f}), {r['plain_peak_mib']:.0f}, "
-            f"{r['plain_same']} |"
+            f"{r['alone_s']:.1f} ({r['alone_cpu_s']:.1f}), {r['alone_peak_mib']:.0f}, "
+            f"{r['alone_same']} |"
         )
     lines += [
         "",

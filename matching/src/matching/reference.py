@@ -4,6 +4,9 @@ They share nothing with the engine but the distance: all pairs are checked by br
 (no spatial index, no merging, no chains), and the optimum comes from HiGHS' LP (scipy's
 ``linprog``) or networkx's ``network_simplex`` (the optional ``check`` extra). The
 transportation LP is totally unimodular, so its optimum is the integer optimum.
+``rank_cost_flow`` is phase one's plain formulation, the one OR-Tools min-cost flow over
+every level arc that the engine's nested cuts (``matching.cuts``) replaced: the tests hold
+the cuts' counts and potentials to it on networks the engine builds.
 """
 
 from __future__ import annotations
