@@ -6,6 +6,8 @@ import dataclasses
 import io
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ from hypothesis import strategies as st
 from tests.matching.bad_cases import CASES, _broken
 from tests.matching.strategies import problems
 
+import matching.assemble
 import matching.engine
+import matching.network
 from matching import (
     ArrayProblem,
     ArraySolution,
@@ -238,9 +242,26 @@ def test_kinds_and_parts_built_by_threads_give_the_answers_built_one_after_the_o
     serial = solve_arrays(arrays, progress=interim)
     monkeypatch.setattr(matching.engine, "THREADS_MIN_NEEDS", 0)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
+    threads: dict[str, set[str]] = {"kinds": set(), "pieces": set()}
+    for module, name, key in (
+        (matching.network, "_kind_parts", "kinds"),
+        (matching.assemble, "_part_pieces", "pieces"),
+    ):
+        monkeypatch.setattr(module, name, _noting_thread(getattr(module, name), threads[key]))
     threaded = solve_arrays(arrays, progress=interim)
+    # each kind's parts and each part's pieces (interim and exact) were made by the pool
+    assert threads["kinds"] and threads["pieces"]
+    assert all(name.startswith("matching") for name in threads["kinds"] | threads["pieces"])
     assert _result_columns(threaded) == _result_columns(serial)
     assert threaded.totals == serial.totals
     first, second = seen
     assert _result_columns(first) == _result_columns(second)
     assert first.stats.relative_gap == second.stats.relative_gap
+
+
+def _noting_thread(function: Callable[..., Any], names: set[str]) -> Callable[..., Any]:
+    def noted(*args: Any) -> Any:
+        names.add(threading.current_thread().name)
+        return function(*args)
+
+    return noted

@@ -388,6 +388,25 @@ def test_no_rows_have_an_empty_combined_key() -> None:
     assert key.tolist() == []
 
 
+@pytest.mark.parametrize("limit", [matching.assemble.KEY_LIMIT, 0])
+def test_the_stable_order_of_columns_is_their_lexsort_ties_kept_in_place(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the limit at 0 no combined key is made: the columns are lexsorted instead.
+    monkeypatch.setattr(matching.assemble, "KEY_LIMIT", limit)
+    rng = np.random.default_rng(7)
+    columns = tuple(rng.integers(0, 3, 200) for _ in range(3))  # many ties
+    expected = np.lexsort(columns[::-1]).tolist()
+    order = matching.assemble._stable_order(columns).tolist()
+    assert order == expected
+    # tied rows keep their order of input: the same order whatever sort runs underneath
+    rows = [tuple(int(c[i]) for c in columns) for i in order]
+    assert rows == sorted(rows)
+    ties = [i for i in range(len(rows) - 1) if rows[i] == rows[i + 1]]
+    assert ties
+    assert all(order[i] < order[i + 1] for i in ties)
+
+
 def test_the_column_sorts_give_the_same_answer_as_the_integer_keys(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

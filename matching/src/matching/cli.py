@@ -14,6 +14,7 @@ from pathlib import Path
 
 from matching.engine import solve_arrays
 from matching.instance import read_instance, write_result
+from matching.memory import keep_freed_memory
 from matching.model import Progress
 from matching.validate import InvalidProblemError
 
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         print("error: --time-limit must be a positive number of seconds", file=sys.stderr)
         return 2
+    keep_freed_memory()  # this process exits after one solve
     try:
         raw = sys.stdin.buffer.read() if str(args.instance) == "-" else args.instance.read_bytes()
         instance = read_instance(raw)

@@ -16,6 +16,7 @@ from matching.assemble import assemble
 from matching.flow import RESOLUTIONS_KM, PartFlow, solve_part
 from matching.greedy import greedy_part, weight_bound, weight_of
 from matching.marginal import report_columns
+from matching.memory import give_back_freed_memory
 from matching.model import ArrayProblem, ArraySolution, Problem, Progress, Solution, Stats
 from matching.network import Network, Part, build_network
 from matching.validate import check_problem
@@ -127,7 +128,7 @@ def _solve_with(
 ) -> ArraySolution:
     report = progress or _ignore
     report(Progress(stage="candidates", done=0, total=1, message="finding candidate pairs"))
-    network = build_network(problem)
+    network = build_network(problem, each)
     seconds = {"candidates": time.perf_counter() - started}
     parts = network.parts
     report(
@@ -153,13 +154,15 @@ def _solve_with(
         del interim
         if deadline is None:
             greedy = None
+    if workers_count := _worker_count(workers, parts, deadline):
+        give_back_freed_memory()  # the workers' memory counts in the peak, freed pages not
     mark = time.perf_counter()
-    exact = _solve_parts(parts, deadline, report, _worker_count(workers, parts, deadline))
+    exact = _solve_parts(parts, deadline, report, workers_count)
     seconds["solve"] = time.perf_counter() - mark
     flows = [flow if flow is not None else _fallback(greedy, i) for i, flow in enumerate(exact)]
     optimal = [flow is not None for flow in exact]
     seconds["total"] = time.perf_counter() - started
-    solution = _solution(network, flows, optimal, dict(seconds))
+    solution = _solution(network, flows, optimal, dict(seconds), each)
     if not reports:
         return solution
     mark = time.perf_counter()
@@ -198,7 +201,7 @@ def _interim(
     mark = time.perf_counter()
     greedy = list(each(greedy_part, network.parts))
     seconds["greedy"] = time.perf_counter() - mark
-    interim = _solution(network, greedy, [False] * len(greedy), dict(seconds))
+    interim = _solution(network, greedy, [False] * len(greedy), dict(seconds), each)
     seconds["interim"] = time.perf_counter() - mark
     report(
         Progress(
@@ -243,8 +246,9 @@ def _solution(
     flows: list[PartFlow],
     optimal: list[bool],
     seconds: dict[str, float],
+    each: _Each,
 ) -> ArraySolution:
-    outcome = assemble(network, list(zip(network.parts, flows, strict=True)))
+    outcome = assemble(network, list(zip(network.parts, flows, strict=True)), each)
     bound = math.fsum(
         weight_of(part, flow) if exact else weight_bound(part)
         for part, flow, exact in zip(network.parts, flows, optimal, strict=True)

@@ -20,7 +20,9 @@ and its index arrays; split apart, the pieces would hand half-built arrays to ea
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +90,7 @@ class Network:
     run_first: IntArray  # first unit of the run within its need
     run_units: IntArray
     run_weight: FloatArray
+    run_rank: IntArray  # 1 for the smallest weight anywhere: equal weights, equal ranks
     candidate_pairs: int  # (offer chain, demand node) arcs before any reduction by parts
 
 
@@ -116,8 +119,15 @@ class _Table:
     offer_mask: IntArray  # (offers, words): bits of the tags the offer requires
 
 
-def build_network(problem: ArrayProblem) -> Network:
-    """Group, index and split ``problem`` (valid, normalized) into parts."""
+def build_network(
+    problem: ArrayProblem,
+    each: Callable[[Callable[[int], tuple[list[Part], int]], Sequence[int]], Iterable[Any]] = map,
+) -> Network:
+    """Group, index and split ``problem`` (valid, normalized) into parts.
+
+    ``each`` maps over the kinds: ``map``, or a thread pool's ``map`` (a kind's parts are
+    numpy and scipy work, most of it outside the GIL); the parts come in kind order either way.
+    """
     table = _tabulate(problem)
     reachable = np.zeros(len(table.need_household), dtype=np.bool_)
     parts: list[Part] = []
@@ -127,11 +137,16 @@ def build_network(problem: ArrayProblem) -> Network:
     kind_offered[table.offer_kind[stocked]] = True
     wanted = np.zeros(len(table.kinds), dtype=np.bool_)
     wanted[table.need_kind[table.need_quantity > 0]] = True
-    for k in sorted(np.flatnonzero(kind_offered & wanted).tolist(), key=table.kinds.__getitem__):
+
+    def kind_parts(k: int) -> tuple[list[Part], int]:
         offers = np.flatnonzero(stocked & (table.offer_kind == k))
         needs = np.flatnonzero((table.need_kind == k) & (table.need_quantity > 0))
-        kind_parts, kind_pairs = _kind_parts(table, table.kinds[k], offers, needs, reachable)
-        parts.extend(kind_parts)
+        # each kind marks its own needs reachable: the threads write disjoint entries
+        return _kind_parts(table, table.kinds[k], offers, needs, reachable)
+
+    kinds = sorted(np.flatnonzero(kind_offered & wanted).tolist(), key=table.kinds.__getitem__)
+    for kind_parts_of_k, kind_pairs in each(kind_parts, kinds):
+        parts.extend(kind_parts_of_k)
         pairs += kind_pairs
     return Network(
         parts=tuple(parts),
@@ -146,6 +161,7 @@ def build_network(problem: ArrayProblem) -> Network:
         run_first=table.run_first,
         run_units=table.run_units,
         run_weight=table.run_weight,
+        run_rank=table.run_rank,
         candidate_pairs=pairs,
     )
 
