@@ -71,7 +71,7 @@ bench-load: install
 	test -x /usr/sbin/nginx || apt-get install -y nginx || sudo apt-get install -y nginx
 	$(PY) bench/load.py
 
-# Issue 17's measure: 2 uvicorn workers served directly, 16 connections (after 2 s not measured;
+# Issue 17's measure: `nuanxin serve --workers 2` served directly, 16 connections (after 2 s not measured;
 # 6 couriers per charity), each endpoint against its target (req/s, p99 under 100 ms), and the SQL
 # statements and Redis round trips of one request.
 bench-throughput: install

@@ -20,12 +20,13 @@ The load generator runs on the same machine as the servers, nginx, Redis and the
 server counts, not a capacity promise. Ratios are against 1 server at the same endpoint and
 number of connections.
 
-``--throughput`` (``make bench-throughput``) is the measure of issue 17 instead: one uvicorn
-with ``--workers 2`` served directly (no nginx: on 2 cores shared with wrk, PostgreSQL and
-Redis, a proxy's CPU comes out of the workers'; ``--via-nginx`` puts nginx in front of 2
-single-process servers to compare), 16 connections, each endpoint against its target
-(req/s, p99 under 100 ms), and the SQL statements and Redis round trips one request of each
-endpoint costs, counted in process before the load.
+``--throughput`` (``make bench-throughput``) is the measure of issue 17 instead:
+``python -m nuanxin serve --workers 2`` served directly (two uvicorn processes, each on a
+socket of its own bound with SO_REUSEPORT, so the kernel spreads the connections; no nginx: on
+2 cores shared with wrk, PostgreSQL and Redis, a proxy's CPU comes out of the workers';
+``--via-nginx`` puts nginx in front of 2 single-process servers to compare), 16 connections,
+each endpoint against its target (req/s, p99 under 100 ms), and the SQL statements and Redis
+round trips one request of each endpoint costs, counted in process before the load.
 """
 
 from __future__ import annotations
@@ -378,7 +379,8 @@ def _wrk(url: str, script: Path, connections: int, seconds: int, endpoint: str) 
 
 
 def _serve(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """One uvicorn with ``workers`` processes on a free port, no proxy in front."""
+    """``python -m nuanxin serve --workers N`` on a free port, no proxy in front: N app
+    processes, each on a socket of its own (``nuanxin.serving``)."""
     import socket
 
     with socket.socket() as probe:
@@ -386,24 +388,9 @@ def _serve(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         port = probe.getsockname()[1]
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "nuanxin.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "nuanxin", "serve", "--workers", str(workers), "--no-access-log"],
         cwd=ROOT,
-        env=dict(os.environ),
+        env=dict(os.environ, NUANXIN_HOST="127.0.0.1", NUANXIN_PORT=str(port)),
         stdout=log,
         stderr=log,
         start_new_session=True,
@@ -608,7 +595,7 @@ def _report_targets(measures: list[Measure], costs: list[Cost], args: argparse.N
     served = (
         f"nginx before {args.workers} uvicorn servers (one process each)"
         if args.via_nginx
-        else f"one uvicorn, --workers {args.workers}, no proxy"
+        else f"nuanxin serve --workers {args.workers} (SO_REUSEPORT), no proxy"
     )
     print(
         f"\n{served}; Redis for sessions and limits; PostgreSQL on loopback; wrk (2 threads, "

@@ -3,7 +3,7 @@
 migrate         apply the database migrations (SQLite file or DATABASE_URL)
 load-regions    load the gazetteer of administrative divisions into the database
 demo            migrate, load regions and demo data (once), then serve
-serve           serve the app on NUANXIN_HOST:NUANXIN_PORT
+serve           serve the app on NUANXIN_HOST:NUANXIN_PORT (--workers N: N processes)
 create-admin    create an admin account (and its piccolo-admin login)
 worker          run jobs (matching rounds, periodic duties) until stopped (PostgreSQL)
 cluster         app servers and workers behind nginx on PostgreSQL and Redis (make cluster)
@@ -92,9 +92,27 @@ async def _prepare_demo(settings: Settings) -> None:
     print(flush=True)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, *, workers: int = 1, access_log: bool = True) -> int:
+    """Serve the app; with several ``workers``, one process each, on sockets of their own
+    (:mod:`nuanxin.serving`) where the kernel can spread connections over them."""
     import uvicorn
 
+    from nuanxin.serving import SPREADS, serve_many
+
+    if workers > 1 and SPREADS:
+        return serve_many(settings.host, settings.port, workers, access_log=access_log)
+    if workers > 1:  # no SO_REUSEPORT balancing here: uvicorn's workers, on one socket
+        uvicorn.run(
+            "nuanxin.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=True,
+            access_log=access_log,
+        )
+        return 0
     from nuanxin.app import create_app
 
     uvicorn.run(
@@ -103,7 +121,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_level="info",
         proxy_headers=True,
+        access_log=access_log,
     )
+    return 0
 
 
 def _cluster(settings: Settings, *, servers: int, workers: int) -> None:
@@ -127,13 +147,30 @@ def _cluster(settings: Settings, *, servers: int, workers: int) -> None:
             pass
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nuanxin", description="Nuanxin (暖心) platform commands")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("load-regions", help="load the gazetteer into the regions table")
     commands.add_parser("demo", help="migrate, load demo data once, and serve")
-    commands.add_parser("serve", help="serve the app")
+    serving = commands.add_parser("serve", help="serve the app")
+    serving.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="app processes, each on a socket of its own: the kernel spreads connections",
+    )
+    serving.add_argument("--no-access-log", action="store_true", help="no log line per request")
     commands.add_parser("worker", help="run jobs until stopped (PostgreSQL)")
     cluster = commands.add_parser("cluster", help="app servers and workers behind nginx")
     cluster.add_argument("--servers", type=int, default=2)
@@ -165,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_prepare_demo(settings))
         serve(settings)
     elif args.command == "serve":
-        serve(settings)
+        return serve(settings, workers=args.workers, access_log=not args.no_access_log)
     elif args.command == "cluster":
         asyncio.run(_prepare_demo(settings))
         _cluster(settings, servers=args.servers, workers=args.workers)
