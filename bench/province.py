@@ -137,6 +137,8 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     prefix = subtree_prefix(province.code, province.level)
     with sampler.step(rows, "snapshot alone (columns)"):
         snapshot = await take_columns(region_prefix=prefix, item_codes=None)
+    if args.save_problem is not None:  # for looking at the engine on it alone, later
+        _save_problem(snapshot.problem, args.save_problem)
     with sampler.step(rows, "engine alone"):
         solution = matching.solve_arrays(
             snapshot.problem, reports=False, time_limit=args.time_limit
@@ -231,6 +233,21 @@ async def _run(args: argparse.Namespace, sampler: Sampler) -> list[tuple[str, fl
     return rows
 
 
+def _save_problem(problem: Any, path: Path) -> None:
+    """The snapshot's columns as one ``.npz`` (the names as arrays of strings): load it with
+    ``ArrayProblem(**...)`` after turning those back into tuples."""
+    import dataclasses
+
+    import numpy as np
+
+    columns: dict[str, Any] = {}
+    for item in dataclasses.fields(problem):
+        value = getattr(problem, item.name)
+        if value is not None:
+            columns[item.name] = np.asarray(value) if isinstance(value, tuple) else value
+    np.savez(path, **columns)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=1_000_000)
@@ -241,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         help="seconds: the round's setting (time_limit_s) and the engine alone's limit",
+    )
+    parser.add_argument(
+        "--save-problem",
+        type=Path,
+        default=None,
+        help="also write the snapshot's problem columns to this .npz file",
     )
     parser.add_argument(
         "--approve",
