@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-__all__ = ("SPREADS", "listening_socket", "serve_many")
+__all__ = ("SPREADS", "reuse_port_socket", "serve_many")
 
 logger = logging.getLogger("nuanxin.serving")
 
@@ -41,21 +41,25 @@ START_TRIES = 3
 """A server that fails to start this many times in a row (a bad setting, the database
 unreachable) would fail the same way again: everything stops instead."""
 
+BACKLOG = 2048
+"""Connections each server's socket queues before it accepts them (uvicorn's default)."""
+
 STOP_SECONDS = 30.0
 """How long a server may take to finish its requests once asked to stop."""
 
-_BACKLOG = 2048
 
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` that other processes may bind too.
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on ``host:port`` that other processes may bind too."""
+    Not listening yet: uvicorn listens once the app has started, so no connection waits in
+    the backlog of a server still starting (a replaced one, say) while others could answer.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(_BACKLOG)
     except OSError:
         sock.close()
         raise
@@ -97,6 +101,7 @@ def serve_many(host: str, port: int, workers: int, *, access_log: bool = True) -
     status = 0
     try:
         servers = [_start(command) for _ in range(workers)]
+        sys.stderr.write(f"nuanxin: {workers} servers on http://{host}:{port}/ (Ctrl-C stops)\n")
         while not stopping:
             time.sleep(0.2)
             for index, (server, started) in enumerate(servers):
@@ -159,9 +164,13 @@ def _serve_one(host: str, port: int, supervisor: int, *, access_log: bool) -> No
     _die_with_parent(supervisor)
     settings = Settings.from_env()
     db.configure(settings)
-    sock = listening_socket(host, port)
+    sock = reuse_port_socket(host, port)
     config = uvicorn.Config(
-        create_app(settings), log_level="info", proxy_headers=True, access_log=access_log
+        create_app(settings),
+        log_level="info",
+        proxy_headers=True,
+        access_log=access_log,
+        backlog=BACKLOG,
     )
     uvicorn.Server(config).run(sockets=[sock])
 
