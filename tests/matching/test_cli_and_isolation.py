@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
-from matching import Progress, Solution, parse_instance, solution_to_json, solve
+import matching.workers
+from matching import Progress, Solution, parse_instance, problem_to_arrays, solution_to_json, solve
+from matching.network import Part, build_network
 from matching.reference import feasibility_errors, random_problem
+from matching.workers import expected_work, solve_in_workers
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "matching"
 
@@ -96,6 +103,35 @@ def test_worker_processes_give_the_same_answer_as_one_process() -> None:
     alone, together = solve(problem, workers=0), solve(problem, workers=2)
     assert alone.assignments == together.assignments
     assert alone.totals == together.totals
+
+
+def test_parts_with_more_levels_or_more_arcs_are_sent_to_the_workers_first() -> None:
+    arrays = problem_to_arrays(random_problem(np.random.default_rng(11), offers=40, households=300))
+    part = build_network(arrays).parts[0]
+
+    def shaped(arcs: int, ranks: list[int]) -> Part:
+        pairs = np.zeros(arcs, dtype=np.int64)
+        return dataclasses.replace(part, pair_offer=pairs, level_rank=np.array(ranks))
+
+    few = shaped(1000, [3, 1, 2])  # 3 levels: 2 halvings
+    many = shaped(1000, list(range(5, 105)))  # 100 levels: 7 halvings
+    wide = shaped(3000, [3, 1, 2])
+    none = shaped(500, [])
+    assert [expected_work(p) for p in (few, many, wide, none)] == [2000, 7000, 6000, 500]
+    order: list[int] = []
+    original = matching.workers._feed
+
+    def noted(child: Any, number: int, queue: list[int], parts: Any, busy: Any) -> None:
+        if not order:  # the queue as the first part is handed out
+            order.extend(queue)
+        original(child, number, queue, parts, busy)
+
+    # the worker fails on these made-up parts: only the order they are handed out is read
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching.workers, "_feed", noted)
+        with contextlib.suppress(Exception):
+            solve_in_workers([few, many, wide, none], 1, None, lambda _: None)
+    assert order == [1, 2, 0, 3]  # most levels, then the widest, then the rest by arcs
 
 
 def test_progress_from_workers_reaches_the_callers_thread_after_the_interim_answer() -> None:
