@@ -18,27 +18,26 @@ import httpx
 import pytest
 
 from nuanxin.serving import SPREADS
+from tests.faults.server import ROOT, Database, environment, free_port
 
 pytestmark = pytest.mark.skipif(not SPREADS, reason="SO_REUSEPORT spreads connections on Linux")
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 def _environment(folder: Path, port: int) -> dict[str, str]:
-    return dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{folder / 'serve.sqlite3'}",
-        NUANXIN_ENV="test",
-        NUANXIN_VAR_DIR=str(folder / "var"),
-        SECRET_KEY="serve-secret-key-that-is-long-enough-0123456789",
-        NUANXIN_HOST="127.0.0.1",
-        NUANXIN_PORT=str(port),
+    database = Database(url=f"sqlite:///{folder / 'serve.sqlite3'}")
+    return environment(database, folder, NUANXIN_HOST="127.0.0.1", NUANXIN_PORT=str(port))
+
+
+def _nuanxin(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m nuanxin ARGS`` run to its end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "nuanxin", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
     )
 
 
@@ -85,22 +84,14 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 60
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("serve")
-    done = subprocess.run(
-        [sys.executable, "-m", "nuanxin", "migrate"],
-        env=_environment(folder, _free_port()),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    done = _nuanxin("migrate", env=_environment(folder, free_port()), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return folder
 
 
 @pytest.fixture
 def serving(migrated: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = _free_port()
+    port = free_port()
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "nuanxin", "serve", "--workers", "2", "--no-access-log"],
         env=_environment(migrated, port),
@@ -189,15 +180,7 @@ def test_an_address_in_use_is_refused_with_its_reason(migrated: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "nuanxin", "serve", "--workers", "2"],
-            env=_environment(migrated, port),
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        done = _nuanxin("serve", "--workers", "2", env=_environment(migrated, port), timeout=60)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
 
@@ -206,14 +189,8 @@ def test_an_address_in_use_is_refused_with_its_reason(migrated: Path) -> None:
 def test_a_worker_count_that_is_not_a_positive_whole_number_is_refused(
     given: str, migrated: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nuanxin", "serve", "--workers", given],
-        env=_environment(migrated, _free_port()),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+    done = _nuanxin(
+        "serve", "--workers", given, env=_environment(migrated, free_port()), timeout=60
     )
     assert done.returncode == 2
     assert "--workers" in done.stderr
@@ -222,17 +199,9 @@ def test_a_worker_count_that_is_not_a_positive_whole_number_is_refused(
 def test_servers_that_cannot_start_are_tried_three_times_then_everything_stops(
     migrated: Path,
 ) -> None:
-    environment = _environment(migrated, _free_port())
-    environment["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/nothing"  # refused
-    done = subprocess.run(
-        [sys.executable, "-m", "nuanxin", "serve", "--workers", "2", "--no-access-log"],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    refused = _environment(migrated, free_port())
+    refused["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/nothing"  # nothing listens
+    done = _nuanxin("serve", "--workers", "2", "--no-access-log", env=refused, timeout=120)
     assert done.returncode == 1
     assert "a server failed to start 3 times" in done.stderr
     assert done.stderr.count("Application startup failed") >= 3

@@ -101,22 +101,14 @@ def serve(settings: Settings, *, workers: int = 1, access_log: bool = True) -> i
 
     if workers > 1 and SPREADS:
         return serve_many(settings.host, settings.port, workers, access_log=access_log)
-    if workers > 1:  # no SO_REUSEPORT balancing here: uvicorn's workers, on one socket
-        uvicorn.run(
-            "nuanxin.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level="info",
-            proxy_headers=True,
-            access_log=access_log,
-        )
-        return 0
     from nuanxin.app import create_app
 
+    # Several workers without SO_REUSEPORT balancing: uvicorn's own, on one shared socket,
+    # each building the app from the environment (the factory).
     uvicorn.run(
-        create_app(settings),
+        "nuanxin.app:create_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level="info",

@@ -69,14 +69,10 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 def _port_free(host: str, port: int) -> str | None:
     """None when the servers can bind ``host:port``; otherwise why not. Bound, never
     listening: a socket that listened here would be handed connections it never accepts."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    try:
+        reuse_port_socket(host, port).close()
+    except OSError as error:
+        return f"cannot listen on {host}:{port}: {error.strerror or error}"
     return None
 
 
